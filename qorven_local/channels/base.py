@@ -1,0 +1,246 @@
+"""The surface every channel kind module exposes, and the helpers they share.
+
+A kind module (``telegram.py``, ``slack.py``, ...) is a plain module with these names:
+
+    KIND: str                      the binding kind, e.g. "slack"
+    DEFAULT_API_BASE_URL: str      the real API; ``config["api_base_url"]`` overrides it (tests, proxies)
+    SECRET_NAMES: tuple[str, ...]  names the binding's secrets are stored under; the FIRST verifies
+    SEND_SECRET: str | None        which of SECRET_NAMES ``send`` receives (None: it needs none)
+    verify(raw_body, headers, url, secrets, config, now) -> None        raises Unauthorized
+    handshake(method, query, raw_body, headers, config) -> HandshakeReply | None
+    parse(raw_body, headers, content_type) -> Inbound | None          raises ValidationError
+    ack(inbound) -> HandshakeReply                                      the 200 for an accepted message
+    send(http, config, send_secret, inbound, text) -> None              raises ChannelSendError
+
+Secrets: ``verify`` gets every stored value of ``SECRET_NAMES[0]`` (current + previous during a
+rotation; any one matching is enough). ``send`` gets the current value of ``SEND_SECRET``. For
+Discord the "secret" that verifies is the application's public key (hex); it is stored the same way.
+
+The webhook resource must call them in this order (``verify`` first so nothing is answered, parsed
+or echoed for an unauthenticated request):
+
+    1. GET  -> handshake("GET", ...); a reply is answered as is (Meta's hub.challenge, which checks
+               its own verify_token); None -> 405. GET requests carry no signature: never run them.
+    2. POST -> verify(...)                      Unauthorized -> 401, count it as rejected
+    3.         handshake("POST", ...)           a reply (Slack url_verification, Discord PING,
+                                                GitHub ping) is answered as is; no run
+    4.         parse(...)                       None -> 200 OK_REPLY, no run (not for agents)
+    5.         de-duplicate on (binding id, inbound.event_id): a repeat -> ack(inbound), no run
+    6.         store, answer ack(inbound), run the agent in the background, ``send`` the reply
+               from the outbox (Discord needs ack's deferral within 3 s; Twilio wants TwiML).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Protocol
+
+import httpx
+
+from qorven_local.errors import ProviderError, Unauthorized, ValidationError
+
+REPLAY_WINDOW_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a channel that an agent should answer."""
+
+    sender: str               # provider's stable id of the author (routing peer, reply target)
+    text: str
+    event_id: str             # provider's delivery/event id, for de-duplication
+    chat_id: str              # where the reply goes (chat, channel, phone number, "owner/repo#12")
+    display_name: str | None  # a human name for the UI, when the provider sends one
+    raw_kind: str             # provider's event type, e.g. "message", "app_mention", "issue_comment"
+    is_direct: bool = False   # a 1:1 conversation (DM, SMS) rather than a group/channel/thread
+    reply_context: Mapping[str, Any] = field(default_factory=dict)  # what send needs besides chat_id
+
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """A response the webhook resource sends verbatim, without running an agent."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200) -> "HandshakeReply":
+        return cls(status, json.dumps(payload).encode(), "application/json")
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type: str = "text/plain") -> "HandshakeReply":
+        return cls(status, text.encode(), content_type)
+
+
+OK_REPLY = HandshakeReply.json({"ok": True})
+
+
+class ChannelSendError(ProviderError):
+    """A channel's API refused or could not take a reply (message has the status, never a token)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code  # None: the API was not reached
+
+
+class ChannelKind(Protocol):
+    """The module surface above, for type checkers and the conformance test."""
+
+    KIND: str
+    DEFAULT_API_BASE_URL: str
+    SECRET_NAMES: tuple[str, ...]
+    SEND_SECRET: str | None
+
+    def verify(self, raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
+               config: dict, now: float) -> None: ...
+
+    def handshake(self, method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
+                  config: dict) -> HandshakeReply | None: ...
+
+    def parse(self, raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inbound | None: ...
+
+    def ack(self, inbound: Inbound) -> HandshakeReply: ...
+
+    def send(self, http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,
+             text: str) -> None: ...
+
+
+# --- verification helpers -------------------------------------------------------------------
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Look a header up case-insensitively (Falcon upper-cases names, httpx lower-cases them)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def require_header(headers: Mapping[str, str], name: str, kind: str) -> str:
+    """Return a header's value or raise Unauthorized naming the missing header."""
+    value = header(headers, name)
+    if not value:
+        raise Unauthorized(f"{kind} webhook: missing {name} header")
+    return value
+
+
+def require_secrets(secrets: Iterable[str | None], kind: str) -> list[str]:
+    """Drop empty secrets; refuse to verify against none (an empty key would sign anything)."""
+    usable = [s for s in secrets if s]
+    if not usable:
+        raise Unauthorized(f"{kind} webhook: no secret is configured for this binding")
+    return usable
+
+
+def check_timestamp(value: str, now: float, kind: str, name: str) -> None:
+    """Reject a request timestamp (unix seconds) outside the replay window, either side of now."""
+    try:
+        ts = int(value.strip())
+    except ValueError:
+        raise Unauthorized(f"{kind} webhook: {name} is not a unix timestamp") from None
+    if abs(now - ts) > REPLAY_WINDOW_SECONDS:
+        raise Unauthorized(f"{kind} webhook: {name} is outside the {REPLAY_WINDOW_SECONDS} s window")
+
+
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def matches_any(given: str, expected: Iterable[str]) -> bool:
+    """True if ``given`` equals one of ``expected``, compared constant-time, trying every one."""
+    given_bytes = given.encode()
+    found = False
+    for candidate in expected:
+        # No early exit: the time taken does not tell which rotation slot matched.
+        found |= hmac.compare_digest(given_bytes, candidate.encode())
+    return found
+
+
+def verify_sha256_prefixed(kind: str, header_name: str, raw_body: bytes,
+                           headers: Mapping[str, str], secrets: list[str]) -> None:
+    """Check a ``sha256=<hex HMAC of the raw body>`` header (Meta, GitHub)."""
+    usable = require_secrets(secrets, kind)
+    given = require_header(headers, header_name, kind).strip()
+    if not matches_any(given, ("sha256=" + hmac_sha256_hex(s, raw_body) for s in usable)):
+        raise Unauthorized(f"{kind} webhook: {header_name} does not match the body")
+
+
+# --- parsing helpers ------------------------------------------------------------------------
+
+def load_json(raw_body: bytes, kind: str) -> Any:
+    """Decode a JSON body or raise ValidationError."""
+    try:
+        return json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError(f"{kind} webhook: body is not valid JSON") from None
+
+
+def load_json_object(raw_body: bytes, kind: str) -> dict:
+    payload = load_json(raw_body, kind)
+    if not isinstance(payload, dict):
+        raise ValidationError(f"{kind} webhook: body is not a JSON object")
+    return payload
+
+
+# --- sending helpers ------------------------------------------------------------------------
+
+def api_base(config: Mapping[str, Any], default: str) -> str:
+    return str(config.get("api_base_url") or default).rstrip("/")
+
+
+def require_send_secret(send_secret: str | None, kind: str, name: str) -> str:
+    if not send_secret:
+        raise ChannelSendError(f"{kind}: no {name} is set for this binding; cannot send")
+    return send_secret
+
+
+def require_config(config: Mapping[str, Any], key: str, kind: str) -> str:
+    value = config.get(key)
+    if not value:
+        raise ChannelSendError(f"{kind}: config.{key} is not set; cannot send")
+    return str(value)
+
+
+def chunk_text(text: str, limit: int) -> list[str]:
+    """Split a reply into pieces the API accepts, preferring line breaks, then spaces."""
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n ")
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+def post(http: httpx.Client, url: str, *, kind: str, secret: str | None, **kwargs: Any) -> httpx.Response:
+    """POST to a channel API; raise ChannelSendError on failure without leaking the URL or secret.
+
+    httpx's own messages carry the URL, and Telegram's URL carries the bot token, so they are
+    never passed on.
+    """
+    try:
+        response = http.post(url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ChannelSendError(f"{kind}: could not reach the API ({type(exc).__name__})") from None
+    if not 200 <= response.status_code < 300:
+        detail = _redact(response.text[:200].strip(), secret)
+        raise ChannelSendError(f"{kind} API answered {response.status_code}: {detail}",
+                               status_code=response.status_code)
+    return response
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "[redacted]") if secret else text

@@ -1,0 +1,131 @@
+"""Slack Events API: v0 request signatures, replies through chat.postMessage.
+
+Verify: ``X-Slack-Signature: v0=<hex HMAC-SHA256(signing_secret, "v0:{ts}:{body}")>`` with
+``X-Slack-Request-Timestamp`` within 300 s. Send: ``POST {base}/chat.postMessage`` with the bot token.
+Slack retries (``X-Slack-Retry-Num``) carry the same event_id, so de-duplication absorbs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import httpx
+
+from qorven_local.channels.base import (
+    OK_REPLY, ChannelSendError, HandshakeReply, Inbound, api_base, check_timestamp, chunk_text,
+    hmac_sha256_hex, load_json_object, matches_any, post, require_header, require_secrets,
+    require_send_secret,
+)
+from qorven_local.errors import Unauthorized, ValidationError
+
+KIND = "slack"
+DEFAULT_API_BASE_URL = "https://slack.com/api"
+SECRET_NAMES = ("signing_secret", "bot_token")
+SEND_SECRET = "bot_token"
+MAX_TEXT = 3900  # Slack truncates text past 40k, but advises messages under 4k characters
+
+# Message subtypes that are a person writing; everything else (edits, joins, bot_message) is not.
+_HUMAN_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
+    """The X-Slack-Signature value for a body sent at ``timestamp``."""
+    return "v0=" + hmac_sha256_hex(secret, b"v0:" + timestamp.encode() + b":" + raw_body)
+
+
+def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
+           config: dict, now: float) -> None:
+    """Accept a fresh request whose v0 signature matches one of the signing secrets."""
+    usable = require_secrets(secrets, KIND)
+    given = require_header(headers, "X-Slack-Signature", KIND).strip()
+    timestamp = require_header(headers, "X-Slack-Request-Timestamp", KIND).strip()
+    check_timestamp(timestamp, now, KIND, "X-Slack-Request-Timestamp")
+    if not matches_any(given, (sign(s, timestamp, raw_body) for s in usable)):
+        raise Unauthorized(f"{KIND} webhook: X-Slack-Signature does not match the body")
+
+
+def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
+              config: dict) -> HandshakeReply | None:
+    """Answer ``url_verification`` with its challenge. Call only after verify passed."""
+    if method.upper() != "POST":
+        return None
+    payload = load_json_object(raw_body, KIND)
+    if payload.get("type") != "url_verification":
+        return None
+    challenge = payload.get("challenge")
+    if not isinstance(challenge, str):
+        raise ValidationError(f"{KIND} webhook: url_verification without a challenge", param="challenge")
+    return HandshakeReply.json({"challenge": challenge})
+
+
+def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inbound | None:
+    """Turn an event_callback carrying a person's message or mention into an Inbound."""
+    payload = load_json_object(raw_body, KIND)
+    if payload.get("type") != "event_callback":
+        return None
+    event = payload.get("event")
+    event_id = payload.get("event_id")
+    if not isinstance(event, dict) or not isinstance(event_id, str):
+        raise ValidationError(f"{KIND} webhook: event_callback without event/event_id", param="event")
+    event_type = event.get("type")
+    if event_type not in ("message", "app_mention"):
+        return None
+    if event.get("bot_id") or event.get("subtype") not in _HUMAN_SUBTYPES:
+        return None  # our own replies and other bots' messages come back as events too
+    user, channel, text = event.get("user"), event.get("channel"), event.get("text")
+    if not user or not channel or not isinstance(text, str) or not text.strip():
+        return None
+    bot_users = _bot_user_ids(payload)
+    if user in bot_users:
+        return None
+    if event_type == "message" and event.get("channel_type") != "im" and any(
+            f"<@{bot}>" in text for bot in bot_users):
+        return None  # Slack also sends this as an app_mention (another event_id): run once
+    context: dict[str, Any] = {"team_id": payload.get("team_id")}
+    thread_ts = event.get("thread_ts")
+    if thread_ts:
+        context["thread_ts"] = thread_ts  # keep the conversation in its thread
+    return Inbound(
+        sender=str(user),
+        text=text,
+        event_id=event_id,
+        chat_id=str(channel),
+        display_name=None,  # events carry user ids only; names need users.info
+        raw_kind=event_type,
+        is_direct=event.get("channel_type") == "im",
+        reply_context=context,
+    )
+
+
+def _bot_user_ids(payload: dict) -> set[str]:
+    """The app's own bot user ids, from the event's ``authorizations`` ."""
+    ids = {a.get("user_id") for a in payload.get("authorizations") or []
+           if isinstance(a, dict) and a.get("is_bot")}
+    return {i for i in ids if i}
+
+
+def ack(inbound: Inbound) -> HandshakeReply:
+    return OK_REPLY
+
+
+def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,
+         text: str) -> None:
+    """Post the reply in the message's channel (and thread, if it came from one)."""
+    token = require_send_secret(send_secret, KIND, "bot_token")
+    url = f"{api_base(config, DEFAULT_API_BASE_URL)}/chat.postMessage"
+    for piece in chunk_text(text, MAX_TEXT):
+        body: dict[str, Any] = {"channel": inbound.chat_id, "text": piece}
+        if inbound.reply_context.get("thread_ts"):
+            body["thread_ts"] = inbound.reply_context["thread_ts"]
+        response = post(http, url, kind=KIND, secret=token, json=body,
+                        headers={"Authorization": f"Bearer {token}"})
+        # Slack answers most failures with HTTP 200 and {"ok": false, "error": "..."}.
+        try:
+            result = response.json()
+        except ValueError:
+            raise ChannelSendError(f"{KIND} API answered {response.status_code} without JSON",
+                                   status_code=response.status_code) from None
+        if not isinstance(result, dict) or not result.get("ok"):
+            error = result.get("error") if isinstance(result, dict) else None
+            raise ChannelSendError(f"{KIND} API refused the message: {error or 'unknown error'}",
+                                   status_code=response.status_code)
