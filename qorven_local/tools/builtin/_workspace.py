@@ -65,7 +65,9 @@ def open_at(root: Path, rel: PurePosixPath, flags: int, *, make_parents: bool = 
     dir_fd = os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
     try:
         for name in parts[:-1]:
-            dir_fd = _enter(dir_fd, name, make_parents, rel)
+            child = _enter(dir_fd, name, make_parents, rel)
+            os.close(dir_fd)
+            dir_fd = child
         if not parts:
             return os.dup(dir_fd)
         name = parts[-1]
@@ -76,17 +78,21 @@ def open_at(root: Path, rel: PurePosixPath, flags: int, *, make_parents: bool = 
 
 
 def _enter(dir_fd: int, name: str, make: bool, rel: PurePosixPath) -> int:
-    """Open the sub-directory ``name`` of ``dir_fd`` (creating it if asked); closes ``dir_fd``."""
+    """Open the sub-directory ``name`` of ``dir_fd``, creating it if asked; never through a link."""
+    if make:
+        try:
+            os.mkdir(name, 0o755, dir_fd=dir_fd)
+        except FileExistsError:
+            pass
     try:
-        if make:
-            try:
-                os.mkdir(name, 0o755, dir_fd=dir_fd)
-            except FileExistsError:
-                pass
-        return _checked_open(lambda: os.open(
-            name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=dir_fd), rel)
-    finally:
-        os.close(dir_fd)
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise ToolError("path_not_allowed",
+                        f"{display(rel)!r} goes through a symbolic link that changed; refusing to follow it")
+    return _checked_open(lambda: os.open(
+        name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=dir_fd), rel)
 
 
 def _checked_open(opener, rel: PurePosixPath) -> int:

@@ -26,16 +26,18 @@ def list_files(ctx: ToolContext, path: str = ".") -> dict:
         source = fd if os.scandir in os.supports_fd else root.joinpath(*rel.parts)
         with os.scandir(source) as it:
             entries = sorted(it, key=lambda e: e.name)
+        limit = ctx.settings.list_max_entries
+        listed = [_describe(entry) for entry in entries[:limit]]  # stat needs the fd still open
     finally:
         os.close(fd)
-    limit = ctx.settings.list_max_entries
-    listed = []
-    for entry in entries[:limit]:
-        info = entry.stat(follow_symlinks=False)
-        kind = "symlink" if entry.is_symlink() else "dir" if stat.S_ISDIR(info.st_mode) else \
-            "file" if stat.S_ISREG(info.st_mode) else "other"
-        item = {"name": entry.name, "type": kind}
-        if kind == "file":
-            item["size"] = info.st_size
-        listed.append(item)
     return {"path": ws.display(rel), "entries": listed, "truncated": len(entries) > limit}
+
+
+def _describe(entry: os.DirEntry) -> dict:
+    info = entry.stat(follow_symlinks=False)
+    kind = "symlink" if stat.S_ISLNK(info.st_mode) else "dir" if stat.S_ISDIR(info.st_mode) else \
+        "file" if stat.S_ISREG(info.st_mode) else "other"
+    item = {"name": entry.name, "type": kind}
+    if kind == "file":
+        item["size"] = info.st_size
+    return item
