@@ -6,6 +6,7 @@ A kind module (``telegram.py``, ``slack.py``, ...) is a plain module with these 
     DEFAULT_API_BASE_URL: str      the real API; ``config["api_base_url"]`` overrides it (tests, proxies)
     SECRET_NAMES: tuple[str, ...]  names the binding's secrets are stored under; the FIRST verifies
     SEND_SECRET: str | None        which of SECRET_NAMES ``send`` receives (None: it needs none)
+    CONFIG_KEYS: dict[str, str]    the non-secret ``config`` keys it reads -> what each is for
     verify(raw_body, headers, url, secrets, config, now) -> None        raises Unauthorized
     handshake(method, query, raw_body, headers, config) -> HandshakeReply | None
     parse(raw_body, headers, content_type) -> Inbound | None          raises ValidationError
@@ -28,6 +29,10 @@ or echoed for an unauthenticated request):
     5.         de-duplicate on (binding id, inbound.event_id): a repeat -> ack(inbound), no run
     6.         store, answer ack(inbound), run the agent in the background, ``send`` the reply
                from the outbox (Discord needs ack's deferral within 3 s; Twilio wants TwiML).
+
+``Inbound`` holds only JSON values, so the outbox can store ``dataclasses.asdict(inbound)`` and
+rebuild it with ``Inbound(**stored)``. ``send`` splits long replies into the API's size limit and
+posts the pieces in order; if a later piece fails, the earlier ones were delivered.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class ChannelKind(Protocol):
     DEFAULT_API_BASE_URL: str
     SECRET_NAMES: tuple[str, ...]
     SEND_SECRET: str | None
+    CONFIG_KEYS: dict[str, str]
 
     def verify(self, raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
                config: dict, now: float) -> None: ...
@@ -155,11 +161,12 @@ def hmac_sha256_hex(secret: str, message: bytes) -> str:
 
 def matches_any(given: str, expected: Iterable[str]) -> bool:
     """True if ``given`` equals one of ``expected``, compared constant-time, trying every one."""
-    given_bytes = given.encode()
+    # Comparing digests keeps even the secret's length out of the timing (plain tokens).
+    given_digest = hashlib.sha256(given.encode()).digest()
     found = False
     for candidate in expected:
         # No early exit: the time taken does not tell which rotation slot matched.
-        found |= hmac.compare_digest(given_bytes, candidate.encode())
+        found |= hmac.compare_digest(given_digest, hashlib.sha256(candidate.encode()).digest())
     return found
 
 

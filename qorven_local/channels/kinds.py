@@ -25,3 +25,13 @@ def channel_kind(name: str) -> ModuleType:
     except KeyError:
         raise ValidationError(f"unknown channel kind {name!r}; known: {', '.join(KINDS)}",
                               param="kind") from None
+
+
+def secret_name(kind: ModuleType, name: str | None) -> str:
+    """The name a binding secret is stored under: one of the kind's SECRET_NAMES (default: the verifying one)."""
+    if name is None:
+        return kind.SECRET_NAMES[0]
+    if name not in kind.SECRET_NAMES:
+        raise ValidationError(f"{kind.KIND} secrets are named {', '.join(kind.SECRET_NAMES)}; not {name!r}",
+                              param="name")
+    return name

@@ -22,6 +22,9 @@ KIND = "slack"
 DEFAULT_API_BASE_URL = "https://slack.com/api"
 SECRET_NAMES = ("signing_secret", "bot_token")
 SEND_SECRET = "bot_token"
+CONFIG_KEYS = {
+    "api_base_url": f"Web API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
+}
 MAX_TEXT = 3900  # Slack truncates text past 40k, but advises messages under 4k characters
 
 # Message subtypes that are a person writing; everything else (edits, joins, bot_message) is not.

@@ -22,6 +22,9 @@ SECRET_NAMES = ("secret_token", "bot_token")
 SEND_SECRET = "bot_token"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
+CONFIG_KEYS = {
+    "api_base_url": f"Bot API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
+}
 
 
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],

@@ -29,6 +29,12 @@ SECRET_NAMES = ("auth_token",)  # the account's auth token both verifies and sen
 SEND_SECRET = "auth_token"
 HEADER = "X-Twilio-Signature"
 MAX_TEXT = 1600
+CONFIG_KEYS = {
+    "api_base_url": f"REST API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
+    "public_base_url": "required: the public https origin Twilio calls (signatures cover this URL)",
+    "account_sid": "the account (AC...) whose auth token is stored; default: the inbound AccountSid",
+    "from_number": "the number to send from when the inbound does not name it",
+}
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -88,7 +94,7 @@ def _form_params(raw_body: bytes, content_type: str) -> list[tuple[str, str]]:
     if "application/x-www-form-urlencoded" not in content_type.lower() and content_type:
         return []
     try:
-        return parse_qsl(raw_body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        return parse_qsl(raw_body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise Unauthorized(f"{KIND} webhook: form body is not UTF-8") from None
 
@@ -134,9 +140,8 @@ def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inb
          text: str) -> None:
     """Send an SMS back to the sender from the number they wrote to (or config.from_number)."""
     token = require_send_secret(send_secret, KIND, "auth_token")
-    account_sid = config.get("account_sid") or inbound.reply_context.get("account_sid")
-    if not account_sid:
-        require_config(config, "account_sid", KIND)
+    account_sid = (config.get("account_sid") or inbound.reply_context.get("account_sid")
+                   or require_config(config, "account_sid", KIND))
     from_number = inbound.reply_context.get("to") or require_config(config, "from_number", KIND)
     url = f"{api_base(config, DEFAULT_API_BASE_URL)}/2010-04-01/Accounts/{account_sid}/Messages.json"
     for piece in chunk_text(text, MAX_TEXT):

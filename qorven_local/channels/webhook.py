@@ -29,6 +29,9 @@ SEND_SECRET = "signing_secret"
 TIMESTAMP_HEADER = "X-Qorven-Timestamp"
 SIGNATURE_HEADER = "X-Qorven-Signature"
 EVENT_ID_HEADER = "X-Qorven-Event-Id"
+CONFIG_KEYS = {
+    "reply_url": "where replies are POSTed, signed like inbound requests (unset: replies are only stored)",
+}
 
 
 def sign(secret: str, timestamp: str, raw_body: bytes) -> str:

@@ -8,14 +8,13 @@ Send: ``POST {base}/{phone_number_id}/messages`` with ``Authorization: Bearer {a
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, Mapping
 
 import httpx
 
 from qorven_local.channels.base import (
     OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, hmac_sha256_hex, load_json_object,
-    post, require_config, require_send_secret, verify_sha256_prefixed,
+    matches_any, post, require_config, require_send_secret, verify_sha256_prefixed,
 )
 from qorven_local.errors import Unauthorized, ValidationError
 
@@ -23,6 +22,11 @@ KIND = "whatsapp"
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
 SECRET_NAMES = ("app_secret", "access_token")
 SEND_SECRET = "access_token"
+CONFIG_KEYS = {
+    "api_base_url": f"Graph API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
+    "verify_token": "required: the Verify Token entered in Meta's webhook setup (hub.verify_token)",
+    "phone_number_id": "the business number to send from when the inbound does not name it",
+}
 HEADER = "X-Hub-Signature-256"
 MAX_TEXT = 4096
 
@@ -45,7 +49,7 @@ def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, s
         return None
     expected = str(config.get("verify_token") or "")
     given = _first(query.get("hub.verify_token")) or ""
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not expected or not matches_any(given, [expected]):
         raise Unauthorized(f"{KIND} webhook: hub.verify_token does not match config.verify_token")
     return HandshakeReply.text(_first(query.get("hub.challenge")) or "")
 

@@ -87,6 +87,11 @@ def test_a_channel_message_becomes_an_inbound():
     assert not inbound.is_direct and inbound.raw_kind == "message"
 
 
+def test_a_slack_retry_parses_to_the_same_event_id_so_de_duplication_drops_it():
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert slack.parse(event_body(), retry, "").event_id == slack.parse(event_body(), {}, "").event_id
+
+
 def test_dm_and_threaded_mentions():
     assert slack.parse(event_body(channel_type="im", channel="D1"), {}, "").is_direct
     mention = slack.parse(event_body(type="app_mention", text=f"<@{BOT}> hi", thread_ts="1.2"), {}, "")

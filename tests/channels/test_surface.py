@@ -1,11 +1,16 @@
 """Every kind module exposes the same surface, and the shared helpers behave."""
 
 import inspect
+import json
+import re
+from dataclasses import asdict
+from urllib.parse import urlencode
 
 import pytest
 
 from qorven_local.channels import base
-from qorven_local.channels.kinds import KINDS, channel_kind
+from qorven_local.channels.base import Inbound
+from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
 from qorven_local.errors import ValidationError
 
 API_KINDS = ["telegram", "slack", "discord", "whatsapp", "twilio_sms", "github", "webhook"]
@@ -29,6 +34,7 @@ def test_each_kind_module_has_the_base_surface(name):
     assert isinstance(module.DEFAULT_API_BASE_URL, str)
     assert module.SECRET_NAMES and all(isinstance(n, str) for n in module.SECRET_NAMES)
     assert module.SEND_SECRET is None or module.SEND_SECRET in module.SECRET_NAMES
+    assert isinstance(module.CONFIG_KEYS, dict)
     for function, params in FUNCTIONS.items():
         assert list(inspect.signature(getattr(module, function)).parameters) == params, function
 
@@ -51,3 +57,37 @@ def test_long_replies_are_split_at_line_breaks_within_the_limit():
     assert chunks[:2] == ["a" * 8, "b" * 8]
     assert "".join(chunks[2:]) == "c" * 30
     assert base.chunk_text("", 10) == [""]
+
+
+@pytest.mark.parametrize("name", API_KINDS)
+def test_every_config_key_a_kind_reads_is_documented(name):
+    source = inspect.getsource(KINDS[name])
+    used = set(re.findall(r'config\.get\("(\w+)"\)|config\["(\w+)"\]', source))
+    used = {a or b for a, b in used} | set(re.findall(r'require_config\(\s*config,\s*"(\w+)"', source))
+    assert used <= set(KINDS[name].CONFIG_KEYS), used - set(KINDS[name].CONFIG_KEYS)
+
+
+def test_secret_names_default_to_the_verifying_secret_and_reject_others():
+    assert secret_name(KINDS["slack"], None) == "signing_secret"
+    assert secret_name(KINDS["slack"], "bot_token") == "bot_token"
+    with pytest.raises(ValidationError) as err:
+        secret_name(KINDS["telegram"], "password")
+    assert err.value.param == "name" and "secret_token" in err.value.message
+
+
+def sample_inbounds():
+    from tests.channels import (test_discord, test_github, test_slack, test_telegram, test_twilio_sms,
+                                test_webhook, test_whatsapp)
+    yield KINDS["telegram"].parse(test_telegram.update(), {}, "")
+    yield KINDS["slack"].parse(test_slack.event_body(thread_ts="1.2"), {}, "")
+    yield KINDS["discord"].parse(test_discord.command(), {}, "")
+    yield KINDS["whatsapp"].parse(test_whatsapp.notification(test_whatsapp.TEXT), {}, "")
+    yield KINDS["twilio_sms"].parse(urlencode(test_twilio_sms.FORM).encode(), {}, "")
+    yield KINDS["github"].parse(test_github.comment_event(), test_github.headers(), "")
+    yield KINDS["webhook"].parse(test_webhook.BODY, {}, "")
+
+
+def test_inbounds_survive_a_json_round_trip_so_the_outbox_can_store_them():
+    for inbound in sample_inbounds():
+        assert isinstance(inbound, Inbound)
+        assert Inbound(**json.loads(json.dumps(asdict(inbound)))) == inbound
