@@ -41,13 +41,15 @@ def http_get(ctx: ToolContext, url: Annotated[str, {"minLength": 1, "maxLength":
     with httpx.Client(trust_env=False, follow_redirects=False, headers=_HEADERS) as client:
         for _ in range(settings.http_max_redirects + 1):
             response = _request(client, url, ctx, deadline)
-            with response:
+            try:
                 location = response.headers.get("location")
                 if response.status_code in _REDIRECTS and location:
                     url = urljoin(url, location)
                     continue
                 body, truncated = _read_limited(response, settings.http_max_bytes, deadline)
                 return _page(url, response, body, truncated, settings.http_max_text_chars)
+            finally:
+                response.close()
     raise ToolError("too_many_redirects", f"more than {settings.http_max_redirects} redirects")
 
 
