@@ -23,6 +23,7 @@ Every failure a client can see is a ``QorvenError`` with a machine-readable ``co
     ├── InternalError            500 internal_error
     ├── ProviderError            502 provider_error
     ├── TooManyRuns              503 too_many_runs          (retry_after seconds)
+    ├── TooManyConnections       503 too_many_connections   (/ws session cap)
     ├── NoModelConfigured        503 no_model_configured
     ├── NotReady                 503 not_ready
     └── ProviderTimeout          504 provider_timeout
@@ -139,6 +140,11 @@ class ProviderError(QorvenError):
 class TooManyRuns(QorvenError):
     code, status, type = "too_many_runs", 503, "rate_limit_error"
     description = "Too many concurrent agent runs for this tenant; see Retry-After."
+
+
+class TooManyConnections(QorvenError):
+    code, status, type = "too_many_connections", 503, "rate_limit_error"
+    description = "Too many live-event (/ws) connections; retry later."
 
 
 class NoModelConfigured(QorvenError):

@@ -1,0 +1,127 @@
+"""Agents (Qors): create, edit, soft delete, look up by id or name."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any, Callable, Iterable
+
+from qorven_local.agents.builtin import BUILTIN_AGENTS
+from qorven_local.context import Clock, IdFactory
+from qorven_local.errors import Conflict, NotFound, ValidationError
+from qorven_local.models import Agent, Page
+from qorven_local.storage.agents import AgentStore
+from qorven_local.storage.db import Database, IntegrityError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise ValidationError("name must be a slug: 1-48 chars of a-z, 0-9, '_' or '-', starting with a letter "
+                              "or digit", param="name")
+    return name
+
+
+class AgentService:
+    """The domain of agents; ``known_tools`` names the tools an agent may list."""
+
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory,
+                 known_tools: Callable[[], Iterable[str]] | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.ids = ids
+        self.store = AgentStore(db)
+        self._known_tools = known_tools
+
+    def seed_builtins(self, conn: Any, tenant_id: str, now: str) -> None:
+        """Insert the five built-in agents for a new tenant (inside the caller's transaction)."""
+        for spec in BUILTIN_AGENTS:
+            self.store.insert(conn, Agent(
+                id=self.ids.new("agt"), tenant_id=tenant_id, name=spec["name"],
+                display_name=spec["display_name"], description=spec["description"],
+                instructions=spec["instructions"], model=None, tools=list(spec["tools"]),
+                memory_enabled=True, memory_auto_save=spec["memory_auto_save"], temperature=None,
+                builtin=True, created_at=now, updated_at=now))
+
+    def _check_tools(self, tools: list[str]) -> list[str]:
+        if len(set(tools)) != len(tools):
+            raise ValidationError("tools must not repeat", param="tools")
+        if self._known_tools is not None:
+            known = set(self._known_tools())
+            unknown = [t for t in tools if t not in known]
+            if unknown:
+                raise ValidationError(f"unknown tool(s): {', '.join(unknown)}", param="tools")
+        return tools
+
+    def create(self, tenant_id: str, fields: dict[str, Any]) -> Agent:
+        now = self.clock.iso()
+        memory = fields.get("memory") or {}
+        agent = Agent(
+            id=self.ids.new("agt"), tenant_id=tenant_id, name=check_name(fields["name"]),
+            display_name=fields.get("display_name") or fields["name"],
+            description=fields.get("description", ""), instructions=fields.get("instructions", ""),
+            model=fields.get("model"), tools=self._check_tools(list(fields.get("tools", []))),
+            memory_enabled=memory.get("enabled", True), memory_auto_save=memory.get("auto_save", False),
+            temperature=fields.get("temperature"), builtin=False, created_at=now, updated_at=now)
+        try:
+            with self.db.write() as conn:
+                self.store.insert(conn, agent)
+        except IntegrityError:
+            raise Conflict(f"an agent named {agent.name!r} already exists", param="name") from None
+        return agent
+
+    def get(self, tenant_id: str, agent_id: str, include_deleted: bool = False) -> Agent:
+        agent = self.store.get(tenant_id, agent_id, include_deleted)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} not found")
+        return agent
+
+    def resolve(self, tenant_id: str, id_or_name: str) -> Agent | None:
+        """A live agent by id or unique name (None if neither matches)."""
+        if id_or_name.startswith("agt_"):
+            return self.store.get(tenant_id, id_or_name)
+        return self.store.get_by_name(tenant_id, id_or_name)
+
+    def list_page(self, tenant_id: str, *, limit: int | None, cursor: str | None,
+                  include_deleted: bool = False) -> Page:
+        return self.store.page(tenant_id, limit=limit, cursor=cursor, include_deleted=include_deleted)
+
+    def list_all(self, tenant_id: str) -> list[Agent]:
+        return self.store.list_all(tenant_id)
+
+    def update(self, tenant_id: str, agent_id: str, fields: dict[str, Any]) -> Agent:
+        with self.db.write() as conn:
+            agent = self.get(tenant_id, agent_id)
+            changes: dict[str, Any] = {}
+            for key in ("display_name", "description", "instructions", "model", "temperature"):
+                if key in fields:
+                    changes[key] = fields[key]
+            if "name" in fields:
+                if agent.builtin and fields["name"] != agent.name:
+                    raise Conflict("built-in agents keep their names", param="name")
+                changes["name"] = check_name(fields["name"])
+            if "tools" in fields:
+                changes["tools"] = self._check_tools(list(fields["tools"]))
+            memory = fields.get("memory") or {}
+            if "enabled" in memory:
+                changes["memory_enabled"] = memory["enabled"]
+            if "auto_save" in memory:
+                changes["memory_auto_save"] = memory["auto_save"]
+            if changes.get("display_name") is None and "display_name" in changes:
+                changes["display_name"] = changes.get("name", agent.name)
+            updated = replace(agent, **changes, updated_at=self.clock.iso())
+            try:
+                self.store.update(conn, updated)
+            except IntegrityError:
+                raise Conflict(f"an agent named {updated.name!r} already exists", param="name") from None
+        return updated
+
+    def delete(self, tenant_id: str, agent_id: str) -> Agent:
+        """Soft delete: hidden from lists and chat; sessions and memories are kept."""
+        with self.db.write() as conn:
+            agent = self.get(tenant_id, agent_id)
+            now = self.clock.iso()
+            deleted = replace(agent, deleted_at=now, updated_at=now)
+            self.store.update(conn, deleted)
+        return deleted

@@ -1,0 +1,81 @@
+"""Build the AppContext: open the data root and database, migrate, create the first admin token."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
+from qorven_local.config import Config
+from qorven_local.context import AppContext, Clock, IdFactory
+from qorven_local.security.ratelimit import RateLimiter
+from qorven_local.security.tokens import TokenService
+from qorven_local.storage.db import Database
+from qorven_local.storage.migrations import migrate, pending_migrations
+
+log = logging.getLogger("qorven")
+
+DEFAULT_TENANT = "default"
+
+
+def setup_logging(config: Config) -> None:
+    """Log to <home>/logs/qorven.log (rotated) and stderr. Tokens and keys are never logged."""
+    root = logging.getLogger("qorven")
+    if any(getattr(h, "_qorven", False) for h in root.handlers):
+        return
+    root.setLevel(config.log_level.upper())
+    file_handler = logging.handlers.RotatingFileHandler(config.logs_dir / "qorven.log", maxBytes=5_000_000,
+                                                        backupCount=3, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler._qorven = True
+    root.addHandler(file_handler)
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write a file readable by the owner only (0600), created with that mode from the start."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
+
+
+def build_context(config: Config, clock: Clock | None = None) -> AppContext:
+    """Open everything under the data root; safe to call on every start."""
+    config.ensure_dirs()
+    setup_logging(config)
+    clock = clock or Clock()
+    ids = IdFactory(clock)
+    db = Database(config.db_path)
+    db.quick_check()
+    applied = migrate(db, clock.iso())
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    ctx = AppContext(config=config, db=db, clock=clock, ids=ids)
+    ctx.agents = AgentService(db, clock, ids)
+    ctx.sessions = SessionService(db, clock, ids, ctx.agents)
+    ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
+    ctx.limiter = RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min)
+    ctx.readiness["database"] = lambda: (db.query_one("select 1")[0] == 1, str(config.db_path))
+    ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(
+        pending_migrations(db)) if pending_migrations(db) else "all applied")
+    ctx.readiness["sqlite_vec"] = lambda: (bool(db.query_one("select vec_version()")[0]), db.vec_version)
+    return ctx
+
+
+def ensure_admin_token(ctx: AppContext) -> str | None:
+    """First start only: create tenant ``default`` and its admin token; return it (else None).
+
+    The token is ``QORVEN_TOKEN`` when set (scripted installs), else fresh; it is written to
+    ``<home>/admin-token`` (0600) for the local CLI.
+    """
+    if ctx.tokens.has_any():
+        return None
+    token = ctx.tokens.issue(DEFAULT_TENANT, "admin", label="first admin", token=ctx.config.token or None)
+    write_private_file(ctx.config.admin_token_path, token + "\n")
+    return token

@@ -1,0 +1,45 @@
+"""``qorven auth``: rotate the admin token, create tokens for tenants (works on the local database)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from qorven_local.bootstrap import DEFAULT_TENANT, build_context, write_private_file
+from qorven_local.cli.common import add_home_flag, fail, local_config
+from qorven_local.errors import QorvenError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="auth_command", metavar="ACTION", required=True)
+    rotate = sub.add_parser("rotate-token", help="Print a new admin token and revoke the old one.")
+    rotate.add_argument("--label", default=None, help="A label for the new token.")
+    rotate.add_argument("--grace", type=int, default=0,
+                        help="Seconds the previous admin token keeps working (default 0: revoked now).")
+    rotate.add_argument("--tenant", default=DEFAULT_TENANT, help="Tenant (default: default).")
+    add_home_flag(rotate)
+    create = sub.add_parser("create-token", help="Print a new token for a tenant (created on first use).")
+    create.add_argument("--tenant", required=True, help="Tenant slug.")
+    create.add_argument("--scope", choices=("user", "admin"), default="user")
+    create.add_argument("--label", default=None)
+    add_home_flag(create)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = local_config(args)
+    ctx = build_context(config)
+    try:
+        if args.auth_command == "rotate-token":
+            token, revoke_at = ctx.tokens.rotate_admin(args.tenant, args.label, args.grace)
+            if args.tenant == DEFAULT_TENANT:
+                write_private_file(config.admin_token_path, token + "\n")
+            print(token)
+            print(f"(previous admin token(s) revoked {'now' if args.grace == 0 else 'at ' + revoke_at})",
+                  file=sys.stderr)
+        else:
+            print(ctx.tokens.issue(args.tenant, args.scope, args.label))
+    except QorvenError as exc:
+        fail(exc.message)
+    finally:
+        ctx.db.close()
+    return 0

@@ -1,0 +1,43 @@
+"""The ``qorven`` command: one subcommand module each, registered here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from qorven_local import __version__
+from qorven_local.cli import auth, serve
+
+# (name, help, add_arguments(parser), run(args) -> exit code); other parts append theirs.
+COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = [
+    ("serve", "Run the API server (no window) and print its URL.", serve.add_arguments, serve.run),
+    ("auth", "Tokens: rotate-token, create-token.", auth.add_arguments, auth.run),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qorven", description="Qorven Local: agents on your own machine.")
+    parser.add_argument("--version", action="version", version=f"qorven {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text, add_arguments, run in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Settings and the data root.
+
+Each setting is declared once below with its default and help text; values resolve
+CLI flag > ``QORVEN_<NAME>`` environment variable > default. The data root is ``QORVEN_HOME``
+(or ``--home``), else a ``qorven-data/`` folder beside the executable (portable mode, e.g. a USB
+stick), else platformdirs' user data dir. Everything the app writes lives under that one root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from qorven_local.resources import executable_dir
+
+PORTABLE_FOLDER = "qorven-data"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name, type, default and what it does."""
+
+    name: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "QORVEN_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _bool(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", None, "Data root folder: database, admin-token, workspace, logs. "
+            "Default: a qorven-data/ folder beside the executable if present, else the user data dir."),
+    Setting("host", "127.0.0.1", "Address to bind. Anything but loopback exposes the API to the network."),
+    Setting("port", 7421, "TCP port to listen on (0 picks a free port).", int),
+    Setting("threads", 32, "waitress worker threads; each open stream holds one.", int),
+    Setting("token", None, "First admin token on first start (scripted installs); also the client's token."),
+    Setting("server", None, "Base URL of the server the client and CLI talk to."),
+    Setting("allowed_hosts", (), "Extra Host header values accepted (comma-separated), e.g. a LAN name.", _csv),
+    Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second.", float),
+    Setting("rate_ip_burst", 20, "Per client IP: burst size.", int),
+    Setting("rate_tenant_per_min", 600, "Per tenant: requests per minute.", int),
+    Setting("max_runs_per_tenant", 5, "Per tenant: concurrent agent runs (plan-runs).", int),
+    Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),
+    Setting("log_level", "INFO", "Log level for <home>/logs/qorven.log and the console."),
+    Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass
+class Config:
+    """Resolved settings plus the data root and where each file lives under it."""
+
+    values: dict[str, Any]
+    home: Path
+    portable: bool
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "qorven.db"
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.home / "admin-token"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.home / "workspace"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    def ensure_dirs(self) -> None:
+        """Create the data root and its folders (the root private to the user)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            os.chmod(self.home, 0o700)
+        except OSError:
+            pass  # e.g. FAT-formatted USB sticks have no modes
+        for folder in (self.workspace_dir, self.logs_dir):
+            folder.mkdir(exist_ok=True)
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """Add one ``--flag`` per setting (all, or the named ones) with the help text and env name."""
+    for s in SETTINGS:
+        if names is not None and s.name not in names:
+            continue
+        parser.add_argument(s.flag, dest=s.name, default=None,
+                            help=f"{s.help} [env {s.env}; default {s.default!r}]")
+
+
+def resolve_home(explicit: str | os.PathLike | None) -> tuple[Path, bool]:
+    """The data root and whether it is a portable folder beside the executable."""
+    if explicit:
+        return Path(explicit).expanduser().resolve(), False
+    portable = executable_dir() / PORTABLE_FOLDER
+    if portable.is_dir():
+        return portable.resolve(), True
+    import platformdirs  # imported here: only the non-portable path needs it
+
+    return Path(platformdirs.user_data_dir("qorven-local", appauthor=False)), False
+
+
+def load_config(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Resolve every setting CLI > env > default; a bad value raises ValueError naming the setting."""
+    cli = dict(cli or {})
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for s in SETTINGS:
+        raw, source = cli.get(s.name), "cli"
+        if raw is None:
+            raw, source = env.get(s.env), "env"
+        if raw is None or raw == "":
+            values[s.name], sources[s.name] = s.default, "default"
+            continue
+        try:
+            values[s.name] = s.type(raw) if isinstance(raw, str) else raw
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{s.flag} / {s.env}: {exc}") from None
+        sources[s.name] = source
+    home, portable = resolve_home(values["home"])
+    values["home"] = str(home)
+    return Config(values=values, home=home, portable=portable, sources=sources)

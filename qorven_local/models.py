@@ -1,0 +1,106 @@
+"""Plain dataclasses for what the API shows. Imports nothing of ours."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CHAT_FAMILY_CHANNELS = ("web", "desktop", "cli", "api", "telegram", "whatsapp", "slack_dm", "discord_dm", "sms")
+OTHER_CHANNELS = ("room", "task", "webhook", "slack", "discord", "github")
+CHANNELS = CHAT_FAMILY_CHANNELS + OTHER_CHANNELS
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's tenant and scope."""
+
+    tenant_id: str
+    scope: str
+    token_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.scope == "admin"
+
+
+@dataclass
+class Agent:
+    id: str
+    tenant_id: str
+    name: str
+    display_name: str
+    description: str
+    instructions: str
+    model: str | None
+    tools: list[str]
+    memory_enabled: bool
+    memory_auto_save: bool
+    temperature: float | None
+    builtin: bool
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "agent", "name": self.name, "display_name": self.display_name,
+            "description": self.description, "instructions": self.instructions, "model": self.model,
+            "tools": list(self.tools),
+            "memory": {"enabled": self.memory_enabled, "auto_save": self.memory_auto_save},
+            "temperature": self.temperature, "builtin": self.builtin,
+            "created_at": self.created_at, "updated_at": self.updated_at, "deleted_at": self.deleted_at,
+        }
+
+
+@dataclass
+class Session:
+    id: str
+    tenant_id: str
+    agent_id: str
+    channel: str
+    peer: str | None
+    title: str | None
+    status: str
+    message_count: int
+    created_at: str
+    updated_at: str
+    last_message_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("tenant_id")
+        d["object"] = "session"
+        return d
+
+
+@dataclass
+class Message:
+    id: str
+    tenant_id: str
+    session_id: str
+    agent_id: str | None
+    role: str
+    content: str | None
+    channel: str
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    status: str = "complete"
+    error: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    created_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("tenant_id")
+        d["object"] = "message"
+        return d
+
+
+@dataclass
+class Page:
+    """One page of a cursor-paginated list."""
+
+    items: list[Any]
+    has_more: bool
+    next_cursor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,114 @@
+"""One ``authorize()`` for HTTP and WebSocket: Host guard, Origin guard, token.
+
+The WebSocket hand-off bypasses WSGI middleware entirely, so both paths call this module and the
+rules cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from qorven_local.errors import ForbiddenHost, ForbiddenOrigin, Unauthorized
+from qorven_local.models import Principal
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def split_host(value: str) -> tuple[str, str | None]:
+    """('localhost', '7421') from 'localhost:7421'; IPv6 literals keep their brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return value, None
+        host, rest = value[:end + 1], value[end + 1:]
+        return host, rest[1:] if rest.startswith(":") else None
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host, port
+    return value, None
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The token from ``Authorization: Bearer`` or ``x-api-key`` (headers must be lower-cased keys)."""
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.strip().partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return None
+    key = headers.get("x-api-key")
+    return key.strip() if key else None
+
+
+def subprotocol_token(headers: Mapping[str, str]) -> str | None:
+    """The token a browser puts in ``Sec-WebSocket-Protocol: qorven.v1, token.<t>``."""
+    offered = headers.get("sec-websocket-protocol") or ""
+    for item in offered.split(","):
+        item = item.strip()
+        if item.startswith("token."):
+            return item[len("token."):]
+    return None
+
+
+class AccessPolicy:
+    """Which Host and Origin values are ours, and who a request's token belongs to."""
+
+    def __init__(self, tokens, extra_hosts: tuple[str, ...] = (), bind_host: str = "127.0.0.1") -> None:
+        self.tokens = tokens
+        self.extra_hosts = tuple(h.strip().lower() for h in extra_hosts if h.strip())
+        self.bind_host = bind_host
+
+    def host_allowed(self, host_header: str | None, port: int | str | None) -> bool:
+        if not host_header:
+            return False
+        host, hport = split_host(host_header)
+        names = set(LOOPBACK_NAMES)
+        if self.bind_host not in ("127.0.0.1", "0.0.0.0", "::", "localhost", "::1"):
+            names.add(self.bind_host.lower())
+        port = str(port) if port is not None else None
+        if host in names and (hport == port or (hport is None and port == "80")):
+            return True
+        for extra in self.extra_hosts:
+            ehost, eport = split_host(extra)
+            if host == ehost and (eport is None or eport == hport):
+                return True
+        return False
+
+    def check_host(self, host_header: str | None, port: int | str | None) -> None:
+        if not self.host_allowed(host_header, port):
+            raise ForbiddenHost(f"Host {host_header!r} is not allowed; use http://127.0.0.1:{port}/ "
+                                f"or add it to QORVEN_ALLOWED_HOSTS")
+
+    def check_origin(self, headers: Mapping[str, str], port: int | str | None, always: bool = False,
+                     method: str = "GET") -> None:
+        """Refuse cross-site browser requests: on state-changing methods, or always (WebSocket)."""
+        if not always and method.upper() not in STATE_CHANGING:
+            return
+        if headers.get("sec-fetch-site", "").lower() == "cross-site":
+            raise ForbiddenOrigin("cross-site request refused")
+        origin = headers.get("origin")
+        if origin is None:
+            return  # not a browser, or a same-origin navigation
+        parts = urlsplit(origin)
+        if origin == "null" or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ForbiddenOrigin(f"Origin {origin!r} is not allowed")
+        if not self.host_allowed(parts.netloc, port):
+            raise ForbiddenOrigin(f"Origin {origin!r} is not allowed")
+
+    def authenticate(self, headers: Mapping[str, str], allow_subprotocol: bool = False) -> Principal:
+        token = bearer_token(headers)
+        if token is None and allow_subprotocol:
+            token = subprotocol_token(headers)
+        if token is None and headers.get("authorization"):
+            raise Unauthorized("Authorization must be 'Bearer <token>'")
+        return self.tokens.authenticate(token)
+
+    def authorize(self, headers: Mapping[str, str], port: int | str | None, method: str = "GET",
+                  websocket: bool = False) -> Principal:
+        """Host, then Origin, then token: the whole gate for one request (headers lower-cased)."""
+        self.check_host(headers.get("host"), port)
+        self.check_origin(headers, port, always=websocket, method=method)
+        return self.authenticate(headers, allow_subprotocol=websocket)

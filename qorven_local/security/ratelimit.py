@@ -1,0 +1,90 @@
+"""Rate limits: GCRA buckets per client IP and per tenant.
+
+GCRA keeps one timestamp per key (the "theoretical arrival time"), so checks are O(1) and memory
+stays small; idle keys are pruned.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+from qorven_local.errors import RateLimited
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    rate_per_second: float
+    burst: int
+    window_seconds: int  # what RateLimit-Policy advertises as w
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate_per_second
+
+    @property
+    def header(self) -> str:
+        return f'"{self.name}";q={self.burst};w={self.window_seconds}'
+
+
+@dataclass(frozen=True)
+class Decision:
+    policy: Policy
+    remaining: int
+    reset_seconds: int
+
+
+class Bucket:
+    """One policy's GCRA state for many keys."""
+
+    def __init__(self, policy: Policy, clock) -> None:
+        self.policy = policy
+        self.clock = clock
+        self._tat: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._next_prune = 0.0
+
+    def take(self, key: str) -> Decision:
+        """Admit one request for ``key`` or raise RateLimited with Retry-After."""
+        p = self.policy
+        tolerance = (p.burst - 1) * p.interval
+        now = self.clock.monotonic()
+        with self._lock:
+            if now >= self._next_prune:
+                self._prune(now)
+            tat = max(self._tat.get(key, now), now)
+            allow_at = tat - tolerance
+            if now < allow_at:
+                wait = allow_at - now
+                raise RateLimited(f"rate limit {p.name!r} reached ({p.burst} burst, {p.rate_per_second:g}/s); "
+                                  f"retry in {math.ceil(wait)} s",
+                                  retry_after=max(1, math.ceil(wait)),
+                                  headers={"RateLimit-Policy": p.header,
+                                           "RateLimit": f'"{p.name}";r=0;t={max(1, math.ceil(wait))}'})
+            self._tat[key] = tat + p.interval
+            used = (self._tat[key] - now) / p.interval
+        remaining = max(0, int(p.burst - math.ceil(used)))
+        return Decision(p, remaining, max(0, math.ceil(self._tat[key] - now)))
+
+    def _prune(self, now: float) -> None:
+        stale = [k for k, t in self._tat.items() if t < now]
+        for key in stale:
+            del self._tat[key]
+        self._next_prune = now + 60
+
+
+class RateLimiter:
+    """The per-IP and per-tenant limits of the API contract."""
+
+    def __init__(self, clock, ip_rps: float, ip_burst: int, tenant_per_min: int) -> None:
+        self.ip = Bucket(Policy("ip", ip_rps, ip_burst, max(1, math.ceil(ip_burst / ip_rps))), clock)
+        self.tenant = Bucket(Policy("tenant", tenant_per_min / 60.0, tenant_per_min, 60), clock)
+
+    def policies_header(self) -> str:
+        return f"{self.ip.policy.header}, {self.tenant.policy.header}"
+
+    @staticmethod
+    def header(decision: Decision) -> str:
+        return f'"{decision.policy.name}";r={decision.remaining};t={decision.reset_seconds}'

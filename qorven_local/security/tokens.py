@@ -1,0 +1,115 @@
+"""``qvn_`` API tokens: minted with 256 random bits, shown once, stored as SHA-256 only."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from datetime import timedelta
+
+from qorven_local.context import Clock, IdFactory, iso
+from qorven_local.errors import Unauthorized, ValidationError
+from qorven_local.models import Principal
+from qorven_local.storage.db import Database
+from qorven_local.storage.tenants import TenantStore
+from qorven_local.storage.tokens import TokenStore
+
+TOKEN_PREFIX = "qvn_"
+TOKEN_RE = re.compile(r"^qvn_[A-Za-z0-9_-]{43}$")
+TOUCH_EVERY_SECONDS = 60  # last_used_at is advisory; writing it on every request would serialize reads
+
+
+def new_token() -> str:
+    """A fresh token: ``qvn_`` + 43 url-safe characters (256 random bits, no padding)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_hint(token: str) -> str:
+    """What may be shown of a token: its last four characters."""
+    return "…" + token[-4:]
+
+
+class TokenService:
+    """Issue, authenticate, rotate and revoke tokens."""
+
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, seed_tenant) -> None:
+        self.db = db
+        self.clock = clock
+        self.ids = ids
+        self.store = TokenStore(db)
+        self.tenants = TenantStore(db)
+        self._seed_tenant = seed_tenant  # called inside the transaction that creates a tenant
+        self._touched: dict[str, float] = {}
+        self._touch_lock = threading.Lock()
+
+    def issue(self, tenant_id: str, scope: str = "user", label: str | None = None,
+              token: str | None = None) -> str:
+        """Create (and return, once) a token for a tenant, creating the tenant on first use."""
+        if scope not in ("admin", "user"):
+            raise ValidationError("scope must be admin or user", param="scope")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", tenant_id):
+            raise ValidationError("tenant must be a lowercase slug (a-z, 0-9, _ and -)", param="tenant")
+        token = token or new_token()
+        if not TOKEN_RE.match(token):
+            raise ValidationError("a token must be qvn_ followed by 43 url-safe characters", param="token")
+        now = self.clock.iso()
+        with self.db.write() as conn:
+            if self.tenants.create_if_missing(conn, tenant_id, now):
+                self._seed_tenant(conn, tenant_id, now)
+            self.store.insert(conn, token_id=self.ids.new("tok"), tenant_id=tenant_id,
+                              token_hash=hash_token(token), scope=scope, label=label,
+                              hint=token_hint(token), now=now)
+        return token
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal for a presented token, or Unauthorized (missing, unknown or revoked)."""
+        if not token:
+            raise Unauthorized("missing token: send Authorization: Bearer <token> or x-api-key")
+        row = self.store.find_by_hash(hash_token(token.strip()))
+        now = self.clock.iso()
+        if row is None or row["revoked_at"] or (row["revoke_after"] and row["revoke_after"] <= now):
+            raise Unauthorized("invalid or revoked token")
+        self._maybe_touch(row["id"], now)
+        return Principal(tenant_id=row["tenant_id"], scope=row["scope"], token_id=row["id"])
+
+    def _maybe_touch(self, token_id: str, now: str) -> None:
+        mono = self.clock.monotonic()
+        with self._touch_lock:
+            last = self._touched.get(token_id)
+            if last is not None and mono - last < TOUCH_EVERY_SECONDS:
+                return
+            self._touched[token_id] = mono
+        self.store.touch(token_id, now)
+
+    def rotate_admin(self, tenant_id: str = "default", label: str | None = None, grace_seconds: int = 0) -> tuple[str, str]:
+        """Mint a new admin token; revoke the tenant's other admin tokens after ``grace_seconds``.
+
+        Returns the token (shown once) and when the previous ones stop working.
+        """
+        if grace_seconds < 0:
+            raise ValidationError("grace must be >= 0 seconds", param="grace")
+        token = new_token()
+        now_dt = self.clock.now()
+        now = iso(now_dt)
+        revoke_at = iso(now_dt + timedelta(seconds=grace_seconds))
+        with self.db.write() as conn:
+            old = self.store.live_admin_tokens(conn, tenant_id, now)
+            if self.tenants.create_if_missing(conn, tenant_id, now):
+                self._seed_tenant(conn, tenant_id, now)
+            self.store.insert(conn, token_id=self.ids.new("tok"), tenant_id=tenant_id,
+                              token_hash=hash_token(token), scope="admin", label=label or "rotated",
+                              hint=token_hint(token), now=now)
+            for row in old:
+                self.store.schedule_revoke(conn, row["id"], revoke_at, now)
+        return token, revoke_at
+
+    def revoke(self, token_id: str) -> None:
+        self.store.revoke(token_id, self.clock.iso())
+
+    def has_any(self) -> bool:
+        return self.store.count() > 0

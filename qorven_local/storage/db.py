@@ -1,0 +1,137 @@
+"""The one way to open the SQLite database.
+
+SQLite comes from ``sqlean.py`` because the stdlib ``sqlite3`` of many Pythons cannot load
+extensions, and sqlite-vec is a loadable extension. Reads use one connection per thread;
+writes go through a single writer connection under a lock with ``BEGIN IMMEDIATE``, so waitress
+threads never interleave a multi-row write and never hit "database is locked" among themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlean
+import sqlite_vec
+
+from qorven_local.errors import NotReady
+
+BUSY_TIMEOUT_MS = 10_000
+
+Row = sqlean.Row
+IntegrityError = sqlean.IntegrityError
+OperationalError = sqlean.OperationalError
+
+
+def connect(path: str | Path) -> sqlean.Connection:
+    """Open a connection with sqlite-vec loaded and the product's pragmas set.
+
+    Autocommit mode (``isolation_level=None``): transactions are explicit, opened by
+    ``Database.write()``, so Python's driver never starts one behind our back.
+    """
+    conn = sqlean.connect(str(path), check_same_thread=False, isolation_level=None,
+                          timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlean.Row
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.enable_load_extension(False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return conn
+
+
+class Database:
+    """Per-thread read connections and one serialized writer for a database file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlean.Connection] = []
+        self._all_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._writer = self._open()
+        self.vec_version = self._writer.execute("select vec_version()").fetchone()[0]
+        self.sqlite_version = self._writer.execute("select sqlite_version()").fetchone()[0]
+
+    def _open(self) -> sqlean.Connection:
+        conn = connect(self.path)
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def quick_check(self) -> None:
+        """Refuse to start on a damaged file rather than make it worse."""
+        result = self._writer.execute("PRAGMA quick_check").fetchone()[0]
+        if result != "ok":
+            raise NotReady(f"database {self.path} failed quick_check: {result}")
+
+    def integrity_check(self) -> list[str]:
+        """The full integrity check's findings ('ok' alone when the file is sound)."""
+        return [r[0] for r in self._writer.execute("PRAGMA integrity_check").fetchall()]
+
+    @contextmanager
+    def read(self) -> Iterator[sqlean.Connection]:
+        """A connection for reading; inside a write on this thread it is the writer (sees its rows)."""
+        if getattr(self._local, "write_depth", 0):
+            yield self._writer
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlean.Connection]:
+        """One transaction (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""
+        with self._write_lock:
+            depth = getattr(self._local, "write_depth", 0)
+            self._local.write_depth = depth + 1
+            try:
+                if depth:
+                    yield self._writer
+                    return
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
+                else:
+                    self._writer.execute("COMMIT")
+            finally:
+                self._local.write_depth = depth
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlean.Row]:
+        """Run a read query and return all rows."""
+        with self.read() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Any = ()) -> sqlean.Row | None:
+        """Run a read query and return the first row or None."""
+        with self.read() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def close(self) -> None:
+        """Close every connection this object opened (call once, at shutdown)."""
+        with self._all_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception:  # already closed by its thread's exit
+                    pass
+            self._all.clear()
+
+
+def dumps(value: Any) -> str | None:
+    """JSON for a TEXT column (None stays NULL)."""
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    """Parse a JSON TEXT column."""
+    return default if text is None else json.loads(text)

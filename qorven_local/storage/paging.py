@@ -1,0 +1,68 @@
+"""Keyset pagination over rowid: stable under concurrent inserts, no duplicates, no skips.
+
+A cursor encodes the last row's sort key (its rowid) and id; it is opaque to clients (base64url
+JSON) and a malformed one is a ``validation_error``. Newest-first lists page downward in rowid;
+oldest-first lists page upward. Rows inserted while a client pages land above (newest-first) or
+below (oldest-first) what it has not yet read, never in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Callable, Sequence
+
+from qorven_local.errors import ValidationError
+from qorven_local.models import Page
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+def encode_cursor(rowid: int, item_id: str) -> str:
+    raw = json.dumps({"k": rowid, "id": item_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The rowid a cursor points after; anything malformed is a 400."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        rowid = data["k"]
+        if not isinstance(rowid, int) or isinstance(rowid, bool) or not isinstance(data.get("id"), str):
+            raise ValueError
+        return rowid
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+        raise ValidationError("cursor is malformed; pass next_cursor from the previous page unchanged",
+                              param="cursor") from None
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", param="limit")
+    return limit
+
+
+def fetch_page(conn: Any, select: str, where: Sequence[str], params: Sequence[Any], *, limit: int | None,
+               cursor: str | None, newest_first: bool, build: Callable[[Any], Any]) -> Page:
+    """Run ``select`` (which must select ``rowid AS _rowid`` and ``id``) with keyset paging."""
+    limit = check_limit(limit)
+    clauses = list(where)
+    args = list(params)
+    if cursor:
+        clauses.append("rowid < ?" if newest_first else "rowid > ?")
+        args.append(decode_cursor(cursor))
+    sql = select
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY rowid {'DESC' if newest_first else 'ASC'} LIMIT ?"
+    args.append(limit + 1)
+    rows = conn.execute(sql, args).fetchall()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["_rowid"], rows[-1]["id"]) if has_more and rows else None
+    return Page(items=[build(r) for r in rows], has_more=has_more, next_cursor=next_cursor)

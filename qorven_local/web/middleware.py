@@ -1,0 +1,86 @@
+"""The request gate, in order: request id → path alias → Host → Origin → per-IP limit → body rules
+→ (after routing) token → per-tenant limit → admin check.
+
+Only web/ imports falcon; the rules themselves live in security/ so the WebSocket path shares them.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from qorven_local.errors import AdminOnly, PayloadTooLarge, UnsupportedMediaType
+from qorven_local.security.access import AccessPolicy
+from qorven_local.security.ratelimit import RateLimiter
+from qorven_local.web.spec import operation_of
+
+WEBHOOK_PREFIX = "/v1/webhooks/"
+UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def canonical_path(path: str) -> str:
+    """Map the aliases onto /v1: /api/v1/X and /api/X → /v1/X (and /api/ws → /ws)."""
+    if path.startswith("/api/v1/") or path == "/api/v1":
+        return "/v1" + path[len("/api/v1"):]
+    if path == "/api/ws":
+        return "/ws"
+    if path.startswith("/api/") or path == "/api":
+        return "/v1" + path[len("/api"):]
+    return path
+
+
+def _lower_headers(req: falcon.Request) -> dict[str, str]:
+    return {k.lower(): v for k, v in req.headers.items()}
+
+
+def is_static(path: str) -> bool:
+    return path == "/" or path.startswith("/ui/") or path == "/favicon.ico"
+
+
+class RequestGate:
+    """Everything that happens to a request before its resource runs."""
+
+    def __init__(self, ctx, policy: AccessPolicy, limiter: RateLimiter) -> None:
+        self.ctx = ctx
+        self.policy = policy
+        self.limiter = limiter
+        self.max_body = ctx.config.max_body_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.request_id = self.ctx.ids.new("req")
+        resp.set_header("x-request-id", req.context.request_id)
+        req.path = canonical_path(req.path)
+        req.context.headers = headers = _lower_headers(req)
+        port = req.env.get("SERVER_PORT")
+        webhook = req.path.startswith(WEBHOOK_PREFIX)
+        if not webhook:
+            # webhooks arrive through tunnels under foreign Host names; their signatures guard them
+            self.policy.check_host(headers.get("host"), port)
+            self.policy.check_origin(headers, port, method=req.method)
+        if req.path not in UNLIMITED_PATHS and not is_static(req.path):
+            decision = self.limiter.ip.take(req.remote_addr or "unknown")
+            resp.set_header("RateLimit-Policy", self.limiter.policies_header())
+            resp.set_header("RateLimit", self.limiter.header(decision))
+        limit = self.max_body * 5 if webhook else self.max_body
+        if req.content_length is not None and req.content_length > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+        req.context.body_limit = limit
+        if req.method in BODY_METHODS and not webhook and (req.content_length or req.env.get("HTTP_TRANSFER_ENCODING")):
+            media = (req.content_type or "").split(";")[0].strip().lower()
+            if media != "application/json":
+                raise UnsupportedMediaType(f"send Content-Type: application/json (got {media or 'none'!r})")
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
+        if resource is None:
+            return
+        op = operation_of(resource, req.method)
+        if op is not None and op.public:
+            req.context.principal = None
+            return
+        principal = self.policy.authenticate(req.context.headers)
+        req.context.principal = principal
+        decision = self.limiter.tenant.take(principal.tenant_id)
+        if decision.remaining < 50:  # advertise the tenant window only when it is the binding one
+            resp.set_header("RateLimit", self.limiter.header(decision))
+        if op is not None and op.admin and not principal.is_admin:
+            raise AdminOnly(f"{req.method} {req.path} needs an admin token")

@@ -1,0 +1,81 @@
+"""/v1/sessions and /v1/messages: thin resources over SessionService."""
+
+from __future__ import annotations
+
+import falcon
+
+from qorven_local.errors import NotFound
+from qorven_local.models import CHANNELS
+from qorven_local.web import schemas
+from qorven_local.web.io import page_args, page_body, principal, query_choice, query_required, read_body
+from qorven_local.web.spec import PAGED, Param, operation
+
+SESSION_FILTERS = (
+    Param("agent_id", {"type": "string"}, "only this agent's sessions"),
+    Param("channel", {"enum": list(CHANNELS)}, "only this channel"),
+    Param("status", {"enum": ["active", "archived"]}, "only this status"),
+    Param("q", {"type": "string", "maxLength": 200}, "search in titles"),
+)
+
+
+class SessionsResource:
+    def __init__(self, ctx) -> None:
+        self.sessions = ctx.sessions
+        self.agents = ctx.agents
+
+    @operation(summary="List sessions (newest first)", tag="sessions", response=schemas.list_of(schemas.SESSION),
+               query=PAGED + SESSION_FILTERS)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        filters = {"agent_id": req.get_param("agent_id"), "channel": query_choice(req, "channel", CHANNELS),
+                   "status": query_choice(req, "status", ("active", "archived")), "q": req.get_param("q")}
+        page = self.sessions.list_page(principal(req).tenant_id, filters=filters, **page_args(req))
+        resp.media = page_body(page)
+
+    @operation(summary="Open a session: the canonical one for chat-family channels (200 if it existed, 201 if "
+                       "created); other channels always create", tag="sessions", request=schemas.SESSION_CREATE,
+               response=schemas.SESSION, status=201, extra_statuses={200: "The existing canonical session"})
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_body(req, schemas.SESSION_CREATE)
+        tenant = principal(req).tenant_id
+        agent = self.agents.resolve(tenant, body["agent_id"])
+        if agent is None:
+            raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
+        session, created = self.sessions.open(tenant, agent.id, body.get("channel", "web"), body.get("peer"),
+                                              body.get("title"))
+        resp.status = 201 if created else 200
+        resp.media = session.to_dict()
+
+
+class SessionResource:
+    def __init__(self, ctx) -> None:
+        self.sessions = ctx.sessions
+
+    @operation(summary="Get a session", tag="sessions", response=schemas.SESSION)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
+        resp.media = self.sessions.get(principal(req).tenant_id, session_id).to_dict()
+
+    @operation(summary="Rename or archive/unarchive a session", tag="sessions", request=schemas.SESSION_PATCH,
+               response=schemas.SESSION, errors=("conflict",))
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
+        body = read_body(req, schemas.SESSION_PATCH)
+        resp.media = self.sessions.update(principal(req).tenant_id, session_id, body).to_dict()
+
+    @operation(summary="Archive a session (messages are kept)", tag="sessions", response=schemas.SESSION)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
+        resp.media = self.sessions.archive(principal(req).tenant_id, session_id).to_dict()
+
+
+class MessagesResource:
+    def __init__(self, ctx) -> None:
+        self.sessions = ctx.sessions
+
+    @operation(summary="List a session's messages (oldest first)", tag="messages",
+               response=schemas.list_of(schemas.MESSAGE),
+               query=(Param("session_id", {"type": "string"}, "the session", required=True),
+                      Param("channel", {"type": "string"}, "only messages that came through this channel"))
+               + PAGED)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        session_id = query_required(req, "session_id")
+        page = self.sessions.list_messages(principal(req).tenant_id, session_id,
+                                           channel=req.get_param("channel"), **page_args(req))
+        resp.media = page_body(page)

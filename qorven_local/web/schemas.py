@@ -1,0 +1,152 @@
+"""JSON Schemas of request and response bodies: used to validate requests and to build /openapi.json.
+
+Request schemas reject unknown fields (``additionalProperties: false``) except where the contract
+says to be lenient (the OpenAI chat surface).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qorven_local.models import CHANNELS
+
+NULLABLE_STR = {"type": ["string", "null"]}
+TIMESTAMP = {"type": "string", "description": "ISO-8601 UTC, e.g. 2026-11-28T13:12:11.123Z"}
+NULLABLE_TIMESTAMP = {"type": ["string", "null"], "description": "ISO-8601 UTC or null"}
+SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,47}$", "description": "lowercase slug, unique per tenant"}
+
+
+def list_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The paginated list envelope around ``item``."""
+    return {
+        "type": "object",
+        "required": ["object", "data", "has_more", "next_cursor"],
+        "properties": {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": item},
+            "has_more": {"type": "boolean"},
+            "next_cursor": {"type": ["string", "null"], "description": "opaque; pass as ?cursor= for the next page"},
+        },
+    }
+
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "type", "param", "request_id"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "request_id": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+
+AGENT_MEMORY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"enabled": {"type": "boolean"}, "auto_save": {"type": "boolean"}},
+}
+
+AGENT = {
+    "type": "object",
+    "required": ["id", "object", "name", "display_name", "description", "instructions", "model", "tools",
+                 "memory", "temperature", "builtin", "created_at", "updated_at", "deleted_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "agent"}, "name": {"type": "string"},
+        "display_name": {"type": "string"}, "description": {"type": "string"},
+        "instructions": {"type": "string"}, "model": NULLABLE_STR,
+        "tools": {"type": "array", "items": {"type": "string"}},
+        "memory": {"type": "object", "required": ["enabled", "auto_save"],
+                   "properties": {"enabled": {"type": "boolean"}, "auto_save": {"type": "boolean"}}},
+        "temperature": {"type": ["number", "null"]}, "builtin": {"type": "boolean"},
+        "created_at": TIMESTAMP, "updated_at": TIMESTAMP, "deleted_at": NULLABLE_TIMESTAMP,
+    },
+}
+
+_AGENT_FIELDS = {
+    "display_name": {"type": ["string", "null"], "maxLength": 100},
+    "description": {"type": "string", "maxLength": 2000},
+    "instructions": {"type": "string", "maxLength": 100_000},
+    "model": {"type": ["string", "null"], "maxLength": 200},
+    "tools": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 64},
+    "memory": AGENT_MEMORY,
+    "temperature": {"type": ["number", "null"], "minimum": 0, "maximum": 2},
+}
+
+AGENT_CREATE = {
+    "type": "object", "additionalProperties": False, "required": ["name"],
+    "properties": {"name": SLUG, **_AGENT_FIELDS},
+}
+
+AGENT_PATCH = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {"name": SLUG, **_AGENT_FIELDS},
+}
+
+SESSION = {
+    "type": "object",
+    "required": ["id", "object", "agent_id", "channel", "peer", "title", "status", "message_count",
+                 "created_at", "updated_at", "last_message_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "session"}, "agent_id": {"type": "string"},
+        "channel": {"type": "string"}, "peer": NULLABLE_STR, "title": NULLABLE_STR,
+        "status": {"enum": ["active", "archived"]}, "message_count": {"type": "integer"},
+        "created_at": TIMESTAMP, "updated_at": TIMESTAMP, "last_message_at": NULLABLE_TIMESTAMP,
+    },
+}
+
+SESSION_CREATE = {
+    "type": "object", "additionalProperties": False, "required": ["agent_id"],
+    "properties": {
+        "agent_id": {"type": "string", "minLength": 1, "maxLength": 100,
+                     "description": "agent id or unique name"},
+        "channel": {"enum": list(CHANNELS), "default": "web"},
+        "peer": {"type": ["string", "null"], "maxLength": 200},
+        "title": {"type": ["string", "null"], "maxLength": 200},
+    },
+}
+
+SESSION_PATCH = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "title": {"type": ["string", "null"], "maxLength": 200},
+        "status": {"enum": ["active", "archived"]},
+    },
+}
+
+MESSAGE = {
+    "type": "object",
+    "required": ["id", "object", "session_id", "agent_id", "role", "content", "channel", "tool_calls",
+                 "tool_call_id", "status", "error", "usage", "created_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "message"}, "session_id": {"type": "string"},
+        "agent_id": NULLABLE_STR, "role": {"enum": ["system", "user", "assistant", "tool"]},
+        "content": NULLABLE_STR, "channel": {"type": "string"},
+        "tool_calls": {"type": ["array", "null"], "items": {"type": "object"}},
+        "tool_call_id": NULLABLE_STR, "status": {"enum": ["complete", "streaming", "failed"]},
+        "error": {"type": ["object", "null"]}, "usage": {"type": ["object", "null"]},
+        "created_at": TIMESTAMP,
+    },
+}
+
+HEALTH = {
+    "type": "object", "required": ["status", "version"],
+    "properties": {"status": {"const": "ok"}, "version": {"type": "string"}},
+}
+
+READY = {
+    "type": "object", "required": ["status", "checks"],
+    "properties": {"status": {"enum": ["ready", "not_ready"]},
+                   "checks": {"type": "object", "additionalProperties": {
+                       "type": "object", "required": ["ok"],
+                       "properties": {"ok": {"type": "boolean"}, "detail": {"type": ["string", "null"]}}}}},
+}
+
+ANY_OBJECT = {"type": "object"}

@@ -1,0 +1,92 @@
+"""Request parsing: bounded JSON bodies and JSON Schema validation into ``validation_error``."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from qorven_local.errors import InvalidJSON, PayloadTooLarge, ValidationError
+
+MAX_JSON_DEPTH = 64
+
+
+_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """One compiled validator per schema object (schemas are module-level constants)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    return cached[1]
+
+
+def _param_of(error: jsonschema.ValidationError) -> str | None:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)' was unexpected", error.message)
+        if extra:
+            path.append(extra[0])
+    elif error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        if missing:
+            path.append(missing[0])
+    return ".".join(path) or None
+
+
+def _message_of(error: jsonschema.ValidationError, param: str | None) -> str:
+    if error.validator == "additionalProperties":
+        return f"unknown field {param!r}"
+    if error.validator == "required":
+        return f"{param} is required"
+    where = f"{param}: " if param else ""
+    text = error.message
+    if len(text) > 300:  # never echo a huge input back
+        text = text[:300] + "…"
+    return where + text
+
+
+def validate(schema: dict[str, Any], data: Any) -> Any:
+    """Validate ``data`` against a JSON Schema; the first error becomes a 400 naming the field."""
+    validator = _validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        param = _param_of(error)
+        raise ValidationError(_message_of(error, param), param=param)
+    return data
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def parse_json(raw: bytes, *, limit: int) -> Any:
+    """Parse a request body: 413 past ``limit`` bytes, 400 ``invalid_json`` for anything not JSON."""
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    if not raw.strip():
+        raise InvalidJSON("request body is empty; send a JSON object")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise InvalidJSON("request body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"request body is not valid JSON: {str(exc)[:200]}") from None
+    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InvalidJSON(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
