@@ -1,0 +1,199 @@
+"""The HTTP server: waitress on 127.0.0.1, with ``/ws`` upgrades handed to ``events/ws.py``.
+
+Waitress cannot upgrade a connection, so ``WSHandoffChannel`` watches an idle connection's first
+request head; when it is ``GET /ws`` (or ``/api/ws``) with ``Upgrade: websocket``, the socket leaves
+waitress (without being closed) and goes to ``WebSocketGateway.adopt``. Everything else, SSE
+included, stays with waitress and the WSGI app. The seams are waitress internals, hence the pin
+``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``; see
+WS-ON-WAITRESS.md. This is the only module that imports waitress.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+
+from qorven_local.events.ws import WebSocketGateway
+
+log = logging.getLogger(__name__)
+
+_WS_REQLINE = re.compile(rb"GET /(?:api/)?ws(?:\?[^ \r\n]*)? HTTP/1\.1\r\n")
+_WS_UPGRADE = re.compile(rb"\r\nupgrade:[^\r\n]*\bwebsocket\b", re.IGNORECASE)
+
+
+class WSHandoffChannel(HTTPChannel):
+    """An HTTP channel that gives away a connection whose next request is a /ws upgrade."""
+
+    _ws_head = b""
+
+    def received(self, data: bytes) -> bool:  # runs on waitress's loop thread
+        gateway = self.server.ws_gateway
+        if gateway is not None and (self._ws_head or (
+                self.request is None and not self.requests and not self.will_close
+                and not self.close_when_flushed and b"GET /".startswith(data[:5]))):
+            buf = self._ws_head + data
+            end = buf.find(b"\r\n\r\n")
+            if end < 0 and len(buf) < self.adj.max_request_header_size:
+                self._ws_head = buf  # the head is split across reads: wait for the rest
+                return True
+            self._ws_head = b""
+            if end >= 0 and _WS_REQLINE.match(buf) and _WS_UPGRADE.search(buf, 0, end + 2):
+                # socket = None before anything else: a POLLHUP handled for this channel in the
+                # same poll round must not close the socket the session now owns.
+                sock, self.socket = self.socket, None
+                self.del_channel()
+                self.connected = False
+                gateway.adopt(sock, buf, self.addr)
+                return True
+            data = buf
+        return super().received(data)
+
+
+class _HandoffWSGIServer(TcpWSGIServer):
+    channel_class = WSHandoffChannel
+
+    def __init__(self, app: Callable, gateway: WebSocketGateway | None, **adjustments: Any):
+        self.ws_gateway = gateway
+        super().__init__(app, **adjustments)
+
+
+class Server:
+    """Serves a WSGI app (and ``/ws`` when a gateway is given) on one port.
+
+    ``port=0`` binds an ephemeral port; ``port`` then tells the real one. Extra keyword
+    arguments are waitress adjustments (e.g. ``channel_timeout``).
+    """
+
+    def __init__(self, app: Callable, *, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = 8, ws: WebSocketGateway | None = None,
+                 **adjustments: Any) -> None:
+        self.ws = ws
+        self._wsgi = _HandoffWSGIServer(app, ws, host=host, port=port, threads=threads,
+                                        asyncore_use_poll=True, **adjustments)
+        self.host = str(self._wsgi.effective_host)
+        self.port = int(self._wsgi.effective_port)
+        self._loop_thread: threading.Thread | None = None
+        self._running = threading.Event()
+        self._stop_lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> Server:
+        """Serve on a background thread; returns self."""
+        self._loop_thread = threading.Thread(target=self.serve_forever, name="qorven-http",
+                                             daemon=True)
+        self._loop_thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on this thread until ``stop()`` is called from another one."""
+        self._loop_thread = self._loop_thread or threading.current_thread()
+        self._running.set()
+        try:
+            self._wsgi.run()
+        finally:
+            self._running.clear()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop in the order that leaves no thread behind; True if everything ended in time.
+
+        1. close the listener (no new connections); 2. close ``/ws`` sessions with 1001 and the
+        hub (ends SSE consumers); 3. let in-flight requests finish, then cancel the stragglers'
+        connections so a streaming response sees the disconnect; 4. only when the worker threads
+        are gone, close the remaining sockets and the trigger (closing them earlier made a
+        finishing task hit EBADF on the trigger pipe), which ends the loop.
+        """
+        with self._stop_lock:
+            if self._stopped:
+                return True
+            self._stopped = True
+        deadline = time.monotonic() + timeout
+        srv = self._wsgi
+        self._on_loop(lambda: wasyncore.dispatcher.close(srv))
+        ok = True
+        if self.ws is not None:
+            ok = self.ws.close(timeout=max(0.0, deadline - time.monotonic()) / 2)
+        self._on_loop(self._close_idle_channels)
+        dispatcher = srv.task_dispatcher
+        dispatcher.set_thread_count(0)
+        grace = time.monotonic() + max(0.0, deadline - time.monotonic()) / 2
+        if not _wait_workers(dispatcher, grace):
+            self._on_loop(self._cancel_channels)
+            ok = _wait_workers(dispatcher, deadline) and ok
+        dispatcher.shutdown(cancel_pending=True, timeout=0)  # cancel tasks nobody will run
+        self._on_loop(lambda: wasyncore.close_all(srv._map))
+        if self._loop_thread is not None and self._loop_thread is not threading.current_thread():
+            self._loop_thread.join(max(0.05, deadline - time.monotonic()))
+            ok = ok and not self._loop_thread.is_alive()
+        return ok
+
+    def run_until_signal(self, signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM),
+                         timeout: float = 5.0) -> bool:
+        """Serve until one of ``signals`` arrives (main thread only), then stop cleanly."""
+        stop = threading.Event()
+        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
+        try:
+            self.start()
+            while not stop.wait(0.5) and self._loop_thread.is_alive():
+                pass
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return self.stop(timeout)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _on_loop(self, thunk: Callable[[], None]) -> None:
+        """Run ``thunk`` on the loop thread (waitress's map is not thread-safe) and wait."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                thunk()
+            finally:
+                done.set()
+
+        if not self._running.is_set() or self._wsgi.trigger._closed:
+            run()
+            return
+        self._wsgi.trigger.pull_trigger(run)
+        if not done.wait(2.0):
+            log.warning("waitress loop did not run a shutdown step in time")
+
+    def _close_idle_channels(self) -> None:
+        for channel in list(self._wsgi.active_channels.values()):
+            if not channel.requests:
+                channel.will_close = True  # the loop closes it on its next round
+
+    def _cancel_channels(self) -> None:
+        for channel in list(self._wsgi.active_channels.values()):
+            channel.cancel()  # write_soon() then raises ClientDisconnected in the worker
+
+
+def _wait_workers(dispatcher: Any, until: float) -> bool:
+    with dispatcher.lock:
+        while dispatcher.threads:
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            dispatcher.thread_exit_cv.wait(min(left, 0.1))
+    return True
