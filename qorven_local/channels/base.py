@@ -87,9 +87,18 @@ OK_REPLY = HandshakeReply.json({"ok": True})
 class ChannelSendError(ProviderError):
     """A channel's API refused or could not take a reply (message has the status, never a token)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code  # None: the API was not reached
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 retry_after: int | None = None, configured: bool = True) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status_code = status_code  # None: the API was not reached (or never called)
+        self.configured = configured    # False: a secret or config key is missing; fix, don't retry
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another outbox attempt: unreachable, rate limited or a server error (not a 4xx)."""
+        if not self.configured:
+            return False
+        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
 
 
 class ChannelKind(Protocol):
@@ -204,14 +213,15 @@ def api_base(config: Mapping[str, Any], default: str) -> str:
 
 def require_send_secret(send_secret: str | None, kind: str, name: str) -> str:
     if not send_secret:
-        raise ChannelSendError(f"{kind}: no {name} is set for this binding; cannot send")
+        raise ChannelSendError(f"{kind}: no {name} is set for this binding; cannot send",
+                               configured=False)
     return send_secret
 
 
 def require_config(config: Mapping[str, Any], key: str, kind: str) -> str:
     value = config.get(key)
     if not value:
-        raise ChannelSendError(f"{kind}: config.{key} is not set; cannot send")
+        raise ChannelSendError(f"{kind}: config.{key} is not set; cannot send", configured=False)
     return str(value)
 
 
@@ -245,8 +255,17 @@ def post(http: httpx.Client, url: str, *, kind: str, secret: str | None, **kwarg
     if not 200 <= response.status_code < 300:
         detail = _redact(response.text[:200].strip(), secret)
         raise ChannelSendError(f"{kind} API answered {response.status_code}: {detail}",
-                               status_code=response.status_code)
+                               status_code=response.status_code,
+                               retry_after=_retry_after(response.headers.get("Retry-After")))
     return response
+
+
+def _retry_after(value: str | None) -> int | None:
+    """Whole seconds from a Retry-After header (the HTTP-date form is rare from these APIs)."""
+    try:
+        return max(1, int(float(value))) if value else None
+    except ValueError:
+        return None
 
 
 def _redact(text: str, secret: str | None) -> str:

@@ -26,7 +26,7 @@ DEFAULT_API_BASE_URL = "https://api.github.com"
 SECRET_NAMES = ("webhook_secret", "token")
 SEND_SECRET = "token"
 CONFIG_KEYS = {
-    "api_base_url": f"REST API base URL (default {DEFAULT_API_BASE_URL}; GitHub Enterprise: https://HOST/api/v3)",
+    "api_base_url": f"REST API base (default {DEFAULT_API_BASE_URL}; Enterprise: https://HOST/api/v3)",
 }
 HEADER = "X-Hub-Signature-256"
 REPLY_MARKER = "<!-- qorven-local -->"

@@ -28,7 +28,7 @@ def channel_kind(name: str) -> ModuleType:
 
 
 def secret_name(kind: ModuleType, name: str | None) -> str:
-    """The name a binding secret is stored under: one of the kind's SECRET_NAMES (default: the verifying one)."""
+    """Check a secret's name against the kind's SECRET_NAMES; None means the verifying one."""
     if name is None:
         return kind.SECRET_NAMES[0]
     if name not in kind.SECRET_NAMES:

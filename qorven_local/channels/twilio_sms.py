@@ -67,12 +67,12 @@ def _with_and_without_port(url: str) -> list[str]:
         return [url]
     bare = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
     ported = urlunsplit((parts.scheme, f"{host}:{default_port}", parts.path, parts.query, ""))
-    return [bare, ported]
+    return list(dict.fromkeys([url, bare, ported]))
 
 
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
            config: dict, now: float) -> None:
-    """Accept the request if its signature matches one of the auth tokens (no timestamp in Twilio's scheme)."""
+    """Accept the request if its signature matches one of the auth tokens (the scheme has no timestamp)."""
     usable = require_secrets(secrets, KIND)
     given = require_header(headers, HEADER, KIND).strip()
     full_url = public_url(config, url)

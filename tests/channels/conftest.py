@@ -30,6 +30,7 @@ class FakeChannelAPI:
     requests: list[Recorded] = field(default_factory=list)
     status: int = 200
     reply: object = field(default_factory=lambda: {"ok": True})
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -45,6 +46,8 @@ def fake_api():
             self.send_response(api.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in api.extra_headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -91,3 +91,20 @@ def test_inbounds_survive_a_json_round_trip_so_the_outbox_can_store_them():
     for inbound in sample_inbounds():
         assert isinstance(inbound, Inbound)
         assert Inbound(**json.loads(json.dumps(asdict(inbound)))) == inbound
+
+
+def test_send_errors_say_whether_the_outbox_should_retry(fake_api, http):
+    inbound = next(sample_inbounds())
+    config = {"api_base_url": fake_api.base_url}
+    fake_api.status, fake_api.extra_headers = 429, {"Retry-After": "7"}
+    with pytest.raises(base.ChannelSendError) as err:
+        KINDS["telegram"].send(http, config, "123:ABC", inbound, "hi")
+    assert err.value.retryable and err.value.retry_after == 7
+    fake_api.status, fake_api.extra_headers = 400, {}
+    with pytest.raises(base.ChannelSendError) as err:
+        KINDS["telegram"].send(http, config, "123:ABC", inbound, "hi")
+    assert not err.value.retryable and err.value.retry_after is None
+    fake_api.status = 503
+    with pytest.raises(base.ChannelSendError) as err:
+        KINDS["telegram"].send(http, config, "123:ABC", inbound, "hi")
+    assert err.value.retryable

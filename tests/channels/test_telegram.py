@@ -104,9 +104,11 @@ def test_unreachable_api_error_does_not_leak_the_url_with_the_token(http):
     with pytest.raises(ChannelSendError) as err:
         telegram.send(http, {"api_base_url": "http://127.0.0.1:9"}, "123:ABC", inbound, "hi")
     assert "123:ABC" not in str(err.value) and err.value.status_code is None
+    assert err.value.retryable
 
 
 def test_send_without_a_bot_token_is_a_clear_error(http):
     inbound = telegram.parse(update(), {}, "")
-    with pytest.raises(ChannelSendError, match="bot_token"):
+    with pytest.raises(ChannelSendError, match="bot_token") as err:
         telegram.send(http, {}, None, inbound, "hi")
+    assert not err.value.retryable  # the outbox should surface it, not retry it

@@ -134,3 +134,10 @@ def test_send_failure_raises_with_status_and_no_token(fake_api, http):
     with pytest.raises(ChannelSendError, match="400") as err:
         twilio_sms.send(http, {"api_base_url": fake_api.base_url}, "tok-secret", inbound, "x")
     assert "tok-secret" not in str(err.value)
+
+
+def test_send_without_a_from_number_anywhere_is_a_configuration_error(http):
+    inbound = twilio_sms.parse(urlencode({k: v for k, v in FORM.items() if k != "To"}).encode(), {}, "")
+    with pytest.raises(ChannelSendError, match="from_number") as err:
+        twilio_sms.send(http, {"account_sid": "AC1"}, TOKEN, inbound, "x")
+    assert not err.value.retryable

@@ -109,3 +109,14 @@ def test_send_failure_raises_with_status_and_no_token(fake_api, http):
     with pytest.raises(ChannelSendError, match="400") as err:
         whatsapp.send(http, {"api_base_url": fake_api.base_url}, "EAAG-token", inbound, "x")
     assert "EAAG-token" not in str(err.value)
+
+
+def test_send_falls_back_to_the_configured_phone_number_id(fake_api, http):
+    body = json.loads(notification(TEXT))
+    del body["entry"][0]["changes"][0]["value"]["metadata"]
+    inbound = whatsapp.parse(json.dumps(body).encode(), {}, "")
+    with pytest.raises(ChannelSendError, match="phone_number_id"):
+        whatsapp.send(http, {"api_base_url": fake_api.base_url}, "EAAG-token", inbound, "x")
+    whatsapp.send(http, {"api_base_url": fake_api.base_url, "phone_number_id": "999"}, "EAAG-token",
+                  inbound, "x")
+    assert fake_api.requests[0].path == "/999/messages"
