@@ -87,7 +87,7 @@ def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inb
         raise ValidationError(f"{KIND} webhook: interaction without id/data", param="id")
     member = interaction.get("member")
     # In a guild the user is under member.user; in a DM it is top-level user.
-    user = (member or {}).get("user") if isinstance(member, dict) else None
+    user = member.get("user") if isinstance(member, dict) else None
     user = user or interaction.get("user")
     if not isinstance(user, dict) or "id" not in user:
         raise ValidationError(f"{KIND} webhook: interaction without a user", param="user")
@@ -96,7 +96,8 @@ def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inb
     text = " ".join(_option_values(data.get("options") or [])).strip() or str(data.get("name") or "")
     if not text:
         return None
-    channel_id = interaction.get("channel_id") or (interaction.get("channel") or {}).get("id")
+    channel = interaction.get("channel")
+    channel_id = interaction.get("channel_id") or (channel.get("id") if isinstance(channel, dict) else None)
     return Inbound(
         sender=str(user["id"]),
         text=text,
