@@ -194,3 +194,60 @@ def test_redirect_to_loopback_is_refused_at_the_second_hop(registry, make_ctx, s
     assert result.error["code"] == "url_blocked" and "loopback" in result.error["message"]
     assert [path for path, _ in front.hits] == ["/text", f"/redirect?to=http://127.0.0.1:{hidden.port}/page"]
     assert hidden.hits == []
+
+
+def _self_signed(tmp_path, name):
+    """A throwaway certificate for ``name`` (cert and key PEM paths)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("cert_name, ok", [("tides.test", True), ("other.test", False)])
+def test_https_to_the_checked_ip_verifies_the_host_name(registry, private_ctx, start_server, tmp_path,
+                                                         monkeypatch, cert_name, ok):
+    """Connecting to the IP must still send the name as SNI and check the certificate against it."""
+    import ssl
+
+    from qorven_local.tools.builtin import http_get as module
+
+    cert, key = _self_signed(tmp_path, cert_name)
+    server = start_server()
+    sni_seen = []
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    server_tls.sni_callback = lambda sock, name, context: sni_seen.append(name)
+    server.socket = server_tls.wrap_socket(server.socket, server_side=True)
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(module, "tls_context", lambda: client_tls)
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", server.port))] if host == "tides.test"
+        else real(host, *a, **k))
+
+    result = get(registry, private_ctx, f"https://tides.test:{server.port}/text")
+    assert sni_seen == ["tides.test"]
+    if ok:
+        assert result.ok and result.result["text"] == "plain words"
+        assert server.hits == [("/text", f"tides.test:{server.port}")]
+    else:
+        assert result.error["code"] == "http_error" and server.hits == []

@@ -1,16 +1,14 @@
-"""The built-in tools, one module each; ``default_registry()`` registers all of them."""
+"""The built-in tools, one module each; ``default_registry()`` registers all of them.
 
-from qorven_local.tools.builtin.calculator import calculator
-from qorven_local.tools.builtin.current_time import current_time
-from qorven_local.tools.builtin.delegate import delegate
-from qorven_local.tools.builtin.http_get import http_get
-from qorven_local.tools.builtin.list_files import list_files
-from qorven_local.tools.builtin.memory_save import memory_save
-from qorven_local.tools.builtin.memory_search import memory_search
-from qorven_local.tools.builtin.read_file import read_file
-from qorven_local.tools.builtin.write_file import write_file
+The package attributes stay the modules (``builtin.http_get`` is the module, its tool is
+``builtin.http_get.http_get``), so patching a module in tests reaches the code the tool runs.
+"""
 
-BUILTIN_TOOLS = (current_time, calculator, memory_search, memory_save, delegate,
-                 list_files, read_file, write_file, http_get)
+from qorven_local.tools.builtin import (calculator, current_time, delegate, http_get, list_files,
+                                        memory_save, memory_search, read_file, write_file)
+
+BUILTIN_TOOLS = (current_time.current_time, calculator.calculator, memory_search.memory_search,
+                 memory_save.memory_save, delegate.delegate, list_files.list_files,
+                 read_file.read_file, write_file.write_file, http_get.http_get)
 
 __all__ = ["BUILTIN_TOOLS"]

@@ -9,10 +9,13 @@ the destination. Proxies from the environment are ignored for the same reason.
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from typing import Annotated
 from urllib.parse import urljoin
 
+import certifi
 import httpx
 
 from qorven_local.security.urlpolicy import BlockedURL, check_url, split_url
@@ -38,7 +41,7 @@ def http_get(ctx: ToolContext, url: Annotated[str, {"minLength": 1, "maxLength":
     """
     settings = ctx.settings
     deadline = time.monotonic() + settings.http_timeout_s
-    with httpx.Client(trust_env=False, follow_redirects=False, headers=_HEADERS) as client:
+    with httpx.Client(trust_env=False, follow_redirects=False, headers=_HEADERS, verify=tls_context()) as client:
         for _ in range(settings.http_max_redirects + 1):
             response = _request(client, url, ctx, deadline)
             try:
@@ -51,6 +54,12 @@ def http_get(ctx: ToolContext, url: Annotated[str, {"minLength": 1, "maxLength":
             finally:
                 response.close()
     raise ToolError("too_many_redirects", f"more than {settings.http_max_redirects} redirects")
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Certificate checks against the URL's host name (sent as SNI); built once, it is costly."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _request(client: httpx.Client, url: str, ctx: ToolContext, deadline: float) -> httpx.Response:
