@@ -1,7 +1,12 @@
 """The tools agents can call: what a tool is, how it is declared, and how a call runs.
 
     @tool(permission="auto")
-    def current_time(timezone: str | None = None, ctx: ToolContext = None) -> dict: ...
+    def current_time(ctx: ToolContext, timezone: str | None = None) -> dict:
+        '''Get the current date and time.
+
+        Args:
+            timezone: IANA time zone name; default UTC.
+        '''
 
 ``Tool`` takes its schema from the function (see ``schema.py``). ``ToolRegistry.invoke`` validates
 the arguments against that schema, runs the function in a worker thread with a time limit, and
@@ -72,7 +77,7 @@ class Tool:
 
     def to_dict(self) -> dict[str, Any]:
         """The API's Tool object without the per-tenant ``enabled`` flag (built-ins: id = name)."""
-        return {"id": self.name, "object": "tool", "name": self.name, "description": self.description,
+        return {"id": self.name, "name": self.name, "description": self.description,
                 "parameters": self.parameters, "permission": self.permission, "builtin": self.builtin}
 
 
