@@ -1,0 +1,450 @@
+"""What every LLM provider looks like to the rest of Qorven: a request, a stream of small events.
+
+    ChatRequest ──► Provider.stream_chat() ──► TextDelta | ToolCallDelta | Finish | Usage
+                                               └─► collect() ──► ChatResult (non-streaming callers)
+
+Adapters (``openai_compat.py``, ``anthropic.py``) translate wire formats to these events; they share
+the HTTP plumbing in ``HTTPProvider`` below (timeouts, error mapping, SSE parsing, cancellation).
+Errors are ``ProviderError`` (502) or ``ProviderTimeout`` (504); messages name the provider, never
+the key.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Protocol, Union
+
+import httpcore
+import httpx
+
+from qorven_local.errors import ProviderError, ProviderTimeout
+
+# OpenAI request params forwarded as-is by ``ChatRequest.from_openai``; others are ignored (the API
+# accepts unknown params leniently, but an upstream may reject them).
+OPENAI_PASSTHROUGH = frozenset({
+    "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+    "top_logprobs", "user", "parallel_tool_calls", "reasoning_effort", "service_tier", "metadata",
+    "prediction", "modalities", "verbosity", "top_k",
+})
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """One chat call in OpenAI's chat format (messages, tools and tool_choice as OpenAI spells them)."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: str | list[str] | None = None
+    response_format: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_openai(cls, body: dict[str, Any], model: str | None = None) -> "ChatRequest":
+        """Build from an OpenAI request body; ``model`` overrides the body's (e.g. the provider's id)."""
+        return cls(
+            model=model or body.get("model", ""),
+            messages=list(body.get("messages") or []),
+            tools=body.get("tools") or None,
+            tool_choice=body.get("tool_choice"),
+            temperature=body.get("temperature"),
+            max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
+            stop=body.get("stop"),
+            response_format=body.get("response_format"),
+            extra={k: v for k, v in body.items() if k in OPENAI_PASSTHROUGH},
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class TextDelta:
+    """A piece of the assistant's text."""
+
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class ToolCallDelta:
+    """A piece of tool call ``index``: ``id`` and ``name`` only on its first delta, then argument pieces."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Finish:
+    """The end of the answer, with OpenAI's reason: stop, length, tool_calls or content_filter."""
+
+    reason: str
+
+
+@dataclass(slots=True, frozen=True)
+class Usage:
+    """Token counts; comes after ``Finish`` when the provider reports them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+ChatEvent = Union[TextDelta, ToolCallDelta, Finish, Usage]
+
+
+@dataclass(slots=True, frozen=True)
+class ModelInfo:
+    """A model a provider offers."""
+
+    id: str
+    owned_by: str
+    context_length: int | None = None
+
+
+class Provider(Protocol):
+    """An LLM provider. Instances are thread-safe and hold one HTTP client; ``close()`` releases it."""
+
+    name: str
+    kind: str
+
+    def stream_chat(self, request: ChatRequest,
+                    cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
+        """Yield events; stop quietly within ~1 s once ``cancel`` is set. Raises ProviderError/Timeout."""
+        ...
+
+    def list_models(self) -> list[ModelInfo]:
+        """The provider's own model list."""
+        ...
+
+    def check(self) -> dict[str, Any]:
+        """Prove reachability and auth; raise ProviderError with a clear message when either fails."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A whole answer, assembled from a stream."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The answer as an OpenAI assistant message."""
+        msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            msg["tool_calls"] = self.tool_calls
+        return msg
+
+
+def collect(events: Iterable[ChatEvent]) -> ChatResult:
+    """Drain a stream into a ``ChatResult``; tool calls come out in OpenAI format, ordered by index."""
+    text: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    result = ChatResult()
+    for event in events:
+        if type(event) is TextDelta:
+            text.append(event.text)
+        elif type(event) is ToolCallDelta:
+            call = calls.get(event.index)
+            if call is None:
+                call = calls[event.index] = {"id": None, "name": None, "args": []}
+            call["id"] = call["id"] or event.id
+            call["name"] = call["name"] or event.name
+            call["args"].append(event.arguments)
+        elif type(event) is Finish:
+            result.finish_reason = event.reason
+        elif type(event) is Usage:
+            result.usage = event
+    result.text = "".join(text)
+    result.tool_calls = [
+        {"id": c["id"], "type": "function",
+         "function": {"name": c["name"], "arguments": "".join(c["args"])}}
+        for _, c in sorted(calls.items())
+    ]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared HTTP plumbing for the adapters.
+
+
+class HTTPProvider:
+    """Base of the HTTP adapters: one httpx.Client, explicit timeouts, no redirects, error mapping.
+
+    The key only ever travels in headers built by ``_auth_headers``; every message we raise is
+    scrubbed of it, because upstream error bodies sometimes echo the key they were given.
+    """
+
+    kind = "http"
+
+    def __init__(self, *, name: str, base_url: str, api_key: str | None = None,
+                 connect_timeout: float = 10.0, read_timeout: float = 120.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key or None
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0,
+                                  pool=connect_timeout),
+            follow_redirects=False,  # a redirect could carry the key to another host
+            limits=limits,
+            transport=transport or _cancellable_transport(limits),
+        )
+
+    def __repr__(self) -> str:  # never show the key
+        return f"<{type(self).__name__} {self.name!r} {self.base_url}>"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _label(self) -> str:
+        return f"provider {self.name!r} ({self.kind})"
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "[key]") if self._api_key else text
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        """GET and parse JSON, mapping every failure to ProviderError/ProviderTimeout."""
+        try:
+            resp = self._client.get(url, params=params, headers=self._auth_headers())
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+        if resp.status_code >= 300:
+            raise self._status_error(resp.status_code, resp.headers, resp.text)
+        try:
+            return resp.json()
+        except ValueError:
+            raise ProviderError(f"{self._label()} answered {url} with invalid JSON",
+                                details={"provider": self.name}) from None
+
+    def _stream_sse(self, url: str, body: dict[str, Any],
+                    cancel: threading.Event | None) -> Iterator[bytes]:
+        """POST ``body`` and yield each SSE event's data (bytes) until the stream or ``cancel`` ends it."""
+        headers = self._auth_headers()
+        headers["accept"] = "text/event-stream"
+        ticket = _WATCHER.watch(cancel, threading.get_ident()) if cancel is not None else None
+        try:
+            with self._client.stream("POST", url, json=body, headers=headers) as resp:
+                if resp.status_code >= 300:
+                    raw = resp.read()[:4096].decode("utf-8", "replace")
+                    raise self._status_error(resp.status_code, resp.headers, raw)
+                yield from _sse_data(resp.iter_bytes(), cancel)
+        except httpx.HTTPError as exc:
+            if cancel is not None and cancel.is_set():
+                return  # we broke the connection ourselves
+            raise self._transport_error(exc) from None
+        finally:
+            if ticket is not None:
+                _WATCHER.unwatch(ticket)
+
+    # -- error mapping ----------------------------------------------------------------------
+
+    def _transport_error(self, exc: httpx.HTTPError) -> ProviderError | ProviderTimeout:
+        host = httpx.URL(self.base_url).host
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderTimeout(f"{self._label()} timed out ({type(exc).__name__})",
+                                   details={"provider": self.name})
+        if isinstance(exc, httpx.ConnectError):
+            return ProviderError(f"{self._label()} is unreachable at {host}",
+                                 details={"provider": self.name})
+        return ProviderError(f"{self._label()} broke the connection ({type(exc).__name__})",
+                             details={"provider": self.name})
+
+    def _status_error(self, status: int, headers: httpx.Headers, text: str) -> ProviderError:
+        upstream = self._scrub(_error_message(text))[:500]
+        details: dict[str, Any] = {"provider": self.name, "status": status}
+        if upstream:
+            details["upstream_message"] = upstream
+        retry_after = _retry_after(headers.get("retry-after"))
+        if retry_after is not None:
+            details["retry_after"] = retry_after
+        if status in (401, 403):
+            msg = f"{self._label()} rejected the API key ({status}); check the key in its settings"
+        elif status == 429:
+            msg = f"{self._label()} is rate limiting requests (429)"
+        elif status in (301, 302, 303, 307, 308):
+            msg = f"{self._label()} answered with a redirect ({status}); check its base URL"
+        else:
+            msg = f"{self._label()} answered {status}" + (f": {upstream}" if upstream else "")
+        return ProviderError(msg, retry_after=retry_after, details=details)
+
+    def _stream_error(self, reason: str) -> ProviderError:
+        return ProviderError(f"{self._label()} {self._scrub(reason)}"[:600],
+                             details={"provider": self.name})
+
+
+def _error_message(text: str) -> str:
+    """The human part of an upstream error body (OpenAI and Anthropic both use error.message)."""
+    try:
+        err = json.loads(text).get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+    except (ValueError, AttributeError):
+        pass
+    return text.strip()
+
+
+def _retry_after(value: str | None) -> int | None:
+    try:
+        return max(1, int(float(value))) if value else None
+    except ValueError:
+        return None  # an HTTP date; rare upstream, not worth parsing
+
+
+def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
+    """Yield the data of each server-sent event; cheap on purpose (bytes, no decoding, no regex)."""
+    buf = b""
+    data: list[bytes] = []
+    for chunk in chunks:
+        if cancel is not None and cancel.is_set():
+            return
+        buf += chunk
+        if b"\n" not in chunk:
+            continue
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            if line[-1:] == b"\r":
+                line = line[:-1]
+            if not line:  # a blank line dispatches the event
+                if data:
+                    yield data[0] if len(data) == 1 else b"\n".join(data)
+                    data = []
+            elif line[:5] == b"data:":
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            # event:, id:, retry: and ": ping" comments carry nothing we need
+    if data:
+        yield b"\n".join(data)
+
+
+# -- cancellation --------------------------------------------------------------------------------
+# A reader blocked in recv() (waiting for headers or the next chunk) only wakes when its socket is
+# shut down; close() alone does not wake it. So every connection remembers, per thread, the socket
+# that thread last wrote a request on, and the watcher shuts that socket down on cancel.
+
+_ACTIVE: dict[int, socket.socket] = {}  # thread ident → socket of its current request
+
+
+class _TrackedStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self._sock = inner.get_extra_info("socket")
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _ACTIVE[threading.get_ident()] = self._sock  # once per request, not per chunk
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _TrackedStream(self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _TrackingBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _TrackedStream(self._inner.connect_tcp(*args, **kwargs))
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _TrackedStream(self._inner.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _cancellable_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    """httpx's transport with socket tracking; httpx has no public hook for the network backend."""
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = _TrackingBackend(pool._network_backend)
+    # else: cancel is still honoured between chunks, just not while blocked in recv()
+    return transport
+
+
+def _abort_request_of(thread_ident: int) -> None:
+    sock = _ACTIVE.get(thread_ident)
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _CancelWatcher:
+    """One daemon thread that aborts requests whose cancel event is set (checked every 0.2 s).
+
+    A single shared thread, rather than one per stream, because waitress already spends a thread
+    on every open stream.
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self._interval = interval
+        self._watched: dict[int, tuple[threading.Event, int]] = {}
+        self._next = 0
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, cancel: threading.Event, thread_ident: int) -> int:
+        # The thread's previous socket may be back in the pool serving another thread: forget it.
+        _ACTIVE.pop(thread_ident, None)
+        with self._lock:
+            self._next += 1
+            self._watched[self._next] = (cancel, thread_ident)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="qorven-cancel-watcher",
+                                                daemon=True)
+                self._thread.start()
+            self._lock.notify()
+            return self._next
+
+    def unwatch(self, ticket: int) -> None:
+        with self._lock:
+            entry = self._watched.pop(ticket, None)
+        if entry is not None:
+            _ACTIVE.pop(entry[1], None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._watched:
+                    self._lock.wait()
+                # Due entries stay until unwatched: a request still connecting has no socket
+                # yet, so it is aborted on a later tick.
+                due = [ident for cancel, ident in self._watched.values() if cancel.is_set()]
+            for ident in due:
+                _abort_request_of(ident)
+            time.sleep(self._interval)
+
+
+_WATCHER = _CancelWatcher()

@@ -1,0 +1,150 @@
+"""Adapter for OpenAI's chat completions wire format: OpenAI itself, Ollama, and compatible servers.
+
+``base_url`` includes the version prefix (``https://api.openai.com/v1``,
+``http://127.0.0.1:11434/v1``). Requests are always streamed; non-streaming callers use ``collect``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Iterator
+
+import httpx
+
+from qorven_local.errors import ProviderError
+from qorven_local.providers.base import (
+    ChatEvent, ChatRequest, Finish, HTTPProvider, ModelInfo, TextDelta, ToolCallDelta, Usage,
+)
+
+KINDS = ("openai", "ollama", "openai_compatible")
+DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "ollama": "http://127.0.0.1:11434/v1"}
+# Keys servers use for a model's context window in their /models listing (OpenRouter, vLLM, LM Studio).
+_CONTEXT_KEYS = ("context_length", "context_window", "max_model_len", "max_context_length")
+
+
+class OpenAICompatProvider(HTTPProvider):
+    """A provider speaking ``POST {base_url}/chat/completions`` with SSE streaming."""
+
+    def __init__(self, *, kind: str = "openai_compatible", stream_usage: bool = True,
+                 **kwargs: Any) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown OpenAI-compatible kind {kind!r}")
+        super().__init__(**kwargs)
+        self.kind = kind
+        # Some compatible servers reject stream_options; the caller can turn it off per provider.
+        self._stream_usage = stream_usage
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The JSON body for ``request`` (messages and tools are already in this format)."""
+        body: dict[str, Any] = dict(request.extra)
+        body.update(model=request.model, messages=request.messages, stream=True)
+        if self._stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        if request.tools:
+            body["tools"] = request.tools
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            # OpenAI's reasoning models refuse max_tokens; other servers may not know the new name.
+            key = "max_completion_tokens" if self.kind == "openai" else "max_tokens"
+            body[key] = request.max_tokens
+        if request.stop is not None:
+            body["stop"] = request.stop
+        if request.response_format is not None:
+            body["response_format"] = request.response_format
+        return body
+
+    def stream_chat(self, request: ChatRequest,
+                    cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
+        """Stream ``request``; yields TextDelta, ToolCallDelta, Finish and (after Finish) Usage."""
+        finished = False
+        seen_tools: set[int] = set()
+        loads = json.loads
+        for data in self._stream_sse(self.base_url + "/chat/completions", self.build_body(request),
+                                     cancel):
+            if data == b"[DONE]":
+                break
+            try:
+                chunk = loads(data)
+            except ValueError:
+                raise self._stream_error("sent a malformed stream chunk") from None
+            if type(chunk) is not dict:
+                raise self._stream_error("sent a malformed stream chunk")
+            if chunk.get("error"):
+                raise self._in_stream_error(chunk["error"])
+            choices = chunk.get("choices")
+            if choices:
+                choice = choices[0]  # we never ask for n > 1
+                delta = choice.get("delta") or {}
+                content = delta.get("content")
+                if content:
+                    yield TextDelta(content)
+                tool_calls = delta.get("tool_calls")
+                if tool_calls:
+                    yield from _tool_deltas(tool_calls, seen_tools)
+                reason = choice.get("finish_reason")
+                if reason and not finished:
+                    finished = True
+                    yield Finish(reason)
+            usage = chunk.get("usage")
+            if usage:
+                yield Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+        else:
+            if cancel is not None and cancel.is_set():
+                return
+            if not finished:
+                raise self._stream_error("ended the stream before finishing the answer")
+
+    def _in_stream_error(self, err: Any) -> ProviderError:
+        message = err.get("message") if isinstance(err, dict) else str(err)
+        exc = self._stream_error(f"failed mid-stream: {message}")
+        if isinstance(err, dict) and err.get("code") is not None:
+            exc.details["upstream_code"] = err.get("code")
+        return exc
+
+    def list_models(self) -> list[ModelInfo]:
+        """``GET /models``; for Ollama-like servers without it, ``GET /api/tags`` next to ``/v1``."""
+        try:
+            payload = self._get_json(self.base_url + "/models")
+        except ProviderError as exc:
+            if self.kind == "openai" or (exc.details or {}).get("status") != 404:
+                raise
+            return self._ollama_tags()
+        models = []
+        for item in payload.get("data") or []:
+            context = next((item[k] for k in _CONTEXT_KEYS if isinstance(item.get(k), int)), None)
+            models.append(ModelInfo(item["id"], item.get("owned_by") or self.name, context))
+        return models
+
+    def _ollama_tags(self) -> list[ModelInfo]:
+        root = self.base_url[:-3] if self.base_url.endswith("/v1") else self.base_url
+        payload = self._get_json(root + "/api/tags")
+        return [ModelInfo(m.get("model") or m["name"], "ollama") for m in payload.get("models") or []]
+
+    def check(self) -> dict[str, Any]:
+        """List the models: proves the host answers and accepts the key."""
+        models = self.list_models()
+        return {"ok": True, "provider": self.name, "kind": self.kind,
+                "host": httpx.URL(self.base_url).host, "models": len(models)}
+
+
+def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[int]) -> Iterator[ToolCallDelta]:
+    """Normalize tool call pieces: id and name only on a call's first delta, whatever the server repeats."""
+    for position, call in enumerate(tool_calls):
+        index = call.get("index", position)  # some servers omit index when sending whole calls
+        fn = call.get("function") or {}
+        args = fn.get("arguments") or ""
+        if type(args) is not str:  # a few servers send parsed objects
+            args = json.dumps(args)
+        if index in seen:
+            if args:
+                yield ToolCallDelta(index, arguments=args)
+        else:
+            seen.add(index)
+            yield ToolCallDelta(index, call.get("id"), fn.get("name"), args)
