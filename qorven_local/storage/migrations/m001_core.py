@@ -1,36 +1,13 @@
-"""Append-only, named schema migrations.
-
-Never edit a migration that has shipped: add a new ``m00N_...`` function and append it to
-``MIGRATIONS``. Each runs once, inside its own transaction, and is recorded in ``_migrations``.
-"""
+"""Tenants, tokens, agents, sessions, messages, per-tenant settings."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 import sqlean
 
-from qorven_local.storage.db import Database
+from qorven_local.storage.migrations import run_script
 
 
-def run_script(conn: sqlean.Connection, script: str) -> None:
-    """Execute a multi-statement script statement by statement, inside the caller's transaction.
-
-    ``executescript`` would COMMIT first, breaking the one-transaction-per-migration rule;
-    ``complete_statement`` splits correctly even around trigger bodies.
-    """
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlean.complete_statement(pending):
-            if pending.strip().strip(";").strip():
-                conn.execute(pending)
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {pending[:80]!r}")
-
-
-def m001_core(conn: sqlean.Connection) -> None:
+def migrate(conn: sqlean.Connection) -> None:
     """Tenants, tokens, agents, sessions, messages and per-tenant key/value settings."""
     run_script(conn, """
     CREATE TABLE tenants (
@@ -111,40 +88,3 @@ def m001_core(conn: sqlean.Connection) -> None:
         PRIMARY KEY (tenant_id, key)
     );
     """)
-
-
-MIGRATIONS: list[Callable[[sqlean.Connection], None]] = [
-    m001_core,
-]
-
-
-def applied_migrations(database: Database) -> list[str]:
-    """Names of the migrations recorded in the database, in order applied."""
-    with database.read() as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
-        if not exists:
-            return []
-        return [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
-
-
-def pending_migrations(database: Database) -> list[str]:
-    """Names of migrations not yet applied."""
-    done = set(applied_migrations(database))
-    return [m.__name__ for m in MIGRATIONS if m.__name__ not in done]
-
-
-def migrate(database: Database, now: str) -> list[str]:
-    """Apply every pending migration, each in its own transaction; return the names applied."""
-    ran: list[str] = []
-    with database.write() as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = set(applied_migrations(database))
-    for migration in MIGRATIONS:
-        if migration.__name__ in done:
-            continue
-        with database.write() as conn:
-            migration(conn)
-            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (migration.__name__, now))
-        ran.append(migration.__name__)
-    return ran

@@ -1,0 +1,72 @@
+"""Append-only, named schema migrations.
+
+Each migration is a module in this package named ``mNNN_<area>.py`` with a ``migrate(conn)``
+function; they run in name order, once each, inside their own transaction, and are recorded in
+``_migrations``. Never edit a migration that has shipped: add the next ``mNNN_`` module. One
+module per area lets parts of the product add tables without touching each other's files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Callable
+
+import sqlean
+
+from qorven_local.storage.db import Database
+
+
+def run_script(conn: sqlean.Connection, script: str) -> None:
+    """Execute a multi-statement script statement by statement, inside the caller's transaction.
+
+    ``executescript`` would COMMIT first, breaking the one-transaction-per-migration rule;
+    ``complete_statement`` splits correctly even around trigger bodies.
+    """
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlean.complete_statement(pending):
+            if pending.strip().strip(";").strip():
+                conn.execute(pending)
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending[:80]!r}")
+
+
+def discover() -> list[tuple[str, Callable[[sqlean.Connection], None]]]:
+    """(name, migrate) for every ``mNNN_*`` module here, in name order."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name[:1] == "m" and m.name[1:4].isdigit())
+    return [(name, importlib.import_module(f"{__name__}.{name}").migrate) for name in names]
+
+
+def applied_migrations(database: Database) -> list[str]:
+    """Names of the migrations recorded in the database, in order applied."""
+    with database.read() as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
+        if not exists:
+            return []
+        return [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def pending_migrations(database: Database) -> list[str]:
+    """Names of migrations not yet applied."""
+    done = set(applied_migrations(database))
+    return [name for name, _ in discover() if name not in done]
+
+
+def migrate(database: Database, now: str) -> list[str]:
+    """Apply every pending migration, each in its own transaction; return the names applied."""
+    ran: list[str] = []
+    with database.write() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = set(applied_migrations(database))
+    for name, migration in discover():
+        if name in done:
+            continue
+        with database.write() as conn:
+            migration(conn)
+            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now))
+        ran.append(name)
+    return ran
