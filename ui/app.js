@@ -1,0 +1,196 @@
+// Qorven Local UI: boot (token → first-run check → shell), the left rail and the hash router.
+// Each screen is a module under js/screens/ exporting mount(container, ctx) → cleanup.
+
+import { h, icon, replace, field } from "./js/dom.js";
+import { ICONS } from "./js/icons.js";
+import { api, items, setToken, onUnauthorized } from "./js/api.js";
+import { resolveToken, storeToken } from "./js/token.js";
+import { connect, disconnect, onLiveState } from "./js/live.js";
+import { toast, errorBox } from "./js/ui.js";
+import { prefs } from "./js/store.js";
+
+const SCREENS = [
+  { route: "chat", label: "Chat", icon: ICONS.chat, load: () => import("./js/screens/chat.js") },
+  { route: "agents", label: "Agents", icon: ICONS.agents, load: () => import("./js/screens/agents.js") },
+  { route: "memory", label: "Memory", icon: ICONS.memory, load: () => import("./js/screens/memory.js") },
+  { route: "rooms", label: "Rooms", icon: ICONS.rooms, load: () => import("./js/screens/rooms.js") },
+  { route: "channels", label: "Channels", icon: ICONS.channels, load: () => import("./js/screens/channels.js") },
+  { route: "models", label: "Models", icon: ICONS.models, load: () => import("./js/screens/models.js") },
+  { route: "settings", label: "Settings", icon: ICONS.settings, load: () => import("./js/screens/settings.js") },
+];
+
+const root = document.getElementById("app");
+let mainEl = null;
+let railLinks = new Map();
+let cleanup = null;
+let mountSeq = 0;
+
+// ---- theme ---------------------------------------------------------------------------------------
+
+export function currentTheme() {
+  const set = document.documentElement.dataset.theme;
+  if (set) return set;
+  return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+export function setTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  try { localStorage.setItem("qorven.theme", theme); } catch { /* ignore */ }
+  document.dispatchEvent(new CustomEvent("qorven:theme", { detail: theme }));
+}
+
+function themeButton() {
+  const btn = h("button", { type: "button", class: "ghost icon-btn" });
+  const paint = () => {
+    const dark = currentTheme() === "dark";
+    btn.replaceChildren(icon(dark ? ICONS.sun : ICONS.moon));
+    btn.setAttribute("aria-label", dark ? "Switch to light theme" : "Switch to dark theme");
+    btn.title = btn.getAttribute("aria-label");
+  };
+  btn.addEventListener("click", () => setTheme(currentTheme() === "dark" ? "light" : "dark"));
+  document.addEventListener("qorven:theme", paint);
+  paint();
+  return btn;
+}
+
+// ---- routing -------------------------------------------------------------------------------------
+
+function currentRoute() {
+  const m = location.hash.match(/^#\/([a-z]+)/);
+  return m ? m[1] : "";
+}
+
+export function navigate(route) {
+  if (`#/${route}` !== location.hash) location.hash = `#/${route}`;
+  else render();
+}
+
+async function render() {
+  const route = currentRoute() || "chat";
+  if (route === "setup") return showSetup();
+  if (!mainEl) buildShell();
+  const screen = SCREENS.find((s) => s.route === route) || SCREENS[0];
+  for (const [r, a] of railLinks) {
+    if (r === screen.route) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  document.title = `${screen.label} · Qorven Local`;
+  const seq = ++mountSeq;
+  if (cleanup) { try { cleanup(); } catch (e) { console.error(e); } cleanup = null; }
+  replace(mainEl, h("div", { class: "empty" }, "Loading…"));
+  try {
+    const mod = await screen.load();
+    if (seq !== mountSeq) return;
+    mainEl.replaceChildren();
+    cleanup = (await mod.mount(mainEl, { navigate, toast })) || null;
+  } catch (e) {
+    if (seq !== mountSeq) return;
+    console.error(e);
+    replace(mainEl, h("div", { class: "detail" }, errorBox(e)));
+  }
+}
+
+function buildShell() {
+  railLinks = new Map();
+  const nav = h("nav", { class: "rail", "aria-label": "Screens" },
+    h("div", { class: "brand", "aria-hidden": "true", title: "Qorven Local" }, "Q"));
+  for (const s of SCREENS) {
+    const a = h("a", { href: `#/${s.route}` }, icon(s.icon, 20), h("span", null, s.label));
+    railLinks.set(s.route, a);
+    nav.append(a);
+  }
+  const liveDot = h("span", { class: "dot" });
+  const liveText = h("span", null, "offline");
+  const live = h("div", { class: "live", title: "Live updates" }, liveDot, liveText);
+  onLiveState((state) => {
+    liveDot.className = `dot ${state === "live" ? "ok" : state === "connecting" ? "warn" : ""}`;
+    liveText.textContent = state;
+  });
+  nav.append(h("div", { class: "bottom" }, themeButton(), live));
+  mainEl = h("main", { class: "main", id: "main" });
+  root.className = "shell";
+  replace(root, nav, mainEl);
+}
+
+async function showSetup() {
+  if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  mainEl = null;
+  root.className = "";
+  root.replaceChildren();
+  document.title = "Set up · Qorven Local";
+  const mod = await import("./js/screens/setup.js");
+  cleanup = (await mod.mount(root, {
+    navigate,
+    toast,
+    done: () => { prefs.set("setupDone", "1"); navigate("chat"); },
+  })) || null;
+}
+
+// ---- token ---------------------------------------------------------------------------------------
+
+function showTokenForm(message) {
+  disconnect();
+  mainEl = null;
+  root.className = "boot";
+  const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false", placeholder: "qvn_…" });
+  const form = h("form", { class: "card stack", style: "width: 440px" },
+    h("h1", null, "Connect to Qorven"),
+    h("p", { class: "muted", style: "margin: 0" }, message ||
+      "Paste an API token. `qorven ui` opens this page with one; the first admin token is in the data folder's admin-token file."),
+    field("API token", input),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Connect")));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const t = input.value.trim();
+    if (!t) return;
+    storeToken(t);
+    start(t);
+  });
+  replace(root, form);
+  input.focus();
+}
+
+// ---- boot ----------------------------------------------------------------------------------------
+
+async function start(token) {
+  setToken(token);
+  let providers;
+  try {
+    providers = items(await api.get("providers"));
+  } catch (e) {
+    if (e.status === 401) return showTokenForm("That token was not accepted (unauthorized). Paste a valid token.");
+    replace(root, h("div", { class: "card stack", style: "width: 480px" },
+      h("h1", null, "Qorven is not answering"), errorBox(e),
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: () => start(token) }, "Try again"))));
+    root.className = "boot";
+    return;
+  }
+  connect();
+  if (!providers.length && !prefs.get("setupDone")) {
+    history.replaceState(null, "", `${location.pathname}${location.search}#/setup`);
+  } else if (!currentRoute() || currentRoute() === "setup") {
+    history.replaceState(null, "", `${location.pathname}${location.search}#/chat`);
+  }
+  render();
+}
+
+onUnauthorized(() => {
+  storeToken("");
+  showTokenForm("The server no longer accepts this token (unauthorized). Paste a valid token.");
+});
+
+window.addEventListener("hashchange", () => { if (root.className !== "boot") render(); });
+
+// Keyboard: Alt+1..7 jumps between screens.
+window.addEventListener("keydown", (e) => {
+  if (e.altKey && !e.ctrlKey && !e.metaKey && /^[1-7]$/.test(e.key)) {
+    e.preventDefault();
+    navigate(SCREENS[Number(e.key) - 1].route);
+  }
+});
+
+(async () => {
+  const token = await resolveToken();
+  if (!token) showTokenForm();
+  else start(token);
+})();

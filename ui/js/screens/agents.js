@@ -1,0 +1,142 @@
+// Agents (Qors): a list on the left, the create/edit form on the right. Delete is a soft delete:
+// the agent disappears from lists and chat, its sessions and memories stay.
+
+import { h, icon, replace, field, checkbox, fullTime } from "../dom.js";
+import { ICONS } from "../icons.js";
+import { api, items } from "../api.js";
+import { agents as loadAgents, invalidateAgents } from "../store.js";
+import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
+
+export async function mount(container, { toast, navigate }) {
+  const listEl = h("ul", { class: "list", "aria-label": "Agents" });
+  const detail = h("div", { class: "pane-detail" });
+  const newBtn = h("button", { type: "button", class: "primary small" }, icon(ICONS.plus, 14), "New agent");
+  container.append(h("div", { class: "split" },
+    h("aside", { class: "pane-list" }, paneHead("Agents", newBtn), listEl), detail));
+
+  let agents = [];
+  let tools = [];
+  let models = [];
+  let selected = null;
+
+  try {
+    const [a, t, m] = await Promise.all([
+      loadAgents(),
+      api.get("tools?limit=200").then(items),
+      api.get("models?limit=200").then(items).catch(() => []),
+    ]);
+    agents = a; tools = t;
+    models = m.filter((x) => !x.qorven || x.qorven.kind !== "agent" && x.qorven.kind !== "embedding");
+  } catch (e) {
+    replace(detail, h("div", { class: "detail" }, errorBox(e)));
+    return () => {};
+  }
+
+  function renderList() {
+    listEl.replaceChildren();
+    if (!agents.length) listEl.append(h("li", { class: "empty small" }, "No agents."));
+    for (const a of agents) {
+      const btn = h("button", { type: "button", class: "list-item", "aria-current": selected && selected.id === a.id ? "true" : "false" },
+        h("span", { class: "title" }, a.display_name || a.name, a.builtin ? h("span", { class: "badge" }, "built-in") : null),
+        h("span", { class: "sub" }, a.description || a.name));
+      btn.addEventListener("click", () => { selected = a; renderList(); renderForm(a); });
+      listEl.append(h("li", null, btn));
+    }
+  }
+
+  function renderForm(agent, focus = true) {
+    const isNew = !agent;
+    const a = agent || { name: "", display_name: "", description: "", instructions: "", model: null, tools: [], memory: { enabled: true, auto_save: false }, temperature: 0.7 };
+    const name = h("input", { type: "text", value: a.name || "", autocomplete: "off", spellcheck: "false", required: true, pattern: "[a-z0-9][a-z0-9_-]*", disabled: !!a.builtin });
+    const displayName = h("input", { type: "text", value: a.display_name || "", autocomplete: "off" });
+    const description = h("input", { type: "text", value: a.description || "", autocomplete: "off" });
+    const instructions = h("textarea", { rows: 8, value: a.instructions || "" });
+    const model = h("select");
+    model.append(h("option", { value: "" }, "Default model"));
+    const modelIds = models.map((m) => m.id);
+    if (a.model && !modelIds.includes(a.model)) modelIds.unshift(a.model);
+    for (const id of modelIds) model.append(h("option", { value: id }, id));
+    model.value = a.model || "";
+    const temperature = h("input", { type: "number", min: "0", max: "2", step: "0.1", value: a.temperature ?? 0.7 });
+    const memEnabled = checkbox("Use memory (recall before answering)", !!(a.memory && a.memory.enabled));
+    const memAuto = checkbox("Save memories automatically", !!(a.memory && a.memory.auto_save));
+    const toolChecks = tools.map((t) => {
+      const c = checkbox(t.name, (a.tools || []).includes(t.id) || (a.tools || []).includes(t.name), { value: t.id });
+      c.wrap.title = t.description || "";
+      if (t.enabled === false) c.wrap.classList.add("faint");
+      return c;
+    });
+    const save = h("button", { type: "submit", class: "primary" }, isNew ? "Create agent" : "Save");
+    const del = isNew ? null : h("button", { type: "button", class: "danger" }, icon(ICONS.trash, 14), "Delete");
+    const chat = isNew ? null : h("button", { type: "button" }, icon(ICONS.chat, 14), "Chat");
+
+    const form = h("form", { class: "detail", "aria-label": isNew ? "New agent" : `Edit ${a.display_name || a.name}` },
+      h("div", { class: "detail-head" }, h("h2", null, isNew ? "New agent" : (a.display_name || a.name)), chat),
+      !isNew ? h("div", { class: "muted small" }, `${a.id} · created ${fullTime(a.created_at)}${a.updated_at ? ` · updated ${fullTime(a.updated_at)}` : ""}`) : null,
+      h("div", { class: "grid2" },
+        field("Name", name, "Unique, lowercase: letters, digits, - and _."),
+        field("Display name", displayName)),
+      field("Description", description),
+      field("Instructions", instructions, "The system prompt: who this agent is and how it works."),
+      h("div", { class: "grid2" }, field("Model", model), field("Temperature", temperature)),
+      h("fieldset", null, h("legend", null, "Tools"),
+        tools.length ? h("div", { class: "checklist" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available.")),
+      h("fieldset", null, h("legend", null, "Memory"), h("div", { class: "row wrap", style: "gap: 18px" }, memEnabled.wrap, memAuto.wrap)),
+      h("div", { class: "actions" }, save, h("span", { class: "spacer" }), del));
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const t = parseFloat(temperature.value);
+      const body = {
+        display_name: displayName.value.trim() || null,
+        description: description.value.trim(),
+        instructions: instructions.value,
+        model: model.value || null,
+        tools: toolChecks.filter((c) => c.input.checked).map((c) => c.input.value),
+        memory: { enabled: memEnabled.input.checked, auto_save: memAuto.input.checked },
+        temperature: Number.isFinite(t) ? t : null,
+      };
+      if (!a.builtin) body.name = name.value.trim();
+      save.disabled = true;
+      try {
+        const saved = isNew ? await api.post("agents", body) : await api.patch(`agents/${encodeURIComponent(a.id)}`, body);
+        invalidateAgents();
+        agents = await loadAgents();
+        selected = agents.find((x) => x.id === saved.id) || saved;
+        renderList();
+        renderForm(selected);
+        toast(isNew ? `Created ${saved.display_name || saved.name}` : "Saved");
+      } catch (err) {
+        toast(errorText(err), "error");
+      } finally {
+        save.disabled = false;
+      }
+    });
+    if (del) del.addEventListener("click", async () => {
+      if (!confirmAction(`Delete ${a.display_name || a.name}? Its conversations and memories are kept.`)) return;
+      try {
+        await api.del(`agents/${encodeURIComponent(a.id)}`);
+        invalidateAgents();
+        agents = await loadAgents();
+        selected = null;
+        renderList();
+        renderForm(null);
+        toast("Deleted");
+      } catch (err) {
+        toast(errorText(err), "error");
+      }
+    });
+    if (chat) chat.addEventListener("click", () => {
+      try { sessionStorage.setItem("qorven.agent", a.id); } catch { /* ignore */ }
+      navigate("chat");
+    });
+    replace(detail, form);
+    if (focus) (isNew ? name : displayName).focus();
+  }
+
+  newBtn.addEventListener("click", () => { selected = null; renderList(); renderForm(null); });
+  selected = agents[0] || null;
+  renderList();
+  renderForm(selected, false);
+  return () => {};
+}
