@@ -320,10 +320,14 @@ def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterat
     for chunk in chunks:
         if cancel is not None and cancel.is_set():
             return
-        buf += chunk
-        if b"\n" not in chunk:
+        if buf:
+            chunk = buf + chunk
+        if not data and chunk[:6] == b"data: " and chunk[-2:] == b"\n\n" and chunk.count(b"\n") == 2:
+            buf = b""  # the common case: one network chunk holds exactly one one-line event
+            yield chunk[6:-2]
             continue
-        *lines, buf = buf.split(b"\n")
+        lines = chunk.split(b"\n")
+        buf = lines.pop()
         for line in lines:
             if line[-1:] == b"\r":
                 line = line[:-1]
