@@ -154,19 +154,22 @@ function showTokenForm(message) {
 
 async function start(token) {
   setToken(token);
-  let providers;
+  let providers = null;
   try {
     providers = items(await api.get("providers"));
   } catch (e) {
     if (e.status === 401) return showTokenForm("That token was not accepted (unauthorized). Paste a valid token.");
-    replace(root, h("div", { class: "card stack", style: "width: 480px" },
-      h("h1", null, "Qorven is not answering"), errorBox(e),
-      h("div", { class: "actions" }, h("button", { type: "button", onclick: () => start(token) }, "Try again"))));
-    root.className = "boot";
-    return;
+    if (!e.status || e.status === 429 || e.status >= 500) {
+      root.className = "boot";
+      replace(root, h("div", { class: "card stack", style: "width: 480px" },
+        h("h1", null, "Qorven is not answering"), errorBox(e),
+        h("div", { class: "actions" }, h("button", { type: "button", onclick: () => start(token) }, "Try again"))));
+      return;
+    }
+    // Any other answer (e.g. a server without the providers API): skip first-run setup.
   }
   connect();
-  if (!providers.length && !prefs.get("setupDone")) {
+  if (providers && !providers.length && !prefs.get("setupDone")) {
     history.replaceState(null, "", `${location.pathname}${location.search}#/setup`);
   } else if (!currentRoute() || currentRoute() === "setup") {
     history.replaceState(null, "", `${location.pathname}${location.search}#/chat`);
