@@ -129,11 +129,11 @@ def add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | 
                             help=f"{s.help} [env {s.env}; default {s.default!r}]")
 
 
-def resolve_home(explicit: str | os.PathLike | None) -> tuple[Path, bool]:
-    """The data root and whether it is a portable folder beside the executable."""
+def resolve_home(explicit: str | os.PathLike | None, beside: Path | None = None) -> tuple[Path, bool]:
+    """The data root and whether it is a portable folder beside the executable (or ``beside``)."""
     if explicit:
         return Path(explicit).expanduser().resolve(), False
-    portable = executable_dir() / PORTABLE_FOLDER
+    portable = (beside or executable_dir()) / PORTABLE_FOLDER
     if portable.is_dir():
         return portable.resolve(), True
     import platformdirs  # imported here: only the non-portable path needs it

@@ -89,4 +89,9 @@ def parse_json(raw: bytes, *, limit: int) -> Any:
         raise InvalidJSON(f"request body is not valid JSON: {str(exc)[:200]}") from None
     if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise InvalidJSON(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+    if b"\\u" in raw:  # only escapes can smuggle lone surrogates, which UTF-8 (and SQLite) cannot store
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidJSON("request body contains an unpaired UTF-16 surrogate escape") from None
     return data
