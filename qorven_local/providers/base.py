@@ -278,8 +278,10 @@ class HTTPProvider:
         retry_after = _retry_after(headers.get("retry-after"))
         if retry_after is not None:
             details["retry_after"] = retry_after
-        if status in (401, 403):
-            msg = f"{self._label()} rejected the API key ({status}); check the key in its settings"
+        if status == 401:
+            msg = f"{self._label()} rejected the API key (401); check the key in its settings"
+        elif status == 403:  # a valid key without access (model, region, org), not a bad key
+            msg = f"{self._label()} refused access (403)" + (f": {upstream}" if upstream else "")
         elif status == 429:
             msg = f"{self._label()} is rate limiting requests (429)"
         elif status in (301, 302, 303, 307, 308):
@@ -338,6 +340,10 @@ def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterat
             elif line[:5] == b"data:":
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
             # event:, id:, retry: and ": ping" comments carry nothing we need
+    # The spec drops an unterminated last event; we keep it, as some servers end without "\n\n".
+    if buf.rstrip(b"\r")[:5] == b"data:":
+        buf = buf.rstrip(b"\r")
+        data.append(buf[6:] if buf[5:6] == b" " else buf[5:])
     if data:
         yield b"\n".join(data)
 

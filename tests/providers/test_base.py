@@ -32,13 +32,16 @@ def test_from_openai_is_lenient():
 
 def test_sse_parser_handles_split_lines_crlf_comments_and_multiline_data():
     chunks = [b": ping\r\n\r\nevent: x\r\nda", b"ta: {\"a\":", b"1}\r\n\r\ndata: one\ndata: two\n\n",
-              b"data:[DONE]\n\n"]
-    assert list(_sse_data(iter(chunks), None)) == [b'{"a":1}', b"one\ntwo", b"[DONE]"]
+              b"data:[DONE]\n\n", b"data: a\n", b"data: b\n\n", b"data: c\n\n", b"data: d"]
+    assert list(_sse_data(iter(chunks), None)) == [
+        b'{"a":1}', b"one\ntwo", b"[DONE]", b"a\nb", b"c", b"d"]
 
 
 def test_factory_builds_each_kind_with_defaults():
-    assert isinstance(create_provider("anthropic"), AnthropicProvider)
-    ollama = create_provider("ollama")
+    anthropic, ollama = create_provider("anthropic"), create_provider("ollama")
+    anthropic.close(), ollama.close()
+    assert isinstance(anthropic, AnthropicProvider)
+    assert anthropic.base_url == "https://api.anthropic.com/v1"
     assert isinstance(ollama, OpenAICompatProvider) and ollama.kind == "ollama"
     assert ollama.base_url == "http://127.0.0.1:11434/v1" == default_base_url("ollama")
     with pytest.raises(ValueError):

@@ -226,3 +226,17 @@ def test_model_listing_and_check(fake, make_provider, kind):
 def test_check_with_a_wrong_key_says_so(fake, make_provider, kind):
     with pytest.raises(ProviderError, match="rejected the API key"):
         make_provider(kind, api_key="sk-nope").check()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forbidden_is_not_blamed_on_the_key(fake, make_provider, kind):
+    fake.enqueue(Reply.error(403, "model not available in your region"))
+    with pytest.raises(ProviderError, match="refused access.*region"):
+        list(make_provider(kind).stream_chat(ask()))
+
+
+def test_redirects_are_not_followed(fake, make_provider):
+    fake.enqueue(Reply.error(307, "moved"))
+    with pytest.raises(ProviderError, match="redirect"):
+        list(make_provider("openai").stream_chat(ask()))
+    assert len(fake.chat_requests()) == 1
