@@ -109,10 +109,6 @@ class AnthropicProvider(HTTPProvider):
         return [ModelInfo(m["id"], "anthropic", m.get("max_input_tokens"))
                 for m in payload.get("data") or []]
 
-    def check(self) -> dict[str, Any]:
-        """List the models: proves the host answers and accepts the key."""
-        models = self.list_models()
-        return {"ok": True, "provider": self.name, "kind": self.kind, "models": len(models)}
 
 
 def _prompt_tokens(usage: dict[str, Any]) -> int:

@@ -221,6 +221,17 @@ class HTTPProvider:
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[key]") if self._api_key else text
 
+    def list_models(self) -> list[ModelInfo]:
+        raise NotImplementedError
+
+    def check(self) -> dict[str, Any]:
+        """List the models: proves the host answers and accepts the key (raises otherwise)."""
+        started = time.perf_counter()
+        models = self.list_models()
+        return {"ok": True, "provider": self.name, "kind": self.kind,
+                "host": httpx.URL(self.base_url).host, "models": len(models),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+
     # -- requests ---------------------------------------------------------------------------
 
     def _get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:

@@ -10,8 +10,6 @@ import json
 import threading
 from typing import Any, Iterator
 
-import httpx
-
 from qorven_local.errors import ProviderError
 from qorven_local.providers.base import (
     ChatEvent, ChatRequest, Finish, HTTPProvider, ModelInfo, TextDelta, ToolCallDelta, Usage,
@@ -126,12 +124,6 @@ class OpenAICompatProvider(HTTPProvider):
         root = self.base_url[:-3] if self.base_url.endswith("/v1") else self.base_url
         payload = self._get_json(root + "/api/tags")
         return [ModelInfo(m.get("model") or m["name"], "ollama") for m in payload.get("models") or []]
-
-    def check(self) -> dict[str, Any]:
-        """List the models: proves the host answers and accepts the key."""
-        models = self.list_models()
-        return {"ok": True, "provider": self.name, "kind": self.kind,
-                "host": httpx.URL(self.base_url).host, "models": len(models)}
 
 
 def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[int]) -> Iterator[ToolCallDelta]:

@@ -219,7 +219,7 @@ def test_model_listing_and_check(fake, make_provider, kind):
     provider = make_provider(kind)
     assert [m.id for m in provider.list_models()] == ["fake-model", "fake-model-large"]
     report = provider.check()
-    assert report["ok"] is True and report["models"] == 2
+    assert report["ok"] is True and report["models"] == 2 and report["latency_ms"] >= 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
