@@ -93,11 +93,14 @@ class Subscription:
         self._ready.clear()
         out = []
         queue = self._queue
+        last_ts, last_iso = None, ""
         while queue and (limit is None or len(out) < limit):
             topic, event, data, ts = queue.popleft()
+            if ts != last_ts:  # a token burst shares timestamps: format each once
+                last_ts, last_iso = ts, iso_ts(ts)
             self._seq += 1
             out.append({"type": "event", "topic": topic, "event": event, "data": data,
-                        "seq": self._seq, "ts": iso_ts(ts)})
+                        "seq": self._seq, "ts": last_iso})
         if queue:  # left some behind: stay "pending" so the consumer comes back
             self._pending = True
             self._ready.set()
@@ -174,7 +177,11 @@ class Hub:
                 return sub
             self._subs.add(sub)
         if topics:
-            sub.add(topics)
+            try:
+                sub.add(topics)
+            except Exception:
+                sub.close()
+                raise
         return sub
 
     def publish(self, tenant_id: str, topic: str, event: str, data: Any = None) -> int:

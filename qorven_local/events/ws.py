@@ -162,17 +162,23 @@ class WebSocketGateway:
 
         Runs on waitress's loop thread, so it only starts the session thread (or refuses at
         once with 503 past the session cap or while stopping)."""
-        session = None
+        try:
+            session: _Session | None = _Session(self, sock, head, addr, next(self._ids))
+        except OSError:  # out of descriptors for the wake pair: refuse like the cap does
+            session = None
         with self._lock:
-            if not self._closing and len(self._sessions) < self.limits.max_sessions:
-                session = _Session(self, sock, head, addr, next(self._ids))
+            if session is not None and (self._closing or
+                                        len(self._sessions) >= self.limits.max_sessions):
+                session.release_wake()
+                session = None
+            if session is not None:
                 self._sessions.add(session)
         if session is not None:
             try:
                 session.thread.start()
                 return
             except RuntimeError:  # can't start a thread: refuse like the cap does
-                session.release()
+                session.release_wake()
                 self._forget(session)
         self._count("refused_busy")
         _send_and_close(sock, self._error_bytes(_too_many_sessions(), self._new_request_id()))
@@ -264,7 +270,14 @@ class _Session:
     def release(self) -> None:
         if self.sub is not None:
             self.sub.close()
-        for s in (self.sock, self._wake_r, self._wake_w):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.release_wake()
+
+    def release_wake(self) -> None:
+        for s in (self._wake_r, self._wake_w):
             try:
                 s.close()
             except OSError:

@@ -24,6 +24,7 @@ AUTH_B = {"Authorization": "Bearer tok-b"}
 def ws(live, headers=AUTH_A, **kw):
     kw.setdefault("open_timeout", 5)
     kw.setdefault("ping_interval", None)
+    kw.setdefault("close_timeout", 2)
     return connect(live.ws_url, additional_headers=headers, **kw)
 
 
@@ -196,7 +197,7 @@ def test_a_client_that_never_reads_is_dropped_with_1013_while_others_keep_receiv
 
 
 def test_pings_keep_a_responsive_client_and_drop_a_silent_one_with_1011(make_live):
-    live = make_live(WSLimits(ping_interval=0.1, ping_timeout=0.4))
+    live = make_live(WSLimits(ping_interval=0.1, ping_timeout=1.0))
     port = live.server.port
     with ws(live) as alive:  # websockets answers pings on its own thread
         silent = open_socket(port)
@@ -227,7 +228,8 @@ def test_stop_closes_sessions_with_1001():
     hub = Hub()
     gateway = WebSocketGateway(hub, authorize, limits=FAST)
     server = Server(make_app(hub), ws=gateway).start()
-    with connect(f"ws://127.0.0.1:{server.port}/ws", additional_headers=AUTH_A) as conn:
+    with connect(f"ws://127.0.0.1:{server.port}/ws", additional_headers=AUTH_A,
+                 close_timeout=2) as conn:
         subscribe(conn, "activity")
         assert server.stop(timeout=5)
         with pytest.raises(ConnectionClosed) as closed:
