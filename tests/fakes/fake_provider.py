@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
-_CREATED = 1_700_000_000
-
+from tests.fakes.wire_formats import (
+    AnthropicRenderer, OpenAIRenderer, Renderer, anthropic_models, ollama_model, openai_models,
+)
 
 @dataclass
 class Reply:
@@ -270,18 +271,20 @@ class _Handler(BaseHTTPRequestHandler):
         anthropic = "anthropic-version" in headers or path == "/v1/messages"
         try:
             if path == "/api/tags" and self.command == "GET":
-                return self._json(200, {"models": [_ollama_model(m) for m in self._model_ids()]})
+                return self._json(200, {"models": [ollama_model(m) for m in self._model_ids()]})
             if not self._authorized(headers):
                 return self._unauthorized(headers, anthropic)
             if path == "/v1/models" and self.command == "GET":
                 if not self.fake.serve_openai_models:
                     return self._json(404, {"error": {"message": "not found"}})
-                return self._json(200, _anthropic_models(self.fake.models) if anthropic
-                                  else _openai_models(self.fake.models))
-            if path == "/v1/chat/completions" and self.command == "POST" and isinstance(body, dict):
-                return self._chat(body, _OpenAIRenderer(body))
-            if path == "/v1/messages" and self.command == "POST" and isinstance(body, dict):
-                return self._chat(body, _AnthropicRenderer(body))
+                return self._json(200, anthropic_models(self.fake.models) if anthropic
+                                  else openai_models(self.fake.models))
+            renderer = {"/v1/chat/completions": OpenAIRenderer,
+                        "/v1/messages": AnthropicRenderer}.get(path)
+            if renderer is not None and self.command == "POST":
+                if not isinstance(body, dict):
+                    return self._error(400, "the body is not a JSON object", anthropic)
+                return self._chat(body, renderer(body))
             self._json(404, {"error": {"message": f"no route {self.command} {path}"}})
         except (_Stop, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
@@ -300,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- chat -----------------------------------------------------------------------------------
 
-    def _chat(self, body: dict[str, Any], renderer: "_Renderer") -> None:
+    def _chat(self, body: dict[str, Any], renderer: Renderer) -> None:
         reply = self.fake._next_reply(body)
         if reply.never_answer or (reply.hang_after is not None and not body.get("stream")):
             self._hang()
@@ -318,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(data)
         self.wfile.write(b"0\r\n\r\n")
 
-    def _faults(self, reply: Reply, renderer: "_Renderer") -> Callable[[int], Iterator[bytes]]:
+    def _faults(self, reply: Reply, renderer: Renderer) -> Callable[[int], Iterator[bytes]]:
         """Called before each streamed unit n; yields scripted breakage and sleeps the delay."""
         def before(n: int) -> Iterator[bytes]:
             if reply.delay:
@@ -364,189 +367,6 @@ class _Handler(BaseHTTPRequestHandler):
 def _bearer(headers: dict[str, str]) -> str | None:
     auth = headers.get("authorization", "")
     return auth[7:] if auth.lower().startswith("bearer ") else None
-
-
-def _openai_models(models: list[str | dict[str, Any]]) -> dict[str, Any]:
-    data = [{"id": m, "object": "model", "created": _CREATED, "owned_by": "fake"}
-            if isinstance(m, str) else {"object": "model", "created": _CREATED, "owned_by": "fake", **m}
-            for m in models]
-    return {"object": "list", "data": data}
-
-
-def _anthropic_models(models: list[str | dict[str, Any]]) -> dict[str, Any]:
-    ids = [m if isinstance(m, str) else m["id"] for m in models]
-    data = [{"type": "model", "id": i, "display_name": i, "created_at": "2025-01-01T00:00:00Z"}
-            for i in ids]
-    return {"data": data, "has_more": False, "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None}
-
-
-def _ollama_model(model_id: str) -> dict[str, Any]:
-    return {"name": model_id, "model": model_id, "modified_at": "2025-01-01T00:00:00Z",
-            "size": 1, "digest": "0" * 64, "details": {"format": "gguf"}}
-
-
-def _prompt_tokens(body: dict[str, Any]) -> int:
-    return max(1, len(json.dumps(body.get("messages") or [])) // 4)
-
-
-# ---------------------------------------------------------------------------------------------
-# Wire formats: each renderer turns a Reply into a whole JSON answer or a sequence of SSE frames.
-
-
-class _Renderer:
-    anthropic = False
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.model = body.get("model", "fake-model")
-        self._cache: dict[str, bytes] = {}  # bulk mode repeats one piece: render it once
-
-    def units(self, reply: Reply, before: Callable[[int], Iterator[bytes]],
-              text: Callable[[str], bytes], tool_start: Callable[[int, str, str], bytes],
-              tool_args: Callable[[int, str], bytes],
-              tool_end: Callable[[int], bytes] | None = None) -> Iterator[bytes]:
-        """The streamed units in order, with the scripted faults placed before unit n."""
-        n = 0
-        for piece in reply.pieces():
-            yield from before(n)
-            n += 1
-            frame = self._cache.get(piece)
-            if frame is None:
-                frame = self._cache[piece] = text(piece)
-            yield frame
-        for i, (call_id, name, pieces) in enumerate(reply.call_pieces()):
-            yield tool_start(i, call_id, name)
-            for piece in pieces:
-                yield from before(n)
-                n += 1
-                yield tool_args(i, piece)
-            if tool_end:
-                yield tool_end(i)
-        yield from before(n)
-
-    def usage(self, reply: Reply) -> tuple[int, int]:
-        return _prompt_tokens(self.body), len(reply.pieces()) + sum(
-            len(p) for _, _, p in reply.call_pieces())
-
-
-def _sse(payload: Any, event: str | None = None) -> bytes:
-    head = f"event: {event}\n".encode() if event else b""
-    return head + b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
-
-
-class _OpenAIRenderer(_Renderer):
-    def whole(self, reply: Reply) -> dict[str, Any]:
-        prompt, completion = self.usage(reply)
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(reply.pieces()) or None,
-                                   "refusal": None}
-        if reply.calls:
-            message["tool_calls"] = [{"id": cid, "type": "function",
-                                      "function": {"name": name, "arguments": "".join(p)}}
-                                     for cid, name, p in reply.call_pieces()]
-        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": _CREATED,
-                "model": self.model, "system_fingerprint": None,
-                "choices": [{"index": 0, "message": message, "logprobs": None,
-                             "finish_reason": reply.reason()}],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                          "total_tokens": prompt + completion}}
-
-    def stream(self, reply: Reply, before: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
-        include_usage = bool((self.body.get("stream_options") or {}).get("include_usage"))
-        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": _CREATED,
-                "model": self.model, "system_fingerprint": None}
-        if include_usage:
-            base["usage"] = None  # OpenAI sends an explicit null until the last chunk
-
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            return _sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                              "finish_reason": finish}]})
-
-        yield chunk({"role": "assistant", "content": ""})
-        yield from self.units(
-            reply, before,
-            text=lambda piece: chunk({"content": piece}),
-            tool_start=lambda i, cid, name: chunk({"tool_calls": [
-                {"index": i, "id": cid, "type": "function",
-                 "function": {"name": name, "arguments": ""}}]}),
-            tool_args=lambda i, piece: chunk({"tool_calls": [
-                {"index": i, "function": {"arguments": piece}}]}))
-        yield chunk({}, reply.reason())
-        if include_usage:
-            prompt, completion = self.usage(reply)
-            yield _sse({**base, "choices": [], "usage": {
-                "prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}})
-        yield b"data: [DONE]\n\n"
-
-    def error_event(self, message: str) -> bytes:
-        return _sse({"error": {"message": message, "type": "server_error", "code": None}})
-
-
-_STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
-
-
-class _AnthropicRenderer(_Renderer):
-    anthropic = True
-
-    def whole(self, reply: Reply) -> dict[str, Any]:
-        prompt, completion = self.usage(reply)
-        content: list[dict[str, Any]] = []
-        if reply.pieces():
-            content.append({"type": "text", "text": "".join(reply.pieces())})
-        for cid, name, pieces in reply.call_pieces():
-            content.append({"type": "tool_use", "id": cid, "name": name,
-                            "input": json.loads("".join(pieces) or "{}")})
-        return {"id": "msg_fake", "type": "message", "role": "assistant", "model": self.model,
-                "content": content, "stop_reason": _STOP_REASONS.get(reply.reason(), reply.reason()),
-                "stop_sequence": None,
-                "usage": {"input_tokens": prompt, "output_tokens": completion}}
-
-    def stream(self, reply: Reply, before: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
-        prompt, completion = self.usage(reply)
-        has_text = bool(reply.pieces())
-        offset = 1 if has_text else 0  # tool_use blocks follow the text block
-        yield _sse({"type": "message_start", "message": {
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": self.model,
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": prompt, "output_tokens": 1}}}, "message_start")
-        if has_text:
-            yield _sse({"type": "content_block_start", "index": 0,
-                        "content_block": {"type": "text", "text": ""}}, "content_block_start")
-        yield _sse({"type": "ping"}, "ping")
-
-        def text(piece: str) -> bytes:
-            return _sse({"type": "content_block_delta", "index": 0,
-                         "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
-
-        def tool_start(i: int, cid: str, name: str) -> bytes:
-            close_text = (_sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-                          if has_text and i == 0 else b"")
-            return close_text + _sse({"type": "content_block_start", "index": i + offset,
-                                      "content_block": {"type": "tool_use", "id": cid,
-                                                        "name": name, "input": {}}},
-                                     "content_block_start")
-
-        def tool_args(i: int, piece: str) -> bytes:
-            return _sse({"type": "content_block_delta", "index": i + offset,
-                         "delta": {"type": "input_json_delta", "partial_json": piece}},
-                        "content_block_delta")
-
-        def tool_end(i: int) -> bytes:
-            return _sse({"type": "content_block_stop", "index": i + offset}, "content_block_stop")
-
-        yield from self.units(reply, before, text, tool_start, tool_args, tool_end)
-        if has_text and not reply.calls:
-            yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-        yield _sse({"type": "message_delta",
-                    "delta": {"stop_reason": _STOP_REASONS.get(reply.reason(), reply.reason()),
-                              "stop_sequence": None},
-                    "usage": {"output_tokens": completion}}, "message_delta")
-        yield _sse({"type": "message_stop"}, "message_stop")
-
-    def error_event(self, message: str) -> bytes:
-        return _sse({"type": "error", "error": {"type": "overloaded_error", "message": message}},
-                    "error")
 
 
 def main(argv: list[str] | None = None) -> None:
