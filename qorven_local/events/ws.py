@@ -33,7 +33,8 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from qorven_local.errors import InternalError, QorvenError, ValidationError
+from qorven_local.errors import (InternalError, MethodNotAllowed, QorvenError, TooManyConnections,
+                                 UpgradeRequired, ValidationError)
 from qorven_local.events.hub import Hub, Subscription
 
 log = logging.getLogger(__name__)
@@ -93,20 +94,17 @@ def error_envelope(err: QorvenError, request_id: str) -> bytes:
 
 
 def _too_many_sessions() -> QorvenError:
-    # TODO(lead): replace with a TooManyConnections class in errors.py (the one list of codes).
-    err = QorvenError("Too many live-event connections; retry later.", retry_after=1)
-    err.code, err.status, err.type = "too_many_connections", 503, "rate_limit_error"
-    return err
+    return TooManyConnections("Too many live-event connections; retry later.", retry_after=1)
+
+
+_HANDSHAKE_ERRORS: dict[int, type[QorvenError]] = {
+    405: MethodNotAllowed, 426: UpgradeRequired, 500: InternalError}
 
 
 def _handshake_error(status: int, exc: BaseException | None) -> QorvenError:
-    """Map websockets' own handshake refusals (bad key, wrong method...) onto our error tree."""
-    err = QorvenError(f"WebSocket handshake failed: {exc or http.HTTPStatus(status).phrase}")
-    err.status = status
-    err.code = {405: "method_not_allowed", 426: "upgrade_required",
-                500: "internal_error"}.get(status, "validation_error")
-    err.type = "api_error" if status >= 500 else "invalid_request_error"
-    return err
+    """Map websockets' own handshake refusals (bad key, bad version...) onto our error tree."""
+    cls = _HANDSHAKE_ERRORS.get(status, ValidationError)
+    return cls(f"WebSocket handshake failed: {exc or http.HTTPStatus(status).phrase}")
 
 
 @dataclass(frozen=True)

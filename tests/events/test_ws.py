@@ -236,3 +236,18 @@ def test_stop_closes_sessions_with_1001():
             conn.recv(5)
     assert closed.value.rcvd.code == 1001
     assert gateway.active_sessions == 0
+
+
+def test_a_malformed_upgrade_is_answered_with_the_envelope_not_a_traceback(live):
+    sock = open_socket(live.server.port)
+    sock.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{live.server.port}\r\n"
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer tok-a\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n".encode())  # no Sec-WebSocket-Key
+    reply = b""
+    while chunk := sock.recv(65536):
+        reply += chunk
+    sock.close()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    error = json.loads(body)["error"]
+    assert error["code"] == "validation_error" and "Sec-WebSocket-Key" in error["message"]
