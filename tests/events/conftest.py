@@ -1,4 +1,4 @@
-"""Fixtures: a real server (waitress + /ws hand-off) on an ephemeral port, with a tiny Falcon app."""
+"""Fixtures: a real server (waitress + /ws hand-off) on an ephemeral port and a tiny Falcon app."""
 
 from __future__ import annotations
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from qorven_local.events.hub import Hub
-from qorven_local.events.ws import WebSocketGateway
+from qorven_local.events.ws import WebSocketGateway, WSLimits
 from qorven_local.server import Server
 
 from .conftest import FAST, authorize, make_app, our_threads, wait_until
-from .wsclient import (http_exchange, open_socket, read_response, recv_frames, reset, send_text,
-                       upgrade_request)
+from .wsclient import (http_exchange, open_socket, read_response, read_until_eof, recv_frames,
+                       reset, send_text, upgrade_request)
 
 AUTH_A = {"Authorization": "Bearer tok-a"}
 
@@ -264,3 +264,19 @@ def test_run_until_signal_stops_cleanly_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_stop_cuts_off_a_client_that_ignores_the_close_at_the_deadline():
+    hub = Hub()
+    limits = WSLimits(close_timeout=0.5, ping_interval=30, ping_timeout=30)
+    server = Server(make_app(hub), ws=WebSocketGateway(hub, authorize, limits=limits)).start()
+    sock = open_socket(server.port)
+    proto, raw = upgrade_request(server.port)
+    sock.sendall(raw)
+    assert read_response(sock, proto).status_code == 101
+    start = time.monotonic()
+    assert server.stop(timeout=5)       # the silent client never answers the 1001
+    assert time.monotonic() - start < 2.5
+    assert read_until_eof(sock, proto) == 1001
+    sock.close()
+    wait_until(lambda: our_threads() == [], timeout=3)
