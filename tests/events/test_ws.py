@@ -196,6 +196,21 @@ def test_a_client_that_never_reads_is_dropped_with_1013_while_others_keep_receiv
     assert live.gateway.stats()["closed_slow"] == 1
 
 
+def test_a_stalled_reader_is_cut_off_after_the_send_timeout(make_live):
+    # A queue too deep to overflow: only the send timeout can free this session.
+    live = make_live(WSLimits(max_queue=100_000, send_timeout=0.5, ping_interval=60,
+                              ping_timeout=60))
+    with ws(live, sock=open_socket(live.server.port, rcvbuf=4096), max_queue=4,
+            close_timeout=0.3) as stalled:
+        subscribe(stalled, "session:s1")
+        pad = "x" * 8000
+        for i in range(1000):  # ~8 MB: more than the kernel buffers take
+            live.hub.publish("tenant_a", "session:s1", "message.delta", {"i": i, "pad": pad})
+        wait_until(lambda: live.gateway.stats()["send_timeouts"] == 1)
+        wait_until(lambda: live.gateway.active_sessions == 0)
+    assert live.gateway.stats()["closed_slow"] == 0
+
+
 def test_pings_keep_a_responsive_client_and_drop_a_silent_one_with_1011(make_live):
     live = make_live(WSLimits(ping_interval=0.1, ping_timeout=1.0))
     port = live.server.port
