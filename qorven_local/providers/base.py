@@ -250,7 +250,10 @@ class HTTPProvider:
 
     def _stream_sse(self, url: str, body: dict[str, Any],
                     cancel: threading.Event | None) -> Iterator[bytes]:
-        """POST ``body`` and yield each SSE event's data (bytes) until the stream or ``cancel`` ends it."""
+        """POST ``body`` and yield each SSE event's data (bytes) until the stream or ``cancel`` ends it.
+
+        A JSON answer (a server that does not stream) is yielded whole, as a single item.
+        """
         headers = self._auth_headers()
         headers["accept"] = "text/event-stream"
         ticket = _WATCHER.watch(cancel, threading.get_ident()) if cancel is not None else None
@@ -259,6 +262,9 @@ class HTTPProvider:
                 if resp.status_code >= 300:
                     raw = resp.read()[:4096].decode("utf-8", "replace")
                     raise self._status_error(resp.status_code, resp.headers, raw)
+                if resp.headers.get("content-type", "").startswith("application/json"):
+                    yield resp.read()  # the server ignored stream=true: one whole answer
+                    return
                 yield from _sse_data(resp.iter_bytes(), cancel)
         except httpx.HTTPError as exc:
             if cancel is not None and cancel.is_set():

@@ -79,7 +79,9 @@ class OpenAICompatProvider(HTTPProvider):
             choices = chunk.get("choices")
             if choices:
                 choice = choices[0]  # we never ask for n > 1
-                delta = choice.get("delta") or {}
+                delta = choice.get("delta")
+                if delta is None:  # a server that ignored stream=true sent the whole message
+                    delta = _as_delta(choice.get("message") or {})
                 content = delta.get("content")
                 if content:
                     yield TextDelta(content)
@@ -140,3 +142,9 @@ def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[int]) -> Iterator[T
         else:
             seen.add(index)
             yield ToolCallDelta(index, call.get("id"), fn.get("name"), args)
+
+
+def _as_delta(message: dict[str, Any]) -> dict[str, Any]:
+    """A whole non-streamed message shaped as one delta, tool calls indexed by position."""
+    calls = [{**call, "index": i} for i, call in enumerate(message.get("tool_calls") or [])]
+    return {"content": message.get("content"), "tool_calls": calls}

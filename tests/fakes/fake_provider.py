@@ -56,6 +56,7 @@ class Reply:
     error_after: int | None = None
     disconnect_after: int | None = None
     bulk_tokens: int | None = None
+    ignore_stream: bool = False        # answer whole JSON even when asked to stream
 
     @classmethod
     def text(cls, text: str, *, chunks: int | None = None, delay: float = 0.0, **kw: Any) -> "Reply":
@@ -310,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status >= 300:
             extra = {"retry-after": str(reply.retry_after)} if reply.retry_after is not None else {}
             return self._error(reply.status, reply.error_message, renderer.anthropic, extra)
-        if not body.get("stream"):
+        if not body.get("stream") or reply.ignore_stream:
             return self._json(200, renderer.whole(reply))
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")

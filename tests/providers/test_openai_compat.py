@@ -65,3 +65,14 @@ def test_stream_without_usage_has_no_usage_event(fake, make_provider):
         provider.close()
     assert result.text == "no usage here" and result.usage is None
     assert "stream_options" not in fake.last_request.body
+
+
+def test_a_server_that_ignores_stream_true_still_works(fake, make_provider):
+    fake.enqueue(Reply.tool_calls([{"id": "c1", "name": "f", "arguments": {"a": 1}},
+                                   {"id": "c2", "name": "g", "arguments": {}}],
+                                  text="Calling.", ignore_stream=True))
+    result = collect(make_provider("openai_compatible").stream_chat(ask()))
+    assert result.text == "Calling." and result.finish_reason == "tool_calls"
+    assert [(c["id"], c["function"]["name"], c["function"]["arguments"])
+            for c in result.tool_calls] == [("c1", "f", '{"a": 1}'), ("c2", "g", "{}")]
+    assert result.usage is not None and result.usage.prompt_tokens > 0
