@@ -62,43 +62,44 @@ class AnthropicProvider(HTTPProvider):
             try:
                 event = loads(data)
                 kind = event["type"]
-            except (ValueError, TypeError, KeyError):
+                if kind == "content_block_delta":
+                    delta = event["delta"]
+                    dtype = delta.get("type")
+                    if dtype == "text_delta":
+                        yield TextDelta(delta["text"])
+                    elif dtype == "input_json_delta":
+                        piece = delta.get("partial_json")
+                        if piece:
+                            yield ToolCallDelta(tool_index[event["index"]], arguments=piece)
+                    # thinking_delta / signature_delta: not part of the OpenAI surface
+                elif kind == "content_block_start":
+                    block = event["content_block"]
+                    if block.get("type") == "tool_use":
+                        index = tool_index[event["index"]] = len(tool_index)
+                        yield ToolCallDelta(index, block.get("id"), block.get("name"))
+                    elif block.get("type") == "text" and block.get("text"):
+                        yield TextDelta(block["text"])
+                elif kind == "message_start":
+                    prompt_tokens = _prompt_tokens(event["message"].get("usage") or {})
+                elif kind == "message_delta":
+                    reason = (event.get("delta") or {}).get("stop_reason")
+                    if reason:
+                        finished = True
+                        yield Finish(STOP_REASONS.get(reason, reason))
+                    usage = event.get("usage")
+                    if usage:
+                        prompt_tokens = max(prompt_tokens, _prompt_tokens(usage))
+                        yield Usage(prompt_tokens, usage.get("output_tokens") or 0)
+                elif kind == "message_stop":
+                    break
+                elif kind == "error":
+                    err = event.get("error") or {}
+                    exc = self._stream_error(f"failed mid-stream: {err.get('message') or err}")
+                    exc.details["upstream_type"] = err.get("type")
+                    raise exc
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+                # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream event") from None
-            if kind == "content_block_delta":
-                delta = event["delta"]
-                dtype = delta.get("type")
-                if dtype == "text_delta":
-                    yield TextDelta(delta["text"])
-                elif dtype == "input_json_delta":
-                    piece = delta.get("partial_json")
-                    if piece:
-                        yield ToolCallDelta(tool_index[event["index"]], arguments=piece)
-                # thinking_delta / signature_delta: not part of the OpenAI surface
-            elif kind == "content_block_start":
-                block = event["content_block"]
-                if block.get("type") == "tool_use":
-                    index = tool_index[event["index"]] = len(tool_index)
-                    yield ToolCallDelta(index, block.get("id"), block.get("name"))
-                elif block.get("type") == "text" and block.get("text"):
-                    yield TextDelta(block["text"])
-            elif kind == "message_start":
-                prompt_tokens = _prompt_tokens(event["message"].get("usage") or {})
-            elif kind == "message_delta":
-                reason = (event.get("delta") or {}).get("stop_reason")
-                if reason:
-                    finished = True
-                    yield Finish(STOP_REASONS.get(reason, reason))
-                usage = event.get("usage")
-                if usage:
-                    prompt_tokens = max(prompt_tokens, _prompt_tokens(usage))
-                    yield Usage(prompt_tokens, usage.get("output_tokens") or 0)
-            elif kind == "message_stop":
-                break
-            elif kind == "error":
-                err = event.get("error") or {}
-                exc = self._stream_error(f"failed mid-stream: {err.get('message') or err}")
-                exc.details["upstream_type"] = err.get("type")
-                raise exc
         if cancel is not None and cancel.is_set():
             return
         if not finished:

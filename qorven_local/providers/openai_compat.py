@@ -70,31 +70,31 @@ class OpenAICompatProvider(HTTPProvider):
                 break
             try:
                 chunk = loads(data)
-            except ValueError:
+                if chunk.get("error"):
+                    raise self._in_stream_error(chunk["error"])
+                choices = chunk.get("choices")
+                if choices:
+                    choice = choices[0]  # we never ask for n > 1
+                    delta = choice.get("delta")
+                    if delta is None:  # a server that ignored stream=true sent the whole message
+                        delta = _as_delta(choice.get("message") or {})
+                    content = delta.get("content")
+                    if content:
+                        yield TextDelta(content)
+                    tool_calls = delta.get("tool_calls")
+                    if tool_calls:
+                        yield from _tool_deltas(tool_calls, seen_tools)
+                    reason = choice.get("finish_reason")
+                    if reason and not finished:
+                        finished = True
+                        yield Finish(reason)
+                usage = chunk.get("usage")
+                if usage:
+                    yield Usage(usage.get("prompt_tokens") or 0,
+                                usage.get("completion_tokens") or 0)
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+                # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None
-            if type(chunk) is not dict:
-                raise self._stream_error("sent a malformed stream chunk")
-            if chunk.get("error"):
-                raise self._in_stream_error(chunk["error"])
-            choices = chunk.get("choices")
-            if choices:
-                choice = choices[0]  # we never ask for n > 1
-                delta = choice.get("delta")
-                if delta is None:  # a server that ignored stream=true sent the whole message
-                    delta = _as_delta(choice.get("message") or {})
-                content = delta.get("content")
-                if content:
-                    yield TextDelta(content)
-                tool_calls = delta.get("tool_calls")
-                if tool_calls:
-                    yield from _tool_deltas(tool_calls, seen_tools)
-                reason = choice.get("finish_reason")
-                if reason and not finished:
-                    finished = True
-                    yield Finish(reason)
-            usage = chunk.get("usage")
-            if usage:
-                yield Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
         else:
             if cancel is not None and cancel.is_set():
                 return

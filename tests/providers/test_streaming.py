@@ -240,3 +240,17 @@ def test_redirects_are_not_followed(fake, make_provider):
     with pytest.raises(ProviderError, match="redirect"):
         list(make_provider("openai").stream_chat(ask()))
     assert len(fake.chat_requests()) == 1
+
+
+@pytest.mark.parametrize("kind, frame", [
+    ("openai", b'{"choices": [{"delta": "not an object"}]}'),
+    ("openai", b'["a list"]'),
+    ("anthropic", b'{"type": "content_block_delta", "index": 5, '
+                  b'"delta": {"type": "input_json_delta", "partial_json": "{"}}'),
+    ("anthropic", b'{"no": "type"}'),
+])
+def test_json_of_the_wrong_shape_is_a_malformed_stream(make_provider, kind, frame):
+    provider = make_provider(kind)
+    provider._stream_sse = lambda url, body, cancel: iter([frame])  # skip HTTP: shape only
+    with pytest.raises(ProviderError, match="malformed"):
+        list(provider.stream_chat(ask()))
