@@ -1,6 +1,6 @@
-// Where the API token comes from, in order: this tab's sessionStorage (a reload), the URL fragment
-// "#token=..." (a browser opened by `qorven ui` or the desktop fallback; removed from the address bar
-// at once), or pywebview's js_api in the desktop window. It is kept only in sessionStorage: gone when
+// Where the API token comes from, in order: the URL fragment "#token=..." (a browser opened by
+// `qorven ui` or the desktop fallback; removed from the address bar at once), this tab's
+// sessionStorage (a reload), or the desktop window's bridge. It is kept only in sessionStorage: gone when
 // the tab or window closes, never in localStorage, cookies or the URL.
 
 const KEY = "qorven.token";
@@ -34,24 +34,37 @@ export function tokenFromFragment() {
   return token;
 }
 
-/** Ask the desktop shell for the window's token, waiting for pywebview to be ready. */
+/**
+ * Wait for the desktop shell's token. The window hands it over once the page has loaded, as
+ * window.__qorvenDesktopToken plus a "qorven:desktop-token" event (pywebview's js_api needs eval, which our CSP forbids); a shell
+ * whose js_api works is asked through window.pywebview.api.get_token() as well.
+ */
 export function tokenFromDesktop(timeoutMs) {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (value) => { if (!done) { done = true; resolve(value || ""); } };
+    const finish = (value) => {
+      if (done || !value) return;
+      done = true;
+      resolve(value);
+    };
     const ask = () => {
       try {
         const api = window.pywebview && window.pywebview.api;
-        if (api && typeof api.get_token === "function") {
-          Promise.resolve(api.get_token()).then(finish, () => finish(""));
-          return true;
-        }
-      } catch { /* not ready yet */ }
-      return false;
+        if (api && typeof api.get_token === "function") Promise.resolve(api.get_token()).then(finish, () => {});
+      } catch { /* bridge not ready */ }
     };
-    if (ask()) return;
-    window.addEventListener("pywebviewready", () => ask() || finish(""), { once: true });
-    setTimeout(() => finish(""), timeoutMs);
+    const take = () => {
+      const t = window.__qorvenDesktopToken;
+      if (typeof t === "string" && t) {
+        try { delete window.__qorvenDesktopToken; } catch { window.__qorvenDesktopToken = undefined; }
+        finish(t);
+      }
+    };
+    window.addEventListener("qorven:desktop-token", take);
+    take();
+    window.addEventListener("pywebviewready", ask, { once: true });
+    ask();
+    setTimeout(() => { if (!done) { done = true; resolve(""); } }, timeoutMs);
   });
 }
 
@@ -61,10 +74,10 @@ export async function resolveToken() {
   if (fromFragment) { storeToken(fromFragment); return fromFragment; }
   const stored = storedToken();
   if (stored) return stored;
-  // In the desktop window pywebview injects its bridge right after load; in a plain browser
-  // nothing comes, and the user is asked to paste a token.
-  const inDesktop = !!window.pywebview || /pywebview|QtWebEngine|WebKitGTK/i.test(navigator.userAgent);
-  const token = await tokenFromDesktop(inDesktop ? 10000 : 1500);
+  // The desktop window opens "/?desktop=1" and hands the token over right after the page loads;
+  // in a plain browser nothing comes, and the user is asked to paste a token.
+  const inDesktop = new URLSearchParams(location.search).has("desktop") || !!window.pywebview;
+  const token = await tokenFromDesktop(inDesktop ? 15000 : 1200);
   if (token) storeToken(token);
   return token;
 }
