@@ -26,7 +26,26 @@ TEST_LIMITS = {"rate_ip_rps": "100000", "rate_ip_burst": "100000", "rate_tenant_
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
 
-class ServeProcess:
+class _ClientMixin:
+    """What both kinds of test server offer: the admin token and an httpx client."""
+
+    home: Path
+    url: str
+
+    @property
+    def admin_token(self) -> str:
+        return (self.home / "admin-token").read_text().strip()
+
+    def client(self, token: str | None = "admin", **kwargs: Any) -> httpx.Client:
+        headers = kwargs.pop("headers", {})
+        if token == "admin":
+            token = self.admin_token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+class ServeProcess(_ClientMixin):
     """``python -m qorven_local.cli.main serve`` on port 0, read its URL from stdout."""
 
     def __init__(self, home: Path, settings: dict[str, Any] | None = None, env: dict[str, str] | None = None):
@@ -67,21 +86,11 @@ class ServeProcess:
         for line in self.proc.stdout:
             self.output.append(line)
 
-    @property
-    def admin_token(self) -> str:
-        return (self.home / "admin-token").read_text().strip()
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
-    def client(self, token: str | None = "admin", **kwargs: Any) -> httpx.Client:
-        headers = kwargs.pop("headers", {})
-        if token == "admin":
-            token = self.admin_token
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.proc is None or self.proc.poll() is not None:
@@ -101,7 +110,7 @@ class ServeProcess:
         self.stop()
 
 
-class InProcessServer:
+class InProcessServer(_ClientMixin):
     """The whole Runtime on a background thread of the test process (faster to start)."""
 
     def __init__(self, home: Path, settings: dict[str, Any] | None = None):
@@ -126,17 +135,7 @@ class InProcessServer:
     def port(self) -> int:
         return self.runtime.port
 
-    @property
-    def admin_token(self) -> str:
-        return (self.home / "admin-token").read_text().strip()
 
-    def client(self, token: str | None = "admin", **kwargs: Any) -> httpx.Client:
-        headers = kwargs.pop("headers", {})
-        if token == "admin":
-            token = self.admin_token
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
     def stop(self) -> None:
         self.runtime.stop()
