@@ -179,8 +179,8 @@ function codeBlock(code, lang) {
 const INLINE = [
   { re: /\\([\\`*_{}\[\]()#+\-.!|~<>])/y, make: (m) => document.createTextNode(m[1]) },
   { re: /(`+)([\s\S]*?[^`])\1(?!`)/y, make: (m) => h("code", null, m[2].replace(/^ (.+) $/, "$1")) },
-  { re: /!\[([^\]]*)\]\(\s*([^)\s]+)(?:\s+"[^"]*")?\s*\)/y, make: (m) => link(m[2], [document.createTextNode(`[image: ${m[1] || m[2]}]`)]) },
-  { re: /\[([^\]]+)\]\(\s*([^)\s]+)(?:\s+"[^"]*")?\s*\)/y, make: (m) => link(m[2], parseInline(m[1])) },
+  { re: /!\[([^\]]*)\]\(\s*((?:[^()\s]|\([^()\s]*\))+)(?:\s+"[^"]*")?\s*\)/y, make: (m) => link(m[2], [document.createTextNode(`[image: ${m[1] || m[2]}]`)]) },
+  { re: /\[([^\]]+)\]\(\s*((?:[^()\s]|\([^()\s]*\))+)(?:\s+"[^"]*")?\s*\)/y, make: (m) => link(m[2], parseInline(m[1])) },
   { re: /(\*\*|__)(?=\S)([\s\S]*?\S)\1/y, make: (m) => h("strong", null, parseInline(m[2])) },
   { re: /~~(?=\S)([\s\S]*?\S)~~/y, make: (m) => h("del", null, parseInline(m[1])) },
   { re: /\*(?=[^\s*])([\s\S]*?[^\s*])\*(?!\*)/y, make: (m) => h("em", null, parseInline(m[1])) },

@@ -4,7 +4,7 @@
 import { h, icon, replace, field, checkbox, fullTime } from "../dom.js";
 import { ICONS } from "../icons.js";
 import { api, items } from "../api.js";
-import { providerForm, createProvider, modelId, KINDS } from "../providers.js";
+import { providerForm, createProvider, modelId, KINDS, slugName, loadCatalog, catalogErrors } from "../providers.js";
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
 
 export async function mount(container, { toast }) {
@@ -16,24 +16,28 @@ export async function mount(container, { toast }) {
 
   let providers = [];
   let catalog = [];
+  let catalogErrs = [];
   let selectedIds = new Set();
   let defaultModel = "";
   let view = "catalog"; // "catalog" | provider id | "new"
 
   async function loadAll(refresh = false) {
-    const [p, c, m, d] = await Promise.all([
+    let [p, c, m, d] = await Promise.all([
       api.get("providers").then(items),
-      api.get(`models/catalog${refresh ? "?refresh=true" : ""}`).then(items).catch((e) => { toast(errorText(e), "error"); return []; }),
+      loadCatalog(api, refresh).catch((e) => { toast(errorText(e), "error"); return { data: [], errors: [] }; }),
       api.get("models").then(items).catch(() => []),
       api.get("models/default").catch(() => null),
     ]);
     providers = p;
-    catalog = c;
+    catalog = c.data;
+    catalogErrs = c.errors;
+    c = c.data;
     selectedIds = new Set([
       ...m.filter((x) => !x.qorven || x.qorven.kind === "model").map((x) => x.id),
       ...c.filter((x) => x.selected).map(modelId),
     ]);
-    defaultModel = (d && (d.model || d.id)) || (m.find((x) => x.qorven && x.qorven.default) || {}).id || "";
+    defaultModel = (d && (d.model || d.id)) || (c.find((x) => x.default) || {}).id ||
+      (m.find((x) => x.qorven && x.qorven.default) || {}).id || "";
   }
 
   try { await loadAll(); } catch (e) {
@@ -105,6 +109,7 @@ export async function mount(container, { toast }) {
     const byProvider = new Map(catalog.map((m) => [modelId(m), m]));
     replace(detail, h("div", { class: "detail" },
       h("div", { class: "detail-head" }, h("h2", null, "Models"), refresh),
+      ...catalogErrors(catalogErrs),
       h("section", { class: "card stack" },
         h("h3", null, h("label", { for: "default-model" }, "Default model")),
         h("p", { class: "muted small", style: "margin: 0" }, "Used by agents that have no model of their own."),
@@ -140,7 +145,7 @@ export async function mount(container, { toast }) {
           use.addEventListener("click", async () => {
             use.disabled = true;
             try {
-              const provider = await createProvider({ name: d.name, kind: d.kind, base_url: d.base_url, key: "" });
+              const provider = await createProvider({ name: slugName(d.name), kind: d.kind, base_url: d.base_url, key: "" });
               await loadAll(true);
               view = provider.id;
               render();

@@ -3,7 +3,7 @@
 
 import { h, replace } from "../dom.js";
 import { api, items } from "../api.js";
-import { providerForm, createProvider, modelId } from "../providers.js";
+import { providerForm, createProvider, modelId, slugName, loadCatalog, catalogErrors } from "../providers.js";
 import { errorBox, errorText } from "../ui.js";
 
 export async function mount(container, { done, toast }) {
@@ -57,7 +57,7 @@ export async function mount(container, { done, toast }) {
       use.addEventListener("click", async () => {
         use.disabled = true;
         try {
-          await createProvider({ name: d.name, kind: d.kind, base_url: d.base_url, key: "" });
+          await createProvider({ name: slugName(d.name), kind: d.kind, base_url: d.base_url, key: "" });
           toast(`Added ${d.name}`);
           stepModels();
         } catch (e) {
@@ -80,8 +80,9 @@ export async function mount(container, { done, toast }) {
     steps(1);
     replace(body, h("div", { class: "empty" }, "Asking the provider for its models…"));
     let catalog = [];
+    let errors = [];
     try {
-      catalog = items(await api.get("models/catalog?refresh=true"));
+      ({ data: catalog, errors } = await loadCatalog(api, true));
     } catch (e) {
       replace(body, errorBox(e), h("div", { class: "actions" },
         h("button", { type: "button", onclick: stepModels }, "Try again"),
@@ -90,7 +91,7 @@ export async function mount(container, { done, toast }) {
     }
     const ids = catalog.map(modelId).filter(Boolean);
     if (!ids.length) {
-      replace(body, h("div", { class: "notice" }, "The provider lists no models yet. You can pick them later on the Models screen."),
+      replace(body, ...catalogErrors(errors), h("div", { class: "notice" }, "The provider lists no models yet. You can pick them later on the Models screen."),
         h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: done }, "Open Qorven")));
       return;
     }
@@ -104,7 +105,7 @@ export async function mount(container, { done, toast }) {
     };
     const list = h("div", { class: "checklist", style: "grid-template-columns: 1fr" });
     ids.forEach((id, i) => {
-      const input = h("input", { type: "checkbox", checked: i < 8 });
+      const input = h("input", { type: "checkbox", checked: catalog.some((m) => m.selected) ? !!catalog[i].selected : i < 8 });
       input.addEventListener("change", refreshDefault);
       checks.set(id, input);
       list.append(h("label", { class: "check" }, input, h("span", { class: "mono" }, id)));
@@ -125,7 +126,9 @@ export async function mount(container, { done, toast }) {
         finish.disabled = false;
       }
     });
-    replace(body,
+    const preset = catalog.find((m) => m.default);
+    if (preset && ids.filter((id) => checks.get(id).checked).includes(modelId(preset))) defaultSel.value = modelId(preset);
+    replace(body, ...catalogErrors(errors),
       h("section", { class: "card stack" }, h("h2", null, "Models to use"),
         h("p", { class: "muted", style: "margin: 0" }, "Selected models appear in the model lists and to OpenAI clients."), list),
       h("section", { class: "card stack" }, h("h2", null, h("label", { for: "setup-default" }, "Default model")),
