@@ -15,6 +15,7 @@ import json
 import socket
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Protocol, Union
 
@@ -198,12 +199,16 @@ class HTTPProvider:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key or None
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        if transport is None and not urllib.request.getproxies():
+            transport = _cancellable_transport(limits)
+        # else: behind HTTP(S)_PROXY keep httpx's own transports (an explicit one makes httpx
+        # ignore the proxy); cancel then acts between chunks, not inside a blocked read.
         self._client = httpx.Client(
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0,
                                   pool=connect_timeout),
             follow_redirects=False,  # a redirect could carry the key to another host
             limits=limits,
-            transport=transport or _cancellable_transport(limits),
+            transport=transport,
         )
 
     def __repr__(self) -> str:  # never show the key
@@ -262,6 +267,8 @@ class HTTPProvider:
                 if resp.status_code >= 300:
                     raw = resp.read()[:4096].decode("utf-8", "replace")
                     raise self._status_error(resp.status_code, resp.headers, raw)
+                if ticket is not None and threading.get_ident() not in _ACTIVE:
+                    _ACTIVE[threading.get_ident()] = _socket_of(resp)  # untracked (proxy) transport
                 if resp.headers.get("content-type", "").startswith("application/json"):
                     yield resp.read()  # the server ignored stream=true: one whole answer
                     return
@@ -370,7 +377,7 @@ def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterat
 # shut down; close() alone does not wake it. So every connection remembers, per thread, the socket
 # that thread last wrote a request on, and the watcher shuts that socket down on cancel.
 
-_ACTIVE: dict[int, socket.socket] = {}  # thread ident → socket of its current request
+_ACTIVE: dict[int, socket.socket | None] = {}  # thread ident → socket of its current request
 
 
 class _TrackedStream(httpcore.NetworkStream):
@@ -417,6 +424,11 @@ def _cancellable_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
         pool._network_backend = _TrackingBackend(pool._network_backend)
     # else: cancel is still honoured between chunks, just not while blocked in recv()
     return transport
+
+
+def _socket_of(resp: httpx.Response) -> socket.socket | None:
+    stream = resp.extensions.get("network_stream")
+    return stream.get_extra_info("socket") if stream is not None else None
 
 
 def _abort_request_of(thread_ident: int) -> None:

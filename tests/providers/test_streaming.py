@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -155,6 +156,8 @@ def test_hang_becomes_a_provider_timeout(fake, make_provider, kind, after):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("after", [None, 2], ids=["before-headers", "mid-stream"])
 def test_cancel_stops_a_hung_stream_within_a_second(fake, make_provider, kind, after):
+    if after is None and urllib.request.getproxies():
+        pytest.skip("behind a proxy, httpx's own transport cannot be interrupted before headers")
     provider = make_provider(kind, read_timeout=30)
     fake.enqueue(Reply.hang(after=after), Reply.text("still usable"))
     cancel = threading.Event()
