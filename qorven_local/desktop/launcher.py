@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import socket
 import sys
 import threading
@@ -118,6 +119,7 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
     first_token = runtime.start()
     launch_tokens = LaunchTokens(runtime.ctx.tokens)
     window = None
+    stop = threading.Event()
     try:
         url = runtime.url
         wait_ready(url)
@@ -145,7 +147,7 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
             if command == "quit":
                 if window is not None and window.close():
                     return True
-                runtime.request_stop()
+                stop.set()
                 return True
             if command == "activate":
                 if window is not None and window.activate():
@@ -168,8 +170,17 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
             open_browser()
         else:
             print(f"Headless: the API token is in {config.admin_token_path}; Ctrl-C stops.", flush=True)
-        runtime.wait()  # until SIGINT/SIGTERM or a "quit" command
+        wait_for_stop(stop)  # until SIGINT/SIGTERM or a "quit" command
         return 0
     finally:
-        launch_tokens.revoke_all()
+        launch_tokens.revoke_all()  # while the database is still open
         runtime.stop()
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block until SIGINT/SIGTERM (when on the main thread) or ``stop`` is set."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass

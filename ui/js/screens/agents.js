@@ -16,13 +16,14 @@ export async function mount(container, { toast, navigate }) {
 
   let agents = [];
   let tools = [];
+  let toolsError = null; // the tools list failed: keep each agent's tools as they are
   let models = [];
   let selected = null;
 
   try {
     const [a, t, m] = await Promise.all([
       loadAgents(),
-      api.get("tools?limit=200").then(items),
+      api.get("tools?limit=200").then(items).catch((e) => { toolsError = e; return []; }),
       api.get("models?limit=200").then(items).catch(() => []),
     ]);
     agents = a; tools = t;
@@ -80,7 +81,8 @@ export async function mount(container, { toast, navigate }) {
       field("Instructions", instructions, "The system prompt: who this agent is and how it works."),
       h("div", { class: "grid2" }, field("Model", model), field("Temperature", temperature)),
       h("fieldset", null, h("legend", null, "Tools"),
-        tools.length ? h("div", { class: "checklist" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available.")),
+        toolsError ? h("div", { class: "muted small" }, `The tools list is unavailable (${toolsError.code}); this agent keeps its tools: ${(a.tools || []).join(", ") || "none"}.`)
+          : tools.length ? h("div", { class: "checklist" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available.")),
       h("fieldset", null, h("legend", null, "Memory"), h("div", { class: "row wrap", style: "gap: 18px" }, memEnabled.wrap, memAuto.wrap)),
       h("div", { class: "actions" }, save, h("span", { class: "spacer" }), del));
 
@@ -92,10 +94,10 @@ export async function mount(container, { toast, navigate }) {
         description: description.value.trim(),
         instructions: instructions.value,
         model: model.value || null,
-        tools: toolChecks.filter((c) => c.input.checked).map((c) => c.input.value),
         memory: { enabled: memEnabled.input.checked, auto_save: memAuto.input.checked },
         temperature: Number.isFinite(t) ? t : null,
       };
+      if (!toolsError) body.tools = toolChecks.filter((c) => c.input.checked).map((c) => c.input.value);
       if (!a.builtin) body.name = name.value.trim();
       save.disabled = true;
       try {
