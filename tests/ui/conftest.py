@@ -1,0 +1,129 @@
+"""Browser tests of the UI: headless Debian Chromium driven by Playwright against a real server.
+
+The server is the whole Runtime on an ephemeral loopback port with a temp data root; the model is
+the fake provider (a real HTTP server speaking OpenAI's wire format). Chromium is the system's
+(``shutil.which("chromium")``): Playwright never downloads a browser here. Each test ends with a
+screenshot under ``test-output/ui/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes import FakeProvider
+from tests.support.servers import InProcessServer
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-output" / "ui"
+KEY = "sk-ui-test-0123456789abcdef"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def module_fake():
+    with FakeProvider(api_key=KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(module_fake):
+    module_fake.reset()
+    module_fake.api_key = KEY
+    yield module_fake
+    module_fake.reset()
+
+
+@pytest.fixture
+def server(tmp_path):
+    with InProcessServer(tmp_path / "home") as srv:
+        yield srv
+
+
+@pytest.fixture
+def api(server):
+    with server.client() as client:
+        yield client
+
+
+def configure(api: httpx.Client, fake: FakeProvider, name: str = "fake") -> dict:
+    """Add the fake as a provider with its key and make fake/fake-model the default model."""
+    provider = api.post("/v1/providers", json={"name": name, "kind": "openai_compatible", "base_url": fake.base_url})
+    assert provider.status_code == 201, provider.text
+    assert api.put(f"/v1/providers/{provider.json()['id']}/keys", json={"key": KEY}).status_code == 200
+    assert api.put("/v1/models/selected", json={"models": [f"{name}/fake-model"]}).status_code == 200
+    assert api.put("/v1/models/default", json={"model": f"{name}/fake-model"}).status_code == 200
+    return provider.json()
+
+
+@pytest.fixture
+def configured(api, fake):
+    """A server whose default model is the fake's."""
+    configure(api, fake)
+    return api
+
+
+class UI:
+    """A page of the app plus what the tests check on every page: no dialogs, no page errors."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url.rstrip("/")
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("request", self._request)
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        # Only the app's own confirmations (deleting things) are expected; accept those.
+        dialog.accept() if dialog.type == "confirm" else dialog.dismiss()
+
+    def _request(self, request) -> None:
+        if not request.url.startswith((self.base_url, "data:", "about:")):
+            self.external.append(request.url)
+
+    def open(self, token: str, route: str = "") -> None:
+        fragment = f"token={token}" + (f"&/{route}" if route else "")
+        self.page.goto(f"{self.base_url}/#{fragment}")
+
+    def shot(self, name: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    def assert_clean(self) -> None:
+        assert not [d for d in self.dialogs if not d.startswith("confirm")], self.dialogs
+        assert not self.errors, self.errors
+        assert not self.external, f"requests outside the app's origin: {self.external}"
+
+
+@pytest.fixture
+def ui(browser, server):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    view = UI(page, server.url)
+    yield view
+    context.close()

@@ -1,0 +1,171 @@
+"""The desktop entry point: app.py serves in-process, one instance per data root, and (under Xvfb)
+shows the UI in a pywebview window whose per-launch token is revoked when the window closes."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlean
+
+from qorven_local.desktop.single_instance import running_instance, send_command
+from tests.ui.conftest import REPO, SHOTS
+
+URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
+
+
+class App:
+    """``python app.py ...`` as a child process with its output collected."""
+
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
+        full_env.update(env or {})
+        full_env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--home", str(home), "--port", "0", *args],
+                                     cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.lines: list[str] = []
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match:
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        for line in self.lines:
+            if m := regex.search(line):
+                return m
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.lines.append(line)
+            if m := regex.search(line):
+                return m
+        raise AssertionError(f"{pattern!r} never printed:\n{''.join(self.lines)}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def token_rows(home: Path, label: str) -> list[tuple]:
+    conn = sqlean.connect(str(home / "qorven.db"))
+    try:
+        return conn.execute("SELECT last_used_at, revoked_at FROM tokens WHERE label = ?", (label,)).fetchall()
+    finally:
+        conn.close()
+
+
+def second_launch(home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "app.py", "--home", str(home), "--headless"], cwd=REPO, env=full_env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_headless_serves_the_ui_and_a_second_launch_hands_over(tmp_path):
+    home = tmp_path / "home"
+    app = App(home, "--headless", "--no-open")
+    try:
+        url = app.wait_for(URL_LINE.pattern).group(1)
+        page = httpx.get(url + "/")
+        assert page.status_code == 200 and '<script type="module" src="/ui/app.js">' in page.text
+        assert httpx.get(url + "/ui/styles.css").status_code == 200
+
+        again = second_launch(home)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "already running" in again.stdout
+        # The running instance answered "activate" with a browser link carrying a fresh token.
+        token = app.wait_for(r"open (http://\S+)#token=(qvn_\S+)").group(2)
+        assert httpx.get(url + "/api/agents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+        assert send_command(running_instance(home), "quit")
+        assert app.proc.wait(20) == 0
+        assert not (home / "instance.json").exists()
+        assert all(revoked for _, revoked in token_rows(home, "browser")), "launch tokens outlive the launch"
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/livez", timeout=2)
+    finally:
+        app.stop()
+
+
+def window_backend_missing() -> str | None:
+    if not shutil.which("Xvfb"):
+        return "Xvfb is not installed (apt-get install xvfb)"
+    if importlib.util.find_spec("gi") is None:
+        return "PyGObject is not installed (pip install PyGObject==3.50.0)"
+    probe = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('WebKit2', '4.1'); "
+                            "from gi.repository import WebKit2"], capture_output=True)
+    if probe.returncode:
+        return "WebKitGTK 4.1 typelib is missing (apt-get install gir1.2-webkit2-4.1)"
+    return None
+
+
+@pytest.fixture
+def xvfb():
+    reason = window_backend_missing()
+    if reason:
+        pytest.skip(reason)
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        display = ":" + pipe.readline().strip()
+    yield display
+    proc.terminate()
+    proc.wait(10)
+
+
+def screenshot(display: str, path: Path) -> int:
+    """Save the X screen as PNG with GDK; return how many distinct colours a sample of it has."""
+    code = (
+        "import sys, gi; gi.require_version('Gdk', '3.0'); from gi.repository import Gdk\n"
+        "w = Gdk.get_default_root_window()\n"
+        "pb = Gdk.pixbuf_get_from_window(w, 0, 0, w.get_width(), w.get_height())\n"
+        "pb.savev(sys.argv[1], 'png', [], [])\n"
+        "px = pb.get_pixels(); print(len(set(px[i:i + 3] for i in range(0, len(px), 3 * 997))))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], env={**os.environ, "DISPLAY": display},
+                         capture_output=True, text=True, timeout=60, check=True)
+    return int(out.stdout.strip())
+
+
+def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everything(tmp_path, xvfb):
+    home = tmp_path / "home"
+    app = App(home, env={"DISPLAY": xvfb, "PYWEBVIEW_GUI": "gtk"})
+    try:
+        url = app.wait_for(URL_LINE.pattern).group(1)
+        app.wait_for("window open", timeout=60)
+        assert not any("token=" in line for line in app.lines), "the window's token must not be printed"
+        # The page got the token through the window bridge once it has used it against the API.
+        deadline = time.monotonic() + 30
+        while not any(used for used, _ in token_rows(home, "desktop window")):
+            assert time.monotonic() < deadline, "the window never used its token"
+            time.sleep(0.2)
+        time.sleep(2.0)  # let the first screen paint
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        colours = screenshot(xvfb, SHOTS / "desktop-window.png")
+        assert colours > 8, "the window looks blank"
+
+        again = second_launch(home, env={"DISPLAY": xvfb})
+        assert again.returncode == 0 and "already running" in again.stdout, again.stdout + again.stderr
+
+        assert send_command(running_instance(home), "quit")  # as closing the window does
+        assert app.proc.wait(30) == 0, "".join(app.lines)
+        [(used, revoked)] = token_rows(home, "desktop window")
+        assert revoked, "the window's token must be revoked on exit"
+        assert not (home / "instance.json").exists()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/livez", timeout=2)
+    finally:
+        app.stop()
