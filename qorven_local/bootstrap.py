@@ -7,14 +7,19 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from qorven_local.agents.model_ids import ModelDirectory
+from qorven_local.agents.runs import AgentRunner
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock, IdFactory
+from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.security.ratelimit import RateLimiter
+from qorven_local.security.secrets import SecretBox
 from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
+from qorven_local.tools.registry import default_registry
 
 log = logging.getLogger("qorven")
 
@@ -60,6 +65,11 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.agents = AgentService(db, clock, ids)
     ctx.sessions = SessionService(db, clock, ids, ctx.agents)
     ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
+    ctx.secrets = SecretBox(config.secret_key_path)
+    ctx.providers = ProviderRegistry(db, clock, ids, ctx.secrets)
+    ctx.model_ids = ModelDirectory(ctx.agents, ctx.providers)
+    ctx.tools = default_registry()
+    ctx.runner = AgentRunner(ctx)
     ctx.limiter = RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min)
     ctx.readiness["database"] = lambda: (db.query_one("select 1")[0] == 1, str(config.db_path))
     ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(

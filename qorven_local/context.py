@@ -95,6 +95,14 @@ class AppContext:
     access: Any = None        # security.access.AccessPolicy (shared by HTTP and /ws)
     routes: list[Any] = field(default_factory=list)   # web.spec.Route table, set by create_app
     hub: Any = None           # events.hub.Hub
+    secrets: Any = None       # security.secrets.SecretBox (provider keys, channel secrets)
+    providers: Any = None     # providers.registry.ProviderRegistry
+    model_ids: Any = None     # agents.model_ids.ModelDirectory
+    tools: Any = None         # tools.registry.ToolRegistry
+    runner: Any = None        # agents.runs.AgentRunner
+    memory: Any = None        # memory service (recall / for_agent / after_run); None until built
+    delegate_for: Any = None  # callable(tenant_id=, agent=, session_id=, depth=) -> tools Delegate, or None
+    sse_ping_s: float = 15.0  # SSE keep-alive comment interval
     readiness: dict[str, Any] = field(default_factory=dict)   # name -> callable() -> (ok, detail)
     started_at: float = field(default_factory=time.time)
 

@@ -461,7 +461,7 @@ class _CancelWatcher:
             self._next += 1
             self._watched[self._next] = (cancel, thread_ident)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="qorven-cancel-watcher",
+                self._thread = threading.Thread(target=self._run, name="provider-cancel-watcher",
                                                 daemon=True)
                 self._thread.start()
             self._lock.notify()

@@ -11,6 +11,11 @@ from qorven_local.security.access import AccessPolicy
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
 from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.chat import ChatCompletionsResource
+from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
+                                               SelectedModelsResource)
+from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
+                                                  ProvidersResource, ProviderTestResource)
 from qorven_local.web.resources.sessions import MessagesResource, SessionResource, SessionsResource
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
                                                RotateTokenResource, SettingsResource, UIFileResource,
@@ -34,6 +39,17 @@ def core_routes(ctx) -> list[Route]:
         Route("/v1/settings", SettingsResource(ctx)),
         Route("/v1/auth/rotate", RotateTokenResource(ctx)),
         Route("/ws", WebSocketFallbackResource()),
+        Route("/v1/chat/completions", ChatCompletionsResource(ctx)),
+        Route("/v1/models", ModelsResource(ctx)),
+        Route("/v1/models/catalog", CatalogResource(ctx)),
+        Route("/v1/models/selected", SelectedModelsResource(ctx)),
+        Route("/v1/models/default", DefaultModelResource(ctx)),
+        Route("/v1/models/{model_id:path}", ModelResource(ctx)),
+        Route("/v1/providers", ProvidersResource(ctx)),
+        Route("/v1/providers/detect", ProviderDetectResource(ctx)),
+        Route("/v1/providers/{provider_id}", ProviderResource(ctx)),
+        Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx)),
+        Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx)),
     ]
 
 

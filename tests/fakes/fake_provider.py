@@ -167,6 +167,8 @@ class FakeProvider:
         self._queue: collections.deque[Reply] = collections.deque()
         self._requests: list[RecordedRequest] = []
         self._released = threading.Event()  # set on stop(): hanging handlers return
+        self._client_gone = threading.Condition()
+        self.client_disconnects = 0         # answers cut short because the client closed the connection
         self._server: _Server | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -229,6 +231,11 @@ class FakeProvider:
         with self._lock:
             return self._requests[-1]
 
+    def wait_client_disconnect(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until ``count`` answers were cut short by the client closing the connection."""
+        with self._client_gone:
+            return self._client_gone.wait_for(lambda: self.client_disconnects >= count, timeout)
+
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST"]
 
@@ -287,8 +294,13 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._error(400, "the body is not a JSON object", anthropic)
                 return self._chat(body, renderer(body))
             self._json(404, {"error": {"message": f"no route {self.command} {path}"}})
-        except (_Stop, BrokenPipeError, ConnectionResetError):
+        except _Stop:
             self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            with self.fake._client_gone:
+                self.fake.client_disconnects += 1
+                self.fake._client_gone.notify_all()
 
     def _model_ids(self) -> list[str]:
         return [m if isinstance(m, str) else m["id"] for m in self.fake.models]

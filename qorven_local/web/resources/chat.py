@@ -1,0 +1,263 @@
+"""POST /v1/chat/completions: the Qorven form (an agent in a session) and the OpenAI form (an agent,
+statelessly, or a provider model, proxied), each as JSON or SSE."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import falcon
+
+from qorven_local.agents.model_ids import ChatTarget
+from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
+from qorven_local.errors import InternalError, NotFound, QorvenError, ValidationError
+from qorven_local.providers.base import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
+from qorven_local.providers.normalize import ROLES, content_text, for_upstream
+from qorven_local.web.io import principal, read_body
+from qorven_local.web.spec import operation
+from qorven_local.web.validation import validate
+from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, error_frame, named
+
+_MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
+OPENAI_FORM = {
+    "type": "object", "required": ["model", "messages"],
+    "description": "OpenAI's request; unknown params are ignored",
+    "properties": {
+        "model": {"type": "string", "minLength": 1, "maxLength": 300,
+                  "description": "a /v1/models id: <provider>/<model>, qor:<agent> or an agent's name"},
+        "messages": {"type": "array", "minItems": 1, "items": _MESSAGE},
+        "stream": {"type": ["boolean", "null"]},
+        "stream_options": {"type": ["object", "null"]},
+        "tools": {"type": ["array", "null"], "items": {"type": "object"}},
+        "n": {"type": ["integer", "null"], "minimum": 1, "maximum": 1, "description": "only 1 is supported"},
+        "temperature": {"type": ["number", "null"]},
+        "max_tokens": {"type": ["integer", "null"]}, "max_completion_tokens": {"type": ["integer", "null"]},
+        "stop": {"type": ["string", "array", "null"]},
+    },
+}
+QORVEN_FORM = {
+    "type": "object", "required": ["agent_id", "message"],
+    "properties": {
+        "agent_id": {"type": "string", "minLength": 1, "maxLength": 100, "description": "agent id or name"},
+        "session_id": {"type": ["string", "null"], "description": "default: the agent's canonical web session"},
+        "message": {"type": ["string", "array"], "minLength": 1, "maxLength": 200_000},
+        "stream": {"type": ["boolean", "null"]},
+        "stream_options": {"type": ["object", "null"]},
+    },
+}
+CHAT_REQUEST = {"oneOf": [QORVEN_FORM, OPENAI_FORM]}
+CHAT_RESPONSE = {"type": "object", "required": ["id", "object", "created", "model", "choices"],
+                 "description": "OpenAI's chat.completion (Qorven form adds qorven: {session_id, message_id, "
+                                "tool_calls}); with stream=true, SSE chat.completion.chunk frames"}
+
+
+def _is_qorven_form(body: dict[str, Any]) -> bool:
+    return "agent_id" in body or ("message" in body and "messages" not in body)
+
+
+def _usage_dict(usage: Usage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens}
+
+
+class ChatCompletionsResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="Chat: run an agent (Qorven form or model qor:<name>) or proxy a provider model; JSON "
+                       "or SSE (stream=true)", tag="chat", request=CHAT_REQUEST, response=CHAT_RESPONSE,
+               stream=True, errors=("model_not_found", "too_many_runs", "provider_error", "provider_timeout",
+                                    "no_model_configured"),
+               description="See the Chat section of the API contract: role-first delta, one finish_reason "
+                           "chunk, stream_options.include_usage, [DONE], `data: {\"error\":...}` mid-stream, "
+                           "`: ping` keep-alive; the Qorven form adds named events session, memory, tool_call, "
+                           "tool_result. Errors after tools ran carry x-should-retry: false.")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_body(req)
+        if not isinstance(body, dict):
+            raise ValidationError("the body must be a JSON object")
+        tenant = principal(req).tenant_id
+        read_schema = QORVEN_FORM if _is_qorven_form(body) else OPENAI_FORM
+        validate(read_schema, body)
+        stream = bool(body.get("stream"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
+        created = int(self.ctx.clock.time())
+        completion_id = "chatcmpl-" + self.ctx.ids.new("cmp")[4:]
+        rid = getattr(req.context, "request_id", None)
+
+        if read_schema is QORVEN_FORM:
+            agent = self.ctx.agents.resolve(tenant, body["agent_id"])
+            if agent is None:
+                raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
+            session = self._session(tenant, agent, body.get("session_id"))
+            run = RunRequest(tenant_id=tenant, agent=agent, session=session,
+                             user_message=content_text(body["message"]), channel=session.channel)
+            model_name = "qor:" + agent.name
+            self._agent(req, resp, run, model_name, stream, include_usage, completion_id, created, rid, named_events=True)
+            return
+        target = self.ctx.model_ids.chat_target(tenant, body["model"])
+        if target.agent is not None:
+            run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
+                             messages=list(body["messages"]))
+            self._agent(req, resp, run, body["model"], stream, include_usage, completion_id, created, rid,
+                        named_events=False)
+        else:
+            self._proxy(req, resp, target, body, stream, include_usage, completion_id, created, rid)
+
+    def _session(self, tenant: str, agent, session_id: str | None):
+        if session_id:
+            session = self.ctx.sessions.get(tenant, session_id)
+            if session.agent_id != agent.id:
+                raise ValidationError(f"session {session_id} belongs to another agent", param="session_id")
+            return session
+        return self.ctx.sessions.open(tenant, agent.id, "web")[0]
+
+    # -- SSE plumbing ---------------------------------------------------------------------------
+    def _respond_stream(self, req: falcon.Request, resp: falcon.Response, bridge: SSEBridge, rid: str | None) -> None:
+        first = bridge.first()   # raises early failures as ordinary HTTP errors
+
+        def on_error(exc: BaseException) -> bytes:
+            error = exc if isinstance(exc, QorvenError) else InternalError(
+                f"internal error; quote request id {rid} when reporting it")
+            return error_frame(error, rid)
+
+        resp.status = 200
+        resp.content_type = "text/event-stream; charset=utf-8"
+        resp.set_header("Cache-Control", "no-cache")
+        resp.set_header("X-Accel-Buffering", "no")
+        resp.stream = bridge.iterate(first, on_error)
+
+    def _bridge(self, req: falcon.Request, cancel: threading.Event) -> SSEBridge:
+        return SSEBridge(cancel, ping_s=self.ctx.sse_ping_s,
+                         disconnected=req.env.get("waitress.client_disconnected"))
+
+    # -- agents ---------------------------------------------------------------------------------
+    def _agent(self, req, resp, run: RunRequest, model_name: str, stream: bool, include_usage: bool,
+               completion_id: str, created: int, rid: str | None, named_events: bool) -> None:
+        runner = self.ctx.runner
+        if not stream:
+            result = runner.run(run)
+            resp.media = _completion(completion_id, created, model_name, result.content, None,
+                                     _reason(result.finish_reason), result.usage,
+                                     qorven={"session_id": result.session_id, "message_id": result.message_id,
+                                             "tool_calls": result.tool_calls} if named_events else None)
+            return
+        cancel = run.cancel = threading.Event()
+        bridge = self._bridge(req, cancel)
+        writer = ChunkWriter(completion_id, created, model_name)
+        put = bridge.put
+        state = {"role": False}
+
+        def on_event(event: RunEvent) -> None:
+            kind = event.type
+            if kind == "text_delta":
+                frame = writer.text(event.data["text"])
+                if not state["role"]:
+                    state["role"] = True
+                    frame = writer.role() + frame
+                put(frame)
+            elif kind == "finish":
+                frame = b"" if state["role"] else writer.role()
+                state["role"] = True
+                frame += writer.finish(_reason(event.data["finish_reason"]))
+                if include_usage:
+                    frame += writer.usage(event.data["usage"] or {"prompt_tokens": 0, "completion_tokens": 0,
+                                                                  "total_tokens": 0})
+                put(frame + DONE)
+            elif named_events and kind in ("session", "memory", "tool_call", "tool_result"):
+                put(named(kind, event.data))
+
+        run.on_event = on_event
+
+        def produce(_: SSEBridge) -> None:
+            result: RunResult = runner.run(run)
+            if result.finish_reason == "cancelled":
+                return
+
+        bridge.start(produce, name="agent-run")
+        self._respond_stream(req, resp, bridge, rid)
+
+    # -- provider models ------------------------------------------------------------------------
+    def _proxy(self, req, resp, target: ChatTarget, body: dict[str, Any], stream: bool, include_usage: bool,
+               completion_id: str, created: int, rid: str | None) -> None:
+        resolved = target.model
+        request = ChatRequest.from_openai(body, model=resolved.upstream_model)
+        request.messages = for_upstream(request.messages, resolved.provider.kind)
+        adapter = resolved.adapter
+        model_name = body["model"]
+        if not stream:
+            result = collect(adapter.stream_chat(request))
+            resp.media = _completion(completion_id, created, model_name, result.text, result.tool_calls or None,
+                                     result.finish_reason or "stop", _usage_dict(result.usage))
+            return
+        cancel = threading.Event()
+        bridge = self._bridge(req, cancel)
+        writer = ChunkWriter(completion_id, created, model_name)
+
+        def produce(out: SSEBridge) -> None:
+            put = out.put
+            text_frame = writer.text
+            role = writer.role()
+            usage = None
+            finished = None
+            chars = 0
+            for event in adapter.stream_chat(request, cancel):
+                kind = type(event)
+                if kind is TextDelta:
+                    chars += len(event.text)
+                    frame = text_frame(event.text)
+                elif kind is ToolCallDelta:
+                    frame = writer.tool_call(event.index, event.id, event.name, event.arguments)
+                elif kind is Finish:
+                    if finished is not None:
+                        continue
+                    finished = event.reason
+                    frame = writer.finish(event.reason)
+                elif kind is Usage:
+                    usage = event
+                    continue
+                else:
+                    continue
+                if role is not None:
+                    frame, role = role + frame, None
+                put(frame)
+            if cancel.is_set():
+                return
+            tail = b"" if role is None else role
+            if finished is None:
+                tail += writer.finish("stop")
+            if include_usage:
+                tail += writer.usage(_usage_dict(usage) or _estimate_usage(request.messages, chars))
+            put(tail + DONE)
+
+        bridge.start(produce, name="proxy-stream")
+        self._respond_stream(req, resp, bridge, rid)
+
+
+def _reason(reason: str) -> str:
+    return reason if reason in ("stop", "length", "tool_calls", "content_filter") else "stop"
+
+
+def _estimate_usage(messages: list[dict[str, Any]], completion_chars: int) -> dict[str, int]:
+    """Rough counts (4 characters a token) for upstreams that report none."""
+    prompt = max(1, sum(len(content_text(m.get("content"))) for m in messages) // 4)
+    completion = max(1, completion_chars // 4) if completion_chars else 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(completion_id: str, created: int, model: str, content: str, tool_calls: list | None,
+                finish_reason: str, usage: dict | None, qorven: dict | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content if content or not tool_calls else None,
+                               "refusal": None}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    out: dict[str, Any] = {"id": completion_id, "object": "chat.completion", "created": created, "model": model,
+                           "choices": [{"index": 0, "message": message, "logprobs": None,
+                                        "finish_reason": _reason(finish_reason)}]}
+    if usage is not None:
+        out["usage"] = usage
+    if qorven is not None:
+        out["qorven"] = qorven
+    return out

@@ -1,0 +1,132 @@
+"""/v1/providers: CRUD (admin writes), write-only keys, a connection test, and local-server detection."""
+
+from __future__ import annotations
+
+import falcon
+
+from qorven_local.providers.adapters import KINDS
+from qorven_local.providers.detect import DEFAULT_TARGETS, LocalServer, detect_local
+from qorven_local.web import schemas
+from qorven_local.web.io import page_args, page_body, principal, read_body
+from qorven_local.web.spec import PAGED, operation
+
+PROVIDER = {
+    "type": "object",
+    "required": ["id", "object", "name", "kind", "base_url", "enabled", "has_key", "key_hint", "created_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "provider"}, "name": {"type": "string"},
+        "kind": {"enum": list(KINDS)}, "base_url": {"type": "string"}, "enabled": {"type": "boolean"},
+        "has_key": {"type": "boolean"},
+        "key_hint": {"type": ["string", "null"], "description": "last four characters, e.g. …abcd"},
+        "created_at": schemas.TIMESTAMP, "updated_at": schemas.TIMESTAMP,
+    },
+}
+_NAME = {"type": "string", "minLength": 1, "maxLength": 64,
+         "description": "unique per tenant; prefixes model ids (<name>/<model>); no '/'"}
+_URL = {"type": "string", "minLength": 1, "maxLength": 2000, "description": "http(s) base URL incl. /v1"}
+PROVIDER_CREATE = {
+    "type": "object", "additionalProperties": False, "required": ["name", "kind"],
+    "properties": {"name": _NAME, "kind": {"enum": list(KINDS)},
+                   "base_url": {**_URL, "description": "default: the kind's usual URL (required for "
+                                                        "openai_compatible)"},
+                   "enabled": {"type": "boolean"},
+                   "key": {"type": "string", "minLength": 1, "maxLength": 4000, "writeOnly": True}},
+}
+PROVIDER_PATCH = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {"name": _NAME, "base_url": {**_URL, "description": "changing the host clears the key"},
+                   "enabled": {"type": "boolean"}, "kind": {"enum": list(KINDS)}},
+}
+KEY_PUT = {
+    "type": "object", "additionalProperties": False, "required": ["key"],
+    "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 4000, "writeOnly": True}},
+}
+TEST_RESULT = {
+    "type": "object", "required": ["ok", "provider_id", "latency_ms"],
+    "properties": {"ok": {"type": "boolean"}, "provider_id": {"type": "string"}, "latency_ms": {"type": "integer"},
+                   "models": {"type": "array", "items": {"type": "string"}},
+                   "error": {"type": "object", "properties": {"code": {"type": "string"},
+                                                              "message": {"type": "string"}}}},
+}
+DETECTED = {
+    "type": "object", "required": ["object", "data"],
+    "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {
+        "type": "object", "required": ["kind", "name", "base_url", "reachable", "models"],
+        "properties": {"kind": {"enum": list(KINDS)}, "name": {"type": "string"}, "base_url": {"type": "string"},
+                       "reachable": {"type": "boolean"}, "models": {"type": "array", "items": {"type": "string"}}}}}},
+}
+
+
+class ProvidersResource:
+    def __init__(self, ctx) -> None:
+        self.providers = ctx.providers
+
+    @operation(summary="List providers (newest first); keys are never returned", tag="providers",
+               response=schemas.list_of(PROVIDER), query=PAGED)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = page_body(self.providers.list_page(principal(req).tenant_id, **page_args(req)))
+
+    @operation(summary="Add a provider (the key, if given, is stored encrypted and never returned)",
+               tag="providers", request=PROVIDER_CREATE, response=PROVIDER, status=201, admin=True,
+               errors=("conflict",))
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_body(req, PROVIDER_CREATE)
+        resp.status = 201
+        resp.media = self.providers.create(principal(req).tenant_id, body).to_dict()
+
+
+class ProviderResource:
+    def __init__(self, ctx) -> None:
+        self.providers = ctx.providers
+
+    @operation(summary="Get a provider", tag="providers", response=PROVIDER)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        resp.media = self.providers.get(principal(req).tenant_id, provider_id).to_dict()
+
+    @operation(summary="Rename, enable/disable or move a provider; a new host (scheme, host or port) clears "
+                       "its key", tag="providers", request=PROVIDER_PATCH, response=PROVIDER, admin=True,
+               errors=("conflict",))
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        body = read_body(req, PROVIDER_PATCH)
+        resp.media = self.providers.update(principal(req).tenant_id, provider_id, body).to_dict()
+
+    @operation(summary="Delete a provider, its key and its models", tag="providers", response=PROVIDER,
+               admin=True)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        resp.media = self.providers.delete(principal(req).tenant_id, provider_id).to_dict()
+
+
+class ProviderKeysResource:
+    def __init__(self, ctx) -> None:
+        self.providers = ctx.providers
+
+    @operation(summary="Store the provider's API key (write-only: encrypted at rest, never returned)",
+               tag="providers", request=KEY_PUT, response=PROVIDER, admin=True)
+    def on_put(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        body = read_body(req, KEY_PUT)
+        resp.media = self.providers.set_key(principal(req).tenant_id, provider_id, body["key"]).to_dict()
+
+    @operation(summary="Delete the provider's stored key", tag="providers", response=PROVIDER, admin=True)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        resp.media = self.providers.delete_key(principal(req).tenant_id, provider_id).to_dict()
+
+
+class ProviderTestResource:
+    def __init__(self, ctx) -> None:
+        self.providers = ctx.providers
+
+    @operation(summary="Check reachability and auth by listing the provider's models (200 with ok=false and "
+                       "the error when it fails); refreshes its catalog", tag="providers", response=TEST_RESULT,
+               admin=True, content_types=("application/json",))
+    def on_post(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        resp.media = self.providers.test(principal(req).tenant_id, provider_id)
+
+
+class ProviderDetectResource:
+    def __init__(self, ctx, targets: tuple[LocalServer, ...] = DEFAULT_TARGETS) -> None:
+        self.targets = targets
+
+    @operation(summary="Probe the usual loopback ports of Ollama (11434), LM Studio (1234), llama.cpp (8080) "
+                       "and Jan (1337)", tag="providers", response=DETECTED)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"object": "list", "data": detect_local(self.targets)}

@@ -1,0 +1,165 @@
+"""Server-sent events for chat: OpenAI chunk frames, and the bridge from a producer thread to waitress.
+
+The producer (a provider stream or an agent run) runs on its own thread and ``put``s ready-made
+frames; the WSGI iterable handed to waitress yields them, joining whatever has queued up into one
+write, sends ``: ping`` after ``ping_s`` of silence, and sets ``cancel`` when the client goes away
+(waitress closes the iterable when a write fails), which stops the producer.
+
+Frames are built from byte templates: per token only the text is JSON-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from json.encoder import encode_basestring as _encode_str  # the C encoder: a JSON string literal
+from typing import Any, Callable, Iterator
+
+from qorven_local.errors import QorvenError
+from qorven_local.web.errors import envelope
+
+DONE = b"data: [DONE]\n\n"
+PING = b": ping\n\n"
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class ChunkWriter:
+    """``chat.completion.chunk`` frames for one completion (same id, created and model on each)."""
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        self.completion_id, self.created, self.model = completion_id, created, model
+        head = (b'data: {"id":' + _dumps(completion_id) + b',"object":"chat.completion.chunk","created":'
+                + str(created).encode() + b',"model":' + _dumps(model) + b',"choices":')
+        self._head = head
+        self._text_head = head + b'[{"index":0,"delta":{"content":'
+        self._tail = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+
+    def text(self, text: str) -> bytes:
+        return self._text_head + _encode_str(text).encode("utf-8") + self._tail
+
+    def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return self._head + _dumps([choice]) + b"}\n\n"
+
+    def role(self) -> bytes:
+        return self.delta({"role": "assistant", "content": ""})
+
+    def tool_call(self, index: int, call_id: str | None, name: str | None, arguments: str) -> bytes:
+        call: dict[str, Any] = {"index": index}
+        if call_id is not None or name is not None:  # the call's first delta
+            call.update(id=call_id, type="function", function={"name": name, "arguments": arguments})
+        else:
+            call["function"] = {"arguments": arguments}
+        return self.delta({"tool_calls": [call]})
+
+    def finish(self, reason: str) -> bytes:
+        return self.delta({}, reason)
+
+    def usage(self, usage: dict[str, int]) -> bytes:
+        return self._head + b"[]," + b'"usage":' + _dumps(usage) + b"}\n\n"
+
+
+def named(event: str, data: dict[str, Any]) -> bytes:
+    """A named SSE event (Qorven form only; OpenAI clients never see these)."""
+    return b"event: " + event.encode() + b"\ndata: " + _dumps(data) + b"\n\n"
+
+
+def error_frame(error: QorvenError, request_id: str | None) -> bytes:
+    return b"data: " + _dumps(envelope(error, request_id)) + b"\n\n"
+
+
+_END = object()
+
+
+class SSEBridge:
+    """A queue of frames from one producer thread to the response iterable."""
+
+    def __init__(self, cancel: threading.Event, *, ping_s: float = 15.0,
+                 disconnected: Callable[[], bool] | None = None) -> None:
+        self.cancel = cancel
+        self.ping_s = ping_s
+        self._disconnected = disconnected
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.put = self._queue.put          # producer: a frame (bytes)
+
+    def fail(self, error: BaseException) -> None:
+        """Producer: end with an error (raised by ``first()`` if nothing was sent yet)."""
+        self._queue.put(error)
+
+    def end(self) -> None:
+        self._queue.put(_END)
+
+    def start(self, produce: Callable[["SSEBridge"], None], name: str = "sse-producer") -> None:
+        def run() -> None:
+            try:
+                produce(self)
+            except BaseException as exc:  # every failure reaches the consumer
+                self.fail(exc)
+            finally:
+                self.end()
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def _get(self, timeout: float) -> Any:
+        """The next item, waiting at most ``timeout`` (then ``None``); checks for a gone client."""
+        poll = min(timeout, 0.5)
+        waited = 0.0
+        while True:
+            try:
+                return self._queue.get(timeout=poll)
+            except queue.Empty:
+                waited += poll
+                if self._disconnected is not None and self._disconnected():
+                    self.cancel.set()
+                    return _END
+                if waited >= timeout:
+                    return None
+
+    def first(self) -> Any:
+        """Block until the producer's first item; an exception is raised here (before any byte is sent),
+        so early failures get a real HTTP status."""
+        while True:
+            item = self._get(3600.0)
+            if item is None:
+                continue
+            if isinstance(item, BaseException):
+                self.cancel.set()
+                raise item
+            return item
+
+    def iterate(self, first: Any, on_error: Callable[[BaseException], bytes]) -> Iterator[bytes]:
+        """The response body: frames (batched), pings on silence, the error frame on failure."""
+        get_nowait = self._queue.get_nowait
+        try:
+            item = first
+            while True:
+                if item is _END:
+                    return
+                if item is None:
+                    yield PING
+                elif isinstance(item, BaseException):
+                    yield on_error(item)
+                    return
+                else:
+                    batch = [item]
+                    end: Any = None
+                    while True:  # whatever else is ready goes out in the same write
+                        try:
+                            nxt = get_nowait()
+                        except queue.Empty:
+                            break
+                        if type(nxt) is bytes:
+                            batch.append(nxt)
+                        else:
+                            end = nxt
+                            break
+                    yield batch[0] if len(batch) == 1 else b"".join(batch)
+                    if end is not None:
+                        item = end
+                        continue
+                item = self._get(self.ping_s)
+        finally:
+            self.cancel.set()  # done, failed, or the client went away: the producer stops
