@@ -92,7 +92,7 @@ def test_similar_sentences_are_closer_than_unrelated_ones(embedder):
 def test_eight_threads_at_once_get_the_same_vectors(embedder):
     # The shorter texts only: any shared state between threads shows just as well, and the
     # 256-token ones would make this slow on a busy 2-core machine.
-    texts_all = [item["text"] for item in REFERENCE["items"] if item["tokens"] <= 30]
+    texts_all = [item["text"] for item in REFERENCE["items"] if item["tokens"] <= 30][:16]
     expected = embedder.embed(texts_all)
     barrier = threading.Barrier(8)
     results: dict[int, np.ndarray] = {}
@@ -112,7 +112,7 @@ def test_eight_threads_at_once_get_the_same_vectors(embedder):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join()
     assert not errors and len(results) == 8
     for vectors in results.values():
         np.testing.assert_allclose(vectors, expected, atol=2e-6)
@@ -139,7 +139,7 @@ def test_concurrent_first_use_loads_the_model_once(monkeypatch):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join()
     assert fresh.is_loaded and len(loads) == 1
 
 
