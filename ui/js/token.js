@@ -60,7 +60,10 @@ export function tokenFromDesktop(timeoutMs) {
         finish(t);
       }
     };
-    window.addEventListener("qorven:desktop-token", take);
+    window.addEventListener("qorven:desktop-token", (e) => {
+      take();
+      if (typeof e.detail === "string") finish(e.detail);
+    });
     take();
     window.addEventListener("pywebviewready", ask, { once: true });
     ask();

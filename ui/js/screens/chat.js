@@ -119,22 +119,48 @@ export async function mount(container, { navigate }) {
     renderSessions();
   }
 
-  // ---- live updates for the open session ----
+  // ---- live updates: another client (a channel, the CLI, a second window) using this session ----
   let sessionUnsub = null;
-  const reloadQuietly = debounce(() => { if (!state.run && state.sessionId) loadMessages(state.sessionId, true); }, 250);
+  let agentUnsub = null;
+  let liveView = null;      // a reply streaming elsewhere, rendered from message.delta events
+  const ownIds = new Set(); // answers of our own runs: their trailing events must not trigger a reload
+  const reloadQuietly = debounce(() => {
+    if (!state.run && state.sessionId) loadMessages(state.sessionId, true);
+  }, 250);
   function watchSession(id) {
     if (sessionUnsub) sessionUnsub();
+    liveView = null;
     sessionUnsub = id ? subscribe(`session:${id}`, (ev) => {
-      if (state.run) return; // our own stream already shows it
-      if (ev.event === "message.created" || ev.event === "message.completed") reloadQuietly();
-      if (ev.event === "message.delta" || ev.event === "tool.started") statusText.textContent = `${agentName()} is replying…`;
+      const d = ev.data || {};
+      if (state.run || (d.id && ownIds.has(d.id)) || (d.message_id && ownIds.has(d.message_id))) return; // our own stream shows it
+      if (ev.event === "message.delta") {
+        if (!liveView) {
+          liveView = new RunView(agentName(), new Date().toISOString());
+          liveView.streaming(true);
+          messagesInner.querySelector(".welcome")?.remove();
+          messagesInner.append(liveView.el);
+        }
+        liveView.appendText(d.delta || "");
+        statusText.textContent = `${agentName()} is replying…`;
+        scrollToEnd();
+      } else if (ev.event === "tool.started") {
+        if (liveView) liveView.addToolCall(d.call_id, d.tool, d.arguments);
+      } else if (ev.event === "tool.finished") {
+        if (liveView) liveView.toolResult(d);
+      } else if (ev.event === "message.completed" || (ev.event === "message.created" && d.role === "user")) {
+        if (ev.event === "message.completed") liveView = null;
+        reloadQuietly();
+      }
     }) : null;
   }
-  state.unsubs.push(subscribe("activity", (ev) => {
-    if (ev.event !== "agent.status" || !ev.data || ev.data.agent_id !== state.agentId || state.run) return;
-    const s = ev.data.status;
-    statusText.textContent = s && s !== "idle" ? `${agentName()}: ${s}` : "";
-  }));
+  function watchAgent(id) {
+    if (agentUnsub) agentUnsub();
+    agentUnsub = id ? subscribe(`agent:${id}`, (ev) => {
+      if (ev.event !== "agent.status" || state.run || !ev.data) return;
+      const s = ev.data.status;
+      statusText.textContent = s && s !== "idle" ? `${agentName()}: ${s}` : "";
+    }) : null;
+  }
 
   // ---- messages ----
   function showWelcome() {
@@ -155,6 +181,7 @@ export async function mount(container, { navigate }) {
     }
     if (id !== state.sessionId) return;
     renderHistory(list);
+    if (liveView) messagesInner.append(liveView.el);
     statusText.textContent = "";
     scrollToEnd(true);
   }
@@ -215,6 +242,7 @@ export async function mount(container, { navigate }) {
     if (state.run) stop();
     state.agentId = id;
     prefs.set("agent", id);
+    watchAgent(id);
     showModel();
     await loadSessions();
     // Reopen the session last shown for this agent; "" means the user had started a new chat.
@@ -303,6 +331,7 @@ export async function mount(container, { navigate }) {
     const d = ev.data;
     switch (ev.event) {
       case "session":
+        if (d && d.message_id) ownIds.add(d.message_id);
         if (d && d.session_id && d.session_id !== state.sessionId) {
           state.sessionId = d.session_id;
           prefs.set(`session.${state.agentId}`, d.session_id);
@@ -393,6 +422,7 @@ export async function mount(container, { navigate }) {
     stop();
     window.removeEventListener("keydown", onKey);
     if (sessionUnsub) sessionUnsub();
+    if (agentUnsub) agentUnsub();
     state.unsubs.forEach((u) => u());
   };
 }
@@ -530,7 +560,7 @@ class ToolCard {
   finish(d) {
     const ok = d.ok !== false;
     const duration = typeof d.duration_ms === "number" ? `${Math.round(d.duration_ms)} ms` : "";
-    this.state.replaceChildren(h("span", { class: `dot ${ok ? "ok" : "bad"}` }), ok ? "done" : "failed", duration ? h("span", { class: "faint" }, duration) : null);
+    replace(this.state, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), ok ? "done" : "failed", duration ? h("span", { class: "faint" }, duration) : null);
     const body = ok ? pretty(d.result) : pretty(d.error);
     replace(this.resultWrap, h("div", { class: "tlabel" }, ok ? "Result" : "Error"), h("pre", null, body || "(empty)"));
     this.resultWrap.classList.remove("hidden");
