@@ -90,6 +90,7 @@ class UI:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.external: list[str] = []
+        self.urls: list[str] = []
         page.on("dialog", self._dialog)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("request", self._request)
@@ -100,8 +101,13 @@ class UI:
         dialog.accept() if dialog.type == "confirm" else dialog.dismiss()
 
     def _request(self, request) -> None:
+        self.urls.append(request.url)
         if not request.url.startswith((self.base_url, "data:", "about:")):
             self.external.append(request.url)
+
+    def requests_to(self, path_prefix: str) -> list[str]:
+        """URLs the page requested under a path, e.g. "/api/"."""
+        return [u for u in self.urls if u.startswith(self.base_url + path_prefix)]
 
     def open(self, token: str, route: str = "") -> None:
         fragment = f"token={token}" + (f"&/{route}" if route else "")
