@@ -7,6 +7,7 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from qorven_local.agents.delegation import Delegation, ParentAwareRunner
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runs import AgentRunner
 from qorven_local.agents.service import AgentService
@@ -20,6 +21,7 @@ from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
 from qorven_local.tools.registry import default_registry
+from qorven_local.tools.service import ToolService
 
 log = logging.getLogger("qorven")
 
@@ -62,7 +64,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     ctx = AppContext(config=config, db=db, clock=clock, ids=ids)
-    ctx.agents = AgentService(db, clock, ids)
+    ctx.agents = AgentService(db, clock, ids, known_tools=lambda: ctx.tool_service.names())
     ctx.sessions = SessionService(db, clock, ids, ctx.agents)
     ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
     ctx.secrets = SecretBox(config.secret_key_path)
@@ -75,6 +77,10 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(
         pending_migrations(db)) if pending_migrations(db) else "all applied")
     ctx.readiness["sqlite_vec"] = lambda: (bool(db.query_one("select vec_version()")[0]), db.vec_version)
+    # issue 5: the tools API, delegation between agents, rooms
+    ctx.tool_service = ToolService(ctx)
+    ctx.runner = ParentAwareRunner(ctx.runner)
+    ctx.delegate_for = Delegation(ctx).delegate_for
     return ctx
 
 

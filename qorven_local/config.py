@@ -65,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),
     Setting("log_level", "INFO", "Log level for <home>/logs/qorven.log and the console."),
     Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),
+    Setting("http_allowed_hosts", (), "host or host:port values (comma-separated) the http_get tool may reach "
+            "even when they are private, e.g. one LAN service.", _csv),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -20,10 +20,12 @@ from qorven_local.web.resources.sessions import MessagesResource, SessionResourc
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
                                                RotateTokenResource, SettingsResource, UIFileResource,
                                                UIResource, WebSocketFallbackResource)
+from qorven_local.web.resources.tools import tool_routes
 from qorven_local.web.spec import Route, build_openapi
 
 # Other parts add their routes by appending a function (ctx) -> list[Route] here.
 ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = []
+ROUTE_PROVIDERS += [tool_routes]
 
 
 def core_routes(ctx) -> list[Route]:
