@@ -8,7 +8,7 @@ import { api, items, qs } from "../api.js";
 import { postStream } from "../sse.js";
 import { renderMarkdown } from "../markdown.js";
 import { subscribe } from "../live.js";
-import { agents as loadAgents, agentLabel, prefs } from "../store.js";
+import { agents as loadAgents, agentLabel, defaultAgentId, prefs } from "../store.js";
 import { errorBox, errorText, toast } from "../ui.js";
 
 export async function mount(container, { navigate }) {
@@ -61,8 +61,7 @@ export async function mount(container, { navigate }) {
       h("p", null, "Create an agent on the Agents screen to start chatting."),
       h("button", { type: "button", onclick: () => navigate("agents") }, "Open Agents")));
   }
-  const preferred = prefs.get("agent");
-  state.agentId = (state.agents.find((a) => a.id === preferred) || state.agents.find((a) => a.name === "prime") || state.agents[0] || {}).id || "";
+  state.agentId = defaultAgentId(state.agents);
   replace(agentSelect, state.agents.map((a) => h("option", { value: a.id }, a.display_name || a.name)));
   agentSelect.value = state.agentId;
 

@@ -4,7 +4,7 @@
 import { h, icon, replace, field, select, fullTime } from "../dom.js";
 import { ICONS } from "../icons.js";
 import { api, items, qs } from "../api.js";
-import { agents as loadAgents, agentLabel, prefs } from "../store.js";
+import { agents as loadAgents, agentLabel, defaultAgentId, prefs } from "../store.js";
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
 
 const KINDS = ["fact", "preference", "note", "skill", "summary"];
@@ -21,13 +21,13 @@ export async function mount(container, { toast }) {
     return () => {};
   }
   const state = {
-    agentId: prefs.get("memory.agent") || prefs.get("agent") || (agents[0] && agents[0].id) || "",
+    agentId: prefs.get("memory.agent") || defaultAgentId(agents),
     scope: prefs.get("memory.scope") || "agent",
     results: [],
     searching: false,
     selected: null,
   };
-  if (!agents.some((a) => a.id === state.agentId)) state.agentId = (agents[0] && agents[0].id) || "";
+  if (!agents.some((a) => a.id === state.agentId)) state.agentId = defaultAgentId(agents);
 
   const agentSel = select(agents.map((a) => ({ value: a.id, label: a.display_name || a.name })), state.agentId, { id: "mem-agent" });
   const scopeSel = select(SCOPES, state.scope, { id: "mem-scope" });

@@ -50,15 +50,25 @@ export async function mount(container, { toast }) {
     renderList();
     const name = h("input", { type: "text", required: true, autocomplete: "off" });
     const topic = h("input", { type: "text", autocomplete: "off" });
-    const memberChecks = agents.map((a, i) => checkbox(a.display_name || a.name, i > 0 && i < 4, { value: a.id }));
-    const chair = select(agents.map((a) => ({ value: a.id, label: a.display_name || a.name })), (agents.find((a) => a.name === "prime") || agents[0] || {}).id, { id: "room-chair" });
+    // Members reply in this order; the chair must be one of them.
+    const ordered = agents;
+    const memberChecks = ordered.map((a) => checkbox(a.display_name || a.name, a.name !== "prime" && ordered.indexOf(a) < 4, { value: a.id }));
+    const chair = h("select", { id: "room-chair" });
+    const refreshChair = () => {
+      const prev = chair.value;
+      const chosen = memberChecks.filter((c) => c.input.checked).map((c) => ordered.find((a) => a.id === c.input.value));
+      replace(chair, chosen.map((a) => h("option", { value: a.id }, a.display_name || a.name)));
+      if (chosen.some((a) => a.id === prev)) chair.value = prev;
+    };
+    memberChecks.forEach((c) => c.input.addEventListener("change", refreshChair));
+    refreshChair();
     const mode = select([{ value: "round_robin", label: "Round robin: every member replies in turn" }, { value: "mention", label: "Mention: only @named members reply" }], "round_robin");
     const create = h("button", { type: "submit", class: "primary" }, "Create room");
     const form = h("form", { class: "detail", "aria-label": "New room" },
       h("div", { class: "detail-head" }, h("h2", null, "New room")),
       h("div", { class: "grid2" }, field("Room name", name), field("Topic", topic)),
       h("fieldset", null, h("legend", null, "Members"), h("div", { class: "checklist" }, memberChecks.map((c) => c.wrap))),
-      h("div", { class: "grid2" }, field("Chair", chair, "Sums up and decides when the method is chair."), field("Mode", mode)),
+      h("div", { class: "grid2" }, field("Chair", chair, "A member who rules when the method is chair and breaks ties."), field("Mode", mode)),
       h("div", { class: "actions" }, create));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -98,6 +108,9 @@ export async function mount(container, { toast }) {
     const humanDecision = h("input", { type: "text", autocomplete: "off" });
     const recordBtn = h("button", { type: "button" }, "Record decision");
 
+    const composer = h("div", { class: "stack" },
+      room.status === "decided" ? h("div", { class: "muted small" }, "The room has decided; the discussion is closed.")
+        : h("div", { class: "row", style: "align-items: flex-end" }, textarea, postBtn, stopBtn), status);
     const members = (room.members || []).map((id) => h("span", { class: `badge${id === room.chair_agent_id ? " accent" : ""}`, title: id === room.chair_agent_id ? "Chair" : "" },
       label(id) + (id === room.chair_agent_id ? " · chair" : "")));
     const decidePanel = h("section", { class: "card stack", "aria-label": "Decide" },
@@ -114,26 +127,55 @@ export async function mount(container, { toast }) {
         room.chair_agent_id && !(room.members || []).includes(room.chair_agent_id) ? [h("span", { class: "muted small", style: "margin-left: 8px" }, "Chair"), h("span", { class: "badge accent" }, label(room.chair_agent_id))] : null),
       decisionBox,
       h("section", { class: "card" }, msgsEl),
-      h("div", { class: "stack" }, h("div", { class: "row", style: "align-items: flex-end" }, textarea, postBtn, stopBtn), status),
+      composer,
       room.status === "decided" ? null : decidePanel));
 
+    const blocks = new Map(); // message id -> {el, body, src}: members' replies, streamed then final
+    const messageBlock = (id, agentId, human, at, kind) => {
+      const body = h("div", { class: "msg-body" });
+      const el = h("article", { class: `msg ${human ? "user" : "assistant"}` },
+        h("div", { class: "msg-head" }, h("span", { class: "msg-author" }, human ? "You" : label(agentId)),
+          kind && kind !== "message" ? h("span", { class: "badge" }, kind) : null,
+          h("time", { class: "msg-time", datetime: at || "" }, shortTime(at))),
+        body);
+      msgsEl.querySelector(".empty")?.remove();
+      msgsEl.append(el);
+      const block = { el, body, src: "" };
+      if (id) blocks.set(id, block);
+      el.scrollIntoView({ block: "nearest" });
+      return block;
+    };
+    let pendingHuman = null; // {content, block}: the post shown before the server stored it
     const addMessage = (m) => {
       if (!m || (m.id && seen.has(m.id))) return;
       if (m.id) seen.add(m.id);
-      msgsEl.querySelector(".empty")?.remove();
       const human = !m.agent_id || m.role === "user";
-      msgsEl.append(h("article", { class: `msg ${human ? "user" : "assistant"}` },
-        h("div", { class: "msg-head" }, h("span", { class: "msg-author" }, human ? "You" : label(m.agent_id)),
-          h("time", { class: "msg-time", datetime: m.created_at || "" }, shortTime(m.created_at))),
-        h("div", { class: "msg-body" }, human ? String(m.content ?? "") : renderMarkdown(m.content))));
-      msgsEl.parentElement && msgsEl.lastElementChild.scrollIntoView({ block: "nearest" });
+      if (human && pendingHuman && m.id && String(m.content) === pendingHuman.content) {
+        blocks.set(m.id, pendingHuman.block); // the stored copy of what we already show
+        pendingHuman = null;
+        return;
+      }
+      const block = (m.id && blocks.get(m.id)) || messageBlock(m.id, m.agent_id, human, m.created_at, m.kind);
+      block.el.querySelector(".cursor")?.classList.remove("cursor");
+      if (human) block.body.replaceChildren(String(m.content ?? ""));
+      else block.body.replaceChildren(renderMarkdown(m.content || block.src));
+      if (m.status === "failed") block.el.append(errorBox(m.error || { code: "failed", message: "This member's reply failed." }));
+    };
+    const addDelta = (d) => {
+      if (!d || !d.message_id || seen.has(d.message_id)) return;
+      const block = blocks.get(d.message_id) || messageBlock(d.message_id, d.agent_id, false, new Date().toISOString());
+      block.src += d.text || "";
+      block.body.replaceChildren(renderMarkdown(block.src));
+      (block.body.lastElementChild || block.body).classList.add("cursor");
+      if (d.agent_id) status.textContent = `${label(d.agent_id)} is replying…`;
     };
     const showDecision = (d) => {
       if (!d) return;
       if (typeof d === "string") d = { outcome: d };
       const votes = d.votes || [];
       replace(decisionBox, h("section", { class: "decision", "aria-label": "Decision" },
-        h("div", { class: "muted small" }, `Decision${d.decided_at ? ` · ${fullTime(d.decided_at)}` : ""}${d.method ? ` · ${d.method}` : ""}`),
+        h("div", { class: "muted small" }, `Decision${d.method ? ` by ${d.method === "human" ? "you" : d.method}` : ""}${d.decided_at ? ` · ${fullTime(d.decided_at)}` : ""}`),
+        d.question ? h("div", { class: "muted" }, d.question) : null,
         h("div", { class: "outcome" }, d.outcome || ""),
         d.summary ? h("div", { class: "msg-body" }, renderMarkdown(d.summary)) : null,
         votes.length ? h("table", { class: "data", style: "margin-top: 8px" },
@@ -165,6 +207,7 @@ export async function mount(container, { toast }) {
       room.status = "decided";
       room.decision = d;
       renderList();
+      composer.firstElementChild.replaceWith(h("div", { class: "muted small" }, "The room has decided; the discussion is closed."));
     }
 
     async function post() {
@@ -176,15 +219,17 @@ export async function mount(container, { toast }) {
       postBtn.classList.add("hidden");
       stopBtn.classList.remove("hidden");
       status.textContent = "Members are replying…";
-      addMessage({ id: `local-${Date.now()}`, role: "user", content, created_at: new Date().toISOString() });
+      pendingHuman = { content, block: messageBlock(null, null, true, new Date().toISOString()) };
+      pendingHuman.block.body.replaceChildren(content);
       try {
         for await (const ev of postStream(`/api/rooms/${encodeURIComponent(room.id)}/messages`, { content, stream: true }, controller.signal)) {
           const d = ev.data;
           if (d === "[DONE]") break;
           if (d && typeof d === "object" && d.error) { msgsEl.append(errorBox(d.error)); break; }
-          if (ev.event === "room.message") {
+          if (ev.event === "room.delta") {
+            addDelta(d);
+          } else if (ev.event === "room.message") {
             const m = d && d.message ? d.message : d;
-            if (m && (m.role === "user" || !m.agent_id)) { if (m.id) seen.add(m.id); continue; }
             addMessage(m);
             if (m && m.agent_id) status.textContent = `${label(m.agent_id)} replied.`;
           } else if (ev.event === "json") {
