@@ -18,6 +18,12 @@ const KINDS = [
   { value: "webhook", label: "Generic webhook", secret: "Signing secret" },
 ];
 
+const SECRET_LABELS = {
+  secret_token: "Webhook secret token", bot_token: "Bot token", signing_secret: "Signing secret",
+  public_key: "Application public key (hex)", app_secret: "App secret", access_token: "Access token",
+  auth_token: "Auth token", webhook_secret: "Webhook secret", token: "API token",
+};
+
 export async function mount(container, { toast }) {
   const listEl = h("ul", { class: "list", "aria-label": "Channel bindings" });
   const detail = h("div", { class: "pane-detail" });
@@ -105,6 +111,7 @@ export async function mount(container, { toast }) {
         const saved = isNew ? await api.post("channels", body) : await api.patch(`channels/${encodeURIComponent(x.id)}`, body);
         bindings = isNew ? [saved, ...bindings] : bindings.map((y) => (y.id === saved.id ? saved : y));
         selected = saved;
+        await refreshStatus();
         renderList();
         renderDetail(saved);
         toast(isNew ? "Binding created. Set its secret next." : "Saved");
@@ -132,29 +139,43 @@ export async function mount(container, { toast }) {
       !isNew ? h("span", { class: "badge" }, kindLabel(x.kind)) : null), form];
 
     if (!isNew) {
-      // Secret (write-only).
-      const secret = h("input", { type: "password", autocomplete: "off", spellcheck: "false", placeholder: x.secret_set ? "A secret is set; enter a new one to replace it" : "Not set" });
-      const setSecret = h("button", { type: "submit" }, "Save secret");
-      const secretForm = h("form", { class: "card stack", "aria-label": "Secret" },
-        h("h3", null, "Secret"),
-        field((KINDS.find((k) => k.value === x.kind) || {}).secret || "Secret", secret, "Write-only: it is stored encrypted and never shown again."),
-        h("div", { class: "actions" }, setSecret, h("span", { class: `badge ${x.secret_set ? "ok" : "warn"}` }, x.secret_set ? "secret set" : "no secret")));
-      secretForm.addEventListener("submit", async (e) => {
-        e.preventDefault();
-        if (!secret.value) return;
-        setSecret.disabled = true;
-        try {
-          await api.put(`channels/${encodeURIComponent(x.id)}/secret`, { secret: secret.value });
-          secret.value = "";
-          x.secret_set = true;
-          renderList();
-          renderDetail(x);
-          toast("Secret saved");
-        } catch (err) {
-          toast(errorText(err), "error");
-        } finally {
-          setSecret.disabled = false;
-        }
+      // Secrets (write-only): the first verifies inbound requests, the others let replies be sent.
+      const names = x.secrets && Object.keys(x.secrets).length ? Object.keys(x.secrets) : [null];
+      const secretForm = h("section", { class: "card stack", "aria-label": "Secrets" },
+        h("h3", null, "Secrets"),
+        h("p", { class: "muted small", style: "margin: 0" }, "Write-only: stored encrypted and never shown again."));
+      names.forEach((secretName, i) => {
+        const isSet = secretName ? !!x.secrets[secretName] : !!x.secret_set;
+        const label = secretName ? (SECRET_LABELS[secretName] || secretName) : ((KINDS.find((k) => k.value === x.kind) || {}).secret || "Secret");
+        const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false",
+          placeholder: isSet ? "Set; enter a new value to replace it" : "Not set" });
+        const save = h("button", { type: "submit" }, "Save");
+        const form = h("form", { class: "row", style: "align-items: flex-end" },
+          h("div", { class: "grow" }, field(label + (i === 0 && names.length > 1 ? " (verifies requests)" : ""), input)),
+          save, h("span", { class: `badge ${isSet ? "ok" : "warn"}`, style: "margin-bottom: 7px" }, isSet ? "set" : "not set"));
+        form.addEventListener("submit", async (e) => {
+          e.preventDefault();
+          if (!input.value) return;
+          save.disabled = true;
+          try {
+            const body = { secret: input.value };
+            if (secretName) body.name = secretName;
+            const updated = await api.put(`channels/${encodeURIComponent(x.id)}/secret`, body);
+            input.value = "";
+            const next = updated && updated.id ? updated : { ...x, secret_set: true };
+            bindings = bindings.map((y) => (y.id === next.id ? next : y));
+            selected = next;
+            await refreshStatus();
+            renderList();
+            renderDetail(next);
+            toast(`${label} saved`);
+          } catch (err) {
+            toast(errorText(err), "error");
+          } finally {
+            save.disabled = false;
+          }
+        });
+        secretForm.append(form);
       });
 
       // Status.
@@ -189,7 +210,7 @@ export async function mount(container, { toast }) {
           const r = await api.post("channels/test-routing", { binding_id: x.id, text: text.value, sender: sender.value });
           replace(result, h("table", { class: "data" }, h("tbody", null,
             row("Agent", agentLabel(agents, r.agent_id)),
-            row("Session", r.session_id ? h("span", { class: "mono" }, r.session_id) : "would be created"),
+            row("Session", r.session_id && !r.would_create_session ? h("span", { class: "mono" }, r.session_id) : "a new session would be created"),
             row("Matched rule", r.matched_rule ? (typeof r.matched_rule === "object" ? JSON.stringify(r.matched_rule) : String(r.matched_rule)) : "default"))));
         } catch (err) {
           replace(result, errorBox(err));
@@ -200,6 +221,12 @@ export async function mount(container, { toast }) {
       sections.push(secretForm, statusCard, testForm);
     }
     replace(detail, h("div", { class: "detail" }, sections));
+  }
+
+  async function refreshStatus() {
+    try {
+      status = new Map(items(await api.get("channels/status")).map((x) => [x.id, x]));
+    } catch { /* keep what we had */ }
   }
 
   function row(label, value) {

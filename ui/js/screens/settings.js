@@ -1,16 +1,25 @@
 // Settings: where the data lives, version, portable mode, the API address for other tools, the
 // admin token rotation (the new token is shown once), and the theme.
 
-import { h, replace, copyText } from "../dom.js";
-import { api } from "../api.js";
+import { h, replace, copyText, fullTime } from "../dom.js";
+import { api, setToken } from "../api.js";
+import { storeToken } from "../token.js";
+import { disconnect, connect } from "../live.js";
 import { errorBox, confirmAction } from "../ui.js";
 
 const KNOWN = [
   ["version", "Version"],
   ["data_root", "Data folder"],
   ["db_path", "Database"],
+  ["workspace_dir", "Workspace folder"],
   ["portable", "Portable mode"],
+  ["tenant_id", "Tenant"],
+  ["scope", "This window's access"],
+  ["sqlite_version", "SQLite"],
+  ["vec_version", "sqlite-vec"],
+  ["limits", "Limits"],
 ];
+const PATHS = new Set(["data_root", "db_path", "workspace_dir"]);
 
 export async function mount(container, { toast }) {
   const detail = h("div", { class: "detail" }, h("div", { class: "detail-head" }, h("h2", null, "Settings")));
@@ -26,7 +35,7 @@ export async function mount(container, { toast }) {
     const rows = [];
     for (const [key, label] of KNOWN) {
       if (!(key in settings)) continue;
-      rows.push(row(label, display(settings[key]), key !== "portable" && key !== "version"));
+      rows.push(row(label, display(settings[key]), PATHS.has(key)));
     }
     const extra = Object.keys(settings).filter((k) => !KNOWN.some(([x]) => x === k) && k !== "object");
     for (const k of extra) rows.push(row(k, display(settings[k]), typeof settings[k] === "string" && settings[k].length > 24));
@@ -47,17 +56,24 @@ export async function mount(container, { toast }) {
   const rotateBtn = h("button", { type: "button", class: "danger" }, "Rotate admin token");
   const tokenOut = h("div", { class: "stack" });
   rotateBtn.addEventListener("click", async () => {
-    if (!confirmAction("Create a new admin token? The previous admin token stops working (this window keeps its own token).")) return;
+    if (!confirmAction("Create a new admin token? Every other admin token, this window's included, stops working a minute later; this window switches to the new one.")) return;
     rotateBtn.disabled = true;
     try {
       const r = await api.post("auth/rotate", {});
       const token = (r && (r.token || r.value || r.key)) || "";
+      if (token) {
+        // Rotation revokes the other admin tokens after a grace period, ours included: move over now.
+        setToken(token);
+        storeToken(token);
+        disconnect();
+        connect();
+      }
       const copyBtn = h("button", { type: "button", class: "small" }, "Copy");
       copyBtn.addEventListener("click", async () => toast((await copyText(token)) ? "Copied" : "Copy failed"));
       replace(tokenOut,
         h("div", { class: "notice small" }, "Your new admin token. It is shown only this once: store it now."),
         h("div", { class: "row" }, h("div", { class: "secret-once grow", "aria-label": "New admin token" }, token), copyBtn),
-        r && r.previous_revoked_at ? h("div", { class: "muted small" }, `The previous token stops working at ${r.previous_revoked_at}.`) : null);
+        r && r.revokes_previous_at ? h("div", { class: "muted small" }, `The previous admin tokens stop working at ${fullTime(r.revokes_previous_at)}.`) : null);
     } catch (e) {
       replace(tokenOut, errorBox(e));
     } finally {
@@ -98,7 +114,11 @@ export async function mount(container, { toast }) {
   function display(v) {
     if (typeof v === "boolean") return v ? "yes" : "no";
     if (v === null || v === undefined) return "—";
-    if (typeof v === "object") return JSON.stringify(v);
+    if (Array.isArray(v)) return v.map(display).join(", ");
+    if (typeof v === "object") {
+      return h("div", { class: "kv" }, Object.entries(v).map(([k, x]) =>
+        h("div", null, h("span", { class: "muted" }, `${k.replace(/_/g, " ")}: `), typeof x === "object" && x !== null ? JSON.stringify(x) : display(x))));
+    }
     return String(v);
   }
   function row(label, value, mono = false) {
