@@ -15,6 +15,7 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock, IdFactory
 from qorven_local.providers.registry import ProviderRegistry
+from qorven_local.rooms.service import RoomService
 from qorven_local.security.ratelimit import RateLimiter
 from qorven_local.security.secrets import SecretBox
 from qorven_local.security.tokens import TokenService
@@ -81,6 +82,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.tool_service = ToolService(ctx)
     ctx.runner = ParentAwareRunner(ctx.runner)
     ctx.delegate_for = Delegation(ctx).delegate_for
+    ctx.rooms = RoomService(ctx)
     return ctx
 
 

@@ -104,6 +104,7 @@ class AppContext:
     delegate_for: Any = None  # callable(tenant_id=, agent=, session_id=, depth=) -> tools Delegate, or None
     sse_ping_s: float = 15.0  # SSE keep-alive comment interval
     tool_service: Any = None  # tools.service.ToolService (the /v1/tools catalogue and audited invoke)
+    rooms: Any = None         # rooms.service.RoomService
     readiness: dict[str, Any] = field(default_factory=dict)   # name -> callable() -> (ok, detail)
     started_at: float = field(default_factory=time.time)
 

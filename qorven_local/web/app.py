@@ -16,6 +16,7 @@ from qorven_local.web.resources.models import (CatalogResource, DefaultModelReso
                                                SelectedModelsResource)
 from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
                                                   ProvidersResource, ProviderTestResource)
+from qorven_local.web.resources.rooms import room_routes
 from qorven_local.web.resources.sessions import MessagesResource, SessionResource, SessionsResource
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
                                                RotateTokenResource, SettingsResource, UIFileResource,
@@ -25,7 +26,7 @@ from qorven_local.web.spec import Route, build_openapi
 
 # Other parts add their routes by appending a function (ctx) -> list[Route] here.
 ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = []
-ROUTE_PROVIDERS += [tool_routes]
+ROUTE_PROVIDERS += [tool_routes, room_routes]
 
 
 def core_routes(ctx) -> list[Route]:
