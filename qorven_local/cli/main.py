@@ -7,12 +7,22 @@ import sys
 from typing import Callable
 
 from qorven_local import __version__
-from qorven_local.cli import auth, serve
+from qorven_local.cli import auth, memory, serve
+from qorven_local.cli import agents, chat, db, doctor, models, providers, sessions
 
 # (name, help, add_arguments(parser), run(args) -> exit code); other parts append theirs.
 COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = [
     ("serve", "Run the API server (no window) and print its URL.", serve.add_arguments, serve.run),
     ("auth", "Tokens: rotate-token, create-token.", auth.add_arguments, auth.run),
+    ("chat", "Talk to an agent, answers streamed (/new, /agent NAME, /exit).", chat.add_arguments, chat.run),
+    ("agents", "Agents: list, show, create, delete.", agents.add_arguments, agents.run),
+    ("sessions", "Sessions: list.", sessions.add_arguments, sessions.run),
+    ("models", "Models: list (--catalog for every provider model).", models.add_arguments, models.run),
+    ("providers", "Model providers: list, add, test.", providers.add_arguments, providers.run),
+    ("db", "The database file: backup PATH (online, consistent), check.", db.add_arguments, db.run),
+    ("doctor", "Check SQLite, sqlite-vec, the model, the data root, the port and the GUI backend.",
+     doctor.add_arguments, doctor.run),
+    ("memory", "Memories on the local database: reindex, import, export.", memory.add_arguments, memory.run),
 ]
 
 
