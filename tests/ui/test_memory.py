@@ -1,0 +1,43 @@
+"""Memory: add a memory in the form, then find it by meaning with its relevance score."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.ui.conftest import require_api
+
+
+def test_a_saved_memory_is_found_by_search_with_a_score(ui, server, configured):
+    require_api(configured, "/v1/memory")
+    ui.open(server.admin_token, "memory")
+    page = ui.page
+    expect(page.get_by_role("heading", name="Memory", exact=True)).to_be_visible()
+    expect(page.get_by_label("Agent")).to_be_visible()
+
+    page.get_by_role("button", name="Add memory").click()
+    page.get_by_label("Content").fill("The product launch is planned for the third of December.")
+    page.get_by_label("Kind").select_option("fact")
+    page.get_by_label("Importance").fill("0.9")
+    page.get_by_role("button", name="Save memory").click()
+    memories = page.get_by_role("list", name="Memories")
+    expect(memories.get_by_text("The product launch is planned")).to_be_visible()
+
+    configured.post("/v1/memory/save", json={"scope": "workspace", "kind": "preference",
+                                             "content": "The user likes tea more than coffee."})
+    page.get_by_label("Search memories").fill("When is the launch?")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text(re.compile(r"\d+ results? for"))).to_be_visible()
+    first = memories.locator(".list-item").first
+    expect(first).to_contain_text("The product launch is planned")
+    score = first.locator(".badge").inner_text()
+    assert re.fullmatch(r"[01]\.\d\d", score), score
+    ui.shot("memory-search")
+
+    first.click()
+    expect(page.get_by_label("Content")).to_have_value("The product launch is planned for the third of December.")
+    page.get_by_label("Content").fill("The product launch is planned for the fourth of December.")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(memories.get_by_text("fourth of December")).to_be_visible()
+    ui.assert_clean()
