@@ -11,7 +11,6 @@ import json
 import pytest
 
 from tests.fakes import Reply
-from tests.fakes.fake_provider import echo_last_user
 from tests.tools_api.stack import agent_requests, agent_stack, last_user_text, sse
 
 
@@ -19,14 +18,6 @@ from tests.tools_api.stack import agent_requests, agent_stack, last_user_text, s
 def stack(tmp_path_factory):
     with agent_stack(tmp_path_factory.mktemp("delegation") / "home", {"max_runs_per_tenant": "1"}) as pair:
         yield pair
-
-
-@pytest.fixture
-def fake(stack):
-    fake = stack[1]
-    fake.reset()
-    fake.default_reply = echo_last_user
-    yield fake
 
 
 def script_chain(fake, task="Find the boiling point of water"):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.fakes import Reply
 from tests.tools_api.stack import agent_requests, answer_by_agent, last_user_text, sse
 

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from tests.chat.conftest import KEY, configure
 from tests.fakes import FakeProvider, Reply
+from tests.fakes.fake_provider import echo_last_user
 from tests.support.servers import InProcessServer
 
 
@@ -31,6 +34,29 @@ def agent_stack(home: Path, settings: dict[str, Any] | None = None) -> Iterator[
             prime = api.patch(f"/v1/agents/{prime_id}", json={"memory": {"auto_save": False}})
             assert prime.status_code == 200, prime.text
         yield server, fake
+
+
+# Fixtures over a ``stack`` fixture (server, fake) that each test package defines; import them into conftest.
+
+@pytest.fixture
+def server(stack):
+    return stack[0]
+
+
+@pytest.fixture
+def fake(stack):
+    """The stack's fake with an empty script and log, echoing unless a test routes its answers."""
+    fake = stack[1]
+    fake.reset()
+    fake.default_reply = echo_last_user
+    yield fake
+    fake.reset()
+
+
+@pytest.fixture
+def api(server):
+    with server.client() as client:
+        yield client
 
 
 def system_text(body: dict[str, Any]) -> str:
