@@ -104,3 +104,28 @@ def test_a_run_at_the_limit_still_refuses_a_second_plan_run(stack, fake):
     assert busy.status_code == 503 and busy.headers["retry-after"]
     with server.client() as api:
         assert api.get(f"/v1/rooms/{room['id']}/messages").json()["data"] == []
+
+
+def test_a_two_level_chain_names_each_events_own_parent(stack, fake):
+    server, _ = stack
+    with server.client() as api:
+        api.post("/v1/agents", json={"name": "manager", "instructions": "You are Manager.", "tools": ["delegate"],
+                                     "memory": {"enabled": False}})
+        fake.enqueue(
+            Reply.tool_calls([{"id": "call_m", "name": "delegate", "arguments": {"agent": "prime", "task": "T1"}}]),
+            Reply.tool_calls([{"id": "call_p", "name": "delegate", "arguments": {"agent": "researcher", "task": "T2"}}]),
+            Reply.tool_calls([{"id": "call_r", "name": "current_time", "arguments": {}}]),
+            Reply.text("researched"), Reply.text("primed"), Reply.text("managed"))
+        with api.stream("POST", "/v1/chat/completions",
+                        json={"agent_id": "manager", "message": "go", "stream": True}) as r:
+            events = sse(r)
+    named = [(n, d["call_id"], d.get("parent_call_id"), d.get("depth"), d.get("agent"))
+             for n, d in events if n in ("tool_call", "tool_result")]
+    assert named == [
+        ("tool_call", "call_m", None, None, None),
+        ("tool_call", "call_p", "call_m", 1, "prime"),
+        ("tool_call", "call_r", "call_p", 2, "researcher"),
+        ("tool_result", "call_r", "call_p", 2, "researcher"),
+        ("tool_result", "call_p", "call_m", 1, "prime"),
+        ("tool_result", "call_m", None, None, None)]
+    assert [d for n, d in events if n == "tool_result"][-1]["result"] == {"agent": "prime", "answer": "primed"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from tests.fakes import Reply
 from tests.tools_api.stack import agent_requests, answer_by_agent, last_user_text, sse
@@ -176,3 +178,26 @@ def test_a_member_whose_run_fails_leaves_a_failed_message_and_the_turn_goes_on(a
                                                              ("complete", "third")]
     assert new[2]["error"]["code"] == "provider_error" and new[2]["agent_id"] == agents["beta"]
     assert "[alpha]: first" in last_user_text(agent_requests(fake, "Gamma")[-1])
+
+
+def test_one_turn_at_a_time_per_room(api, fake, server):
+    room = make_room(api)
+    answer_by_agent(fake, {"Alpha": lambda body: Reply.text("slow reply", chunks=5, delay=0.2)})
+    first: dict = {}
+
+    def post():
+        with server.client() as c:
+            first["response"] = c.post(f"/v1/rooms/{room['id']}/messages", json={"content": "one"})
+
+    worker = threading.Thread(target=post)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not fake.chat_requests() and time.monotonic() < deadline:  # until the first turn is running
+        time.sleep(0.01)
+    busy = api.post(f"/v1/rooms/{room['id']}/messages", json={"content": "two"})
+    deciding = api.post(f"/v1/rooms/{room['id']}/decide", json={"method": "vote"})
+    worker.join()
+    assert busy.status_code == deciding.status_code == 409 and "busy" in busy.json()["error"]["message"]
+    assert first["response"].status_code == 200 and len(first["response"].json()["data"]) == 4
+    contents = [m["content"] for m in api.get(f"/v1/rooms/{room['id']}/messages").json()["data"]]
+    assert "two" not in contents
