@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.fakes import Reply
 from tests.ui.conftest import require_api
 
 
@@ -40,4 +41,24 @@ def test_a_saved_memory_is_found_by_search_with_a_score(ui, server, configured):
     page.get_by_label("Content").fill("The product launch is planned for the fourth of December.")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(memories.get_by_text("fourth of December")).to_be_visible()
+    ui.assert_clean()
+
+
+def test_recalled_memories_show_as_chips_with_their_score(ui, server, configured, fake):
+    require_api(configured, "/v1/memory")
+    prime = next(a for a in configured.get("/v1/agents").json()["data"] if a["name"] == "prime")
+    saved = configured.post("/v1/memory/save", json={"scope": "agent", "agent_id": prime["id"], "kind": "fact",
+                                                     "content": "The product launch is on the third of December."})
+    assert saved.status_code == 201, saved.text
+    fake.enqueue(Reply.text("It is on December 3.", chunks=3))
+    ui.open(server.admin_token)
+    page = ui.page
+    page.get_by_label("Message").fill("When is the product launch?")
+    page.get_by_label("Message").press("Enter")
+    reply = page.locator("article.msg.assistant").last
+    expect(reply).to_contain_text("It is on December 3.")
+    chip = reply.get_by_role("group", name="Recalled memories").locator(".chip").first
+    expect(chip.locator(".text")).to_have_text("The product launch is on the third of December.")
+    assert re.fullmatch(r"[01]\.\d\d", chip.locator(".score").inner_text())
+    ui.shot("chat-recalled-memory")
     ui.assert_clean()

@@ -46,3 +46,15 @@ export const prefs = {
     try { sessionStorage.setItem(`qorven.${key}`, value); } catch { /* ignore */ }
   },
 };
+
+let defaultModelPromise = null;
+
+/** The tenant's default model id ("" when none), fetched once per page. */
+export function defaultModel() {
+  if (!defaultModelPromise) {
+    defaultModelPromise = api.get("models/default").then((r) => (r && r.model) || "").catch(() => "");
+  }
+  return defaultModelPromise;
+}
+
+export function invalidateDefaultModel() { defaultModelPromise = null; }

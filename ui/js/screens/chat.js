@@ -8,7 +8,7 @@ import { api, items, qs } from "../api.js";
 import { postStream } from "../sse.js";
 import { renderMarkdown } from "../markdown.js";
 import { subscribe } from "../live.js";
-import { agents as loadAgents, agentLabel, defaultAgentId, prefs } from "../store.js";
+import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
 import { errorBox, errorText, toast } from "../ui.js";
 
 export async function mount(container, { navigate }) {
@@ -68,11 +68,13 @@ export async function mount(container, { navigate }) {
   const currentAgent = () => state.agents.find((a) => a.id === state.agentId) || null;
   const agentName = () => agentLabel(state.agents, state.agentId);
 
+  let fallbackModel = "";
   function showModel() {
     const a = currentAgent();
-    modelText.textContent = a ? (a.model ? `· ${a.model}` : "· default model") : "";
+    modelText.textContent = a ? (a.model ? `· ${a.model}` : `· ${fallbackModel || "default model"}`) : "";
     modelText.title = a && a.description ? a.description : "";
   }
+  defaultModel().then((m) => { fallbackModel = m ? `${m} (default)` : ""; showModel(); });
 
   // ---- sessions ----
   function sessionTime(s) { return s.last_message_at || s.updated_at || s.created_at || ""; }
@@ -459,7 +461,7 @@ function pretty(value) {
 class RunView {
   constructor(author, at) {
     this.parts = h("div", { class: "msg-parts" });
-    this.chips = h("div", { class: "chips hidden", "aria-label": "Recalled memories" });
+    this.chips = h("div", { class: "chips hidden", role: "group", "aria-label": "Recalled memories" });
     this.footer = h("div");
     this.el = h("article", { class: "msg assistant" },
       h("div", { class: "msg-head" }, h("span", { class: "msg-author" }, author),
@@ -512,7 +514,7 @@ class RunView {
     if (!recalled.length) return;
     this.chips.classList.remove("hidden");
     this.chips.append(h("span", { class: "faint small" }, "Recalled"));
-    for (const r of recalled) this.chips.append(memoryChip(r));
+    recalled.forEach((r, i) => this.chips.append(memoryChip(r, i < 3)));
   }
 
   note(text) {
@@ -525,22 +527,28 @@ class RunView {
   }
 }
 
-function memoryChip(r) {
+/** A recalled memory: its score at once; its text fetched for the first few (and on click for the rest). */
+function memoryChip(r, fetchNow) {
   const score = typeof r.score === "number" ? r.score.toFixed(2) : "";
-  const textEl = h("span", { class: "text" }, r.content || r.id);
+  const textEl = h("span", { class: "text" }, r.content || "memory");
   const chip = h("button", { type: "button", class: "chip", title: r.content || "Show this memory" },
     icon(ICONS.memory, 12), textEl, h("span", { class: "score", "aria-label": `score ${score}` }, score));
-  if (!r.content) {
-    chip.addEventListener("click", async () => {
-      try {
-        const m = await api.get(`memory/${encodeURIComponent(r.id)}`);
-        textEl.textContent = m.content || r.id;
-        chip.title = m.content || "";
-      } catch (e) {
-        toast(errorText(e), "error");
-      }
-    }, { once: true });
-  }
+  let loaded = !!r.content;
+  const load = async () => {
+    if (loaded) return;
+    loaded = true;
+    try {
+      const m = await api.get(`memory/${encodeURIComponent(r.id)}`);
+      textEl.textContent = m.content || r.id;
+      chip.title = m.content || "";
+    } catch (e) {
+      loaded = false;
+      textEl.textContent = r.id;
+      if (!fetchNow) toast(errorText(e), "error");
+    }
+  };
+  chip.addEventListener("click", load);
+  if (fetchNow) load();
   return chip;
 }
 

@@ -6,6 +6,7 @@ import { ICONS } from "../icons.js";
 import { api, items } from "../api.js";
 import { providerForm, createProvider, modelId, KINDS, slugName, loadCatalog, catalogErrors } from "../providers.js";
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
+import { invalidateDefaultModel } from "../store.js";
 
 export async function mount(container, { toast }) {
   const listEl = h("ul", { class: "list", "aria-label": "Providers" });
@@ -98,6 +99,7 @@ export async function mount(container, { toast }) {
       try {
         await api.put("models/default", { model: def.value || null });
         defaultModel = def.value;
+        invalidateDefaultModel();
         renderList();
         toast("Default model set");
       } catch (e) { toast(errorText(e), "error"); } finally { saveDef.disabled = false; }

@@ -5,6 +5,7 @@ import { h, replace } from "../dom.js";
 import { api, items } from "../api.js";
 import { providerForm, createProvider, modelId, slugName, loadCatalog, catalogErrors } from "../providers.js";
 import { errorBox, errorText } from "../ui.js";
+import { invalidateDefaultModel } from "../store.js";
 
 export async function mount(container, { done, toast }) {
   const stepsEl = h("div", { class: "steps", "aria-label": "Steps" });
@@ -119,6 +120,7 @@ export async function mount(container, { done, toast }) {
       try {
         await api.put("models/selected", { models: chosen });
         await api.put("models/default", { model: defaultSel.value || chosen[0] });
+        invalidateDefaultModel();
         toast("Ready");
         done();
       } catch (e) {
