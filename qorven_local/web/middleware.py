@@ -12,6 +12,7 @@ from qorven_local.errors import AdminOnly, PayloadTooLarge, UnsupportedMediaType
 from qorven_local.security.access import AccessPolicy
 from qorven_local.security.ratelimit import RateLimiter
 from qorven_local.web.spec import operation_of
+from qorven_local.web.validation import validate_query
 
 WEBHOOK_PREFIX = "/v1/webhooks/"
 UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz"})
@@ -84,3 +85,5 @@ class RequestGate:
             resp.set_header("RateLimit", self.limiter.header(decision))
         if op is not None and op.admin and not principal.is_admin:
             raise AdminOnly(f"{req.method} {req.path} needs an admin token")
+        if op is not None and op.query:
+            validate_query(req.params, op.query)

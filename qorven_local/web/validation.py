@@ -119,3 +119,23 @@ def parse_json(raw: bytes, *, limit: int) -> Any:
         except UnicodeEncodeError:
             raise InvalidJSON("request body contains an unpaired UTF-16 surrogate escape") from None
     return data
+
+
+def validate_query(values: dict[str, Any], params: Any) -> None:
+    """Hold query parameters to the schemas their operation documents (strings: length, enum, pattern).
+
+    Integers and booleans are parsed (and refused) by the resources; this enforces what the document
+    promises for the text parameters, so an over-long or unlisted value is a 400 naming it.
+    """
+    for param in params:
+        value = values.get(param.name)
+        if value is None or param.schema.get("type") != "string":
+            continue
+        if isinstance(value, list):  # a repeated parameter: each copy must fit
+            items = value
+        else:
+            items = [value]
+        for item in items:
+            error = jsonschema.exceptions.best_match(_validator(param.schema).iter_errors(item))
+            if error is not None:
+                raise ValidationError(f"{param.name}: {_message_of(error, None)}", param=param.name)
