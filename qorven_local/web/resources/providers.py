@@ -22,7 +22,13 @@ PROVIDER = {
     },
 }
 _NAME = {"type": "string", "minLength": 1, "maxLength": 64,
-         "description": "unique per tenant; prefixes model ids (<name>/<model>); no '/'"}
+         "pattern": "^(?!\\s*[qQ][oO][rR]:)(?=.*\\S)[^/\\x00-\\x1f]+$",
+         "description": "unique per tenant; prefixes model ids (<name>/<model>): no '/', no control characters, "
+                        "not blank, not starting with 'qor:'"}
+# Keys travel in HTTP headers, which carry visible ASCII only: anything else could never be sent
+# (and a newline would be header injection), so it is refused at the door instead of failing every call.
+API_KEY = {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "^[\\x21-\\x7e]+$", "writeOnly": True,
+           "description": "visible ASCII, no spaces"}
 _URL = {"type": "string", "minLength": 1, "maxLength": 2000, "description": "http(s) base URL incl. /v1"}
 PROVIDER_CREATE = {
     "type": "object", "additionalProperties": False, "required": ["name", "kind"],
@@ -30,7 +36,7 @@ PROVIDER_CREATE = {
                    "base_url": {**_URL, "description": "default: the kind's usual URL (required for "
                                                         "openai_compatible)"},
                    "enabled": {"type": "boolean"},
-                   "key": {"type": "string", "minLength": 1, "maxLength": 4000, "writeOnly": True}},
+                   "key": API_KEY},
 }
 PROVIDER_PATCH = {
     "type": "object", "additionalProperties": False, "minProperties": 1,
@@ -39,7 +45,7 @@ PROVIDER_PATCH = {
 }
 KEY_PUT = {
     "type": "object", "additionalProperties": False, "required": ["key"],
-    "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 4000, "writeOnly": True}},
+    "properties": {"key": API_KEY},
 }
 TEST_RESULT = {
     "type": "object", "required": ["ok", "provider_id", "latency_ms"],
