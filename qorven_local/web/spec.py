@@ -19,6 +19,14 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 AUTH_ERRORS = ("unauthorized", "forbidden_host", "forbidden_origin", "rate_limited")
 
 
+# In OpenAPI 3.1 the schema of a text/event-stream response describes one event, as parsed.
+SSE_EVENT = {
+    "type": "object", "required": ["data"], "description": "One server-sent event",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"},
+                   "retry": {"type": "integer"}},
+}
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -47,6 +55,7 @@ class Operation:
     content_types: tuple[str, ...] = ("application/json",)
     extra_statuses: dict[int, str] = field(default_factory=dict)
     description: str = ""
+    body_required: bool = True       # False: an empty request body means "all defaults"
 
 
 def operation(**kwargs: Any) -> Callable[[Callable], Callable]:
@@ -102,7 +111,9 @@ def build_openapi(routes: list[Route], extra_components: dict[str, Any] | None =
             if op.request is not None or method in ("post", "put", "patch"):
                 codes += [c for c in ("invalid_json", "validation_error", "payload_too_large",
                                       "unsupported_media_type") if c not in codes]
-            if path_params and "not_found" not in codes:
+            # ids in the path, the body or the query are looked up: unknown (or another tenant's) → 404
+            references = path_params or (not op.public and (op.request is not None or op.query))
+            if references and "not_found" not in codes:
                 codes.append("not_found")
             if op.query and "validation_error" not in codes:
                 codes.append("validation_error")
@@ -112,8 +123,7 @@ def build_openapi(routes: list[Route], extra_components: dict[str, Any] | None =
             if op.response is not None:
                 ok["content"] = {"application/json": {"schema": op.response}}
                 if op.stream:
-                    ok["content"]["text/event-stream"] = {
-                        "schema": {"type": "string", "description": "Server-sent events"}}
+                    ok["content"]["text/event-stream"] = {"schema": SSE_EVENT}
             responses[str(op.status)] = ok
             for status, text in op.extra_statuses.items():
                 responses[str(status)] = {"description": text}
@@ -140,7 +150,7 @@ def build_openapi(routes: list[Route], extra_components: dict[str, Any] | None =
             if parameters:
                 entry["parameters"] = parameters
             if op.request is not None:
-                entry["requestBody"] = {"required": True, "content": {ct: {"schema": op.request}
+                entry["requestBody"] = {"required": op.body_required, "content": {ct: {"schema": op.request}
                                                                       for ct in op.content_types}}
             entry["security"] = [] if op.public else [{"bearer": []}, {"apiKey": []}]
             if op.admin:

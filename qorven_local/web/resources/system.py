@@ -98,7 +98,7 @@ class RotateTokenResource:
 
     @operation(summary="Mint a new admin token; the caller's tenant's other admin tokens are revoked after the "
                        "grace period", tag="auth", request=ROTATE_REQUEST, response=ROTATED, admin=True,
-               status=201)
+               status=201, body_required=False)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, ROTATE_REQUEST) if req.content_length else {}
         token, revoke_at = self.ctx.tokens.rotate_admin(principal(req).tenant_id, body.get("label"),
