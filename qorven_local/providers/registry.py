@@ -98,6 +98,15 @@ class ProviderRegistry:
         self.tenants = TenantStore(db)
         self._adapters: dict[str, tuple[tuple, Provider]] = {}
         self._lock = threading.Lock()
+        # resolve() answers from a cache that every write here invalidates by bumping the generation
+        # (all provider, catalog and selection writes go through this object).
+        self._generation = 0
+        self._resolved: dict[tuple[str, str], tuple[int, ResolvedModel]] = {}
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._resolved.clear()
 
     # -- providers ------------------------------------------------------------------------------
     def list_page(self, tenant_id: str, *, limit: int | None, cursor: str | None):
@@ -131,6 +140,7 @@ class ProviderRegistry:
                 self.store.insert(conn, record)
         except IntegrityError:
             raise Conflict(f"a provider named {record.name!r} already exists", param="name") from None
+        self._changed()
         return record
 
     def update(self, tenant_id: str, provider_id: str, fields: dict[str, Any]) -> ProviderRecord:
@@ -156,6 +166,7 @@ class ProviderRegistry:
             except IntegrityError:
                 raise Conflict(f"a provider named {changed.name!r} already exists", param="name") from None
         self._forget(provider_id)
+        self._changed()
         return changed
 
     def delete(self, tenant_id: str, provider_id: str) -> ProviderRecord:
@@ -166,6 +177,7 @@ class ProviderRegistry:
             if isinstance(default, dict) and default.get("provider_id") == provider_id:
                 self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, self.clock.iso())
         self._forget(provider_id)
+        self._changed()
         return record
 
     def set_key(self, tenant_id: str, provider_id: str, key: str) -> ProviderRecord:
@@ -177,6 +189,7 @@ class ProviderRegistry:
             changed.key_enc, changed.key_hint = self._seal(record.id, key.strip())
             self.store.update(conn, changed)
         self._forget(provider_id)
+        self._changed()
         return changed
 
     def delete_key(self, tenant_id: str, provider_id: str) -> ProviderRecord:
@@ -185,6 +198,7 @@ class ProviderRegistry:
             changed = replace(record, key_enc=None, key_hint=None, updated_at=self.clock.iso())
             self.store.update(conn, changed)
         self._forget(provider_id)
+        self._changed()
         return changed
 
     def test(self, tenant_id: str, provider_id: str) -> dict[str, Any]:
@@ -245,6 +259,7 @@ class ProviderRegistry:
                 current = self.store.get(record.tenant_id, record.id)
                 if current is not None:
                     self.store.update(conn, replace(current, models_fetched_at=now, models_error=exc.message))
+            self._changed()
             raise
         models = [CatalogModel(record.id, m.id, m.owned_by, m.context_length) for m in infos]
         with self.db.write() as conn:
@@ -252,6 +267,7 @@ class ProviderRegistry:
             if current is not None:
                 self.store.replace_catalog(conn, record.tenant_id, record.id, models)
                 self.store.update(conn, replace(current, models_fetched_at=now, models_error=None))
+        self._changed()
         return models
 
     def catalog(self, tenant_id: str, refresh: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -321,6 +337,7 @@ class ProviderRegistry:
             pairs.append((record.id, model))
         with self.db.write() as conn:
             self.store.replace_selected(conn, tenant_id, pairs, self.clock.iso())
+        self._changed()
         return [s["id"] for s in self.selected(tenant_id)]
 
     def _default_pair(self, tenant_id: str) -> tuple[str, str] | None:
@@ -342,6 +359,7 @@ class ProviderRegistry:
         now = self.clock.iso()
         if mid is None:
             self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, now)
+            self._changed()
             return None
         try:
             record, model = self.split(tenant_id, mid)
@@ -350,6 +368,7 @@ class ProviderRegistry:
         with self.db.write() as conn:
             self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {"provider_id": record.id, "model": model}, now)
             self.store.add_selected(conn, tenant_id, record.id, model, now)
+        self._changed()
         return model_id(record.name, model)
 
     # -- resolution -----------------------------------------------------------------------------
@@ -357,6 +376,18 @@ class ProviderRegistry:
         """The adapter for a model id. Accepted: selected models, the default, and anything a provider
         whose catalog was never fetched may offer (upstream decides); a model missing from a fetched
         catalog is ``model_not_found``. A bare name matches a selected model with that upstream name."""
+        generation = self._generation  # read before the data: a concurrent write makes this entry stale
+        cached = self._resolved.get((tenant_id, mid))
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        resolved = self._resolve(tenant_id, mid, param)
+        with self._lock:
+            if len(self._resolved) > 1000:
+                self._resolved.clear()
+            self._resolved[(tenant_id, mid)] = (generation, resolved)
+        return resolved
+
+    def _resolve(self, tenant_id: str, mid: str, param: str) -> ResolvedModel:
         if "/" not in mid:
             matches = [s for s in self.selected(tenant_id) if s["model"] == mid]
             if len(matches) != 1:

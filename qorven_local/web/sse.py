@@ -130,11 +130,19 @@ class SSEBridge:
                 raise item
             return item
 
-    def iterate(self, first: Any, on_error: Callable[[BaseException], bytes]) -> Iterator[bytes]:
-        """The response body: frames (batched), pings on silence, the error frame on failure."""
+    def iterate(self, first: Any, on_error: Callable[[BaseException], bytes],
+                after_first: Callable[[], None] | None = None) -> Iterator[bytes]:
+        """The response body: frames (batched), pings on silence, the error frame on failure.
+
+        ``after_first`` runs once the first frame is handed to the server (e.g. starting the producer
+        there keeps a thread start out of the time to first token)."""
         get_nowait = self._queue.get_nowait
         try:
             item = first
+            if after_first is not None and type(item) is bytes:
+                yield item
+                after_first()
+                item = self._get(self.ping_s)
             while True:
                 if item is _END:
                     return
