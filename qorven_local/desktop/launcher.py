@@ -131,6 +131,7 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
             from qorven_local.desktop.window import DesktopWindow, GuiUnavailable
             try:
                 window = DesktopWindow(url + "?desktop=1", launch_tokens.issue("desktop window"),
+                                       storage_dir=str(config.home / "webview"),
                                        on_loaded=lambda: print(f"Qorven Local window open on {url}", flush=True))
             except GuiUnavailable as exc:
                 print(f"No desktop window available ({exc}); using the browser instead.", flush=True)

@@ -58,7 +58,8 @@ def has_display() -> bool:
 class DesktopWindow:
     """One app window; ``run()`` blocks on the GUI loop (main thread) until the window closes."""
 
-    def __init__(self, url: str, token: str, *, on_loaded: Callable[[], None] | None = None) -> None:
+    def __init__(self, url: str, token: str, *, storage_dir: str | None = None,
+                 on_loaded: Callable[[], None] | None = None) -> None:
         if not has_display():
             raise GuiUnavailable("no display (DISPLAY / WAYLAND_DISPLAY unset)")
         try:
@@ -69,6 +70,7 @@ class DesktopWindow:
         self.url = url
         self.origin = _origin(url)
         self._token = token
+        self._storage_dir = storage_dir
         self._on_loaded = on_loaded
         self._window = None
         self._closed = threading.Event()
@@ -86,7 +88,10 @@ class DesktopWindow:
             text_select=True, background_color=_background())
         self._window.events.loaded += self._loaded
         self._window.events.closed += self._closed.set
-        webview.start(self._started, gui=gui, private_mode=True, debug=bool(os.environ.get("QORVEN_DEBUG_WINDOW")))
+        # Not private: the page's localStorage (only the theme choice) persists in the data root.
+        # The token lives in sessionStorage, which WebKit keeps in memory only.
+        webview.start(self._started, gui=gui, private_mode=self._storage_dir is None, storage_path=self._storage_dir,
+                      debug=bool(os.environ.get("QORVEN_DEBUG_WINDOW")))
         self._closed.set()
 
     def _started(self) -> None:
@@ -135,5 +140,5 @@ class DesktopWindow:
 
 
 def _background() -> str:
-    """Match the page's first paint to avoid a white flash in dark mode (best effort)."""
-    return "#FFFFFF"
+    """The light theme's page colour, so the window does not flash white before the first paint."""
+    return "#F6F6F7"

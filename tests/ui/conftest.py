@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.fakes import FakeProvider
 from tests.support.servers import InProcessServer
@@ -23,6 +24,8 @@ KEY = "sk-ui-test-0123456789abcdef"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
+# A 2-core CI machine running the embedder and a browser at once is slow: wait longer than the 5 s default.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

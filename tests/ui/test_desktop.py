@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,9 @@ import pytest
 import sqlean
 
 from qorven_local.desktop.single_instance import running_instance, send_command
-from tests.ui.conftest import REPO, SHOTS
+from tests.fakes import Reply
+from tests.support.servers import InProcessServer
+from tests.ui.conftest import REPO, SHOTS, configure
 
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
@@ -25,10 +28,10 @@ URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 class App:
     """``python app.py ...`` as a child process with its output collected."""
 
-    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = ()) -> None:
         self.home = home
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
-        full_env.update(env or {})
+        full_env = {k: v for k, v in {**os.environ, **(env or {})}.items()
+                    if not k.startswith("QORVEN_") and k not in unset}
         full_env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen([sys.executable, "app.py", "--home", str(home), "--port", "0", *args],
                                      cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -151,8 +154,20 @@ def screenshot_when_painted(display: str, path: Path, timeout: float = 45) -> in
     return int(out.stdout.strip())
 
 
-def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everything(tmp_path, xvfb):
+def seed_a_conversation(home: Path, fake) -> None:
+    """Configure the fake provider and hold one chat with a tool call, so the window opens on Chat."""
+    fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "19*23"}}]),
+                 Reply.text("19 × 23 = **437**. I checked it with the `calculator` tool.", chunks=4))
+    with InProcessServer(home) as server, server.client() as api:
+        configure(api, fake)
+        answer = api.post("/v1/chat/completions", json={"agent_id": "prime", "message": "What is 19 times 23?",
+                                                        "stream": False})
+        assert answer.status_code == 200, answer.text
+
+
+def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everything(tmp_path, xvfb, fake):
     home = tmp_path / "home"
+    seed_a_conversation(home, fake)
     app = App(home, env={"DISPLAY": xvfb, "PYWEBVIEW_GUI": "gtk"})
     try:
         url = app.wait_for(URL_LINE.pattern).group(1)
@@ -177,5 +192,20 @@ def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everyth
         assert not (home / "instance.json").exists()
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/livez", timeout=2)
+    finally:
+        app.stop()
+
+
+def test_without_a_display_the_browser_opens_with_a_launch_token(tmp_path):
+    home = tmp_path / "home"
+    # No display, so no window; webbrowser runs `true <url>`: nothing really opens during the test.
+    app = App(home, env={"BROWSER": "true"}, unset=("DISPLAY", "WAYLAND_DISPLAY"))
+    try:
+        app.wait_for("No desktop window available")
+        url, token = app.wait_for(r"open (http://\S+)/#token=(qvn_[A-Za-z0-9_-]{43})").groups()
+        assert httpx.get(url + "/api/agents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        app.proc.send_signal(signal.SIGTERM)
+        assert app.proc.wait(20) == 0
+        assert all(revoked for _, revoked in token_rows(home, "browser"))
     finally:
         app.stop()

@@ -78,7 +78,9 @@ export async function mount(container, { navigate }) {
 
   // ---- sessions ----
   function sessionTime(s) { return s.last_message_at || s.updated_at || s.created_at || ""; }
-  function sessionTitle(s) { return s.title || (s.channel && s.channel !== "web" ? `${s.channel} conversation` : "Untitled chat"); }
+  function sessionTitle(s) {
+    return s.title || s.localTitle || (s.channel && s.channel !== "web" ? `${s.channel} conversation` : "Untitled chat");
+  }
 
   function renderSessions() {
     const q = state.filter.trim().toLowerCase();
@@ -181,6 +183,12 @@ export async function mount(container, { navigate }) {
       return;
     }
     if (id !== state.sessionId) return;
+    const s = state.sessions.find((x) => x.id === id);
+    const firstUser = list.find((m) => m.role === "user");
+    if (s && !s.title && !s.localTitle && firstUser) {
+      s.localTitle = contentText(firstUser.content).slice(0, 60).replace(/\s+/g, " "); // shown only, not saved
+      renderSessions();
+    }
     renderHistory(list);
     if (liveView) messagesInner.append(liveView.el);
     statusText.textContent = "";
