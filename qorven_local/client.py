@@ -529,8 +529,9 @@ class Rooms(_Listable):
     def create(self, room: dict[str, Any]) -> dict[str, Any]:
         return self._c.request("POST", "/v1/rooms", json=room)
 
-    def post(self, room_id: str, content: str) -> dict[str, Any]:
-        return self._c.request("POST", f"/v1/rooms/{_q(room_id)}/messages", json={"content": content})
+    def post(self, room_id: str, content: str) -> list[dict[str, Any]]:
+        """Post a human message; the members reply in turn. Returns the new messages (yours first)."""
+        return self._c.request("POST", f"/v1/rooms/{_q(room_id)}/messages", json={"content": content})["data"]
 
     def messages(self, room_id: str, *, limit: int | None = None, cursor: str | None = None) -> Page:
         return self._page(f"/v1/rooms/{_q(room_id)}/messages", limit=limit, cursor=cursor)
