@@ -12,6 +12,7 @@ from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runs import AgentRunner
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
+from qorven_local.channels.service import ChannelService
 from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock, IdFactory
 from qorven_local.providers.registry import ProviderRegistry
@@ -73,6 +74,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.model_ids = ModelDirectory(ctx.agents, ctx.providers)
     ctx.tools = default_registry()
     ctx.runner = AgentRunner(ctx)
+    ctx.channels = ChannelService(ctx)
     ctx.limiter = RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min)
     ctx.readiness["database"] = lambda: (db.query_one("select 1")[0] == 1, str(config.db_path))
     ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(

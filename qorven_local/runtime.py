@@ -9,6 +9,7 @@ from typing import Any
 
 from qorven_local import __version__
 from qorven_local.bootstrap import build_context, ensure_admin_token
+from qorven_local.channels.service import start_channel_worker, stop_channel_worker
 from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock
 from qorven_local.events.hub import Hub
@@ -19,8 +20,8 @@ from qorven_local.web.errors import envelope_bytes
 
 log = logging.getLogger("qorven")
 
-STARTUP_HOOKS: list[Any] = []   # callables (ctx) run after the server is up (warm-ups, workers)
-SHUTDOWN_HOOKS: list[Any] = []  # callables (ctx) run before the database closes
+STARTUP_HOOKS: list[Any] = [start_channel_worker]  # callables (ctx) run after the server is up (workers)
+SHUTDOWN_HOOKS: list[Any] = [stop_channel_worker]  # callables (ctx) run before the database closes
 
 
 class Runtime:

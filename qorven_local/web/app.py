@@ -11,6 +11,7 @@ from qorven_local.security.access import AccessPolicy
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
 from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.channels import channel_routes
 from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
                                                SelectedModelsResource)
@@ -25,7 +26,7 @@ from qorven_local.web.resources.tools import tool_routes
 from qorven_local.web.spec import Route, build_openapi
 
 # Other parts add their routes by appending a function (ctx) -> list[Route] here.
-ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = []
+ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = [channel_routes]
 ROUTE_PROVIDERS += [tool_routes, room_routes]
 
 

@@ -1,0 +1,229 @@
+"""/v1/channels: bindings CRUD, write-only secrets, status, deliveries and the routing dry run."""
+
+from __future__ import annotations
+
+import falcon
+
+from qorven_local.channels.kinds import KINDS
+from qorven_local.web import schemas
+from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
+from qorven_local.web.spec import PAGED, Param, operation
+
+KIND_NAMES = list(KINDS)
+AGENT_REF = {"type": "string", "minLength": 1, "maxLength": 100, "description": "agent id or unique name"}
+ROUTING = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "keywords": {"type": "object", "maxProperties": 100,
+                     "additionalProperties": AGENT_REF, "propertyNames": {"minLength": 1, "maxLength": 100},
+                     "description": "word or phrase -> agent; matched whole-word, case-insensitive, in order"},
+        "default_agent_id": {"anyOf": [AGENT_REF, {"type": "null"}],
+                             "description": "answers when no keyword matches (else the binding's agent)"},
+    },
+}
+CONFIG = {"type": "object", "additionalProperties": {"type": ["string", "null"], "maxLength": 2000},
+          "description": "non-secret settings; allowed keys depend on the kind (e.g. api_base_url, "
+                         "public_base_url for twilio_sms, verify_token for whatsapp, reply_url for webhook)"}
+
+CHANNEL = {
+    "type": "object",
+    "required": ["id", "object", "kind", "name", "agent_id", "enabled", "config", "secret_set", "routing",
+                 "webhook_url", "created_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "channel"}, "kind": {"enum": KIND_NAMES},
+        "name": {"type": "string"}, "agent_id": {"type": "string"}, "enabled": {"type": "boolean"},
+        "config": {"type": "object"},
+        "secret_set": {"type": "boolean", "description": "the verifying secret has a value"},
+        "secrets": {"type": "object", "additionalProperties": {"type": "boolean"},
+                    "description": "which of the kind's secret names have a value (never the values)"},
+        "routing": {"type": "object", "required": ["keywords", "default_agent_id"],
+                    "properties": {"keywords": {"type": "object", "additionalProperties": {"type": "string"}},
+                                   "default_agent_id": schemas.NULLABLE_STR}},
+        "webhook_url": {"type": "string", "description": "where the provider must send its webhooks"},
+        "created_at": schemas.TIMESTAMP, "updated_at": schemas.TIMESTAMP,
+    },
+}
+
+_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "agent_id": AGENT_REF,
+    "enabled": {"type": "boolean"},
+    "config": CONFIG,
+    "routing": ROUTING,
+}
+CHANNEL_CREATE = {"type": "object", "additionalProperties": False, "required": ["kind", "agent_id"],
+                  "properties": {"kind": {"enum": KIND_NAMES}, **_FIELDS}}
+CHANNEL_PATCH = {"type": "object", "additionalProperties": False, "minProperties": 1,
+                 "properties": {"kind": {"enum": KIND_NAMES}, **_FIELDS}}
+SECRET_PUT = {
+    "type": "object", "additionalProperties": False, "required": ["secret"],
+    "properties": {
+        "secret": {"type": ["string", "null"], "maxLength": 4096,
+                   "description": "the value (write-only; null removes it)"},
+        "name": {"type": "string", "description": "which secret: the kind's verifying secret by default "
+                                                  "(telegram: secret_token|bot_token, slack: signing_secret|"
+                                                  "bot_token, discord: public_key|bot_token, whatsapp: "
+                                                  "app_secret|access_token, twilio_sms: auth_token, github: "
+                                                  "webhook_secret|token, webhook: signing_secret)"},
+        "keep_previous": {"type": "boolean", "default": True,
+                          "description": "verifying secret only: keep accepting the previous value "
+                                         "until the next change (rotation); false drops it now"},
+    },
+}
+STATUS_ITEM = {
+    "type": "object",
+    "required": ["id", "kind", "enabled", "healthy", "last_inbound_at", "last_error", "inbound_count",
+                 "rejected_count", "outbox_pending"],
+    "properties": {
+        "id": {"type": "string"}, "kind": {"enum": KIND_NAMES}, "name": {"type": "string"},
+        "enabled": {"type": "boolean"}, "secret_set": {"type": "boolean"},
+        "healthy": {"type": "boolean", "description": "enabled, verifying secret set, and no error since the "
+                                                      "last successful delivery"},
+        "last_inbound_at": schemas.NULLABLE_TIMESTAMP, "last_error": schemas.NULLABLE_STR,
+        "inbound_count": {"type": "integer", "description": "accepted (verified, new) messages"},
+        "rejected_count": {"type": "integer", "description": "requests refused with 401"},
+        "outbox_pending": {"type": "integer", "description": "accepted messages whose reply is not yet "
+                                                             "delivered (run queued/in progress or retrying)"},
+    },
+}
+TEST_ROUTING = {
+    "type": "object", "additionalProperties": False, "required": ["text", "sender"],
+    "properties": {
+        "binding_id": {"type": "string"}, "kind": {"enum": KIND_NAMES},
+        "text": {"type": "string", "maxLength": 100_000},
+        "sender": {"type": ["string", "integer"], "description": "provider id of the sender (GitHub: "
+                                                                 "owner/repo#number, the session's peer)"},
+    },
+}
+TEST_ROUTING_RESULT = {
+    "type": "object", "required": ["agent_id", "session_id", "would_create_session", "matched_rule"],
+    "properties": {
+        "binding_id": {"type": "string"}, "agent_id": {"type": "string"},
+        "session_id": {"type": ["string", "null"], "description": "the existing session, or null"},
+        "would_create_session": {"type": "boolean"},
+        "matched_rule": {"type": "string", "description": "keyword:<word> | default_agent | binding_agent"},
+        "channel": {"type": "string"}, "peer": {"type": "string"},
+    },
+}
+DELIVERY = {
+    "type": "object",
+    "required": ["id", "object", "binding_id", "agent_id", "session_id", "status", "attempts", "created_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "channel.delivery"}, "binding_id": {"type": "string"},
+        "agent_id": {"type": "string"}, "session_id": {"type": "string"}, "channel": {"type": "string"},
+        "event_id": schemas.NULLABLE_STR, "sender": schemas.NULLABLE_STR,
+        "status": {"enum": ["queued", "running", "pending", "sending", "sent", "failed"]},
+        "attempts": {"type": "integer"}, "message_id": schemas.NULLABLE_STR, "last_error": schemas.NULLABLE_STR,
+        "created_at": schemas.TIMESTAMP, "updated_at": schemas.TIMESTAMP,
+        "delivered_at": schemas.NULLABLE_TIMESTAMP,
+    },
+}
+
+
+def webhook_url(req: falcon.Request, binding) -> str:
+    base = binding.config.get("public_base_url") or req.prefix
+    return f"{base.rstrip('/')}/v1/webhooks/{binding.id}"
+
+
+def render(req: falcon.Request, binding) -> dict:
+    return binding.to_dict(webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
+
+
+class ChannelsResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="List channel bindings (newest first)", tag="channels", response=schemas.list_of(CHANNEL),
+               query=PAGED + (Param("kind", {"enum": KIND_NAMES}, "only this kind"),))
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = self.ctx.channels.list_page(principal(req).tenant_id, kind=query_choice(req, "kind", tuple(KINDS)),
+                                           **page_args(req))
+        resp.media = page_body(page, lambda b: render(req, b))
+
+    @operation(summary="Bind a channel to an agent (then set its secret)", tag="channels", request=CHANNEL_CREATE,
+               response=CHANNEL, status=201, admin=True, errors=("conflict",))
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        binding = self.ctx.channels.create(principal(req).tenant_id, read_body(req, CHANNEL_CREATE))
+        resp.status = 201
+        resp.media = render(req, binding)
+
+
+class ChannelResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="Get a channel binding", tag="channels", response=CHANNEL)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
+        resp.media = render(req, self.ctx.channels.get(principal(req).tenant_id, binding_id))
+
+    @operation(summary="Edit a channel binding (kind is fixed)", tag="channels", request=CHANNEL_PATCH,
+               response=CHANNEL, admin=True, errors=("conflict",))
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
+        binding = self.ctx.channels.update(principal(req).tenant_id, binding_id, read_body(req, CHANNEL_PATCH))
+        resp.media = render(req, binding)
+
+    @operation(summary="Delete a channel binding, its secrets and its deliveries (sessions are kept)",
+               tag="channels", response=CHANNEL, admin=True)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
+        resp.media = render(req, self.ctx.channels.delete(principal(req).tenant_id, binding_id))
+
+
+class ChannelSecretResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="Set a channel secret (write-only; stored encrypted, never returned)", tag="channels",
+               request=SECRET_PUT, response=CHANNEL, admin=True,
+               description="Setting the verifying secret keeps the previous value accepted until the next "
+                           "change, so the provider can be switched over without losing deliveries.")
+    def on_put(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
+        binding = self.ctx.channels.set_secret(principal(req).tenant_id, binding_id, read_body(req, SECRET_PUT))
+        resp.media = render(req, binding)
+
+
+class ChannelStatusResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="Health and counters of every channel binding", tag="channels",
+               response=schemas.list_of(STATUS_ITEM))
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"object": "list", "data": self.ctx.channels.status(principal(req).tenant_id),
+                      "has_more": False, "next_cursor": None}
+
+
+class ChannelDeliveriesResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="A binding's accepted messages and their replies' delivery status (newest first)",
+               tag="channels", response=schemas.list_of(DELIVERY), query=PAGED)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
+        page = self.ctx.channels.deliveries(principal(req).tenant_id, binding_id, **page_args(req))
+        resp.media = page_body(page)
+
+
+class ChannelTestRoutingResource:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    @operation(summary="Dry run: which agent and session a message would reach (nothing is stored)",
+               tag="channels", request=TEST_ROUTING, response=TEST_ROUTING_RESULT)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.ctx.channels.test_routing(principal(req).tenant_id, read_body(req, TEST_ROUTING))
+
+
+def channel_routes(ctx) -> list:
+    """The channel and webhook routes, for ``web.app``."""
+    from qorven_local.web.resources.webhooks import WebhookResource
+    from qorven_local.web.spec import Route
+
+    return [
+        Route("/v1/channels", ChannelsResource(ctx)),
+        Route("/v1/channels/status", ChannelStatusResource(ctx)),
+        Route("/v1/channels/test-routing", ChannelTestRoutingResource(ctx)),
+        Route("/v1/channels/{binding_id}", ChannelResource(ctx)),
+        Route("/v1/channels/{binding_id}/secret", ChannelSecretResource(ctx)),
+        Route("/v1/channels/{binding_id}/deliveries", ChannelDeliveriesResource(ctx)),
+        Route("/v1/webhooks/{channel}", WebhookResource(ctx)),
+    ]

@@ -1,0 +1,259 @@
+"""Channel API fixtures: a real server, a fake channel API on loopback, and request signers per kind.
+
+Every signer builds the request the provider's published scheme describes, from the test's own
+secret; nothing is taken from the code under test except the header names.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.support.servers import InProcessServer
+
+PUBLIC_BASE = "https://qorven.example.test"   # what Twilio would be configured to call
+DISCORD_KEY = Ed25519PrivateKey.generate()
+DISCORD_PUBLIC_HEX = DISCORD_KEY.public_key().public_bytes_raw().hex()
+OTHER_DISCORD_KEY = Ed25519PrivateKey.generate()
+SECRET = "s3cret-for-tests_0123456789abcdef"
+WRONG = "not-the-secret_0123456789abcdef00"
+
+
+# --- a fake channel API (Telegram Bot API, Slack Web API, ...) -----------------------------------
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeChannelAPI:
+    """Records each request; answers from ``script`` (status, headers) in order, then 200."""
+
+    base_url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.calls) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {n} calls to the fake API, got {len(self.calls)}")
+                self.arrived.wait(left)
+            return list(self.calls)
+
+
+@pytest.fixture
+def channel_api():
+    api = FakeChannelAPI()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with api.arrived:
+                status, headers = api.script.pop(0) if api.script else (200, {})
+                payload = json.dumps({"ok": status < 300, "result": {"message_id": len(api.calls) + 1}}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+                api.calls.append(Call("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                api.arrived.notify_all()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One server for a module whose tests each make their own bindings."""
+    with InProcessServer(tmp_path_factory.mktemp("channels") / "home") as srv:
+        yield srv
+
+
+@pytest.fixture
+def api(shared_server):
+    with shared_server.client() as client:
+        yield client
+
+
+def make_binding(api: httpx.Client, kind: str, secret: str | None = SECRET, agent: str = "prime",
+                 **fields: Any) -> dict:
+    body = {"kind": kind, "agent_id": agent, "name": f"{kind}-{uuid.uuid4().hex[:8]}", **fields}
+    created = api.post("/v1/channels", json=body)
+    assert created.status_code == 201, created.text
+    binding = created.json()
+    if secret is not None:
+        put = api.put(f"/v1/channels/{binding['id']}/secret",
+                      json={"secret": DISCORD_PUBLIC_HEX if kind == "discord" else secret})
+        assert put.status_code == 200, put.text
+        binding = put.json()
+    return binding
+
+
+def count(server, sql: str, *args: Any) -> int:
+    return server.ctx.db.query_one(f"SELECT count(*) FROM {sql}", args)[0]
+
+
+def binding_status(api: httpx.Client, binding_id: str) -> dict:
+    return next(s for s in api.get("/v1/channels/status").json()["data"] if s["id"] == binding_id)
+
+
+# --- one correctly signed delivery per kind -----------------------------------------------------
+
+@dataclass
+class Delivery:
+    """A webhook request: body, headers, and the query string (Twilio signs the URL)."""
+
+    body: bytes
+    headers: dict[str, str]
+    event_id: str
+    query: str = ""
+
+    def post(self, api: httpx.Client, binding_id: str, prefix: str = "/v1/webhooks/") -> httpx.Response:
+        url = prefix + binding_id + (f"?{self.query}" if self.query else "")
+        return api.post(url, content=self.body, headers={**self.headers, "Authorization": ""})
+
+
+def _hmac_hex(secret: str, message: bytes, algo=hashlib.sha256) -> str:
+    return hmac.new(secret.encode(), message, algo).hexdigest()
+
+
+def telegram_body(sender: int = 42, text: str = "hello agent", update_id: int | None = None) -> bytes:
+    return json.dumps({"update_id": update_id or int(uuid.uuid4().int % 10**9), "message": {
+        "message_id": 7, "date": int(time.time()),
+        "from": {"id": sender, "is_bot": False, "first_name": "Ada", "last_name": "Lovelace"},
+        "chat": {"id": sender, "type": "private"}, "text": text}}).encode()
+
+
+def sign_telegram(binding: dict, secret: str = SECRET, body: bytes | None = None, ts: float | None = None) -> Delivery:
+    body = body or telegram_body()
+    return Delivery(body, {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+                    str(json.loads(body)["update_id"]))
+
+
+def sign_slack(binding: dict, secret: str = SECRET, body: bytes | None = None, ts: float | None = None) -> Delivery:
+    event_id = "Ev" + uuid.uuid4().hex[:10].upper()
+    body = body or json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": {
+        "type": "message", "channel_type": "im", "user": "U42", "channel": "D42", "text": "hello agent",
+        "ts": "1.0"}}).encode()
+    timestamp = str(int(ts or time.time()))
+    signature = "v0=" + _hmac_hex(secret, b"v0:" + timestamp.encode() + b":" + body)
+    return Delivery(body, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
+                           "X-Slack-Signature": signature}, json.loads(body).get("event_id", ""))
+
+
+def sign_discord(binding: dict, secret: Any = None, body: bytes | None = None, ts: float | None = None) -> Delivery:
+    key = OTHER_DISCORD_KEY if secret == WRONG else DISCORD_KEY
+    interaction_id = str(uuid.uuid4().int % 10**18)
+    body = body or json.dumps({"id": interaction_id, "type": 2, "application_id": "app1", "token": "itok",
+                               "channel_id": "c1", "user": {"id": "u42", "username": "ada"},
+                               "data": {"name": "ask", "options": [{"name": "q", "value": "hello agent"}]}}).encode()
+    timestamp = str(int(ts or time.time()))
+    return Delivery(body, {"Content-Type": "application/json", "X-Signature-Timestamp": timestamp,
+                           "X-Signature-Ed25519": key.sign(timestamp.encode() + body).hex()},
+                    json.loads(body).get("id", ""))
+
+
+def sign_whatsapp(binding: dict, secret: str = SECRET, body: bytes | None = None, ts: float | None = None) -> Delivery:
+    wamid = "wamid." + uuid.uuid4().hex
+    body = body or json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+                                       "metadata": {"phone_number_id": "PN1"},
+                                       "contacts": [{"wa_id": "4915550001", "profile": {"name": "Ada"}}],
+                                       "messages": [{"from": "4915550001", "id": wamid, "type": "text",
+                                                     "text": {"body": "hello agent"}}]}}]}]}).encode()
+    return Delivery(body, {"Content-Type": "application/json",
+                           "X-Hub-Signature-256": "sha256=" + _hmac_hex(secret, body)}, wamid)
+
+
+def sign_twilio_sms(binding: dict, secret: str = SECRET, body: bytes | None = None,
+                    ts: float | None = None) -> Delivery:
+    sid = "SM" + uuid.uuid4().hex
+    params = {"MessageSid": sid, "AccountSid": "AC1", "From": "+15550001", "To": "+15550002",
+              "Body": "hello agent"}
+    body = body or urlencode(params).encode()
+    url = f"{PUBLIC_BASE}/v1/webhooks/{binding['id']}"
+    # Twilio: base64(HMAC-SHA1(auth token, URL + each param name and value, sorted by name))
+    signed = url + "".join(k + v for k, v in sorted(params.items()))
+    signature = base64.b64encode(hmac.new(secret.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+    return Delivery(body, {"Content-Type": "application/x-www-form-urlencoded",
+                           "X-Twilio-Signature": signature}, sid)
+
+
+def sign_github(binding: dict, secret: str = SECRET, body: bytes | None = None, ts: float | None = None) -> Delivery:
+    delivery = str(uuid.uuid4())
+    body = body or json.dumps({"action": "created", "issue": {"number": 12, "title": "Bug"},
+                               "comment": {"body": "hello agent", "user": {"login": "ada", "type": "User"}},
+                               "repository": {"full_name": "acme/app"}}).encode()
+    return Delivery(body, {"Content-Type": "application/json", "X-GitHub-Event": "issue_comment",
+                           "X-GitHub-Delivery": delivery,
+                           "X-Hub-Signature-256": "sha256=" + _hmac_hex(secret, body)}, delivery)
+
+
+def sign_webhook(binding: dict, secret: str = SECRET, body: bytes | None = None, ts: float | None = None) -> Delivery:
+    event_id = "evt_" + uuid.uuid4().hex
+    body = body or json.dumps({"text": "hello agent", "sender": "ada"}).encode()
+    timestamp = str(int(ts or time.time()))
+    return Delivery(body, {"Content-Type": "application/json", "X-Qorven-Timestamp": timestamp,
+                           "X-Qorven-Event-Id": event_id,
+                           "X-Qorven-Signature": "sha256=" + _hmac_hex(secret, timestamp.encode() + b"." + body)},
+                    event_id)
+
+
+SIGNERS = {"telegram": sign_telegram, "slack": sign_slack, "discord": sign_discord, "whatsapp": sign_whatsapp,
+           "twilio_sms": sign_twilio_sms, "github": sign_github, "webhook": sign_webhook}
+SIGNATURE_HEADER = {"telegram": "X-Telegram-Bot-Api-Secret-Token", "slack": "X-Slack-Signature",
+                    "discord": "X-Signature-Ed25519", "whatsapp": "X-Hub-Signature-256",
+                    "twilio_sms": "X-Twilio-Signature", "github": "X-Hub-Signature-256",
+                    "webhook": "X-Qorven-Signature"}
+TIMESTAMPED = ("slack", "discord", "webhook")
+CONFIG = {"twilio_sms": {"public_base_url": PUBLIC_BASE}, "whatsapp": {"verify_token": "meta-verify-1"}}
+
+
+def product_log() -> bytes:
+    """What the product's log file holds (one handler per process, opened by the first server)."""
+    import logging
+    files = [h.baseFilename for h in logging.getLogger("qorven").handlers if getattr(h, "_qorven", False)]
+    assert files, "the qorven log handler is not installed"
+    for handler in logging.getLogger("qorven").handlers:
+        handler.flush()
+    return b"".join(open(f, "rb").read() for f in files)
