@@ -48,6 +48,33 @@ def stored_to_openai(message: Message) -> dict[str, Any]:
     return out
 
 
+def paired_tool_calls(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History that providers accept: an assistant's ``tool_calls`` only when every call has its
+    ``tool`` result right after it, and no ``tool`` message without its call (e.g. after a crash)."""
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(history):
+        message = history[i]
+        if message.get("role") == "assistant" and message.get("tool_calls"):
+            wanted = {c.get("id") for c in message["tool_calls"]}
+            j = i + 1
+            results = []
+            while j < len(history) and history[j].get("role") == "tool":
+                results.append(history[j])
+                j += 1
+            if wanted == {r.get("tool_call_id") for r in results}:
+                out.append(message)
+                out.extend(results)
+            elif message.get("content"):
+                out.append({"role": "assistant", "content": message["content"]})
+            i = j
+            continue
+        if message.get("role") != "tool":
+            out.append(message)
+        i += 1
+    return out
+
+
 def fit_history(history: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
     """The newest messages that fit ``budget_tokens``; never starts with an orphaned tool result."""
     kept: list[dict[str, Any]] = []

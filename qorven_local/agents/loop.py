@@ -14,13 +14,14 @@ import logging
 import threading
 from typing import Any
 
-from qorven_local.agents.context import HISTORY_LIMIT, build_messages, stored_to_openai
+from qorven_local.agents.context import HISTORY_LIMIT, build_messages, paired_tool_calls, stored_to_openai
 from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
 from qorven_local.models import Message
 from qorven_local.providers.base import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream, last_user_text
-from qorven_local.tools.context import ToolContext, ToolSettings
+from qorven_local.tools.context import ToolContext
+from qorven_local.tools.service import tool_settings
 
 log = logging.getLogger("qorven.agents")
 
@@ -84,8 +85,9 @@ class _Run:
         query = self.req.user_message if self.req.user_message is not None else last_user_text(self.req.messages or [])
         recalled = self._recall(query)
         if self.session is not None:
-            history = [stored_to_openai(m) for m in
-                       self.ctx.sessions.recent_messages(self.tenant, self.session.id, HISTORY_LIMIT)]
+            history = paired_tool_calls([stored_to_openai(m) for m in
+                                         self.ctx.sessions.recent_messages(self.tenant, self.session.id,
+                                                                           HISTORY_LIMIT)])
         else:
             history = list(self.req.messages or [])
         messages = build_messages(agent=self.agent, history=history, user_message=self.req.user_message,
@@ -161,7 +163,7 @@ class _Run:
                                      depth=self.req.depth) if ctx.delegate_for is not None else None)
         return ToolContext(tenant_id=self.tenant, workspace_dir=ctx.config.workspace_dir, agent_id=self.agent.id,
                            agent_name=self.agent.name, session_id=session_id,
-                           settings=ToolSettings(allow_private=bool(ctx.config.http_allow_private)),
+                           settings=tool_settings(ctx.config),
                            memory=memory, delegate=delegate, depth=self.req.depth)
 
     def _steps(self, resolved, messages: list[dict[str, Any]]) -> tuple[str, str]:
@@ -185,6 +187,8 @@ class _Run:
             messages = messages + [assistant]
             for call in calls:
                 messages.append(self._call_tool(call, allowed, tool_ctx))
+            if self.cancel.is_set():  # only now: every call asked for has its result stored
+                raise _Cancelled
             self.status("thinking")
         return "", "length"  # unreachable: the last step offers no tools
 
@@ -247,8 +251,6 @@ class _Run:
         else:
             self.tools_ran = True
             outcome = self.ctx.tools.invoke(name, arguments, tool_ctx, raise_invalid=False).to_dict()
-        if self.cancel.is_set():
-            raise _Cancelled
         event = {"call_id": call_id, "tool": name, **outcome}
         self.emit(RunEvent("tool_result", event))
         self.tool_log.append({"call_id": call_id, "tool": name, "arguments": arguments, **outcome})
