@@ -562,8 +562,12 @@ class Channels(_Listable):
     def delete(self, binding_id: str) -> dict[str, Any]:
         return self._c.request("DELETE", f"/v1/channels/{_q(binding_id)}")
 
-    def set_secret(self, binding_id: str, secret: str) -> dict[str, Any]:
-        return self._c.request("PUT", f"/v1/channels/{_q(binding_id)}/secret", json={"secret": secret})
+    def set_secret(self, binding_id: str, secret: str | None, *, name: str | None = None) -> dict[str, Any]:
+        """Set (or with None remove) the binding's verifying secret, or the kind's secret ``name``."""
+        body: dict[str, Any] = {"secret": secret}
+        if name is not None:
+            body["name"] = name
+        return self._c.request("PUT", f"/v1/channels/{_q(binding_id)}/secret", json=body)
 
     def status(self) -> list[dict[str, Any]]:
         return self._c.request("GET", "/v1/channels/status").get("data", [])

@@ -111,3 +111,20 @@ def test_rooms_create_post_decide(qorven, fake):
     assert len(qorven.rooms.messages(room["id"])) == 3
     decided = qorven.rooms.decide(room["id"], decision="Build the stick")
     assert decided["status"] == "decided"
+
+
+def test_channels_bind_secret_status_routing(qorven):
+    prime = qorven.agents.resolve("prime")
+    binding = qorven.channels.create({"kind": "webhook", "name": "hook", "agent_id": prime["id"]})
+    assert binding["secret_set"] is False and binding["webhook_url"]
+    assert qorven.channels.set_secret(binding["id"], "s3cret-value")["secret_set"] is True
+    assert "s3cret-value" not in str(qorven.channels.get(binding["id"]))
+    assert [b["id"] for b in qorven.channels.list()] == [binding["id"]]
+    (status,) = [s for s in qorven.channels.status() if s["id"] == binding["id"]]
+    assert status["enabled"] is True and status["inbound_count"] == 0
+    routed = qorven.channels.test_routing("hello", "someone", binding_id=binding["id"])
+    assert routed["agent_id"] == prime["id"] and routed["would_create_session"] is True
+    assert qorven.channels.update(binding["id"], {"enabled": False})["enabled"] is False
+    qorven.channels.delete(binding["id"])
+    with pytest.raises(NotFound):
+        qorven.channels.get(binding["id"])
