@@ -197,3 +197,61 @@ def test_keep_alive_pings_while_the_model_is_silent(server, api, fake):
         events = sse_events(r.iter_lines())
     assert ("comment", "ping") in events
     assert events[-1] == ("message", "[DONE]")
+
+
+class RecordingMemory:
+    """A small stand-in for ctx.memory (the memory engineer's service has the same three calls)."""
+
+    def __init__(self) -> None:
+        self.saved: list[tuple] = []
+        self.done = threading.Event()
+
+    def recall(self, tenant_id, agent_id, query, limit=5):
+        return [{"id": "mem_1", "content": "The user's cat is called Miso.", "score": 0.91}]
+
+    def for_agent(self, tenant_id, agent_id, session_id):
+        return None
+
+    def after_run(self, tenant_id, agent, session_id, user_text, answer_text, complete):
+        summary = complete([{"role": "user", "content": "summarise: " + user_text}])
+        self.saved.append((tenant_id, agent.name, session_id, user_text, answer_text, summary))
+        self.done.set()
+
+
+def test_memories_are_recalled_into_the_prompt_and_saved_after_the_run(server, api, fake):
+    memory = server.ctx.memory = RecordingMemory()
+    try:
+        fake.enqueue(Reply.text("Miso is a fine name."), Reply.text("cat named Miso"))
+        with api.stream("POST", "/v1/chat/completions",
+                        json={"agent_id": "prime", "message": "What is my cat called?", "stream": True}) as r:
+            events = sse_events(r.iter_lines())
+        named = {name: json.loads(d) for name, d in events if name not in ("message", "comment")}
+        assert named["memory"] == {"recalled": [{"id": "mem_1", "score": 0.91}]}
+        assert [name for name, _ in events][:2] == ["session", "memory"]
+        system = fake.chat_requests()[0].body["messages"][0]["content"]
+        assert "The user's cat is called Miso." in system
+        assert memory.done.wait(5)  # prime auto-saves: after_run ran in the background with a working complete()
+        _, agent_name, session_id, user_text, answer, summary = memory.saved[0]
+        assert (agent_name, user_text, answer, summary) == ("prime", "What is my cat called?", "Miso is a fine name.",
+                                                           "cat named Miso")
+        assert session_id == named["session"]["session_id"]
+    finally:
+        server.ctx.memory = None
+
+
+def test_an_agent_on_an_anthropic_provider_runs_tools(server, api, fake):
+    provider = api.post("/v1/providers", json={"name": "claude", "kind": "anthropic", "base_url": fake.root_url,
+                                               "key": "sk-ant-test-0123456789abcdef"}).json()
+    fake.api_key = "sk-ant-test-0123456789abcdef"
+    agents = api.get("/v1/agents").json()["data"]
+    agent_id = next(a["id"] for a in agents if a["name"] == "analyst")
+    api.patch(f"/v1/agents/{agent_id}", json={"model": "claude/claude-test"})
+    fake.enqueue(CALC, Reply.text("It is 42."))
+    answer = api.post("/v1/chat/completions", json={"agent_id": "analyst", "message": "6*7?"}).json()
+    assert answer["choices"][0]["message"]["content"] == "It is 42.", answer
+    assert answer["qorven"]["tool_calls"][0]["result"]["result"] == 42
+    second = fake.chat_requests()[-1]
+    assert second.path == "/v1/messages" and second.body["model"] == "claude-test"
+    blocks = second.body["messages"][-1]["content"]
+    assert blocks[0]["type"] == "tool_result" and blocks[0]["tool_use_id"] == "call_calc"
+    assert provider["kind"] == "anthropic"
