@@ -29,3 +29,28 @@ test: venv system-deps
 
 clean:
 	rm -rf $(VENV) dist build/__build__ .pytest_cache test-output
+
+# One-file executable in dist/ (PyInstaller). Rebuilt only when the spec, a source file, the UI or
+# the dependency list changed, so CI and `make test-build` reuse it otherwise.
+.PHONY: build test-build
+PYI_STAMP    := $(VENV)/.pyinstaller
+BINARY       := dist/qorven$(if $(filter Windows_NT,$(OS)),.exe,)
+BUILD_INPUTS := pyinstaller.spec pyproject.toml build/entry.py build/model_fp16.py build/slim.py \
+	$(shell find qorven_local ui build/hooks -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+
+$(PYI_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'pyinstaller>=6.10,<7'
+	@touch $@
+
+$(BINARY): $(PYI_STAMP) $(BUILD_INPUTS)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --workpath build/__build__ --distpath dist pyinstaller.spec
+	@touch $@
+
+build: $(BINARY)
+
+# Build (or reuse) the binary, run it as a portable install, move it, run it again; on Linux with
+# strace, also audit that a portable run writes only to the stick and PyInstaller's unpack dir.
+test-build: build
+	$(BIN)/python build/smoke_test.py --binary $(BINARY)
+	@if command -v strace >/dev/null 2>&1; then $(BIN)/python build/strace_portable.py --binary $(BINARY); \
+	else echo "test-build: strace not installed, write audit skipped (apt-get install strace)"; fi
