@@ -2,7 +2,7 @@
 # Install the Debian packages the test suite drives (Chromium for UI tests, Xvfb for the window
 # test), only those missing. Needs root or passwordless sudo; otherwise says what to install.
 set -euo pipefail
-packages=(chromium xvfb)
+packages=(chromium xvfb strace)  # strace: the portable write audit (make test-build)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
