@@ -75,7 +75,16 @@ def check_sqlite() -> tuple[str, str]:
     version = conn.execute("select sqlite_version()").fetchone()[0]
     conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
     conn.close()
-    return "ok", f"SQLite {version} (sqlean.py {getattr(sqlean, '__version__', '?')}), FTS5 available"
+    return "ok", f"SQLite {version} (sqlean.py {_dist_version('sqlean.py')}), FTS5 available"
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:  # a frozen build without the dist-info
+        return "?"
 
 
 def check_extension_loading() -> tuple[str, str]:
