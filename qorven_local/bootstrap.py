@@ -15,6 +15,7 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
 from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock, IdFactory
+from qorven_local.memory.service import MemoryService
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.ratelimit import RateLimiter
@@ -85,6 +86,9 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.runner = ParentAwareRunner(ctx.runner)
     ctx.delegate_for = Delegation(ctx).delegate_for
     ctx.rooms = RoomService(ctx)
+    # issue 4: memory; /readyz waits for the embedder (warmed by a runtime startup hook)
+    ctx.memory = MemoryService(db, clock, ids, hub=lambda: ctx.hub)
+    ctx.readiness["embedder"] = ctx.memory.readiness
     return ctx
 
 

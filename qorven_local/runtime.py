@@ -14,13 +14,14 @@ from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock
 from qorven_local.events.hub import Hub
 from qorven_local.events.ws import WebSocketGateway
+from qorven_local.memory.service import warm_embedder
 from qorven_local.server import Server
 from qorven_local.web.app import create_app
 from qorven_local.web.errors import envelope_bytes
 
 log = logging.getLogger("qorven")
 
-STARTUP_HOOKS: list[Any] = [start_channel_worker]  # callables (ctx) run after the server is up (workers)
+STARTUP_HOOKS: list[Any] = [start_channel_worker, warm_embedder]  # callables (ctx) run after the server is up (workers)
 SHUTDOWN_HOOKS: list[Any] = [stop_channel_worker]  # callables (ctx) run before the database closes
 
 

@@ -7,7 +7,7 @@ import sys
 from typing import Callable
 
 from qorven_local import __version__
-from qorven_local.cli import auth, serve
+from qorven_local.cli import auth, memory, serve
 from qorven_local.cli import agents, chat, db, doctor, models, providers, sessions
 
 # (name, help, add_arguments(parser), run(args) -> exit code); other parts append theirs.
@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callab
     ("db", "The database file: backup PATH (online, consistent), check.", db.add_arguments, db.run),
     ("doctor", "Check SQLite, sqlite-vec, the model, the data root, the port and the GUI backend.",
      doctor.add_arguments, doctor.run),
+    ("memory", "Memories on the local database: reindex, import, export.", memory.add_arguments, memory.run),
 ]
 
 

@@ -11,6 +11,8 @@ from qorven_local.security.access import AccessPolicy
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
 from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
+                                               MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
 from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
@@ -43,6 +45,11 @@ def core_routes(ctx) -> list[Route]:
         Route("/v1/settings", SettingsResource(ctx)),
         Route("/v1/auth/rotate", RotateTokenResource(ctx)),
         Route("/ws", WebSocketFallbackResource()),
+        Route("/v1/memory", MemoriesResource(ctx)),
+        Route("/v1/memory/search", MemorySearchResource(ctx)),
+        Route("/v1/memory/save", MemorySaveResource(ctx)),
+        Route("/v1/memory/{memory_id}", MemoryResource(ctx)),
+        Route("/v1/embeddings", EmbeddingsResource(ctx)),
         Route("/v1/chat/completions", ChatCompletionsResource(ctx)),
         Route("/v1/models", ModelsResource(ctx)),
         Route("/v1/models/catalog", CatalogResource(ctx)),

@@ -150,3 +150,118 @@ READY = {
 }
 
 ANY_OBJECT = {"type": "object"}
+
+# -- memory (issue 4) ---------------------------------------------------------------------------
+
+MEMORY_KINDS = ["fact", "preference", "note", "skill", "summary"]
+MEMORY_SCOPES = ["agent", "session", "workspace"]
+
+MEMORY = {
+    "type": "object",
+    "required": ["id", "object", "scope", "agent_id", "session_id", "kind", "content", "importance", "source",
+                 "created_at", "updated_at", "last_recalled_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "memory"}, "scope": {"enum": MEMORY_SCOPES},
+        "agent_id": NULLABLE_STR, "session_id": NULLABLE_STR, "kind": {"enum": MEMORY_KINDS},
+        "content": {"type": "string"}, "importance": {"type": "number", "minimum": 0, "maximum": 1},
+        "source": {"enum": ["user", "agent", "admin", "import"]},
+        "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+        "last_recalled_at": {**NULLABLE_TIMESTAMP, "description": "last time an agent recalled it (run or tool)"},
+        "deduplicated": {"type": "boolean", "description": "save only: true when a near-duplicate was updated"},
+    },
+}
+
+MEMORY_HIT = {
+    **MEMORY,
+    "required": MEMORY["required"] + ["score", "match"],
+    "properties": {
+        **MEMORY["properties"],
+        "score": {"type": "number", "minimum": 0, "maximum": 1, "description": (
+            "Hybrid relevance: reciprocal rank fusion of the vector rank and the BM25 rank, "
+            "sum_s 1/(20 + rank_s) divided by its best possible value, times (0.8 + 0.2 * importance). "
+            "1.0 = first in both signals with importance 1; results are sorted by it.")},
+        "match": {"type": "object", "required": ["semantic", "keyword"], "properties": {
+            "semantic": {"type": ["integer", "null"], "description": "rank by vector similarity (1 = best)"},
+            "keyword": {"type": ["integer", "null"], "description": "rank by BM25 (1 = best); null: no keyword match"}}},
+    },
+}
+
+MEMORY_SEARCH = {
+    "type": "object", "additionalProperties": False, "required": ["scope", "query"],
+    "properties": {
+        "scope": {"enum": MEMORY_SCOPES, "description": (
+            "agent: that agent's memories plus workspace ones (plus session_id's, if given); "
+            "workspace: all of the tenant's; session: that session's")},
+        "agent_id": {"type": "string", "maxLength": 100, "description": "required for scope agent"},
+        "session_id": {"type": "string", "maxLength": 100, "description": "required for scope session"},
+        "query": {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S", "description": (
+            "natural language; \"quoted phrases\" and identifiers such as INV-2024-0042 are matched exactly")},
+        "max_results": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+        "kinds": {"type": "array", "items": {"enum": MEMORY_KINDS}, "minItems": 1, "uniqueItems": True},
+        "min_score": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
+
+MEMORY_SEARCH_RESULT = {
+    "type": "object", "required": ["object", "data"],
+    "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": MEMORY_HIT}},
+}
+
+MEMORY_SAVE = {
+    "type": "object", "additionalProperties": False, "required": ["scope", "content"],
+    "properties": {
+        "scope": {"enum": MEMORY_SCOPES},
+        "agent_id": {"type": ["string", "null"], "maxLength": 100, "description": "required for scope agent"},
+        "session_id": {"type": ["string", "null"], "maxLength": 100, "description": "required for scope session"},
+        "kind": {"enum": MEMORY_KINDS, "default": "note"},
+        "content": {"type": "string", "minLength": 1, "maxLength": 8000, "pattern": "\\S"},
+        "importance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+    },
+}
+
+MEMORY_PATCH = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "content": {"type": "string", "minLength": 1, "maxLength": 8000, "pattern": "\\S",
+                    "description": "re-embedded"},
+        "kind": {"enum": MEMORY_KINDS},
+        "importance": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
+
+MEMORY_DELETED = {
+    "type": "object", "required": ["id", "object", "deleted"],
+    "properties": {"id": {"type": "string"}, "object": {"const": "memory"}, "deleted": {"const": True}},
+}
+
+EMBEDDING_TEXT = {"type": "string", "minLength": 1, "pattern": "\\S"}
+
+EMBEDDINGS_REQUEST = {
+    "type": "object", "required": ["input"],
+    "description": "OpenAI's embeddings request; unknown fields are ignored.",
+    "properties": {
+        "input": {"description": "a non-blank string or an array of 1..256 of them (token arrays are refused: "
+                                 "the bundled model has its own tokenizer)",
+                  "oneOf": [EMBEDDING_TEXT, {"type": "array", "items": EMBEDDING_TEXT, "minItems": 1,
+                                             "maxItems": 256}]},
+        "model": {"type": "string", "description": "all-minilm-l6-v2 (the default)"},
+        "encoding_format": {"enum": ["float", "base64"], "default": "float"},
+        "dimensions": {"type": "integer", "enum": [384], "description": "only 384 is accepted"},
+        "user": {"type": "string"},
+    },
+}
+
+EMBEDDINGS_RESPONSE = {
+    "type": "object", "required": ["object", "data", "model", "usage"],
+    "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": {
+            "type": "object", "required": ["object", "index", "embedding"],
+            "properties": {"object": {"const": "embedding"}, "index": {"type": "integer"},
+                           "embedding": {"oneOf": [{"type": "array", "items": {"type": "number"}},
+                                                   {"type": "string", "description": "base64 little-endian float32"}]}}}},
+        "model": {"type": "string"},
+        "usage": {"type": "object", "required": ["prompt_tokens", "total_tokens"],
+                  "properties": {"prompt_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"}}},
+    },
+}

@@ -1,0 +1,187 @@
+"""Hybrid memory ranking: vector KNN and FTS5 BM25, fused by reciprocal rank fusion.
+
+Score (documented in the API as ``score``, always in [0, 1], higher is better, results sorted by it):
+
+    fused(d) = sum over signals s of  W_s / (K + rank_s(d))     (a missing rank contributes 0)
+    score(d) = fused(d) / sum over signals s of W_s / (K + 1)   (1.0 = rank 1 in every signal)
+               * (1 - IMPORTANCE_WEIGHT * (1 - importance(d)))
+
+with K = ``RRF_K``, W = ``WEIGHTS``, ranks starting at 1. It is monotone: better ranks or higher
+importance never lower the score. ``match`` reports each signal's rank (or null).
+
+Keyword side: the user's text becomes a safe FTS5 expression (``fts_query``): every term is a
+quoted string, so FTS5 syntax in a query (quotes, parentheses, ``*``, ``-``, ``NEAR``, ``AND``, column
+filters) is matched as text and never raises. Quoted phrases and identifier-like tokens
+(``INV-2024-0042``, ``db_prod_7``, ``v2.3.1``) are *exact* terms: memories containing one of them
+rank ahead of memories that only share ordinary words, so they are found even when the vectors
+(which blur numbers and codes) are not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from qorven_local.memory.index import VectorIndex
+from qorven_local.storage.memory import MemoryStore
+
+RRF_K = 20
+WEIGHTS = {"semantic": 1.0, "keyword": 0.5, "exact": 1.0}
+IMPORTANCE_WEIGHT = 0.2
+MODES = ("hybrid", "semantic", "keyword")
+MAX_PAIRED_TERMS = 8      # terms combined pairwise in the keyword query (28 pairs at most)
+
+_QUOTED = re.compile(r'["\u201c\u201d]([^"\u201c\u201d]*)["\u201c\u201d]')
+_WORD = re.compile(r"\w+", re.UNICODE)
+_IDENTIFIER = re.compile(r"^(?:\w+(?:[-_./:#@+]\w+)+|(?=\w*\d)(?=\w*[^\W\d])\w+|\d{3,})$", re.UNICODE)
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her
+here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own same she should so some such than that the
+their theirs them themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+tell know remember recall anything something did does please us
+""".split())
+
+
+@dataclass
+class FtsQuery:
+    """The keyword side of a query: ``any_terms`` ranks, ``exact_terms`` must-find phrases."""
+
+    any_terms: list[str] = field(default_factory=list)
+    exact_terms: list[str] = field(default_factory=list)
+
+    @property
+    def match_any(self) -> str:
+        """Memories sharing at least two of the terms (one if the query has only one): a single
+        common word in a long question is too weak a signal to rank on."""
+        terms = self.any_terms[:MAX_PAIRED_TERMS]
+        if len(terms) < 2:
+            return " OR ".join(terms)
+        return " OR ".join(f"({a} AND {b})" for i, a in enumerate(terms) for b in terms[i + 1:])
+
+    @property
+    def match_exact(self) -> str:
+        """Memories containing at least one exact term, ranked with all terms."""
+        if not self.exact_terms:
+            return ""
+        return f"({' OR '.join(self.exact_terms)}) AND ({' OR '.join(self.any_terms)})"
+
+
+def _phrase(words: Sequence[str]) -> str:
+    """An FTS5 string literal: the words in order, double quotes doubled (nothing else is special)."""
+    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+
+
+def fts_query(text: str) -> FtsQuery:
+    """Turn any user text into a safe FTS5 query (see module docstring)."""
+    query = FtsQuery()
+    seen: set[str] = set()
+
+    def add(words: list[str], exact: bool) -> None:
+        if not words:
+            return
+        term = _phrase([w.lower() for w in words])
+        if term in seen:
+            return
+        seen.add(term)
+        query.any_terms.append(term)
+        if exact:
+            query.exact_terms.append(term)
+
+    rest = []
+    last = 0
+    for m in _QUOTED.finditer(text):
+        rest.append(text[last:m.start()])
+        add(_WORD.findall(m.group(1)), exact=True)
+        last = m.end()
+    rest.append(text[last:])
+    for raw in " ".join(rest).split():
+        token = raw.strip("\"'`()[]{}<>,;:!?*^~“”‘’.")
+        if token and _IDENTIFIER.match(token):
+            add(_WORD.findall(token), exact=True)
+            continue
+        for word in _WORD.findall(raw):
+            if len(word) > 1 and word.lower() not in STOPWORDS:
+                add([word], exact=False)
+    return query
+
+
+@dataclass
+class Hit:
+    """One ranked memory: its seq, score in [0, 1], per-signal ranks and the cosine (if computed)."""
+
+    seq: int
+    score: float
+    semantic: int | None
+    keyword: int | None
+    cosine: float | None = None
+
+
+def fuse(semantic: Sequence[int], keyword: Sequence[int], importance: dict[int, float],
+         signals: Sequence[str], exact: Sequence[int] = ()) -> list[Hit]:
+    """Reciprocal rank fusion of two ranked seq lists into scored hits, best first.
+
+    ``exact`` are the keyword hits holding an exact term (they head ``keyword``); their keyword
+    weight is ``WEIGHTS["exact"]`` instead of ``WEIGHTS["keyword"]``.
+    """
+    sem_rank = {seq: i + 1 for i, seq in enumerate(semantic)}
+    kw_rank = {seq: i + 1 for i, seq in enumerate(keyword)}
+    exact_set = set(exact)
+    kw_best = WEIGHTS["exact"] if exact_set else WEIGHTS["keyword"]
+    best = sum((kw_best if s == "keyword" else WEIGHTS[s]) / (RRF_K + 1) for s in signals)
+    hits = []
+    for seq in dict.fromkeys([*semantic, *keyword]):
+        r_s, r_k = sem_rank.get(seq), kw_rank.get(seq)
+        fused = 0.0
+        if r_s is not None and "semantic" in signals:
+            fused += WEIGHTS["semantic"] / (RRF_K + r_s)
+        if r_k is not None and "keyword" in signals:
+            fused += (WEIGHTS["exact"] if seq in exact_set else WEIGHTS["keyword"]) / (RRF_K + r_k)
+        weight = 1.0 - IMPORTANCE_WEIGHT * (1.0 - importance.get(seq, 0.5))
+        hits.append(Hit(seq, min(1.0, fused / best * weight), r_s, r_k))
+    hits.sort(key=lambda h: (-h.score, h.semantic or 10**9, h.keyword or 10**9, h.seq))
+    return hits
+
+
+class HybridSearch:
+    """Ranks a tenant's memories in a set of partitions for a query text and its vector."""
+
+    def __init__(self, store: MemoryStore, index: VectorIndex) -> None:
+        self.store = store
+        self.index = index
+
+    def keyword_ranks(self, text: str, partitions: Sequence[int], n: int,
+                      kinds: Sequence[str] | None) -> tuple[list[int], list[int]]:
+        """(seqs by BM25, the exact ones): memories holding an exact term (quoted phrase,
+        identifier) come first, then those sharing only ordinary words."""
+        query = fts_query(text)
+        if not query.any_terms:
+            return [], []
+        first = self.store.fts_search(query.match_exact, partitions, n, kinds) if query.exact_terms else []
+        rest = self.store.fts_search(query.match_any, partitions, n, kinds)
+        return list(dict.fromkeys([*first, *rest]))[:n], first
+
+    def search(self, text: str, vector: np.ndarray | None, partitions: Sequence[int], limit: int,
+               kinds: Sequence[str] | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The ``limit`` best hits (each signal contributes its top ``max(3*limit, 30)`` candidates)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        signals = ("semantic", "keyword") if mode == "hybrid" else (mode,)
+        pool = max(3 * limit, 30)
+        semantic: list[int] = []
+        cosines: dict[int, float] = {}
+        if "semantic" in signals and vector is not None:
+            nearest = self.index.nearest(partitions, vector, pool, kinds)
+            semantic = [seq for seq, _ in nearest]
+            cosines = dict(nearest)
+        keyword, exact = self.keyword_ranks(text, partitions, pool, kinds) if "keyword" in signals else ([], [])
+        importance = self.store.importances([*semantic, *keyword])
+        hits = fuse(semantic, keyword, importance, signals, exact)[:limit]
+        for hit in hits:
+            hit.cosine = cosines.get(hit.seq)
+        return hits

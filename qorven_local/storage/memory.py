@@ -1,0 +1,286 @@
+"""Memory rows, their vectors and their full-text entries: every SQL statement of memory lives here.
+
+A memory is four rows in four tables (see ``migrations/m003_memory.py``); ``insert``, ``update``
+and ``delete`` write all of them with the caller's connection, i.e. inside the caller's one
+``Database.write()`` transaction, so the index can never drift from the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from qorven_local.models import Page
+from qorven_local.storage.db import Database
+from qorven_local.storage.paging import fetch_page
+
+SCOPES = ("agent", "session", "workspace")
+KINDS = ("fact", "preference", "note", "skill", "summary")
+SOURCES = ("user", "agent", "admin", "import")
+MEMORY_COLUMNS = ("id", "tenant_id", "partition_id", "scope", "agent_id", "session_id", "kind", "content",
+                  "importance", "source", "created_at", "updated_at", "last_recalled_at")
+
+
+@dataclass
+class Memory:
+    """One stored memory (``seq`` is its integer key in the index tables)."""
+
+    id: str
+    tenant_id: str
+    scope: str
+    agent_id: str | None
+    session_id: str | None
+    kind: str
+    content: str
+    importance: float
+    source: str
+    created_at: str
+    updated_at: str
+    last_recalled_at: str | None = None
+    seq: int | None = None
+    partition_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "memory", "scope": self.scope, "agent_id": self.agent_id,
+            "session_id": self.session_id, "kind": self.kind, "content": self.content,
+            "importance": self.importance, "source": self.source, "created_at": self.created_at,
+            "updated_at": self.updated_at, "last_recalled_at": self.last_recalled_at,
+        }
+
+
+def row_to_memory(row: Any) -> Memory:
+    return Memory(id=row["id"], tenant_id=row["tenant_id"], scope=row["scope"], agent_id=row["agent_id"],
+                  session_id=row["session_id"], kind=row["kind"], content=row["content"],
+                  importance=row["importance"], source=row["source"], created_at=row["created_at"],
+                  updated_at=row["updated_at"], last_recalled_at=row["last_recalled_at"], seq=row["seq"],
+                  partition_id=row["partition_id"])
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+class MemoryStore:
+    """SQL for memories; write methods take the connection of the caller's transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- partitions -------------------------------------------------------------------------
+
+    def partition_for(self, conn: Any, tenant_id: str, scope: str, owner: str) -> int:
+        """The partition id of (tenant, scope, owner), created on first use."""
+        row = conn.execute("SELECT id FROM memory_partitions WHERE tenant_id = ? AND scope = ? AND owner = ?",
+                           (tenant_id, scope, owner)).fetchone()
+        if row:
+            return row[0]
+        return conn.execute("INSERT INTO memory_partitions (tenant_id, scope, owner) VALUES (?, ?, ?)",
+                            (tenant_id, scope, owner)).lastrowid
+
+    def partitions(self, tenant_id: str, audiences: Sequence[tuple[str, str]] | None) -> list[int]:
+        """Existing partition ids of a tenant: all of them (``audiences`` None) or those (scope, owner)."""
+        with self.db.read() as conn:
+            if audiences is None:
+                rows = conn.execute("SELECT id FROM memory_partitions WHERE tenant_id = ?", (tenant_id,))
+                return [r[0] for r in rows]
+            out = []
+            for scope, owner in audiences:
+                row = conn.execute("SELECT id FROM memory_partitions WHERE tenant_id = ? AND scope = ? AND owner = ?",
+                                   (tenant_id, scope, owner)).fetchone()
+                if row:
+                    out.append(row[0])
+            return out
+
+    # -- writes (all four tables, in the caller's transaction) ------------------------------------
+
+    def insert(self, conn: Any, memory: Memory, vector: bytes, generation: int) -> int:
+        """Insert the row, its float vector, its bit vector and its FTS entry; return its seq."""
+        values = [getattr(memory, c) for c in MEMORY_COLUMNS]
+        seq = conn.execute(f"INSERT INTO memories ({', '.join(MEMORY_COLUMNS)}) VALUES ({_marks(values)})",
+                           values).lastrowid
+        memory.seq = seq
+        self._index(conn, seq, memory.partition_id, memory.kind, memory.content, vector, generation)
+        return seq
+
+    def _index(self, conn: Any, seq: int, partition_id: int, kind: str, content: str, vector: bytes,
+               generation: int) -> None:
+        conn.execute("INSERT INTO memory_vectors (memory_rowid, generation, embedding) VALUES (?, ?, ?)",
+                     (seq, generation, vector))
+        conn.execute("INSERT INTO memory_vec (memory_rowid, partition_id, embedding, kind) "
+                     "VALUES (?, ?, vec_quantize_binary(?), ?)", (seq, partition_id, vector, kind))
+        conn.execute("INSERT INTO memory_fts (rowid, content) VALUES (?, ?)", (seq, content))
+
+    def _unindex(self, conn: Any, seq: int) -> None:
+        conn.execute("DELETE FROM memory_vectors WHERE memory_rowid = ?", (seq,))
+        conn.execute("DELETE FROM memory_vec WHERE memory_rowid = ?", (seq,))
+        conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (seq,))
+
+    def update(self, conn: Any, memory: Memory, vector: bytes | None, generation: int) -> None:
+        """Rewrite the row; re-index it (vector, bits, FTS) when a new vector is given."""
+        cols = [c for c in MEMORY_COLUMNS if c not in ("id", "tenant_id", "created_at")]
+        conn.execute(f"UPDATE memories SET {', '.join(c + ' = ?' for c in cols)} WHERE seq = ?",
+                     [getattr(memory, c) for c in cols] + [memory.seq])
+        if vector is not None:
+            # vec0 cannot change a partition key in place: delete and insert all three entries.
+            self._unindex(conn, memory.seq)
+            self._index(conn, memory.seq, memory.partition_id, memory.kind, memory.content, vector, generation)
+
+    def replace_vector(self, conn: Any, seq: int, vector: bytes, generation: int) -> None:
+        """Re-embedding only (reindex): new float and bit vectors, same row and FTS entry."""
+        conn.execute("UPDATE memory_vectors SET embedding = ?, generation = ? WHERE memory_rowid = ?",
+                     (vector, generation, seq))
+        # vec0 rejects a quantised vector in UPDATE; delete and insert the bit entry instead.
+        conn.execute("DELETE FROM memory_vec WHERE memory_rowid = ?", (seq,))
+        conn.execute("INSERT INTO memory_vec (memory_rowid, partition_id, embedding, kind) "
+                     "SELECT seq, partition_id, vec_quantize_binary(?), kind FROM memories WHERE seq = ?",
+                     (vector, seq))
+
+    def delete(self, conn: Any, seq: int) -> None:
+        self._unindex(conn, seq)
+        conn.execute("DELETE FROM memories WHERE seq = ?", (seq,))
+
+    def seqs_of(self, conn: Any, ids: Sequence[str]) -> list[int]:
+        if not ids:
+            return []
+        return [r[0] for r in conn.execute(f"SELECT seq FROM memories WHERE id IN ({_marks(ids)})", list(ids))]
+
+    def touch_recalled(self, conn: Any, seqs: Sequence[int], now: str) -> None:
+        if seqs:
+            conn.execute(f"UPDATE memories SET last_recalled_at = ? WHERE seq IN ({_marks(seqs)})",
+                         [now, *seqs])
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def get(self, tenant_id: str, memory_id: str) -> Memory | None:
+        row = self.db.query_one("SELECT * FROM memories WHERE tenant_id = ? AND id = ?", (tenant_id, memory_id))
+        return row_to_memory(row) if row else None
+
+    def get_many(self, seqs: Sequence[int]) -> dict[int, Memory]:
+        if not seqs:
+            return {}
+        rows = self.db.query(f"SELECT * FROM memories WHERE seq IN ({_marks(seqs)})", list(seqs))
+        return {r["seq"]: row_to_memory(r) for r in rows}
+
+    def importances(self, seqs: Sequence[int]) -> dict[int, float]:
+        seqs = list(dict.fromkeys(seqs))
+        if not seqs:
+            return {}
+        rows = self.db.query(f"SELECT seq, importance FROM memories WHERE seq IN ({_marks(seqs)})", seqs)
+        return {r[0]: r[1] for r in rows}
+
+    def page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None, cursor: str | None) -> Page:
+        where, params = ["tenant_id = ?"], [tenant_id]
+        for key in ("agent_id", "scope", "kind", "session_id", "source"):
+            if filters.get(key) is not None:
+                where.append(f"{key} = ?")
+                params.append(filters[key])
+        with self.db.read() as conn:
+            return fetch_page(conn, "SELECT rowid AS _rowid, * FROM memories", where, params, limit=limit,
+                              cursor=cursor, newest_first=True, build=row_to_memory)
+
+    def knn_bits(self, partitions: Sequence[int], query: bytes, k: int,
+                 kinds: Sequence[str] | None = None) -> list[tuple[int, float]]:
+        """(seq, Hamming distance) of the ``k`` nearest bit vectors in each of the given partitions.
+
+        One KNN query; vec0 answers ``IN`` on a partition key with the top ``k`` of each partition.
+        """
+        if not partitions:
+            return []
+        sql = (f"SELECT memory_rowid, distance FROM memory_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ? "
+               f"AND partition_id IN ({_marks(partitions)})")
+        params: list[Any] = [query, k, *partitions]
+        if kinds:
+            sql += f" AND kind IN ({_marks(kinds)})"
+            params += list(kinds)
+        return [(r[0], r[1]) for r in self.db.query(sql, params)]
+
+    def vectors(self, seqs: Sequence[int]) -> list[tuple[int, bytes]]:
+        """(seq, float32 blob) for the given seqs (order unspecified)."""
+        if not seqs:
+            return []
+        rows = self.db.query(f"SELECT memory_rowid, embedding FROM memory_vectors WHERE memory_rowid IN "
+                             f"({_marks(seqs)})", list(seqs))
+        return [(r[0], r[1]) for r in rows]
+
+    def vectors_in(self, partitions: Sequence[int]) -> list[tuple[int, bytes]]:
+        """(seq, float32 blob) of every memory in the partitions (brute force, for measurements)."""
+        if not partitions:
+            return []
+        rows = self.db.query(f"SELECT v.memory_rowid, v.embedding FROM memory_vectors v JOIN memories m "
+                             f"ON m.seq = v.memory_rowid WHERE m.partition_id IN ({_marks(partitions)})",
+                             list(partitions))
+        return [(r[0], r[1]) for r in rows]
+
+    def fts_search(self, match: str, partitions: Sequence[int], limit: int,
+                   kinds: Sequence[str] | None = None) -> list[int]:
+        """Seqs matching an FTS5 expression within the partitions, best BM25 first."""
+        if not partitions or not match:
+            return []
+        sql = (f"SELECT f.rowid FROM memory_fts f JOIN memories m ON m.seq = f.rowid "
+               f"WHERE memory_fts MATCH ? AND m.partition_id IN ({_marks(partitions)})")
+        params: list[Any] = [match, *partitions]
+        if kinds:
+            sql += f" AND m.kind IN ({_marks(kinds)})"
+            params += list(kinds)
+        sql += " ORDER BY bm25(memory_fts) LIMIT ?"
+        params.append(limit)
+        return [r[0] for r in self.db.query(sql, params)]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the four tables (they are equal when the index is in step)."""
+        with self.db.read() as conn:
+            return {
+                "memories": conn.execute("SELECT count(*) FROM memories").fetchone()[0],
+                "vectors": conn.execute("SELECT count(*) FROM memory_vectors").fetchone()[0],
+                "vec": conn.execute("SELECT count(*) FROM memory_vec").fetchone()[0],
+                "fts": conn.execute("SELECT count(*) FROM memory_fts").fetchone()[0],
+            }
+
+    # -- bulk (reindex, export) ---------------------------------------------------------------
+
+    def generation(self) -> int:
+        return int(self.db.query_one("SELECT value FROM memory_index_state WHERE key = 'generation'")[0])
+
+    def set_generation(self, conn: Any, generation: int) -> None:
+        conn.execute("UPDATE memory_index_state SET value = ? WHERE key = 'generation'", (str(generation),))
+
+    def stale_count(self, generation: int) -> int:
+        return self.db.query_one("SELECT count(*) FROM memory_vectors WHERE generation < ?", (generation,))[0]
+
+    def stale_batch(self, generation: int, limit: int) -> list[tuple[int, str]]:
+        """(seq, content) of rows embedded before ``generation``, lowest seq first."""
+        rows = self.db.query("SELECT m.seq, m.content FROM memory_vectors v JOIN memories m ON m.seq = v.memory_rowid "
+                             "WHERE v.generation < ? ORDER BY v.memory_rowid LIMIT ?", (generation, limit))
+        return [(r[0], r[1]) for r in rows]
+
+    def iter_all(self, tenant_id: str | None = None, batch: int = 500) -> Iterator[Memory]:
+        """Every memory (of one tenant, or all), oldest first, read in batches."""
+        last = 0
+        while True:
+            sql = "SELECT * FROM memories WHERE seq > ?"
+            params: list[Any] = [last]
+            if tenant_id is not None:
+                sql += " AND tenant_id = ?"
+                params.append(tenant_id)
+            rows = self.db.query(sql + " ORDER BY seq LIMIT ?", params + [batch])
+            if not rows:
+                return
+            for row in rows:
+                yield row_to_memory(row)
+            last = rows[-1]["seq"]
+
+    def agent_exists(self, tenant_id: str, agent_id: str) -> bool:
+        return self.db.query_one("SELECT 1 FROM agents WHERE tenant_id = ? AND id = ?", (tenant_id, agent_id)) is not None
+
+    def session_agent(self, tenant_id: str, session_id: str) -> str | None:
+        """The agent id of a tenant's session, or None when there is no such session."""
+        row = self.db.query_one("SELECT agent_id FROM sessions WHERE tenant_id = ? AND id = ?", (tenant_id, session_id))
+        return row[0] if row else None
+
+    def id_exists(self, memory_id: str) -> bool:
+        """Whether any tenant holds a memory with this id (ids are unique across tenants)."""
+        return self.db.query_one("SELECT 1 FROM memories WHERE id = ?", (memory_id,)) is not None
+
+    def tenant_exists(self, tenant_id: str) -> bool:
+        return self.db.query_one("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)) is not None
