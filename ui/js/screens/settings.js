@@ -101,6 +101,12 @@ export async function mount(container, { toast }) {
     });
     return h("label", { class: "check" }, input, h("span", null, value === "system" ? "Match the system" : value === "light" ? "Light" : "Dark"));
   });
+  // The rail's toggle changes the theme too: keep the radios in step.
+  const syncRadios = () => {
+    const now = document.documentElement.dataset.theme || "system";
+    radios.forEach((label) => { const input = label.querySelector("input"); input.checked = input.value === now; });
+  };
+  document.addEventListener("qorven:theme", syncRadios);
   detail.append(h("section", { class: "card stack" }, h("h3", { id: "theme-h" }, "Theme"),
     h("div", { class: "row wrap", role: "radiogroup", "aria-labelledby": "theme-h", style: "gap: 18px" }, radios)));
 
@@ -109,7 +115,7 @@ export async function mount(container, { toast }) {
       row("Alt+1 … Alt+7", "Switch screens"),
       row("Enter / Shift+Enter", "Send / new line"),
       row("Escape", "Stop a running reply")))));
-  return () => {};
+  return () => document.removeEventListener("qorven:theme", syncRadios);
 
   function display(v) {
     if (typeof v === "boolean") return v ? "yes" : "no";
