@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -20,6 +21,8 @@ def test_a_memory_saved_in_one_session_is_recalled_in_a_new_one(server, fake):
     with server.client() as api:
         configure(api, fake)
         prime = next(a for a in api.get("/v1/agents").json()["data"] if a["name"] == "prime")
+        # this test is about the memory_save tool; auto-save's extra model call would race for the fake's replies
+        api.patch(f"/v1/agents/{prime['id']}", json={"memory": {"auto_save": False}}).raise_for_status()
         events = server.ctx.hub.subscribe("default", topics=[f"agent:{prime['id']}"])
 
         # session 1: the model decides to save a memory through the memory_save tool
@@ -55,3 +58,25 @@ def test_a_memory_saved_in_one_session_is_recalled_in_a_new_one(server, fake):
         assert sent[0]["role"] == "system" and "favourite colour is teal" in sent[0]["content"]
         assert all("teal" not in m["content"] for m in sent[1:] if isinstance(m.get("content"), str))
         assert api.get(f"/v1/memory/{memory['id']}").json()["last_recalled_at"] is not None
+
+
+def test_auto_save_extracts_facts_after_a_run_and_they_are_recalled_later(server, fake):
+    with server.client() as api:
+        configure(api, fake)
+        writer = next(a for a in api.get("/v1/agents").json()["data"] if a["name"] == "writer")
+        api.patch(f"/v1/agents/{writer['id']}", json={"memory": {"auto_save": True}}).raise_for_status()
+        fake.enqueue(Reply.text("Ghent is lovely."),
+                     Reply.text('```json\n{"memories": [{"content": "The user lives in Ghent", "kind": "fact", '
+                                '"importance": 0.8}]}\n```'))
+        first = api.post("/v1/chat/completions", json={"agent_id": "writer", "stream": False,
+                                                       "message": "I live in Ghent, by the way."})
+        assert first.status_code == 200, first.text
+        deadline = time.monotonic() + 30
+        stored = []
+        while time.monotonic() < deadline and not stored:
+            stored = api.get("/v1/memory", params={"agent_id": writer["id"]}).json()["data"]
+            time.sleep(0.1)
+        assert [m["content"] for m in stored] == ["The user lives in Ghent"]
+        assert stored[0]["source"] == "agent" and stored[0]["importance"] == 0.8
+        extraction = fake.chat_requests()[-1].body["messages"]
+        assert "JSON" in extraction[0]["content"] and "I live in Ghent" in extraction[1]["content"]
