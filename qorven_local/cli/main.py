@@ -22,7 +22,8 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callab
     ("db", "The database file: backup PATH (online, consistent), check.", db.add_arguments, db.run),
     ("doctor", "Check SQLite, sqlite-vec, the model, the data root, the port and the GUI backend.",
      doctor.add_arguments, doctor.run),
-    ("memory", "Memories on the local database: reindex, import, export.", memory.add_arguments, memory.run),
+    ("memory", "Memories: search, save (via the API); reindex, import, export (local database).",
+     memory.add_arguments, memory.run),
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any, Iterator, TextIO
 
 from qorven_local.bootstrap import build_context
 from qorven_local.cli.common import add_home_flag, fail, local_config
+from qorven_local.cli.memory_remote import add_search_save, run_search_save
 from qorven_local.errors import QorvenError
 
 
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     exp.add_argument("file", nargs="?", default="-", help="FILE.jsonl (default: stdout)")
     exp.add_argument("--tenant", default=None, help="Only this tenant's memories.")
     add_home_flag(exp)
+    add_search_save(sub)  # search and save go through the API (a running Qorven)
 
 
 class ProgressBar:
@@ -66,6 +68,8 @@ def _records(stream: TextIO) -> Iterator[tuple[int, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.memory_command in ("search", "save"):
+        return run_search_save(args)
     ctx = build_context(local_config(args))
     try:
         memory = ctx.memory
