@@ -21,7 +21,7 @@ PAGES_PER_STEP = 256
 
 # (table, key, [(index table, its key)]): derived indexes that must hold one entry per row.
 INDEXED_ROWS = [
-    ("memories", "seq", [("memory_vec", "rowid"), ("memory_vectors", "memory_rowid"), ("memory_fts", "rowid")]),
+    ("memories", "seq", [("memory_vec", "memory_rowid"), ("memory_vectors", "memory_rowid"), ("memory_fts", "rowid")]),
 ]
 
 

@@ -106,3 +106,20 @@ def test_check_passes_on_a_sound_database_and_fails_on_a_broken_index(tmp_path):
     conn.close()
     broken = run_qorven("db", "check", "--home", str(config.home))
     assert broken.returncode == 1 and "FAIL fts5 notes_fts" in broken.stdout
+
+
+def test_check_finds_a_memory_missing_from_an_index(server):
+    from qorven_local.client import Client
+
+    with Client(server.url, server.admin_token) as api:
+        for text in ("tea in the morning", "reports on Friday", "the stick is blue"):
+            api.memory.save(text, scope="workspace", kind="fact")
+    ok = run_qorven("db", "check", "--home", str(server.home))
+    assert ok.returncode == 0, ok.stdout
+    for index in ("memory_vec", "memory_vectors", "memory_fts"):
+        assert f"ok   {index} ~ memories: 3 rows" in ok.stdout
+    conn = connect(server.home / "qorven.db")
+    conn.execute("DELETE FROM memory_vectors WHERE memory_rowid = (SELECT max(seq) FROM memories)")
+    conn.close()
+    broken = run_qorven("db", "check", "--home", str(server.home))
+    assert broken.returncode == 1 and "FAIL memory_vectors ~ memories: 1 of 3 rows missing" in broken.stdout
