@@ -32,16 +32,31 @@ DEFAULT_TENANT = "default"
 
 
 def setup_logging(config: Config) -> None:
-    """Log to <home>/logs/qorven.log (rotated) and stderr. Tokens and keys are never logged."""
+    """Log to <home>/logs/qorven.log (rotated) and warnings to stderr. Tokens and keys are never logged.
+
+    One file handler per process, moved to the newest data root, so a second Runtime in the same
+    process (tests, a restart) writes into its own folder rather than the first one's.
+    """
     root = logging.getLogger("qorven")
-    if any(getattr(h, "_qorven", False) for h in root.handlers):
-        return
     root.setLevel(config.log_level.upper())
-    file_handler = logging.handlers.RotatingFileHandler(config.logs_dir / "qorven.log", maxBytes=5_000_000,
-                                                        backupCount=3, encoding="utf-8")
+    target = str(config.logs_dir / "qorven.log")
+    for handler in list(root.handlers):
+        if getattr(handler, "_qorven", None) == "file":
+            if handler.baseFilename == os.path.abspath(target):
+                return
+            root.removeHandler(handler)
+            handler.close()
+    file_handler = logging.handlers.RotatingFileHandler(target, maxBytes=5_000_000, backupCount=3,
+                                                        encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    file_handler._qorven = True
+    file_handler._qorven = "file"
     root.addHandler(file_handler)
+    if not any(getattr(h, "_qorven", None) == "console" for h in root.handlers):
+        console = logging.StreamHandler()
+        console.setLevel(logging.WARNING)
+        console.setFormatter(logging.Formatter("qorven: %(levelname)s %(message)s"))
+        console._qorven = "console"
+        root.addHandler(console)
 
 
 def write_private_file(path: Path, text: str) -> None:

@@ -21,8 +21,14 @@ from qorven_local.web.errors import envelope_bytes
 
 log = logging.getLogger("qorven")
 
+def close_providers(ctx: AppContext) -> None:
+    """Close the provider adapters' HTTP pools."""
+    if ctx.providers is not None:
+        ctx.providers.close()
+
+
 STARTUP_HOOKS: list[Any] = [start_channel_worker, warm_embedder]  # callables (ctx) run after the server is up (workers)
-SHUTDOWN_HOOKS: list[Any] = [stop_channel_worker]  # callables (ctx) run before the database closes
+SHUTDOWN_HOOKS: list[Any] = [stop_channel_worker, close_providers]  # callables (ctx) run before the database closes
 
 
 class Runtime:

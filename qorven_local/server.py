@@ -175,7 +175,13 @@ class Server:
         if not self._running.is_set() or self._wsgi.trigger._closed:
             run()
             return
-        self._wsgi.trigger.pull_trigger(run)
+        try:
+            self._wsgi.trigger.pull_trigger(run)
+        except OSError:
+            # the trigger pipe closed between the check and the pull (the loop is ending):
+            # nothing can wake the loop any more, so do the step here rather than fail the stop
+            run()
+            return
         if not done.wait(2.0):
             log.warning("waitress loop did not run a shutdown step in time")
 
