@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv system-deps clean
+.PHONY: run test venv system-deps gui-backend clean
 
 # Reinstall whenever the dependency list changes.
 $(STAMP): pyproject.toml
@@ -17,14 +17,26 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests need (headless Chromium, Xvfb), installed only if missing.
+# Debian packages the tests need (headless Chromium, Xvfb, WebKitGTK for the window), only if missing.
 system-deps:
 	@bash build/system-deps.sh
 
+# pywebview's GTK backend (PyGObject, built against the system's GObject libraries) on Linux.
+# Without it the app still runs: it opens the default browser instead of a window.
+GUI_STAMP := $(VENV)/.gui-backend
+$(GUI_STAMP): $(STAMP)
+	@if [ "$$(uname -s)" = Linux ] && pkg-config --exists gobject-introspection-1.0 2>/dev/null; then \
+		$(BIN)/python -m pip install --quiet 'PyGObject==3.50.0' && touch $(GUI_STAMP); \
+	else echo "gui-backend: GObject introspection headers not found; the app will use the browser"; fi
+
+gui-backend: $(GUI_STAMP)
+
 run: venv
+	-@$(MAKE) --no-print-directory gui-backend
 	$(BIN)/python app.py
 
 test: venv system-deps
+	@$(MAKE) --no-print-directory gui-backend
 	$(BIN)/python -m pytest
 
 clean:

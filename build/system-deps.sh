@@ -2,7 +2,9 @@
 # Install the Debian packages the test suite drives (Chromium for UI tests, Xvfb for the window
 # test), only those missing. Needs root or passwordless sudo; otherwise says what to install.
 set -euo pipefail
-packages=(chromium xvfb strace)  # strace: the portable write audit (make test-build)
+# chromium: browser tests; xvfb + WebKitGTK + GObject headers: the pywebview window test
+# (PyGObject builds against them); strace: the portable write audit (make test-build)
+packages=(chromium xvfb strace gir1.2-webkit2-4.1 libgirepository1.0-dev libcairo2-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,4 +22,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "system-deps: installing ${missing[*]}"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
