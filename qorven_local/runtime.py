@@ -72,11 +72,18 @@ class Runtime:
     def port(self) -> int:
         return self.server.port
 
-    def wait(self) -> None:
-        """Block until SIGINT/SIGTERM (main thread) or ``stop()``, then stop cleanly."""
+    def stop_on_signals(self) -> None:
+        """Make SIGINT/SIGTERM request a clean stop (main thread only; call before ``start``).
+
+        Installed before the server is up, so a signal that arrives right after the URL is
+        printed still stops cleanly instead of killing the process mid-write.
+        """
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: self._stopped.set())
+
+    def wait(self) -> None:
+        """Block until a stop is requested (signal or ``request_stop``), then stop cleanly."""
         while not self._stopped.wait(0.5):
             pass
         self.stop()

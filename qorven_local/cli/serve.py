@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: binding {config.host}: the API is reachable from other machines. "
               f"Only do this on a network you trust.", file=sys.stderr)
     runtime = Runtime(config)
+    runtime.stop_on_signals()
     token = runtime.start()
     if token:
         print(f"First start: your admin token (shown once, also saved to {config.admin_token_path}):\n  {token}")
