@@ -16,6 +16,7 @@ from qorven_local.channels.service import ChannelService
 from qorven_local.config import Config
 from qorven_local.context import AppContext, Clock, IdFactory
 from qorven_local.memory.service import MemoryService
+from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.ratelimit import RateLimiter
@@ -86,7 +87,9 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.sessions = SessionService(db, clock, ids, ctx.agents)
     ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
     ctx.secrets = SecretBox(config.secret_key_path)
-    ctx.providers = ProviderRegistry(db, clock, ids, ctx.secrets)
+    ctx.providers = ProviderRegistry(db, clock, ids, ctx.secrets, local=LocalOptions(
+        config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
+        default_allowed_roots(config.home)))
     ctx.model_ids = ModelDirectory(ctx.agents, ctx.providers)
     ctx.tools = default_registry()
     ctx.runner = AgentRunner(ctx)

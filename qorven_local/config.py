@@ -67,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),
     Setting("http_allowed_hosts", (), "host or host:port values (comma-separated) the http_get tool may reach "
             "even when they are private, e.g. one LAN service.", _csv),
+    Setting("local_max_models", 1, "Local GGUF models kept loaded at once (the least recently used idle one "
+            "is unloaded to load another).", int),
+    Setting("local_idle_seconds", 600.0, "Unload a local model after this many seconds unused.", float),
+    Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -27,6 +27,7 @@ import httpx
 from qorven_local.errors import Conflict, ModelNotFound, NotFound, ProviderError, QorvenError, ValidationError
 from qorven_local.providers.adapters import KINDS, create_provider, default_base_url
 from qorven_local.providers.base import Provider
+from qorven_local.providers.local_gguf import LocalOptions, import_model
 from qorven_local.security.secrets import SecretBox, secret_hint
 from qorven_local.storage.db import Database, IntegrityError
 from qorven_local.storage.providers import CatalogModel, ProviderRecord, ProviderStore
@@ -89,8 +90,9 @@ def origin(url: str) -> tuple[str, str, int | None]:
 class ProviderRegistry:
     """The tenant's providers and models; adapters are built lazily and reused until the row changes."""
 
-    def __init__(self, db: Database, clock, ids, secrets: SecretBox) -> None:
+    def __init__(self, db: Database, clock, ids, secrets: SecretBox, local: LocalOptions | None = None) -> None:
         self.db = db
+        self.local = local  # the local kind's models folder and limits (None: no local kind)
         self.clock = clock
         self.ids = ids
         self.secrets = secrets
@@ -125,12 +127,19 @@ class ProviderRegistry:
         kind = fields.get("kind")
         if kind not in KINDS:
             raise ValidationError(f"kind must be one of {', '.join(KINDS)}", param="kind")
+        if kind == "local":  # models are the GGUF files of <data root>/models, not a URL
+            if fields.get("base_url") or fields.get("key"):
+                raise ValidationError("a local provider takes no base_url or key; its models are the GGUF files "
+                                      "in <data root>/models", param="base_url" if fields.get("base_url") else "key")
+            if self.local is None:
+                raise ValidationError("local models are not available in this server", param="kind")
         base_url = fields.get("base_url") or default_base_url(kind)
         if not base_url:
             raise ValidationError(f"a {kind} provider needs a base_url", param="base_url")
         now = self.clock.iso()
         record = ProviderRecord(id=self.ids.new("prv"), tenant_id=tenant_id, name=check_provider_name(fields.get("name")),
-                                kind=kind, base_url=check_base_url(base_url), enabled=fields.get("enabled", True),
+                                kind=kind, base_url=base_url if kind == "local" else check_base_url(base_url),
+                                enabled=fields.get("enabled", True),
                                 key_enc=None, key_hint=None, models_fetched_at=None, models_error=None,
                                 created_at=now, updated_at=now)
         if fields.get("key"):
@@ -153,6 +162,8 @@ class ProviderRegistry:
                 changed.enabled = bool(fields["enabled"])
             if "kind" in fields and fields["kind"] != record.kind:
                 raise ValidationError("kind cannot change; create another provider", param="kind")
+            if fields.get("base_url") is not None and record.kind == "local":
+                raise ValidationError("a local provider has no base_url", param="base_url")
             if fields.get("base_url") is not None:
                 changed.base_url = check_base_url(fields["base_url"])
                 if origin(changed.base_url) != origin(record.base_url):
@@ -225,7 +236,7 @@ class ProviderRegistry:
             if cached is not None and cached[0] == version:
                 return cached[1]
         key = self.secrets.decrypt(record.key_enc, f"provider:{record.id}:key") if record.key_enc else None
-        adapter = create_provider(record.kind, record.base_url, key, record.name)
+        adapter = create_provider(record.kind, record.base_url, key, record.name, local=self.local)
         with self._lock:
             old = self._adapters.get(record.id)
             self._adapters[record.id] = (version, adapter)
@@ -274,7 +285,8 @@ class ProviderRegistry:
         """(entries, errors): every model the enabled providers offer, fetched when never fetched or on
         ``refresh``; errors name the providers that failed (their cached models, if any, stay listed)."""
         providers = [p for p in self.store.list_all(tenant_id) if p.enabled]
-        stale = [p for p in providers if refresh or p.models_fetched_at is None]
+        # a local provider's catalog is a folder listing (headers only): always current
+        stale = [p for p in providers if refresh or p.models_fetched_at is None or p.kind == "local"]
         errors: list[dict[str, Any]] = []
         if stale:
             def fetch(p: ProviderRecord) -> None:
@@ -296,11 +308,31 @@ class ProviderRegistry:
             p = providers.get(m.provider_id)
             if p is None:
                 continue
-            entries.append({"id": model_id(p.name, m.model), "object": "model", "provider_id": p.id,
+            local = self._local_details(p, m.model)
+            entries.append({**local, "id": model_id(p.name, m.model), "object": "model", "provider_id": p.id,
                             "provider": p.name, "model": m.model, "owned_by": m.owned_by or p.name,
                             "context_length": m.context_length, "selected": (p.id, m.model) in selected,
                             "default": default == (p.id, m.model)})
         return entries, errors
+
+    def _local_details(self, record: ProviderRecord, model: str) -> dict[str, Any]:
+        """A local model's size_bytes, quantization and file (read from its GGUF header)."""
+        if record.kind != "local":
+            return {}
+        info = getattr(self.adapter(record), "describe", lambda _m: None)(model) or {}
+        return {k: info.get(k) for k in ("size_bytes", "quantization", "file")}
+
+    def import_local_model(self, tenant_id: str, provider_id: str, path: Any) -> dict[str, Any]:
+        """Copy a GGUF file into the local provider's models folder; its catalog entry comes back."""
+        record = self.get(tenant_id, provider_id)
+        if record.kind != "local" or self.local is None:
+            raise ValidationError(f"provider {record.name!r} is not a local provider; models are imported into "
+                                  "a provider of kind local", param="provider_id")
+        result = import_model(path, self.local)
+        self._fetch_catalog(record)
+        info = self.adapter(record).describe(result["model"]) or {}
+        return {"object": "model_import", "id": model_id(record.name, result["model"]), "provider_id": record.id,
+                **result, "quantization": info.get("quantization"), "context_length": info.get("context_length")}
 
     # -- selection and default ------------------------------------------------------------------
     def split(self, tenant_id: str, mid: str, param: str = "model") -> tuple[ProviderRecord, str]:

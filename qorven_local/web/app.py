@@ -18,7 +18,8 @@ from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
                                                SelectedModelsResource)
 from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
-                                                  ProvidersResource, ProviderTestResource)
+                                                  ProviderModelImportResource, ProvidersResource,
+                                                  ProviderTestResource)
 from qorven_local.web.resources.rooms import room_routes
 from qorven_local.web.resources.sessions import MessagesResource, SessionResource, SessionsResource
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
@@ -61,6 +62,7 @@ def core_routes(ctx) -> list[Route]:
         Route("/v1/providers/{provider_id}", ProviderResource(ctx)),
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx)),
+        Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx)),
     ]
 
 

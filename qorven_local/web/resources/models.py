@@ -28,7 +28,11 @@ CATALOG_ENTRY = {
     "properties": {"id": {"type": "string"}, "object": {"const": "model"}, "provider_id": {"type": "string"},
                    "provider": {"type": "string"}, "model": {"type": "string"}, "owned_by": {"type": "string"},
                    "context_length": {"type": ["integer", "null"]}, "selected": {"type": "boolean"},
-                   "default": {"type": "boolean"}},
+                   "default": {"type": "boolean"},
+                   "size_bytes": {"type": ["integer", "null"], "description": "local models: file size"},
+                   "quantization": {"type": ["string", "null"], "description": "local models: GGUF file type, "
+                                                                              "e.g. Q4_K_M"},
+                   "file": {"type": ["string", "null"], "description": "local models: file in <data root>/models"}},
 }
 CATALOG = {
     "type": "object", "required": ["object", "data", "errors"],

@@ -136,3 +136,31 @@ class ProviderDetectResource:
                        "and Jan (1337)", tag="providers", response=DETECTED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"object": "list", "data": detect_local(self.targets)}
+
+
+MODEL_IMPORT = {
+    "type": "object", "additionalProperties": False, "required": ["path"],
+    "properties": {"path": {"type": "string", "minLength": 1, "maxLength": 4096,
+                            "description": "absolute path of a .gguf file under the user's home folder or the "
+                                           "data root (symlinks resolved)"}},
+}
+MODEL_IMPORTED = {
+    "type": "object", "required": ["object", "id", "provider_id", "model", "file", "size_bytes", "sha256"],
+    "properties": {"object": {"const": "model_import"}, "id": {"type": "string"}, "provider_id": {"type": "string"},
+                   "model": {"type": "string"}, "file": {"type": "string"}, "size_bytes": {"type": "integer"},
+                   "sha256": {"type": "string"}, "quantization": {"type": ["string", "null"]},
+                   "context_length": {"type": ["integer", "null"]}},
+}
+
+
+class ProviderModelImportResource:
+    def __init__(self, ctx) -> None:
+        self.providers = ctx.providers
+
+    @operation(summary="Copy a GGUF model file into a local provider's models folder (returns its SHA-256); "
+                       "400 when the file is not GGUF or lies outside the user's home and the data root",
+               tag="providers", request=MODEL_IMPORT, response=MODEL_IMPORTED, status=201, admin=True)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
+        body = read_body(req, MODEL_IMPORT)
+        resp.status = 201
+        resp.media = self.providers.import_local_model(principal(req).tenant_id, provider_id, body["path"])
