@@ -55,8 +55,9 @@ $(PYI_STAMP): $(STAMP)
 	@touch $@
 
 $(BINARY): $(PYI_STAMP) $(BUILD_INPUTS)
+	@mkdir -p build/__build__ && touch build/__build__/started
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --workpath build/__build__ --distpath dist pyinstaller.spec
-	@touch $@
+	@touch -r build/__build__/started $@  # dated at the start: files edited during the build trigger the next one
 
 build: $(BINARY)
 
