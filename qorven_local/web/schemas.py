@@ -244,7 +244,7 @@ EMBEDDINGS_REQUEST = {
                                  "the bundled model has its own tokenizer)",
                   "oneOf": [EMBEDDING_TEXT, {"type": "array", "items": EMBEDDING_TEXT, "minItems": 1,
                                              "maxItems": 256}]},
-        "model": {"type": "string", "description": "all-minilm-l6-v2 (the default)"},
+        "model": {"type": ["string", "null"], "description": "all-minilm-l6-v2 (the default; null means it too)"},
         "encoding_format": {"enum": ["float", "base64"], "default": "float"},
         "dimensions": {"type": "integer", "enum": [384], "description": "only 384 is accepted"},
         "user": {"type": "string"},

@@ -21,6 +21,7 @@ from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, error_frame, name
 _MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
 OPENAI_FORM = {
     "type": "object", "required": ["model", "messages"],
+    "not": {"required": ["agent_id"]},  # a body naming agent_id is the Qorven form, whatever else it holds
     "description": "OpenAI's request; unknown params are ignored",
     "properties": {
         "model": {"type": "string", "minLength": 1, "maxLength": 300,
@@ -66,8 +67,12 @@ def check_openai_form(body: dict[str, Any]) -> None:
                         ("temperature", (int, float)), ("max_tokens", (int,)), ("max_completion_tokens", (int,)),
                         ("stop", (str, list))):
         value = body.get(name)
-        if value is not None and not isinstance(value, types):
+        # bool is an int subclass in Python, but true is not a temperature or a token count
+        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
             raise ValidationError(f"{name} has the wrong type", param=name)
+    tools = body.get("tools")
+    if tools is not None and any(type(t) is not dict for t in tools):
+        raise ValidationError("tools must be an array of objects", param="tools")
     if body.get("n") not in (None, 1):
         raise ValidationError("only n=1 is supported", param="n")
 
