@@ -130,7 +130,7 @@ class ProviderRegistry:
         if kind == "local":  # models are the GGUF files of <data root>/models, not a URL
             if fields.get("base_url") or fields.get("key"):
                 raise ValidationError("a local provider takes no base_url or key; its models are the GGUF files "
-                                      "in <data root>/models", param="base_url" if fields.get("base_url") else "key")
+                                      "in <data root>/models", param="base_url" if fields.get("base_url") else "kind")
             if self.local is None:
                 raise ValidationError("local models are not available in this server", param="kind")
         base_url = fields.get("base_url") or default_base_url(kind)
@@ -326,8 +326,8 @@ class ProviderRegistry:
         """Copy a GGUF file into the local provider's models folder; its catalog entry comes back."""
         record = self.get(tenant_id, provider_id)
         if record.kind != "local" or self.local is None:
-            raise ValidationError(f"provider {record.name!r} is not a local provider; models are imported into "
-                                  "a provider of kind local", param="provider_id")
+            raise ValidationError(f"provider {record.name!r} is of kind {record.kind}; models are imported into "
+                                  "a provider of kind local", param="kind")
         result = import_model(path, self.local)
         self._fetch_catalog(record)
         info = self.adapter(record).describe(result["model"]) or {}

@@ -49,9 +49,10 @@ DOCUMENTED_SERVER_ERRORS = {
 }
 # request fields whose validity no schema can express: they must name something that exists (an id, a
 # model, a tool), be a cursor this server issued, or fit a rule that depends on another field (a
-# channel's config keys depend on its kind; a base_url must parse as an http(s) URL with a host)
+# channel's config keys depend on its kind; a base_url must parse as an http(s) URL with a host; a model
+# import's path must be an existing GGUF file in an allowed folder)
 SEMANTIC_PARAMS = {"cursor", "tools", "model", "agent_id", "session_id", "binding_id", "members", "chair_agent_id",
-                   "kind", "base_url"}
+                   "kind", "base_url", "path"}
 SEMANTIC_PREFIXES = ("models.", "routing.", "config.")
 
 # Checks whose expectation the contract overrides, each matched narrowly so that any other failure of
