@@ -45,7 +45,7 @@ def test_stream_through_the_openai_sdk_then_unload_on_idle(local_server):
         assert api.put("/v1/models/selected", json={"models": [f"local/{MODEL}"]}).status_code == 200
     with openai.OpenAI(base_url=local_server.url + "/v1", api_key=local_server.admin_token, max_retries=0,
                        timeout=60) as client:
-        stream = client.chat.completions.create(model=f"local/{MODEL}", stream=True, max_tokens=6,
+        stream = client.chat.completions.create(model=f"local/{MODEL}", stream=True, max_tokens=6, temperature=0,
                                                 messages=[{"role": "user", "content": "Say hello"}])
         chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -68,7 +68,7 @@ def test_cancel_a_real_generation(local_server):
     cancel = threading.Event()
     got = []
     for event in adapter.stream_chat(ChatRequest(model=MODEL, messages=[{"role": "user", "content": "go on"}],
-                                                 max_tokens=1500), cancel):
+                                                 max_tokens=1500, temperature=0), cancel):
         got.append(event)
         if len(got) == 2:
             cancel.set()
