@@ -23,6 +23,7 @@ KEEP_SYSTEM_LIBS = {
     "libreadline.so.8", "libtinfo.so.6", "libuuid.so.1", "libexpat.so.1", "libsqlite3.so.0",
     "libstdc++.so.6", "libgcc_s.so.1", "libmpdec.so.3", "libncursesw.so.6", "libpanelw.so.6",
     "libgdbm.so.6", "libgdbm_compat.so.4", "libnsl.so.2", "libtirpc.so.3",
+    "libgomp.so.1",  # OpenMP runtime of llama.cpp (the optional local-model runtime), when bundled
 }
 GLIBC = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
          "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libresolv.so.2", "libcrypt.so.1", "libanl.so.1"}
