@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv system-deps gui-backend clean
+.PHONY: run test venv system-deps gui-backend local clean
 
 # Reinstall whenever the dependency list changes.
 $(STAMP): pyproject.toml
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Local GGUF models in-process (llama-cpp-python; compiled once, ~10 min on 2 cores, then cached by pip).
+# `make venv` already installs it; this target is for a venv made some other way.
+local: venv
+	$(BIN)/python -m pip install --quiet -e '.[local]'
 
 # Debian packages the tests need (headless Chromium, Xvfb, WebKitGTK for the window), only if missing.
 system-deps:

@@ -8,6 +8,7 @@ import os
 import sys
 
 from qorven_local.cli.remote import add_client_flags, print_json, print_table, run_api
+from qorven_local.providers.adapters import KINDS
 
 COLUMNS = [("NAME", "name"), ("ID", "id"), ("KIND", "kind"), ("BASE URL", "base_url"), ("KEY", "key_hint"),
            ("ENABLED", "enabled")]
@@ -18,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="List configured providers.")
     add = sub.add_parser("add", help="Add a provider; its key is read from stdin or a prompt, or --key-env.")
     add.add_argument("name", help="A short name, used in model ids (<name>/<model>).")
-    add.add_argument("--kind", choices=("openai", "anthropic", "ollama", "openai_compatible"),
-                     default="openai_compatible")
+    add.add_argument("--kind", choices=KINDS, default="openai_compatible",
+                     help="local = GGUF files in <data root>/models, run in-process (no base URL, no key)")
     add.add_argument("--base-url", default=None, help="API base URL (default: the kind's own).")
     add.add_argument("--key-env", default=None, metavar="VAR", help="Read the key from this environment variable.")
     add.add_argument("--no-key", action="store_true", help="Add without a key (e.g. a local Ollama).")
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_key(args: argparse.Namespace) -> str | None:
-    if args.no_key:
+    if args.no_key or args.kind == "local":
         return None
     if args.key_env:
         key = os.environ.get(args.key_env, "")
