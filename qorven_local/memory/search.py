@@ -32,7 +32,7 @@ RRF_K = 20
 WEIGHTS = {"semantic": 1.0, "keyword": 0.5, "exact": 1.0}
 IMPORTANCE_WEIGHT = 0.2
 MODES = ("hybrid", "semantic", "keyword")
-MAX_PAIRED_TERMS = 8      # terms combined pairwise in the keyword query (28 pairs at most)
+MAX_PAIRED_TERMS = 8      # terms of the keyword query's "at least two of them" expression
 
 _QUOTED = re.compile(r'["\u201c\u201d]([^"\u201c\u201d]*)["\u201c\u201d]')
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -62,7 +62,7 @@ class FtsQuery:
         terms = self.any_terms[:MAX_PAIRED_TERMS]
         if len(terms) < 2:
             return " OR ".join(terms)
-        return " OR ".join(f"({a} AND {b})" for i, a in enumerate(terms) for b in terms[i + 1:])
+        return _at_least_two(terms)
 
     @property
     def match_exact(self) -> str:
@@ -70,6 +70,26 @@ class FtsQuery:
         if not self.exact_terms:
             return ""
         return f"({' OR '.join(self.exact_terms)}) AND ({' OR '.join(self.any_terms)})"
+
+
+def _any(terms: Sequence[str]) -> str:
+    return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+
+def _at_least_two(terms: Sequence[str]) -> str:
+    """An FTS5 expression true when a row holds at least two of the terms.
+
+    Every pair ``(a AND b) OR ...`` is n*(n-1) phrase iterators (56 for 8 terms), and FTS5 walks
+    each term's posting list once per occurrence and scores every occurrence. Splitting the terms
+    in halves L and R instead, "two of L, or two of R, or one of each" is 24 iterators for 8 terms.
+    The split is chosen so every term occurs equally often (pairs for 2, 3 and 5 terms, halves
+    for 4, 6, 7, 8), so BM25 weighs no query word above another.
+    """
+    n = len(terms)
+    if n <= 3 or n == 5:
+        return "(" + " OR ".join(f"({a} AND {b})" for i, a in enumerate(terms) for b in terms[i + 1:]) + ")"
+    left, right = terms[:n // 2], terms[n // 2:]
+    return f"({_at_least_two(left)} OR {_at_least_two(right)} OR ({_any(left)} AND {_any(right)}))"
 
 
 def _phrase(words: Sequence[str]) -> str:

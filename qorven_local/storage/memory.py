@@ -1,6 +1,7 @@
 """Memory rows, their vectors and their full-text entries: every SQL statement of memory lives here.
 
-A memory is four rows in four tables (see ``migrations/m003_memory.py``); ``insert``, ``update``
+A memory is four rows in four tables (see ``migrations/m003_memory.py``;
+``m007_memory_fts_partition.py`` adds the FTS ``part`` column); ``insert``, ``update``
 and ``delete`` write all of them with the caller's connection, i.e. inside the caller's one
 ``Database.write()`` transaction, so the index can never drift from the rows.
 """
@@ -57,6 +58,15 @@ def row_to_memory(row: Any) -> Memory:
                   partition_id=row["partition_id"])
 
 
+def part_token(partition_id: int) -> str:
+    """The token ``memory_fts.part`` holds for a partition (migration m007)."""
+    return f"p{int(partition_id)}"
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
@@ -109,7 +119,8 @@ class MemoryStore:
                      (seq, generation, vector))
         conn.execute("INSERT INTO memory_vec (memory_rowid, partition_id, embedding, kind) "
                      "VALUES (?, ?, vec_quantize_binary(?), ?)", (seq, partition_id, vector, kind))
-        conn.execute("INSERT INTO memory_fts (rowid, content) VALUES (?, ?)", (seq, content))
+        conn.execute("INSERT INTO memory_fts (rowid, content, part) VALUES (?, ?, ?)",
+                     (seq, content, part_token(partition_id)))
 
     def _unindex(self, conn: Any, seq: int) -> None:
         conn.execute("DELETE FROM memory_vectors WHERE memory_rowid = ?", (seq,))
@@ -214,18 +225,31 @@ class MemoryStore:
 
     def fts_search(self, match: str, partitions: Sequence[int], limit: int,
                    kinds: Sequence[str] | None = None) -> list[int]:
-        """Seqs matching an FTS5 expression within the partitions, best BM25 first."""
+        """Seqs matching an FTS5 expression within the partitions, best BM25 first.
+
+        The partitions are restricted inside the MATCH (``part`` column, see migration m007), so
+        FTS5 only visits and scores the scope's rows; when they are every partition there is no
+        restriction at all. ``bm25(memory_fts, 1.0, 0.0)``: the part column never scores.
+        """
         if not partitions or not match:
             return []
-        sql = (f"SELECT f.rowid FROM memory_fts f JOIN memories m ON m.seq = f.rowid "
-               f"WHERE memory_fts MATCH ? AND m.partition_id IN ({_marks(partitions)})")
-        params: list[Any] = [match, *partitions]
-        if kinds:
-            sql += f" AND m.kind IN ({_marks(kinds)})"
-            params += list(kinds)
-        sql += " ORDER BY bm25(memory_fts) LIMIT ?"
-        params.append(limit)
-        return [r[0] for r in self.db.query(sql, params)]
+        parts = sorted(set(partitions))
+        with self.db.read() as conn:
+            others = conn.execute(f"SELECT count(*) FROM memory_partitions WHERE id NOT IN ({_marks(parts)})",
+                                  parts).fetchone()[0]
+            expr = f"content : ({match})"
+            if others:
+                expr = f"part : ({' OR '.join(_quote(part_token(p)) for p in parts)}) AND {expr}"
+            if kinds:
+                sql = (f"SELECT f.rowid FROM memory_fts f JOIN memories m ON m.seq = f.rowid "
+                       f"WHERE memory_fts MATCH ? AND m.partition_id IN ({_marks(parts)}) "
+                       f"AND m.kind IN ({_marks(kinds)}) ORDER BY bm25(memory_fts, 1.0, 0.0) LIMIT ?")
+                params: list[Any] = [expr, *parts, *kinds, limit]
+            else:
+                sql = ("SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? "
+                       "ORDER BY bm25(memory_fts, 1.0, 0.0) LIMIT ?")
+                params = [expr, limit]
+            return [r[0] for r in conn.execute(sql, params)]
 
     def counts(self) -> dict[str, int]:
         """Row counts of the four tables (they are equal when the index is in step)."""
