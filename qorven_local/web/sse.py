@@ -16,7 +16,7 @@ import threading
 from json.encoder import encode_basestring as _encode_str  # the C encoder: a JSON string literal
 from typing import Any, Callable, Iterator
 
-from qorven_local.errors import QorvenError
+from qorven_local.errors import InternalError, QorvenError
 from qorven_local.web.errors import envelope
 
 DONE = b"data: [DONE]\n\n"
@@ -171,3 +171,29 @@ class SSEBridge:
                 item = self._get(self.ping_s)
         finally:
             self.cancel.set()  # done, failed, or the client went away: the producer stops
+
+
+def bridge_for(req: Any, cancel: threading.Event, ping_s: float) -> "SSEBridge":
+    """An SSEBridge for a request, told how to see waitress's client-disconnect flag."""
+    return SSEBridge(cancel, ping_s=ping_s, disconnected=req.env.get("waitress.client_disconnected"))
+
+
+def respond_stream(resp: Any, bridge: "SSEBridge", request_id: str | None,
+                   after_first: Callable[[], None] | None = None) -> None:
+    """Answer with the bridge's frames as text/event-stream.
+
+    The first frame is awaited here, so a failure before anything was sent keeps its HTTP status;
+    a later one becomes an error frame (an unexpected exception is reported by request id only).
+    """
+    first = bridge.first()
+
+    def on_error(exc: BaseException) -> bytes:
+        error = exc if isinstance(exc, QorvenError) else InternalError(
+            f"internal error; quote request id {request_id} when reporting it")
+        return error_frame(error, request_id)
+
+    resp.status = 200
+    resp.content_type = "text/event-stream; charset=utf-8"
+    resp.set_header("Cache-Control", "no-cache")
+    resp.set_header("X-Accel-Buffering", "no")
+    resp.stream = bridge.iterate(first, on_error, after_first)

@@ -10,13 +10,13 @@ import falcon
 
 from qorven_local.agents.model_ids import ChatTarget
 from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
-from qorven_local.errors import InternalError, NotFound, QorvenError, ValidationError
+from qorven_local.errors import NotFound, ValidationError
 from qorven_local.providers.base import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation
 from qorven_local.web.validation import validate
-from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, error_frame, named
+from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream
 
 _MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
 OPENAI_FORM = {
@@ -143,25 +143,6 @@ class ChatCompletionsResource:
             return session
         return self.ctx.sessions.open(tenant, agent.id, "web")[0]
 
-    # -- SSE plumbing ---------------------------------------------------------------------------
-    def _respond_stream(self, req: falcon.Request, resp: falcon.Response, bridge: SSEBridge, rid: str | None,
-                        after_first: Any = None) -> None:
-        first = bridge.first()   # raises early failures as ordinary HTTP errors
-
-        def on_error(exc: BaseException) -> bytes:
-            error = exc if isinstance(exc, QorvenError) else InternalError(
-                f"internal error; quote request id {rid} when reporting it")
-            return error_frame(error, rid)
-
-        resp.status = 200
-        resp.content_type = "text/event-stream; charset=utf-8"
-        resp.set_header("Cache-Control", "no-cache")
-        resp.set_header("X-Accel-Buffering", "no")
-        resp.stream = bridge.iterate(first, on_error, after_first)
-
-    def _bridge(self, req: falcon.Request, cancel: threading.Event) -> SSEBridge:
-        return SSEBridge(cancel, ping_s=self.ctx.sse_ping_s,
-                         disconnected=req.env.get("waitress.client_disconnected"))
 
     # -- agents ---------------------------------------------------------------------------------
     def _agent(self, req, resp, run: RunRequest, model_name: str, stream: bool, include_usage: bool,
@@ -175,7 +156,7 @@ class ChatCompletionsResource:
                                              "tool_calls": result.tool_calls} if named_events else None)
             return
         cancel = run.cancel = threading.Event()
-        bridge = self._bridge(req, cancel)
+        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
         writer = ChunkWriter(completion_id, created, model_name)
         put = bridge.put
         state = {"role": False}
@@ -207,7 +188,7 @@ class ChatCompletionsResource:
                 return
 
         bridge.start(produce, name="agent-run")
-        self._respond_stream(req, resp, bridge, rid)
+        respond_stream(resp, bridge, rid)
 
     # -- provider models ------------------------------------------------------------------------
     def _proxy(self, req, resp, target: ChatTarget, body: dict[str, Any], stream: bool, include_usage: bool,
@@ -264,7 +245,7 @@ class ChatCompletionsResource:
             resp.data = first
             return
 
-        bridge = self._bridge(req, cancel)
+        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
         bridge.put(first)
 
         def produce(out: SSEBridge) -> None:
@@ -276,7 +257,7 @@ class ChatCompletionsResource:
             if not cancel.is_set():
                 put(tail())
 
-        self._respond_stream(req, resp, bridge, rid, after_first=lambda: bridge.start(produce, name="proxy-stream"))
+        respond_stream(resp, bridge, rid, after_first=lambda: bridge.start(produce, name="proxy-stream"))
 
 
 def _reason(reason: str) -> str:

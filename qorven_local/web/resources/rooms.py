@@ -8,12 +8,11 @@ from typing import Any
 import falcon
 
 from qorven_local.agents.runs import RunEvent
-from qorven_local.errors import InternalError, QorvenError
 from qorven_local.storage.rooms import RoomMessage
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.schemas import NULLABLE_STR, TIMESTAMP, list_of
 from qorven_local.web.spec import PAGED, Param, Route, operation
-from qorven_local.web.sse import DONE, SSEBridge, error_frame, named
+from qorven_local.web.sse import DONE, SSEBridge, bridge_for, named, respond_stream
 
 DECISION = {
     "type": ["object", "null"],
@@ -148,8 +147,7 @@ class RoomMessagesResource:
                           "next_cursor": None}
             return
         cancel = threading.Event()
-        bridge = SSEBridge(cancel, ping_s=self.ctx.sse_ping_s,
-                           disconnected=req.env.get("waitress.client_disconnected"))
+        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
         put = bridge.put
 
         def on_message(message: RoomMessage) -> None:
@@ -168,19 +166,8 @@ class RoomMessagesResource:
             put(DONE)
 
         bridge.start(produce, name="room-turn")
-        first = bridge.first()  # failures before the first event (404, 409, 503) keep their HTTP status
-        rid = getattr(req.context, "request_id", None)
-
-        def on_error(exc: BaseException) -> bytes:
-            error = exc if isinstance(exc, QorvenError) else InternalError(
-                f"internal error; quote request id {rid} when reporting it")
-            return error_frame(error, rid)
-
-        resp.status = 200
-        resp.content_type = "text/event-stream; charset=utf-8"
-        resp.set_header("Cache-Control", "no-cache")
-        resp.set_header("X-Accel-Buffering", "no")
-        resp.stream = bridge.iterate(first, on_error)
+        # failures before the first event (404, 409, 503) keep their HTTP status
+        respond_stream(resp, bridge, getattr(req.context, "request_id", None))
 
 
 class RoomDecideResource:
