@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
 
 from tests.fakes import FakeProvider
+from tests.support.openai_schemas import validate_openai
 
 KEY = "sk-live-chat-test-0123456789abcdef"
-# OpenAI's published component schemas (a copy of the contract's openai-schemas.json)
-SCHEMAS = Path(__file__).with_name("openai-schemas.json")
 
 
 def configure(api: httpx.Client, fake: FakeProvider, name: str = "fake") -> dict:
@@ -41,14 +36,10 @@ def fake(module_fake):
     module_fake.reset()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def openai_schema():
-    """validate(name, instance) against a component of OpenAI's published spec."""
-    doc = json.loads(SCHEMAS.read_text())
-
-    def validate(name: str, instance) -> None:
-        Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]}).validate(instance)
-    return validate
+    """Validate a body against one of OpenAI's published component schemas."""
+    return validate_openai
 
 
 def sse_events(lines) -> list[tuple[str, str]]:
