@@ -84,3 +84,28 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+def versioned_copies_as_symlinks(binaries: list) -> tuple[list, int]:
+    """(binaries, dropped bytes) with a wheel's ``libX.so.0``/``libX.so.0.5.0`` copies made symlinks.
+
+    Wheels cannot hold symlinks, so llama.cpp's wheel carries three identical copies of each library
+    (``libllama.so``, ``.so.0``, ``.so.0.5.0``: 25 MB unpacked on every start). ctypes opens the
+    plain ``.so``, the libraries link each other by soname (``.so.0``): keep the plain file, make
+    the soname a symlink to it (PyInstaller unpacks symlinks as symlinks), drop the fully versioned
+    name nobody opens.
+    """
+    by_dest = {entry[0]: entry for entry in binaries}
+    kept, dropped = [], 0
+    for entry in binaries:
+        dest, src = entry[0], entry[1]
+        folder, name = os.path.split(dest)
+        stem, dot_so, version = name.partition(".so.")
+        plain = os.path.join(folder, stem + ".so") if dot_so and version else None
+        if plain is None or plain not in by_dest or _size(src) != _size(by_dest[plain][1]):
+            kept.append(entry)
+            continue
+        dropped += _size(src)
+        if version.isdigit():  # the soname: other libraries' DT_NEEDED name it
+            kept.append((dest, stem + ".so", "SYMLINK"))
+    return kept, dropped
