@@ -15,13 +15,22 @@ filters) is matched as text and never raises. Quoted phrases and identifier-like
 (``INV-2024-0042``, ``db_prod_7``, ``v2.3.1``) are *exact* terms: memories containing one of them
 rank ahead of memories that only share ordinary words, so they are found even when the vectors
 (which blur numbers and codes) are not.
+
+Common terms: a word held by more than ``COMMON_TERM_DOCS`` memories (in a large store) leaves the
+keyword expression, as a "cutoff frequency" does in Lucene: FTS5 walks and scores every posting of
+every term, so a few very common words made most of a search's cost at 100k memories, while BM25
+gives them little weight anyway. At least ``MIN_KEYWORD_TERMS`` terms (the rarest) always stay,
+and exact terms are never dropped. Counts are cached per term for ``TERM_COUNT_TTL_S``.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -33,6 +42,10 @@ WEIGHTS = {"semantic": 1.0, "keyword": 0.5, "exact": 1.0}
 IMPORTANCE_WEIGHT = 0.2
 MODES = ("hybrid", "semantic", "keyword")
 MAX_PAIRED_TERMS = 8      # terms of the keyword query's "at least two of them" expression
+COMMON_TERM_DOCS = 5000   # a term in more memories than this is common (see module docstring)
+MIN_KEYWORD_TERMS = 2     # terms the keyword side keeps however common they are
+TERM_COUNT_TTL_S = 600.0  # how long a term's memory count is reused
+TERM_COUNT_CACHE = 50_000 # terms whose counts are cached (the cache starts over when full)
 
 _QUOTED = re.compile(r'["\u201c\u201d]([^"\u201c\u201d]*)["\u201c\u201d]')
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -63,6 +76,16 @@ class FtsQuery:
         if len(terms) < 2:
             return " OR ".join(terms)
         return _at_least_two(terms)
+
+    def without_common(self, counts: dict[str, int], common: int) -> "FtsQuery":
+        """This query minus its common terms (``counts[term] > common``), exact terms kept, and at
+        least ``MIN_KEYWORD_TERMS`` terms left (the rarest, in query order)."""
+        exact = set(self.exact_terms)
+        kept = [t for t in self.any_terms if t in exact or counts.get(t, 0) <= common]
+        if len(kept) < min(MIN_KEYWORD_TERMS, len(self.any_terms)):
+            rarest = sorted(self.any_terms, key=lambda t: counts.get(t, 0))[:MIN_KEYWORD_TERMS]
+            kept = [t for t in self.any_terms if t in exact or t in rarest]
+        return FtsQuery(kept, list(self.exact_terms))
 
     @property
     def match_exact(self) -> str:
@@ -168,12 +191,44 @@ def fuse(semantic: Sequence[int], keyword: Sequence[int], importance: dict[int, 
     return hits
 
 
+KEYWORD_THREADS = 4      # keyword searches that run alongside query embeddings at once (per process)
+_keyword_pool: ThreadPoolExecutor | None = None
+_keyword_pool_lock = threading.Lock()
+
+
+def _keyword_executor() -> ThreadPoolExecutor:
+    global _keyword_pool
+    with _keyword_pool_lock:
+        if _keyword_pool is None:
+            _keyword_pool = ThreadPoolExecutor(KEYWORD_THREADS, thread_name_prefix="memory-keyword")
+        return _keyword_pool
+
+
 class HybridSearch:
     """Ranks a tenant's memories in a set of partitions for a query text and its vector."""
 
-    def __init__(self, store: MemoryStore, index: VectorIndex) -> None:
+    def __init__(self, store: MemoryStore, index: VectorIndex, common_term_docs: int = COMMON_TERM_DOCS) -> None:
         self.store = store
         self.index = index
+        self.common_term_docs = common_term_docs
+        self._term_counts: dict[str, tuple[int, float]] = {}
+        self._term_counts_lock = threading.Lock()
+
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """Memories holding each term (capped just above ``common_term_docs``), cached a while."""
+        now = time.monotonic()
+        with self._term_counts_lock:
+            known = {t: c for t, (c, at) in ((t, self._term_counts.get(t, (0, -1e18))) for t in terms)
+                     if now - at < TERM_COUNT_TTL_S}
+        missing = [t for t in terms if t not in known]
+        if missing:
+            fresh = self.store.term_doc_counts(missing, self.common_term_docs)
+            with self._term_counts_lock:
+                if len(self._term_counts) + len(fresh) > TERM_COUNT_CACHE:
+                    self._term_counts.clear()
+                self._term_counts.update((t, (c, now)) for t, c in fresh.items())
+            known.update(fresh)
+        return known
 
     def keyword_ranks(self, text: str, partitions: Sequence[int], n: int,
                       kinds: Sequence[str] | None) -> tuple[list[int], list[int]]:
@@ -182,24 +237,47 @@ class HybridSearch:
         query = fts_query(text)
         if not query.any_terms:
             return [], []
+        if len(query.any_terms) > MIN_KEYWORD_TERMS:
+            query = query.without_common(self.term_counts(query.any_terms), self.common_term_docs)
         first = self.store.fts_search(query.match_exact, partitions, n, kinds) if query.exact_terms else []
         rest = self.store.fts_search(query.match_any, partitions, n, kinds)
         return list(dict.fromkeys([*first, *rest]))[:n], first
 
     def search(self, text: str, vector: np.ndarray | None, partitions: Sequence[int], limit: int,
-               kinds: Sequence[str] | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The ``limit`` best hits (each signal contributes its top ``max(3*limit, 30)`` candidates)."""
+               kinds: Sequence[str] | None = None, mode: str = "hybrid",
+               embed: Callable[[], np.ndarray] | None = None) -> list[Hit]:
+        """The ``limit`` best hits (each signal contributes its top ``max(3*limit, 30)`` candidates).
+
+        ``embed`` computes the query vector when ``vector`` is None. In hybrid mode the keyword
+        side then runs on a pool thread while this one embeds and runs the KNN: both mostly run
+        outside the GIL (SQLite while it steps, numpy in its matmuls), so a search costs about the
+        longer of the two instead of their sum. Inside a write transaction it stays on this thread,
+        whose connection is the only one that sees the uncommitted rows.
+        """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         signals = ("semantic", "keyword") if mode == "hybrid" else (mode,)
         pool = max(3 * limit, 30)
+        keyword_side: Future | None = None
+        if len(signals) == 2 and vector is None and embed is not None and not self.store.db.in_write():
+            keyword_side = _keyword_executor().submit(self.keyword_ranks, text, partitions, pool, kinds)
         semantic: list[int] = []
         cosines: dict[int, float] = {}
-        if "semantic" in signals and vector is not None:
-            nearest = self.index.nearest(partitions, vector, pool, kinds)
-            semantic = [seq for seq, _ in nearest]
-            cosines = dict(nearest)
-        keyword, exact = self.keyword_ranks(text, partitions, pool, kinds) if "keyword" in signals else ([], [])
+        try:
+            if "semantic" in signals and vector is None and embed is not None:
+                vector = embed()
+            if "semantic" in signals and vector is not None:
+                nearest = self.index.nearest(partitions, vector, pool, kinds)
+                semantic = [seq for seq, _ in nearest]
+                cosines = dict(nearest)
+        except BaseException:
+            if keyword_side is not None:
+                keyword_side.cancel()
+            raise
+        if keyword_side is not None:
+            keyword, exact = keyword_side.result()
+        else:
+            keyword, exact = self.keyword_ranks(text, partitions, pool, kinds) if "keyword" in signals else ([], [])
         importance = self.store.importances([*semantic, *keyword])
         hits = fuse(semantic, keyword, importance, signals, exact)[:limit]
         for hit in hits:

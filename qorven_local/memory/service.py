@@ -318,10 +318,8 @@ class MemoryService:
         partitions = self._partitions(tenant_id, scope, agent_id, session_id)
         if not partitions:
             return [], {}
-        vector = None
-        if mode != "keyword":
-            vector = query_vector if query_vector is not None else self.embedder.embed_one(query)
-        hits = self.ranker.search(query, vector, partitions, max_results, kinds=kinds or None, mode=mode)
+        hits = self.ranker.search(query, query_vector, partitions, max_results, kinds=kinds or None, mode=mode,
+                                  embed=lambda: self.embedder.embed_one(query))
         return hits, self.store.get_many([h.seq for h in hits])
 
     def recall(self, tenant_id: str, agent_id: str, query: str, limit: int = 5,

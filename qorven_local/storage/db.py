@@ -85,6 +85,10 @@ class Database:
             conn = self._local.conn = self._open()
         yield conn
 
+    def in_write(self) -> bool:
+        """True inside a ``write()`` on this thread (other threads' reads do not see its rows yet)."""
+        return bool(getattr(self._local, "write_depth", 0))
+
     @contextmanager
     def write(self) -> Iterator[sqlean.Connection]:
         """One transaction (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""

@@ -251,6 +251,13 @@ class MemoryStore:
                 params = [expr, limit]
             return [r[0] for r in conn.execute(sql, params)]
 
+    def term_doc_counts(self, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """How many memories (all tenants) hold each FTS5 term, counted up to ``cap + 1`` at most."""
+        with self.db.read() as conn:
+            return {term: conn.execute("SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? "
+                                       "LIMIT ?)", (f"content : {term}", cap + 1)).fetchone()[0]
+                    for term in terms}
+
     def counts(self) -> dict[str, int]:
         """Row counts of the four tables (they are equal when the index is in step)."""
         with self.db.read() as conn:
