@@ -27,6 +27,8 @@ per endpoint. Errors are typed by the envelope's ``code``:
         ├── ServiceUnavailable    503 no_model_configured, not_ready
         ├── ProviderFailed        502 provider_error, 504 provider_timeout
         └── ServerError           500 internal_error (and anything unexpected)
+
+httpx is imported on first use, so ``qorven serve`` (whose CLI imports this module) starts faster.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "APIError", "AuthenticationError", "BadRequest", "ChatEvent", "Client", "ClientError", "Conflict",
@@ -639,6 +642,8 @@ class Client:
 
     def __init__(self, server: str | None = None, token: str | None = None, *, timeout: float = 30.0,
                  home: str | os.PathLike | None = None) -> None:
+        import httpx
+
         home_path = Path(home) if home else None
         self.server = (server or default_server(home_path)).rstrip("/")
         self.token = token if token is not None else default_token(home_path)
@@ -660,6 +665,8 @@ class Client:
     # -- plumbing
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         """One request; the decoded JSON body, or a typed ``APIError`` / ``ConnectionFailed``."""
+        import httpx
+
         try:
             res = self._http.request(method, path, json=json, params=params)
         except httpx.TransportError as exc:
@@ -670,6 +677,8 @@ class Client:
 
     def stream_events(self, path: str, body: dict[str, Any]) -> Iterator[ChatEvent]:
         """POST ``body`` and yield the SSE answer as ChatEvents (errors typed, before or mid-stream)."""
+        import httpx
+
         timeout = httpx.Timeout(self._http.timeout.connect, read=STREAM_READ_TIMEOUT)
         try:
             with self._http.stream("POST", path, json=body, timeout=timeout) as res:
@@ -720,6 +729,8 @@ class Client:
 
     def ready(self) -> dict[str, Any]:
         """``/readyz``'s checks (never raises for 503: read ``status``)."""
+        import httpx
+
         try:
             res = self._http.get("/readyz")
         except httpx.TransportError as exc:

@@ -33,6 +33,7 @@ or echoed for an unauthenticated request):
 ``Inbound`` holds only JSON values, so the outbox can store ``dataclasses.asdict(inbound)`` and
 rebuild it with ``Inbound(**stored)``. ``send`` splits long replies into the API's size limit and
 posts the pieces in order; if a later piece fails, the earlier ones were delivered.
+httpx is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from qorven_local.errors import ProviderError, Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 REPLAY_WINDOW_SECONDS = 300
 
@@ -248,6 +250,8 @@ def post(http: httpx.Client, url: str, *, kind: str, secret: str | None, **kwarg
     httpx's own messages carry the URL, and Telegram's URL carries the bot token, so they are
     never passed on.
     """
+    import httpx
+
     try:
         response = http.post(url, **kwargs)
     except httpx.HTTPError as exc:

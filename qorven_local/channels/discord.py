@@ -5,22 +5,22 @@ under the application's public key (hex; stored as the binding's verifying "secr
 timestamp within 300 s. Discord probes the endpoint with bad signatures and expects 401.
 Send: ``POST {base}/webhooks/{application_id}/{interaction_token}`` (no bot token needed, valid
 15 minutes after the interaction); without an interaction token, ``POST {base}/channels/{id}/messages``
-with ``Authorization: Bot {bot_token}``.
+with ``Authorization: Bot {bot_token}``. ``cryptography`` is imported on first use (start-up time).
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
     HandshakeReply, Inbound, api_base, check_timestamp, chunk_text, load_json_object, post,
     require_header, require_secrets, require_send_secret,
 )
 from qorven_local.errors import Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KIND = "discord"
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
@@ -44,6 +44,9 @@ def sign(private_key: Ed25519PrivateKey, timestamp: str, raw_body: bytes) -> str
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
            config: dict, now: float) -> None:
     """Accept a fresh request signed by one of the configured application public keys."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     keys = require_secrets(secrets, KIND)
     signature_hex = require_header(headers, "X-Signature-Ed25519", KIND).strip()
     timestamp = require_header(headers, "X-Signature-Timestamp", KIND).strip()

@@ -10,16 +10,17 @@ token comments as the same user who talks to the agent, so the author alone cann
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 from urllib.parse import parse_qsl
-
-import httpx
 
 from qorven_local.channels.base import (
     OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, header, hmac_sha256_hex,
     load_json_object, post, require_send_secret, verify_sha256_prefixed,
 )
 from qorven_local.errors import ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "github"
 DEFAULT_API_BASE_URL = "https://api.github.com"

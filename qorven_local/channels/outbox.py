@@ -10,6 +10,8 @@ binding's ``last_error`` in ``/v1/channels/status`` until a later delivery succe
 Agent runs are plan-runs: when the tenant is at its concurrent-run limit the job waits for the
 limit's Retry-After and tries again. After a restart a run that was in progress is not repeated
 (its user message may already be stored); an interrupted delivery is retried.
+
+The HTTP client (httpx) is made on the first delivery, not at start-up (start-up time).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-
-import httpx
+from typing import TYPE_CHECKING
 
 from qorven_local.channels.base import ChannelSendError
 from qorven_local.channels.binding import ChannelJob
 from qorven_local.channels.kinds import channel_kind
 from qorven_local.errors import QorvenError, TooManyRuns
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("qorven.channels")
 
@@ -42,7 +46,9 @@ class ChannelWorker:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
-        self.http = httpx.Client(timeout=send_timeout, follow_redirects=False)
+        self.send_timeout = send_timeout
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         self._wake = threading.Condition()
         self._signalled = False
         self._stopping = threading.Event()  # also the runs' cancel signal: a stop cancels runs in progress
@@ -66,7 +72,19 @@ class ChannelWorker:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
-        self.http.close()
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
+
+    @property
+    def http(self) -> httpx.Client:
+        """The client replies are sent with (one for all threads), made on first use."""
+        with self._http_lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(timeout=self.send_timeout, follow_redirects=False)
+            return self._http
 
     def wake(self) -> None:
         with self._wake:

@@ -7,9 +7,7 @@ Slack retries (``X-Slack-Retry-Num``) carry the same event_id, so de-duplication
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-import httpx
+from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
     OK_REPLY, ChannelSendError, HandshakeReply, Inbound, api_base, check_timestamp, chunk_text,
@@ -17,6 +15,9 @@ from qorven_local.channels.base import (
     require_send_secret,
 )
 from qorven_local.errors import Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "slack"
 DEFAULT_API_BASE_URL = "https://slack.com/api"

@@ -6,15 +6,16 @@ Send: ``POST {base}/bot{bot_token}/sendMessage {chat_id, text}``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-import httpx
+from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
     OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, load_json_object, matches_any, post,
     require_header, require_secrets, require_send_secret,
 )
 from qorven_local.errors import Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"

@@ -12,16 +12,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
-
-import httpx
 
 from qorven_local.channels.base import (
     HandshakeReply, Inbound, api_base, chunk_text, header, matches_any, post, require_config,
     require_header, require_secrets, require_send_secret,
 )
 from qorven_local.errors import Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "twilio_sms"
 DEFAULT_API_BASE_URL = "https://api.twilio.com"

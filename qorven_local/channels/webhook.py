@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Mapping
-
-import httpx
+from typing import TYPE_CHECKING, Mapping
 
 from qorven_local.channels.base import (
     OK_REPLY, HandshakeReply, Inbound, check_timestamp, header, hmac_sha256_hex,
     load_json_object, matches_any, post, require_header, require_secrets, require_send_secret,
 )
 from qorven_local.errors import Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "webhook"
 DEFAULT_API_BASE_URL = ""  # no provider API: replies go to config["reply_url"]

@@ -8,15 +8,16 @@ Send: ``POST {base}/{phone_number_id}/messages`` with ``Authorization: Bearer {a
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-import httpx
+from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
     OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, hmac_sha256_hex, load_json_object,
     matches_any, post, require_config, require_send_secret, verify_sha256_prefixed,
 )
 from qorven_local.errors import Unauthorized, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "whatsapp"
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"

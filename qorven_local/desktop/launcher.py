@@ -16,8 +16,6 @@ import socket
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import webbrowser
 
 from qorven_local import __version__
@@ -58,6 +56,9 @@ def port_is_free(host: str, port: int) -> bool:
 
 def wait_ready(url: str, timeout: float = READY_TIMEOUT) -> None:
     """Poll ``/readyz`` on loopback until it answers 200 (the embedder warming up may take a moment)."""
+    import urllib.error  # imported on first use: start-up time
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:

@@ -6,7 +6,7 @@
 Adapters (``openai_compat.py``, ``anthropic.py``) translate wire formats to these events; they share
 the HTTP plumbing in ``HTTPProvider`` below (timeouts, error mapping, SSE parsing, cancellation).
 Errors are ``ProviderError`` (502) or ``ProviderTimeout`` (504); messages name the provider, never
-the key.
+the key. httpx and httpcore are imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import json
 import socket
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol, Union
-
-import httpcore
-import httpx
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Union
 
 from qorven_local.errors import ProviderError, ProviderTimeout
+
+if TYPE_CHECKING:
+    import httpx
 
 # OpenAI request params forwarded as-is by ``ChatRequest.from_openai``; others are ignored (the API
 # accepts unknown params leniently, but an upstream may reject them).
@@ -195,6 +194,10 @@ class HTTPProvider:
     def __init__(self, *, name: str, base_url: str, api_key: str | None = None,
                  connect_timeout: float = 10.0, read_timeout: float = 120.0,
                  transport: httpx.BaseTransport | None = None) -> None:
+        import urllib.request
+
+        import httpx
+
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key or None
@@ -231,6 +234,8 @@ class HTTPProvider:
 
     def check(self) -> dict[str, Any]:
         """List the models: proves the host answers and accepts the key (raises otherwise)."""
+        import httpx
+
         started = time.perf_counter()
         models = self.list_models()
         return {"ok": True, "provider": self.name, "kind": self.kind,
@@ -241,6 +246,8 @@ class HTTPProvider:
 
     def _get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
         """GET and parse JSON, mapping every failure to ProviderError/ProviderTimeout."""
+        import httpx
+
         try:
             resp = self._client.get(url, params=params, headers=self._auth_headers())
         except httpx.HTTPError as exc:
@@ -259,6 +266,8 @@ class HTTPProvider:
 
         A JSON answer (a server that does not stream) is yielded whole, as a single item.
         """
+        import httpx
+
         headers = self._auth_headers()
         headers["accept"] = "text/event-stream"
         ticket = _WATCHER.watch(cancel, threading.get_ident()) if cancel is not None else None
@@ -284,6 +293,8 @@ class HTTPProvider:
     # -- error mapping ----------------------------------------------------------------------
 
     def _transport_error(self, exc: httpx.HTTPError) -> ProviderError | ProviderTimeout:
+        import httpx
+
         host = httpx.URL(self.base_url).host
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeout(f"{self._label()} timed out ({type(exc).__name__})",
@@ -380,8 +391,10 @@ def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterat
 _ACTIVE: dict[int, socket.socket | None] = {}  # thread ident → socket of its current request
 
 
-class _TrackedStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+class _TrackedStream:
+    """An ``httpcore.NetworkStream`` (duck-typed: every method delegates, so httpcore loads on first use)."""
+
+    def __init__(self, inner: Any) -> None:
         self._inner = inner
         self._sock = inner.get_extra_info("socket")
 
@@ -395,21 +408,23 @@ class _TrackedStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+    def start_tls(self, *args: Any, **kwargs: Any) -> _TrackedStream:
         return _TrackedStream(self._inner.start_tls(*args, **kwargs))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
-class _TrackingBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+class _TrackingBackend:
+    """An ``httpcore.NetworkBackend`` that wraps every stream it connects (duck-typed, as above)."""
+
+    def __init__(self, inner: Any) -> None:
         self._inner = inner
 
-    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> _TrackedStream:
         return _TrackedStream(self._inner.connect_tcp(*args, **kwargs))
 
-    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _TrackedStream:
         return _TrackedStream(self._inner.connect_unix_socket(*args, **kwargs))
 
     def sleep(self, seconds: float) -> None:
@@ -418,6 +433,8 @@ class _TrackingBackend(httpcore.NetworkBackend):
 
 def _cancellable_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
     """httpx's transport with socket tracking; httpx has no public hook for the network backend."""
+    import httpx
+
     transport = httpx.HTTPTransport(limits=limits)
     pool = getattr(transport, "_pool", None)
     if pool is not None and hasattr(pool, "_network_backend"):

@@ -1,7 +1,7 @@
 """Find local model servers on their usual loopback ports (Ollama, LM Studio, llama.cpp, Jan).
 
 Each probe is one GET with a short timeout, all in parallel, so a machine with none of them
-answers in well under a second.
+answers in well under a second. httpx is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,8 @@ def _model_ids(payload: Any) -> list[str]:
 
 def probe(target: LocalServer, timeout: float = 0.6) -> dict[str, Any]:
     """One target's entry: ``{kind, name, base_url, reachable, models}`` (never raises)."""
+    import httpx
+
     entry: dict[str, Any] = {"kind": target.kind, "name": target.name, "base_url": target.base_url,
                              "reachable": False, "models": []}
     try:

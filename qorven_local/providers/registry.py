@@ -10,7 +10,7 @@ Model ids are ``<provider name>/<upstream model>``; the upstream part may itself
 (OpenRouter), so ids split at the first one. Keys are encrypted with the install's SecretBox (aad
 ``provider:<id>:key``) and only decrypted to build an adapter; they never leave this module. A
 change of a provider's origin (scheme, host or port) clears its key, so a key never follows a base
-URL to another host.
+URL to another host. httpx is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
-
-import httpx
 
 from qorven_local.errors import Conflict, ModelNotFound, NotFound, ProviderError, QorvenError, ValidationError
 from qorven_local.providers.adapters import KINDS, create_provider, default_base_url
@@ -65,6 +63,8 @@ def check_provider_name(name: Any) -> str:
 
 
 def check_base_url(url: Any) -> str:
+    import httpx
+
     if not isinstance(url, str) or not url.strip():
         raise ValidationError("base_url must be an http(s) URL", param="base_url")
     try:
@@ -82,6 +82,8 @@ def check_base_url(url: Any) -> str:
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
+    import httpx
+
     parsed = httpx.URL(url)
     port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
     return parsed.scheme, (parsed.host or "").lower(), port

@@ -3,6 +3,7 @@
 The key lives in ``<data root>/secret.key`` (0600), apart from the database, so a copied
 ``qorven.db`` alone leaks nothing. Each value is bound to what it belongs to (``aad``, e.g.
 ``provider:prv_123:key``), so a ciphertext moved to another row does not decrypt.
+``cryptography`` is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import base64
 import os
 import threading
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from qorven_local.errors import InternalError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 VERSION = "v1"
 
@@ -36,6 +38,8 @@ class SecretBox:
     def _cipher(self) -> AESGCM:
         with self._lock:
             if self._aead is None:
+                from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
                 self._aead = AESGCM(self._load_or_create_key())
             return self._aead
 
@@ -45,6 +49,8 @@ class SecretBox:
             if len(key) != 32:
                 raise InternalError(f"{self.key_path} is damaged (expected 32 bytes)")
             return key
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         key = AESGCM.generate_key(bit_length=256)
         fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -57,6 +63,8 @@ class SecretBox:
         return f"{VERSION}:" + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
     def decrypt(self, stored: str, aad: str) -> str:
+        from cryptography.exceptions import InvalidTag
+
         version, _, payload = stored.partition(":")
         if version != VERSION:
             raise InternalError("stored secret has an unknown format")

@@ -12,6 +12,7 @@
 the arguments against that schema, runs the function in a worker thread with a time limit, and
 always answers a ``ToolResult``: a failing tool is ``ok=False`` with ``{"code", "message"}``, never an
 exception for the caller. Tools signal expected failures by raising ``ToolError(code, message)``.
+jsonschema is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
-
-import jsonschema
 
 from qorven_local.errors import Conflict, InvalidArguments, NotFound, QorvenError
 from qorven_local.tools.context import ToolContext
@@ -174,6 +173,8 @@ class ToolRegistry:
 
 def validate_arguments(t: Tool, arguments: Any) -> dict[str, Any]:
     """Check ``arguments`` against the tool's schema; raise ``InvalidArguments`` naming the field."""
+    import jsonschema
+
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):

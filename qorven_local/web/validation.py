@@ -1,16 +1,20 @@
-"""Request parsing: bounded JSON bodies and JSON Schema validation into ``validation_error``."""
+"""Request parsing: bounded JSON bodies and JSON Schema validation into ``validation_error``.
+
+jsonschema is imported on first use (start-up time).
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from qorven_local.errors import InvalidJSON, PayloadTooLarge, ValidationError
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema import Draft202012Validator
 
 MAX_JSON_DEPTH = 64
 
@@ -22,6 +26,8 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     """One compiled validator per schema object (schemas are module-level constants)."""
     cached = _VALIDATORS.get(id(schema))
     if cached is None or cached[0] is not schema:
+        from jsonschema import Draft202012Validator
+
         cached = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
     return cached[1]
 
@@ -53,6 +59,8 @@ def _message_of(error: jsonschema.ValidationError, param: str | None) -> str:
 
 def validate(schema: dict[str, Any], data: Any) -> Any:
     """Validate ``data`` against a JSON Schema; the first error becomes a 400 naming the field."""
+    import jsonschema
+
     validator = _validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
@@ -127,6 +135,8 @@ def validate_query(values: dict[str, Any], params: Any) -> None:
     Integers and booleans are parsed (and refused) by the resources; this enforces what the document
     promises for the text parameters, so an over-long or unlisted value is a 400 naming it.
     """
+    import jsonschema
+
     for param in params:
         value = values.get(param.name)
         if value is None or param.schema.get("type") != "string":

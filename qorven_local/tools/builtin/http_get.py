@@ -5,23 +5,25 @@ through ``urlpolicy.check_url`` before any connection. The request is then sent 
 address itself, with the original name in the Host header and as the TLS SNI/certificate name, so
 the name is never resolved a second time and a DNS rebind between check and connect cannot change
 the destination. Proxies from the environment are ignored for the same reason.
+httpx, ssl and certifi are imported on first use (start-up time).
 """
 
 from __future__ import annotations
 
 import functools
-import ssl
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urljoin
-
-import certifi
-import httpx
 
 from qorven_local.security.urlpolicy import BlockedURL, check_url, split_url
 from qorven_local.tools.builtin._html_text import html_to_text
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolError, tool
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml",
@@ -39,6 +41,8 @@ def http_get(ctx: ToolContext, url: Annotated[str, {"minLength": 1, "maxLength":
     Args:
         url: Absolute http:// or https:// URL.
     """
+    import httpx
+
     settings = ctx.settings
     deadline = time.monotonic() + settings.http_timeout_s
     with httpx.Client(trust_env=False, follow_redirects=False, headers=_HEADERS, verify=tls_context()) as client:
@@ -59,11 +63,17 @@ def http_get(ctx: ToolContext, url: Annotated[str, {"minLength": 1, "maxLength":
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """Certificate checks against the URL's host name (sent as SNI); built once, it is costly."""
+    import ssl
+
+    import certifi
+
     return ssl.create_default_context(cafile=certifi.where())
 
 
 def _request(client: httpx.Client, url: str, ctx: ToolContext, deadline: float) -> httpx.Response:
     """Check ``url`` and send the GET to one of its checked addresses; the response is streaming."""
+    import httpx
+
     settings = ctx.settings
     try:
         addresses = check_url(url, settings.allow_private, settings.allowed_hosts)
@@ -95,6 +105,8 @@ def _request(client: httpx.Client, url: str, ctx: ToolContext, deadline: float) 
 
 def _read_limited(response: httpx.Response, limit: int, deadline: float) -> tuple[bytes, bool]:
     """Up to ``limit`` decoded body bytes; stops early at the deadline (a slow drip) or the limit."""
+    import httpx
+
     chunks, size = [], 0
     try:
         for chunk in response.iter_bytes():
