@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
+    from qorven_local.memory.service import preload_embedder
+
+    preload_embedder()
     from qorven_local.desktop.tokens import LaunchTokens
     from qorven_local.runtime import Runtime
 

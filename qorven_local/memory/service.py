@@ -48,6 +48,18 @@ def shared_embedder() -> Embedder:
         return _shared
 
 
+def preload_embedder() -> None:
+    """Start loading the shared model in a background thread now, at process start, so it loads
+    while the rest of the app is imported rather than after (the launcher waits for /readyz)."""
+    def load() -> None:
+        try:
+            shared_embedder().ensure_loaded()
+        except Exception:  # NotReady and the like: the warm-up reports it through /readyz
+            pass
+
+    threading.Thread(target=load, name="embedder-preload", daemon=True).start()
+
+
 WARM_UP_DELAY_S = 1.0
 
 
