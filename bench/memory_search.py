@@ -20,6 +20,10 @@ vectors keep MiniLM's real geometry (clusters, anisotropy) instead of being unif
 Queries are held-out sentences from the same generator (never inserted), embedded for real.
 Memories are spread over 10 agents (90%) and the workspace (10%); agent scope thus searches
 ~19% of the rows, workspace scope all of them.
+
+The timed searches run one after another in one process, as a busy agent's would: the keyword
+side's per-term memory counts (``memory.search``: common words leave the FTS5 expression) are
+cached for 10 minutes, so a word met before costs nothing and a new word one capped count.
 """
 
 from __future__ import annotations
