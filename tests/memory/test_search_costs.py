@@ -1,5 +1,6 @@
-"""What keeps the keyword side cheap in a large store: common terms leave the FTS5 expression,
-and the keyword search runs beside the query embedding without changing any result.
+"""What keeps searches cheap in a large store: common terms leave the FTS5 expression, the
+keyword search runs beside the query embedding without changing any result, and the bit-KNN
+takes fewer candidates per partition when it searches many.
 
 The production threshold (``COMMON_TERM_DOCS``) only bites at tens of thousands of memories, so
 these tests build the ranker over the same store with a threshold of a few memories.
@@ -90,3 +91,8 @@ def test_inside_a_write_the_keyword_side_sees_the_uncommitted_rows(harbour):
             assert found[0]["match"]["keyword"] == 1
             raise RuntimeError("roll back")
     assert not memory.search("default", query="lighthouse gannets", scope="workspace", mode="keyword")
+
+
+def test_each_partition_gives_fewer_candidates_the_more_partitions_are_searched(local_memory):
+    index = local_memory.memory.index
+    assert [index.candidates_per_partition(n) for n in (1, 2, 3, 4, 11, 500)] == [100, 100, 66, 50, 50, 50]
