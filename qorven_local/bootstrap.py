@@ -13,7 +13,7 @@ from qorven_local.agents.runs import AgentRunner
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
-from qorven_local.config import Config
+from qorven_local.config import DEFAULT_TENANT, Config
 from qorven_local.context import AppContext, Clock, IdFactory
 from qorven_local.memory.service import MemoryService
 from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots
@@ -29,7 +29,6 @@ from qorven_local.tools.service import ToolService
 
 log = logging.getLogger("qorven")
 
-DEFAULT_TENANT = "default"
 
 
 def setup_logging(config: Config) -> None:

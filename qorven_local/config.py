@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from qorven_local.resources import executable_dir
 
 PORTABLE_FOLDER = "qorven-data"
+DEFAULT_TENANT = "default"  # the tenant of the first admin token (and of the desktop app)
 
 
 @dataclass(frozen=True)

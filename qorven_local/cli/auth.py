@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qorven_local.bootstrap import DEFAULT_TENANT, build_context, write_private_file
 from qorven_local.cli.common import add_home_flag, fail, local_config
+from qorven_local.config import DEFAULT_TENANT
 from qorven_local.errors import QorvenError
 
 
@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = local_config(args)
+    from qorven_local.bootstrap import build_context, write_private_file  # the whole app: only when run
+
     ctx = build_context(config)
     try:
         if args.auth_command == "rotate-token":

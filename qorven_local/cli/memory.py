@@ -8,7 +8,6 @@ import sys
 import time
 from typing import Any, Iterator, TextIO
 
-from qorven_local.bootstrap import build_context
 from qorven_local.cli.common import add_home_flag, fail, local_config
 from qorven_local.cli.memory_remote import add_search_save, run_search_save
 from qorven_local.errors import QorvenError
@@ -70,6 +69,8 @@ def _records(stream: TextIO) -> Iterator[tuple[int, Any]]:
 def run(args: argparse.Namespace) -> int:
     if args.memory_command in ("search", "save"):
         return run_search_save(args)
+    from qorven_local.bootstrap import build_context  # the whole app: only when run
+
     ctx = build_context(local_config(args))
     try:
         memory = ctx.memory

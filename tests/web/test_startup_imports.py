@@ -6,6 +6,9 @@ runs what ``qorven serve`` and ``app.py --headless`` run, in a fresh interpreter
 of them that got imported anyway.
 
 urllib.request is not checked: falcon imports it (``falcon._typing`` -> ``http.cookiejar``).
+
+The ``qorven`` command itself (``qorven agents list``, ``--help``) imports not even the app: the
+commands that need it (serve, auth, memory reindex/import/export) import it when they run.
 """
 
 from __future__ import annotations
@@ -43,3 +46,19 @@ def test_serving_imports_no_heavy_library(tmp_path):
     imported = json.loads(done.stdout.strip().splitlines()[-1])
     assert imported == [], (f"start-up imported {', '.join(imported)}; import it where it is first used "
                             f"(see the module docstrings that say 'imported on first use')")
+
+
+APP = ("qorven_local.bootstrap", "qorven_local.runtime", "numpy", "falcon", "sqlite_vec", "httpx")
+CLI_SCRIPT = f"""
+import json, sys
+from qorven_local.cli.main import build_parser
+build_parser()
+print(json.dumps(sorted(name for name in {APP!r} if name in sys.modules)))
+"""
+
+
+def test_the_cli_parses_its_commands_without_importing_the_app():
+    done = subprocess.run([sys.executable, "-c", CLI_SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    imported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert imported == [], f"building the qorven command's parser imported {', '.join(imported)}"
