@@ -30,7 +30,6 @@ from qorven_local.tools.service import ToolService
 log = logging.getLogger("qorven")
 
 
-
 def setup_logging(config: Config) -> None:
     """Log to <home>/logs/qorven.log (rotated) and warnings to stderr. Tokens and keys are never logged.
 

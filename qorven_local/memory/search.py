@@ -217,9 +217,12 @@ class HybridSearch:
     def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
         """Memories holding each term (capped just above ``common_term_docs``), cached a while."""
         now = time.monotonic()
+        known: dict[str, int] = {}
         with self._term_counts_lock:
-            known = {t: c for t, (c, at) in ((t, self._term_counts.get(t, (0, -1e18))) for t in terms)
-                     if now - at < TERM_COUNT_TTL_S}
+            for term in terms:
+                cached = self._term_counts.get(term)
+                if cached is not None and now - cached[1] < TERM_COUNT_TTL_S:
+                    known[term] = cached[0]
         missing = [t for t in terms if t not in known]
         if missing:
             fresh = self.store.term_doc_counts(missing, self.common_term_docs)
@@ -264,12 +267,13 @@ class HybridSearch:
         semantic: list[int] = []
         cosines: dict[int, float] = {}
         try:
-            if "semantic" in signals and vector is None and embed is not None:
-                vector = embed()
-            if "semantic" in signals and vector is not None:
-                nearest = self.index.nearest(partitions, vector, pool, kinds)
-                semantic = [seq for seq, _ in nearest]
-                cosines = dict(nearest)
+            if "semantic" in signals:
+                if vector is None and embed is not None:
+                    vector = embed()
+                if vector is not None:
+                    nearest = self.index.nearest(partitions, vector, pool, kinds)
+                    semantic = [seq for seq, _ in nearest]
+                    cosines = dict(nearest)
         except BaseException:
             if keyword_side is not None:
                 keyword_side.cancel()

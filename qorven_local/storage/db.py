@@ -77,7 +77,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[sqlean.Connection]:
         """A connection for reading; inside a write on this thread it is the writer (sees its rows)."""
-        if getattr(self._local, "write_depth", 0):
+        if self.in_write():
             yield self._writer
             return
         conn = getattr(self._local, "conn", None)
