@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -166,6 +167,7 @@ def measure(size: int, base_texts, base_vectors, queries, query_vectors, rng) ->
             "knn_recall_at_10": round(float(np.mean(recalls)), 4),
         }
     ctx.db.close()
+    shutil.rmtree(ctx.config.home, ignore_errors=True)  # 260 MB at 100k memories
     return result
 
 

@@ -28,13 +28,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
 from qorven_local.memory.index import VectorIndex
+from qorven_local.memory.workers import both
 from qorven_local.storage.memory import MemoryStore
 
 RRF_K = 20
@@ -191,19 +191,6 @@ def fuse(semantic: Sequence[int], keyword: Sequence[int], importance: dict[int, 
     return hits
 
 
-KEYWORD_THREADS = 4      # keyword searches that run alongside query embeddings at once (per process)
-_keyword_pool: ThreadPoolExecutor | None = None
-_keyword_pool_lock = threading.Lock()
-
-
-def _keyword_executor() -> ThreadPoolExecutor:
-    global _keyword_pool
-    with _keyword_pool_lock:
-        if _keyword_pool is None:
-            _keyword_pool = ThreadPoolExecutor(KEYWORD_THREADS, thread_name_prefix="memory-keyword")
-        return _keyword_pool
-
-
 class HybridSearch:
     """Ranks a tenant's memories in a set of partitions for a query text and its vector."""
 
@@ -252,36 +239,31 @@ class HybridSearch:
         """The ``limit`` best hits (each signal contributes its top ``max(3*limit, 30)`` candidates).
 
         ``embed`` computes the query vector when ``vector`` is None. In hybrid mode the keyword
-        side then runs on a pool thread while this one embeds and runs the KNN: both mostly run
-        outside the GIL (SQLite while it steps, numpy in its matmuls), so a search costs about the
-        longer of the two instead of their sum. Inside a write transaction it stays on this thread,
-        whose connection is the only one that sees the uncommitted rows.
+        side runs on a pool thread (``workers.both``) while this one embeds and runs the KNN, so a
+        search costs about the longer of the two instead of their sum. Inside a write transaction
+        it stays on this thread, whose connection is the only one that sees the uncommitted rows.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         signals = ("semantic", "keyword") if mode == "hybrid" else (mode,)
-        pool = max(3 * limit, 30)
-        keyword_side: Future | None = None
-        if len(signals) == 2 and vector is None and embed is not None and not self.store.db.in_write():
-            keyword_side = _keyword_executor().submit(self.keyword_ranks, text, partitions, pool, kinds)
-        semantic: list[int] = []
-        cosines: dict[int, float] = {}
-        try:
-            if "semantic" in signals:
-                if vector is None and embed is not None:
-                    vector = embed()
-                if vector is not None:
-                    nearest = self.index.nearest(partitions, vector, pool, kinds)
-                    semantic = [seq for seq, _ in nearest]
-                    cosines = dict(nearest)
-        except BaseException:
-            if keyword_side is not None:
-                keyword_side.cancel()
-            raise
-        if keyword_side is not None:
-            keyword, exact = keyword_side.result()
+        depth = max(3 * limit, 30)
+
+        def semantic_side() -> tuple[list[int], dict[int, float]]:
+            if "semantic" not in signals:
+                return [], {}
+            query_vector = vector if vector is not None or embed is None else embed()
+            if query_vector is None:
+                return [], {}
+            nearest = self.index.nearest(partitions, query_vector, depth, kinds)
+            return [seq for seq, _ in nearest], dict(nearest)
+
+        def keyword_side() -> tuple[list[int], list[int]]:
+            return self.keyword_ranks(text, partitions, depth, kinds) if "keyword" in signals else ([], [])
+
+        if len(signals) == 2 and not self.store.db.in_write():
+            (semantic, cosines), (keyword, exact) = both(semantic_side, keyword_side)
         else:
-            keyword, exact = self.keyword_ranks(text, partitions, pool, kinds) if "keyword" in signals else ([], [])
+            (semantic, cosines), (keyword, exact) = semantic_side(), keyword_side()
         importance = self.store.importances([*semantic, *keyword])
         hits = fuse(semantic, keyword, importance, signals, exact)[:limit]
         for hit in hits:

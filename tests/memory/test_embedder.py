@@ -173,3 +173,27 @@ def test_gelu_uses_erf_not_the_tanh_approximation():
     ours = embedder_module._gelu_inplace(x.copy())
     assert np.abs(ours - exact).max() < 2e-6
     assert np.abs(ours[-1] - exact).max() < 2e-6  # the last, partial block too
+
+
+def test_a_short_text_alone_splits_its_products_over_two_threads(embedder, monkeypatch):
+    threads: list[str] = []
+    real_both = embedder_module.both
+
+    def watched_both(first, second, **options):
+        def watched_second():
+            threads.append(threading.current_thread().name)
+            return second()
+        return real_both(first, watched_second, **options)
+
+    monkeypatch.setattr(embedder_module, "both", watched_both)
+    short = [t for t in TEXTS if 2 < len(t.split()) < 20][:3]
+    one_by_one = np.stack([embedder.embed_one(text) for text in short])
+    # q/k/v, intermediate and output of each of the 6 layers, per text
+    assert len(threads) == 3 * 3 * 6
+    threads.clear()
+    long_text = next(t for t, item in zip(TEXTS, REFERENCE["items"]) if item["tokens"] > embedder_module.SPLIT_MAX_ROWS)
+    embedder.embed([long_text])
+    assert not threads  # a long batch is bound by arithmetic: it stays on the caller's thread
+    whole = np.stack([embedder._get_model().forward(embedder._get_model().encode([t]), split=False)[0] for t in short])
+    np.testing.assert_allclose(one_by_one, whole, atol=2e-6)
+    assert_matches_reference(one_by_one, VECTORS[[TEXTS.index(t) for t in short]], short)

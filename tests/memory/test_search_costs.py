@@ -1,6 +1,7 @@
 """What keeps searches cheap in a large store: common terms leave the FTS5 expression, the
-keyword search runs beside the query embedding without changing any result, and the bit-KNN
-takes fewer candidates per partition when it searches many.
+keyword search runs beside the query embedding and the KNN searches its partitions in two halves
+side by side without changing any result, and the bit-KNN takes fewer candidates per partition
+when it searches many.
 
 The production threshold (``COMMON_TERM_DOCS``) only bites at tens of thousands of memories, so
 these tests build the ranker over the same store with a threshold of a few memories.
@@ -66,29 +67,41 @@ def test_common_words_no_longer_decide_the_keyword_ranking(harbour):
     assert [by_seq[s] for s in pruned_ranks] == [saved[5].content]
 
 
-def test_the_keyword_side_beside_the_embedding_gives_the_same_hits(harbour):
-    local, _, _ = harbour
+def test_searching_side_by_side_gives_the_same_hits_as_one_thread(harbour):
+    local, agents, _ = harbour
     memory = local.memory
-    partitions = memory._partitions("default", "workspace", None, None)
-    for text in ("who repainted the crane", "when does the office open", '"quay four" ferry'):
-        vector = memory.embedder.embed_one(text)
-        serial = memory.ranker.search(text, vector, partitions, 5)
-        beside = memory.ranker.search(text, None, partitions, 5, embed=lambda t=text: memory.embedder.embed_one(t))
-        assert [(h.seq, h.semantic, h.keyword, round(h.score, 9)) for h in beside] == \
-               [(h.seq, h.semantic, h.keyword, round(h.score, 9)) for h in serial]
-        assert beside, text
+    agent = agents["Assistant"] if "Assistant" in agents else next(iter(agents.values()))
+    for text in ("crane inspection report", "the buoy where pilots board", "winch cable"):
+        memory.save("default", content=f"Agent note: {text}", kind="note", scope="agent", agent_id=agent)
+    scopes = [memory._partitions("default", "workspace", None, None),
+              memory._partitions("default", "agent", agent, None)]
+    assert all(len(partitions) >= 2 for partitions in scopes)  # so the KNN really runs in halves
+    for partitions in scopes:
+        for text in ("who repainted the crane", "when does the office open", '"quay four" ferry', "winch"):
+            with memory.store.db.write():  # inside a write every step stays on this thread
+                serial = memory.ranker.search(text, memory.embedder.embed_one(text), partitions, 5)
+            beside = memory.ranker.search(text, None, partitions, 5, embed=lambda t=text: memory.embedder.embed_one(t))
+            assert [(h.seq, h.semantic, h.keyword, round(h.score, 9)) for h in beside] == \
+                   [(h.seq, h.semantic, h.keyword, round(h.score, 9)) for h in serial]
+            assert beside, text
 
 
-def test_inside_a_write_the_keyword_side_sees_the_uncommitted_rows(harbour):
-    local, _, _ = harbour
+def test_inside_a_write_both_sides_see_the_uncommitted_rows(harbour):
+    local, agents, _ = harbour
     memory = local.memory
+    agent = next(iter(agents.values()))
     db = memory.store.db
     with pytest.raises(RuntimeError, match="roll back"):
         with db.write():
             memory.save("default", content="The lighthouse keeper logs the gannets", kind="fact", scope="workspace")
+            memory.save("default", content="The night watch counts the storm petrels", kind="fact",
+                        scope="agent", agent_id=agent)
             found = memory.search("default", query="lighthouse gannets", scope="workspace", mode="hybrid")
             assert found and found[0]["content"] == "The lighthouse keeper logs the gannets"
-            assert found[0]["match"]["keyword"] == 1
+            assert found[0]["match"] == {"semantic": 1, "keyword": 1}
+            found = memory.search("default", query="storm petrels at night", scope="agent", agent_id=agent)
+            assert found and found[0]["content"] == "The night watch counts the storm petrels"
+            assert found[0]["match"] == {"semantic": 1, "keyword": 1}
             raise RuntimeError("roll back")
     assert not memory.search("default", query="lighthouse gannets", scope="workspace", mode="keyword")
 

@@ -1,0 +1,84 @@
+"""``workers.both``: halves of a search step side by side, never waiting on a busy pool."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from qorven_local.memory import workers
+
+
+def thread_name() -> str:
+    return threading.current_thread().name
+
+
+def split_halves() -> tuple:
+    """Halves whose first waits (briefly) for the second to start, so a free pool thread takes it."""
+    started = threading.Event()
+
+    def first() -> tuple[str, str]:
+        started.wait(timeout=10)
+        return "first", thread_name()
+
+    def second() -> tuple[str, str]:
+        started.set()
+        return "second", thread_name()
+
+    return first, second
+
+
+def test_the_second_half_runs_on_a_pool_thread_and_results_keep_their_order():
+    first, second = workers.both(*split_halves())
+    assert first == ("first", threading.current_thread().name)
+    assert second[0] == "second" and second[1].startswith("memory-search")
+
+
+def test_a_second_half_not_started_when_the_first_is_done_runs_on_the_caller():
+    release = threading.Event()
+    started = threading.Barrier(workers.POOL_THREADS + 1)
+
+    def hold() -> None:
+        started.wait(timeout=10)
+        release.wait(timeout=10)
+
+    held = [workers.pool().submit(hold) for _ in range(workers.POOL_THREADS)]
+    try:
+        started.wait(timeout=10)
+        first, second = workers.both(thread_name, thread_name)
+        assert first == second == threading.current_thread().name
+    finally:
+        release.set()
+        for future in held:
+            future.result(timeout=10)
+
+
+def test_only_if_idle_stays_on_the_caller_while_another_half_runs():
+    inside = threading.Event()
+    release = threading.Event()
+
+    def busy_half() -> str:
+        inside.set()
+        release.wait(timeout=10)
+        return thread_name()
+
+    outer = threading.Thread(target=lambda: workers.both(lambda: release.wait(timeout=10), busy_half))
+    outer.start()
+    try:
+        assert inside.wait(timeout=10) and workers.pool_busy()
+        first, second = workers.both(thread_name, thread_name, only_if_idle=True)
+        assert first == second == threading.current_thread().name
+    finally:
+        release.set()
+        outer.join(timeout=10)
+    assert not workers.pool_busy()
+    _, (_, name) = workers.both(*split_halves(), only_if_idle=True)
+    assert name.startswith("memory-search")  # idle again: it splits
+
+
+def test_an_error_in_either_half_reaches_the_caller():
+    with pytest.raises(ValueError, match="first"):
+        workers.both(lambda: (_ for _ in ()).throw(ValueError("first")), lambda: 1)
+    with pytest.raises(KeyError, match="second"):
+        workers.both(lambda: 1, lambda: {}["second"])
+    assert not workers.pool_busy()
