@@ -3,7 +3,7 @@ keyword search runs beside the query embedding and the KNN searches its partitio
 side by side without changing any result, and the bit-KNN takes fewer candidates per partition
 when it searches many.
 
-The production threshold (``COMMON_TERM_DOCS``) only bites at tens of thousands of memories, so
+The production threshold (``COMMON_TERM_DOCS``) only bites at thousands of memories, so
 these tests build the ranker over the same store with a threshold of a few memories.
 """
 
