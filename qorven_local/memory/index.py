@@ -34,6 +34,7 @@ CANDIDATES = 100          # bit-KNN candidates per partition (at most), rescored
 CANDIDATE_BUDGET = 200    # ... shared out between the partitions searched,
 MIN_CANDIDATES = 50       # ... but never fewer than this per partition
 RESCORE_MAX = 1000        # at most this many candidates (Hamming-nearest first) are rescored
+SPLIT_MIN_MEMORIES = 30_000  # below this many memories a KNN is too short to share out (see nearest)
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -54,9 +55,11 @@ def from_blobs(blobs: Sequence[bytes]) -> np.ndarray:
 class VectorIndex:
     """Nearest memories to a query vector within a set of partitions."""
 
-    def __init__(self, store: MemoryStore, candidates: int = CANDIDATES) -> None:
+    def __init__(self, store: MemoryStore, candidates: int = CANDIDATES,
+                 split_min_memories: int = SPLIT_MIN_MEMORIES) -> None:
         self.store = store
         self.candidates = candidates
+        self.split_min_memories = split_min_memories
 
     def candidates_per_partition(self, partitions: int) -> int:
         """Bit-KNN candidates taken from each of ``partitions`` partitions (see module docstring)."""
@@ -70,8 +73,10 @@ class VectorIndex:
         A vec0 KNN query (``embedding MATCH ? AND k = ?`` with the partition filter inside it)
         returns the ``max(candidates_per_partition, limit)`` Hamming-nearest seqs of each partition;
         those (at most ``RESCORE_MAX``, Hamming-nearest first) are rescored with the exact cosine.
-        Two or more partitions are searched in two halves side by side (``workers.both``), except
-        inside a write, whose uncommitted rows only this thread's connection sees.
+        Two or more partitions are searched in two halves side by side (``workers.both``) in a
+        store of ``split_min_memories`` or more (handing a half to another thread costs ~0.5 ms here,
+        more than it saves on a few thousand rows), except inside a write, whose uncommitted rows
+        only this thread's connection sees.
         """
         if not partitions or limit <= 0:
             return []
@@ -79,7 +84,8 @@ class VectorIndex:
         blob = to_blob(query)
         parts = sorted(set(partitions))
         k = max(self.candidates_per_partition(len(parts)), limit)
-        if len(parts) < 2 or self.store.db.in_write():
+        if (len(parts) < 2 or self.store.db.in_write()
+                or self.store.seq_high_water() < self.split_min_memories):
             found = self._rescored(parts, blob, query, k, limit, RESCORE_MAX, kinds)
         else:
             halves = both(lambda: self._rescored(parts[0::2], blob, query, k, limit, RESCORE_MAX // 2, kinds),

@@ -258,6 +258,10 @@ class MemoryStore:
                                        "LIMIT ?)", (f"content : {term}", cap + 1)).fetchone()[0]
                     for term in terms}
 
+    def seq_high_water(self) -> int:
+        """The highest memory seq in use: at least the number of memories stored, read in O(log n)."""
+        return self.db.query_one("SELECT coalesce(max(seq), 0) FROM memories")[0]
+
     def counts(self) -> dict[str, int]:
         """Row counts of the four tables (they are equal when the index is in step)."""
         with self.db.read() as conn:

@@ -9,6 +9,8 @@ these tests build the ranker over the same store with a threshold of a few memor
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from qorven_local.memory.search import MIN_KEYWORD_TERMS, FtsQuery, HybridSearch, fts_query
@@ -67,8 +69,15 @@ def test_common_words_no_longer_decide_the_keyword_ranking(harbour):
     assert [by_seq[s] for s in pruned_ranks] == [saved[5].content]
 
 
-def test_searching_side_by_side_gives_the_same_hits_as_one_thread(harbour):
-    local, agents, _ = harbour
+@pytest.fixture
+def split_knn(harbour, monkeypatch):
+    """The KNN shares its partitions out in this small store too (production: 30k memories up)."""
+    monkeypatch.setattr(harbour[0].memory.index, "split_min_memories", 0)
+    return harbour
+
+
+def test_searching_side_by_side_gives_the_same_hits_as_one_thread(split_knn):
+    local, agents, _ = split_knn
     memory = local.memory
     agent = agents["Assistant"] if "Assistant" in agents else next(iter(agents.values()))
     for text in ("crane inspection report", "the buoy where pilots board", "winch cable"):
@@ -86,8 +95,8 @@ def test_searching_side_by_side_gives_the_same_hits_as_one_thread(harbour):
             assert beside, text
 
 
-def test_inside_a_write_both_sides_see_the_uncommitted_rows(harbour):
-    local, agents, _ = harbour
+def test_inside_a_write_both_sides_see_the_uncommitted_rows(split_knn):
+    local, agents, _ = split_knn
     memory = local.memory
     agent = next(iter(agents.values()))
     db = memory.store.db
@@ -104,6 +113,30 @@ def test_inside_a_write_both_sides_see_the_uncommitted_rows(harbour):
             assert found[0]["match"] == {"semantic": 1, "keyword": 1}
             raise RuntimeError("roll back")
     assert not memory.search("default", query="lighthouse gannets", scope="workspace", mode="keyword")
+
+
+def test_a_small_store_searches_its_partitions_on_one_thread(harbour, monkeypatch):
+    local, agents, _ = harbour
+    memory = local.memory
+    memory.save("default", content="The tug captain radios the harbour master", kind="fact", scope="agent",
+                agent_id=next(iter(agents.values())))
+    threads: list[str] = []
+    real = memory.index._rescored
+
+    def watched(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(memory.index, "_rescored", watched)
+    partitions = memory._partitions("default", "workspace", None, None)
+    assert len(partitions) >= 2
+    vector = memory.embedder.embed_one("harbour crane")
+    memory.index.nearest(partitions, vector, 5)
+    assert threads == [threading.current_thread().name]  # one call, here: the store is small
+    threads.clear()
+    monkeypatch.setattr(memory.index, "split_min_memories", memory.store.seq_high_water())
+    memory.index.nearest(partitions, vector, 5)
+    assert len(threads) == 2  # at the threshold it shares the partitions out
 
 
 def test_each_partition_gives_fewer_candidates_the_more_partitions_are_searched(local_memory):
