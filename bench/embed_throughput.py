@@ -17,10 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# Before numpy: the package pins OpenBLAS to one thread as the app does; numpy imported first
+# would start a BLAS worker per core and measure a configuration the app never runs.
+import qorven_local  # noqa: E402,F401
+import numpy as np  # noqa: E402
 
 from qorven_local.memory.embedder import BATCH_SIZE, Embedder  # noqa: E402
 

@@ -41,10 +41,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# Before numpy: the package pins OpenBLAS to one thread as the app does (numpy imported first
+# would start a BLAS worker per core, which made every search here twice as slow).
+import qorven_local  # noqa: E402,F401
+import numpy as np  # noqa: E402
 
 from qorven_local.bootstrap import build_context  # noqa: E402
 from qorven_local.config import load_config  # noqa: E402
