@@ -191,7 +191,7 @@ def _feed_forward_part(shard: _Shard, x: np.ndarray) -> np.ndarray:
 def _summed(part: Callable[..., np.ndarray], shards: list[_Shard], split: bool, *args) -> np.ndarray:
     """``part(shard, *args)`` summed over the two shards, side by side (``workers.both``) with ``split``."""
     if split:
-        first, second = both(lambda: part(shards[0], *args), lambda: part(shards[1], *args), only_if_idle=True)
+        first, second = both(lambda: part(shards[0], *args), lambda: part(shards[1], *args))
     else:
         first, second = part(shards[0], *args), part(shards[1], *args)
     first += second

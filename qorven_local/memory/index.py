@@ -89,8 +89,7 @@ class VectorIndex:
             found = self._rescored(parts, blob, query, k, limit, RESCORE_MAX, kinds)
         else:
             halves = both(lambda: self._rescored(parts[0::2], blob, query, k, limit, RESCORE_MAX // 2, kinds),
-                          lambda: self._rescored(parts[1::2], blob, query, k, limit, RESCORE_MAX // 2, kinds),
-                          only_if_idle=True)
+                          lambda: self._rescored(parts[1::2], blob, query, k, limit, RESCORE_MAX // 2, kinds))
             found = sorted([*halves[0], *halves[1]], key=lambda pair: -pair[1])
         return found[:limit]
 

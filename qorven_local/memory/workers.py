@@ -1,30 +1,39 @@
-"""Two cores on one memory search: a small shared thread pool and ``both``.
+"""Two cores on one memory search: a pool of one thread per spare core, and ``both``.
 
 A search is a chain of steps that each leave the GIL for most of their time (SQLite while it steps,
 numpy inside BLAS), so halves of a step can run side by side: the keyword side beside the query
-embedding, half of each large matrix product of the embedding, half of the partitions of the KNN.
-Measured on 2 cores, a split halves nothing (the halves share memory bandwidth and the GIL) but
-saves a third of the step, which is what brings a 100k-memory search under its latency target.
+embedding, the two halves of each layer of the embedding, two halves of the KNN's partitions.
+Measured on 2 cores, a split saves a third of a step rather than half (the halves share memory
+bandwidth and the GIL), which is what brings a 100k-memory search near its latency target.
 
-``both`` never waits for a pool thread that has not started: when every pool thread is busy (many
-searches at once) the second half runs on the caller's thread after the first, as if unsplit.
+The pool has one thread per core beyond the caller's, so a half never competes for a core with
+another half: ``both`` queues its second half and, if no pool thread has taken it by the time the
+first half is done, runs it itself. A half queued behind the keyword side thus starts as soon as
+that side is done, and under load (every pool thread busy) a search simply runs unsplit.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
-POOL_THREADS = 4   # halves of searches that run beside their callers at once (per process)
-
 A = TypeVar("A")
 B = TypeVar("B")
 
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+POOL_THREADS = _cores() - 1  # halves that run beside their callers at once; 0 = everything serial
+
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
-_running = 0              # halves running on pool threads right now
-_running_lock = threading.Lock()
 
 
 def pool() -> ThreadPoolExecutor:
@@ -32,26 +41,19 @@ def pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="memory-search")
+            _pool = ThreadPoolExecutor(max(1, POOL_THREADS), thread_name_prefix="memory-search")
         return _pool
 
 
-def pool_busy() -> bool:
-    """True while a half handed to the pool is running (its thread holds the other core)."""
-    return _running > 0
+def both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """``(first(), second())`` with ``second`` offered to the pool while ``first`` runs here.
 
-
-def both(first: Callable[[], A], second: Callable[[], B], *, only_if_idle: bool = False) -> tuple[A, B]:
-    """``(first(), second())`` with ``second`` on a pool thread while ``first`` runs here.
-
-    If no pool thread has picked ``second`` up by the time ``first`` returns, it runs here instead;
+    If no pool thread has started ``second`` by the time ``first`` returns, it runs here instead;
     if ``first`` raises, ``second`` is cancelled when it has not started (else left to finish).
-    ``only_if_idle`` runs both here, one after the other, while another half is running on the
-    pool: that half already holds the other core, and splitting beside it only adds contention.
     """
-    if only_if_idle and _running:
+    if POOL_THREADS < 1:
         return first(), second()
-    pending = pool().submit(_counted, second)
+    pending = pool().submit(second)
     try:
         result = first()
     except BaseException:
@@ -60,14 +62,3 @@ def both(first: Callable[[], A], second: Callable[[], B], *, only_if_idle: bool 
     if pending.cancel():
         return result, second()
     return result, pending.result()
-
-
-def _counted(work: Callable[[], B]) -> B:
-    global _running
-    with _running_lock:
-        _running += 1
-    try:
-        return work()
-    finally:
-        with _running_lock:
-            _running -= 1

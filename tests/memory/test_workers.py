@@ -8,6 +8,8 @@ import pytest
 
 from qorven_local.memory import workers
 
+pytestmark = pytest.mark.skipif(workers.POOL_THREADS < 1, reason="one core: every search runs serially")
+
 
 def thread_name() -> str:
     return threading.current_thread().name
@@ -53,27 +55,36 @@ def test_a_second_half_not_started_when_the_first_is_done_runs_on_the_caller():
             future.result(timeout=10)
 
 
-def test_only_if_idle_stays_on_the_caller_while_another_half_runs():
-    inside = threading.Event()
+def test_a_half_queued_behind_a_busy_pool_starts_there_once_a_thread_is_free():
     release = threading.Event()
+    started = threading.Barrier(workers.POOL_THREADS + 1)
 
-    def busy_half() -> str:
-        inside.set()
+    def hold() -> None:
+        started.wait(timeout=10)
         release.wait(timeout=10)
+
+    held = [workers.pool().submit(hold) for _ in range(workers.POOL_THREADS)]
+    started.wait(timeout=10)
+    second_started = threading.Event()
+
+    def first() -> str:
+        release.set()  # the pool frees up while this half runs ...
+        second_started.wait(timeout=10)  # ... and takes the queued half
         return thread_name()
 
-    outer = threading.Thread(target=lambda: workers.both(lambda: release.wait(timeout=10), busy_half))
-    outer.start()
-    try:
-        assert inside.wait(timeout=10) and workers.pool_busy()
-        first, second = workers.both(thread_name, thread_name, only_if_idle=True)
-        assert first == second == threading.current_thread().name
-    finally:
-        release.set()
-        outer.join(timeout=10)
-    assert not workers.pool_busy()
-    _, (_, name) = workers.both(*split_halves(), only_if_idle=True)
-    assert name.startswith("memory-search")  # idle again: it splits
+    def second() -> str:
+        second_started.set()
+        return thread_name()
+
+    mine, theirs = workers.both(first, second)
+    assert mine == threading.current_thread().name and theirs.startswith("memory-search")
+    for future in held:
+        future.result(timeout=10)
+
+
+def test_with_no_spare_core_both_halves_run_here(monkeypatch):
+    monkeypatch.setattr(workers, "POOL_THREADS", 0)
+    assert workers.both(thread_name, thread_name) == (threading.current_thread().name,) * 2
 
 
 def test_an_error_in_either_half_reaches_the_caller():
@@ -81,4 +92,3 @@ def test_an_error_in_either_half_reaches_the_caller():
         workers.both(lambda: (_ for _ in ()).throw(ValueError("first")), lambda: 1)
     with pytest.raises(KeyError, match="second"):
         workers.both(lambda: 1, lambda: {}["second"])
-    assert not workers.pool_busy()
