@@ -53,7 +53,10 @@ def both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     """
     if POOL_THREADS < 1:
         return first(), second()
-    pending = pool().submit(second)
+    try:
+        pending = pool().submit(second)
+    except RuntimeError:  # the interpreter is exiting (concurrent.futures refuses new work)
+        return first(), second()
     try:
         result = first()
     except BaseException:

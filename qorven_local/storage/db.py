@@ -45,24 +45,42 @@ def connect(path: str | Path) -> sqlean.Connection:
     return conn
 
 
+class DatabaseClosed(RuntimeError):
+    """The database was closed (the app is shutting down); no more reads or writes."""
+
+
 class Database:
-    """Per-thread read connections and one serialized writer for a database file."""
+    """Per-thread read connections and one serialized writer for a database file.
+
+    ``close`` may run while other threads still use the database (a run finishing as the app shuts
+    down): each connection is closed only between two uses of it, never under a statement that is
+    stepping (closing one there crashed the process), and every use after that raises
+    ``DatabaseClosed``.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._all: list[sqlean.Connection] = []
+        self._readers: list[tuple[sqlean.Connection, threading.RLock]] = []
         self._all_lock = threading.Lock()
+        self._closed = False
         self._write_lock = threading.RLock()
-        self._writer = self._open()
+        self._writer = connect(self.path)
         self.vec_version = self._writer.execute("select vec_version()").fetchone()[0]
         self.sqlite_version = self._writer.execute("select sqlite_version()").fetchone()[0]
 
-    def _open(self) -> sqlean.Connection:
-        conn = connect(self.path)
-        with self._all_lock:
-            self._all.append(conn)
-        return conn
+    def _reader(self) -> tuple[sqlean.Connection, threading.RLock]:
+        """This thread's read connection and the lock held while it is in use."""
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            conn = connect(self.path)
+            with self._all_lock:
+                if self._closed:
+                    conn.close()
+                    raise DatabaseClosed(f"database {self.path} is closed")
+                reader = self._local.reader = (conn, threading.RLock())
+                self._readers.append(reader)
+        return reader
 
     def quick_check(self) -> None:
         """Refuse to start on a damaged file rather than make it worse."""
@@ -80,10 +98,11 @@ class Database:
         if self.in_write():
             yield self._writer
             return
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._open()
-        yield conn
+        conn, in_use = self._reader()
+        with in_use:
+            if self._closed:
+                raise DatabaseClosed(f"database {self.path} is closed")
+            yield conn
 
     def in_write(self) -> bool:
         """True inside a ``write()`` on this thread (other threads' reads do not see its rows yet)."""
@@ -93,6 +112,8 @@ class Database:
     def write(self) -> Iterator[sqlean.Connection]:
         """One transaction (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""
         with self._write_lock:
+            if self._closed:
+                raise DatabaseClosed(f"database {self.path} is closed")
             depth = getattr(self._local, "write_depth", 0)
             self._local.write_depth = depth + 1
             try:
@@ -121,14 +142,19 @@ class Database:
             return conn.execute(sql, params).fetchone()
 
     def close(self) -> None:
-        """Close every connection this object opened (call once, at shutdown)."""
+        """Close every connection this object opened (at shutdown), each once no thread uses it.
+
+        Readers first, then the writer: a thread that writes inside a read gets its write done
+        before its read connection is closed.
+        """
         with self._all_lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except Exception:  # already closed by its thread's exit
-                    pass
-            self._all.clear()
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for conn, in_use in readers:
+            with in_use:
+                conn.close()
+        with self._write_lock:
+            self._writer.close()
 
 
 def dumps(value: Any) -> str | None:

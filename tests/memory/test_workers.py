@@ -92,3 +92,12 @@ def test_an_error_in_either_half_reaches_the_caller():
         workers.both(lambda: (_ for _ in ()).throw(ValueError("first")), lambda: 1)
     with pytest.raises(KeyError, match="second"):
         workers.both(lambda: 1, lambda: {}["second"])
+
+
+def test_when_the_pool_refuses_work_at_exit_both_halves_run_here(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    closed = ThreadPoolExecutor(1)
+    closed.shutdown()
+    monkeypatch.setattr(workers, "_pool", closed)  # as at interpreter exit: submit raises
+    assert workers.both(thread_name, thread_name) == (threading.current_thread().name,) * 2

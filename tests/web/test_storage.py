@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from qorven_local.storage.db import Database
+import pytest
+
+from qorven_local.storage.db import Database, DatabaseClosed
 from qorven_local.storage.migrations import applied_migrations, discover, migrate, pending_migrations
 
 
@@ -78,3 +81,53 @@ def test_concurrent_writers_from_many_threads(tmp_path):
         assert db.integrity_check() == ["ok"]
     finally:
         db.close()
+
+
+def test_closing_while_other_threads_read_and_write_waits_for_them_and_then_refuses(tmp_path):
+    # Shutdown closes the database while runs may still be finishing; closing a connection under
+    # a stepping statement crashed the whole process (a segfault, not an exception).
+    db = Database(tmp_path / "q.db")
+    with db.write() as conn:
+        conn.execute("CREATE TABLE t (n INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(20_000)])
+    outcomes: list[str] = []
+    started = threading.Barrier(5)
+
+    def reader() -> None:
+        started.wait()
+        try:
+            while True:  # slow queries: a cross join keeps each statement stepping for a while
+                db.query_one("SELECT count(*) FROM t a JOIN (SELECT n FROM t LIMIT 40) b ON a.n % 7 = b.n % 7")
+        except DatabaseClosed:
+            outcomes.append("closed")
+
+    def writer() -> None:
+        started.wait()
+        try:
+            while True:
+                with db.write() as conn:
+                    conn.execute("INSERT INTO t VALUES (1)")
+                    conn.execute("DELETE FROM t WHERE rowid = (SELECT max(rowid) FROM t)")
+        except DatabaseClosed:
+            outcomes.append("closed")
+
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    started.wait()
+    time.sleep(0.3)
+    db.close()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes == ["closed"] * 4  # every thread stopped on the clean error, none crashed
+    with pytest.raises(DatabaseClosed):
+        db.query("SELECT 1")
+    with pytest.raises(DatabaseClosed):
+        with db.write():
+            pass
+    # Nothing half-written: the file opens again with every original row.
+    again = Database(tmp_path / "q.db")
+    try:
+        assert again.query_one("SELECT count(*) FROM t")[0] == 20_000
+    finally:
+        again.close()
