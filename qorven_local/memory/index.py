@@ -3,9 +3,10 @@
 Why this shape (measured on this class of machine, see PLATFORM-NOTES and ``bench/memory_search.py``):
 an exact ``float[384]`` vec0 scan over 100k vectors costs 66-99 ms, a ``bit[384]`` scan a few ms.
 So vec0 holds sign-quantised vectors and answers ``CANDIDATES`` nearest by Hamming distance,
-filtered by partition (tenant + audience) inside the KNN query; the float32 vectors of those
-candidates are then read from a plain rowid table and ranked by exact cosine in numpy. Recall@10
-of this two-step search against exact brute force is measured by the bench (target >= 0.95).
+filtered by partition (tenant + audience) inside the KNN query; in the same SQL statement the
+float32 vectors of those candidates are read from a plain rowid table and ranked by exact cosine
+(``MemoryStore.knn_rescored``). Recall@10 of this two-step search against exact brute force is
+measured by the bench (target >= 0.95).
 
 vec0 picks each partition's k nearest in O(rows x k), so beyond a scan of ~5 ms per 100k rows k is
 what a KNN costs: 100k rows in 11 partitions took 5 ms at k = 1, 15 ms at k = 50 and 25 ms at
@@ -80,32 +81,26 @@ class VectorIndex:
         """
         if not partitions or limit <= 0:
             return []
-        query = np.asarray(query, dtype=np.float32)
         blob = to_blob(query)
         parts = sorted(set(partitions))
         k = max(self.candidates_per_partition(len(parts)), limit)
         if (len(parts) < 2 or self.store.db.in_write()
                 or self.store.seq_high_water() < self.split_min_memories):
-            found = self._rescored(parts, blob, query, k, limit, RESCORE_MAX, kinds)
+            found = self._rescored(parts, blob, k, limit, RESCORE_MAX, kinds)
         else:
-            halves = both(lambda: self._rescored(parts[0::2], blob, query, k, limit, RESCORE_MAX // 2, kinds),
-                          lambda: self._rescored(parts[1::2], blob, query, k, limit, RESCORE_MAX // 2, kinds))
-            found = sorted([*halves[0], *halves[1]], key=lambda pair: -pair[1])
+            halves = both(lambda: self._rescored(parts[0::2], blob, k, limit, RESCORE_MAX // 2, kinds),
+                          lambda: self._rescored(parts[1::2], blob, k, limit, RESCORE_MAX // 2, kinds))
+            found = sorted([*halves[0], *halves[1]], key=lambda pair: (-pair[1], pair[0]))
         return found[:limit]
 
-    def _rescored(self, parts: Sequence[int], blob: bytes, query: np.ndarray, k: int, limit: int,
-                  most: int, kinds: Sequence[str] | None) -> list[tuple[int, float]]:
-        """(seq, cosine) of the ``limit`` best of the partitions' bit-KNN candidates, best first."""
-        found = self.store.knn_bits(parts, blob, k, kinds)
-        if not found:
-            return []
-        # k per partition came back; rescore them all (bounded): cutting the union down to the
-        # overall Hamming top-k first cost recall@10 across many partitions (0.79 at 100k, 11 partitions).
-        found.sort(key=lambda pair: pair[1])
-        rows = self.store.vectors([seq for seq, _ in found[:max(most, limit)]])
-        sims = from_blobs([r[1] for r in rows]) @ query
-        order = np.argsort(-sims, kind="stable")[:limit]
-        return [(rows[i][0], float(sims[i])) for i in order]
+    def _rescored(self, parts: Sequence[int], blob: bytes, k: int, limit: int, most: int,
+                  kinds: Sequence[str] | None) -> list[tuple[int, float]]:
+        """(seq, cosine) of the ``limit`` best of the partitions' bit-KNN candidates, best first.
+
+        k per partition come back and (at most ``most``, Hamming-nearest first) are all rescored:
+        cutting the union down to the overall Hamming top-k first cost recall@10 across many
+        partitions (0.79 at 100k, 11 partitions)."""
+        return self.store.knn_rescored(parts, blob, k, max(most, limit), limit, kinds)
 
     def exact(self, partitions: Sequence[int], query: np.ndarray, limit: int) -> list[tuple[int, float]]:
         """Brute-force nearest over every float vector of the partitions (the bench's ground truth)."""

