@@ -141,4 +141,4 @@ def test_a_small_store_searches_its_partitions_on_one_thread(harbour, monkeypatc
 
 def test_each_partition_gives_fewer_candidates_the_more_partitions_are_searched(local_memory):
     index = local_memory.memory.index
-    assert [index.candidates_per_partition(n) for n in (1, 2, 3, 4, 11, 500)] == [100, 100, 66, 50, 50, 50]
+    assert [index.candidates_per_partition(n) for n in (1, 2, 3, 4, 11, 500)] == [100, 100, 66, 50, 40, 40]
