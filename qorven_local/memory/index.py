@@ -16,9 +16,11 @@ the workspace) keeps 100 each, a workspace-wide search over many partitions take
 memories in 11 partitions, 40 instead of 50 took a workspace search from 24.4 to 22.2 ms p50 for
 a bench recall@10 of 0.975 instead of 0.985 (the target is 0.95; 30 gained nothing more and gave
 0.957). The bench's memories come in clusters of ~50 noisy copies of one sentence, which is where
-sign bits lose the order most; real memories are deduplicated at cosine 0.95. Two or more partitions are searched in two halves on two
-threads, each half rescoring its own candidates: two vec0 queries on their own connections run
-side by side at full speed, which took a 100k-memory workspace search from 42 to 35 ms p50.
+sign bits lose the order most; real memories are deduplicated at cosine 0.95.
+
+Two or more partitions are searched in two halves on two threads, each half rescoring its own
+candidates: two vec0 queries on their own connections run side by side at full speed, which took
+a 100k-memory workspace search from 42 to 35 ms p50.
 
 Upkeep (keeping ``memories``, ``memory_vectors``, ``memory_vec`` and ``memory_fts`` in step in one
 transaction) is ``storage.memory.MemoryStore``'s job; this module only reads.
