@@ -40,8 +40,8 @@ _ERF_P = np.float32(0.3275911 / math.sqrt(2.0))
 _ERF_A = tuple(np.float32(c / 2) for c in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
 _GELU_BLOCK_ROWS = 128
 # Batches of at most this many tokens (a query, one saved memory) run the two halves of each block
-# (see ``_Shard``) side by side: for a few rows a product is bound by reading the weights, and two cores read faster.
-# Bigger batches are bound by arithmetic and run them one after the other.
+# (see ``_Shard``) side by side: for a few rows a product is bound by reading the weights, and two
+# cores read faster. Bigger batches are bound by arithmetic and run their halves one after the other.
 SPLIT_MAX_ROWS = 64
 
 

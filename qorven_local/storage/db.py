@@ -62,7 +62,7 @@ class Database:
         self.path = Path(path)
         self._local = threading.local()
         self._readers: list[tuple[sqlean.Connection, threading.RLock]] = []
-        self._all_lock = threading.Lock()
+        self._readers_lock = threading.Lock()
         self._closed = False
         self._write_lock = threading.RLock()
         self._writer = connect(self.path)
@@ -74,7 +74,7 @@ class Database:
         reader = getattr(self._local, "reader", None)
         if reader is None:
             conn = connect(self.path)
-            with self._all_lock:
+            with self._readers_lock:
                 if self._closed:
                     conn.close()
                     raise DatabaseClosed(f"database {self.path} is closed")
@@ -147,7 +147,7 @@ class Database:
         Readers first, then the writer: a thread that writes inside a read gets its write done
         before its read connection is closed.
         """
-        with self._all_lock:
+        with self._readers_lock:
             self._closed = True
             readers, self._readers = self._readers, []
         for conn, in_use in readers:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 
@@ -30,13 +32,9 @@ def split_halves() -> tuple:
     return first, second
 
 
-def test_the_second_half_runs_on_a_pool_thread_and_results_keep_their_order():
-    first, second = workers.both(*split_halves())
-    assert first == ("first", threading.current_thread().name)
-    assert second[0] == "second" and second[1].startswith("memory-search")
-
-
-def test_a_second_half_not_started_when_the_first_is_done_runs_on_the_caller():
+@contextmanager
+def every_pool_thread_busy() -> Iterator[threading.Event]:
+    """Every pool thread held until the yielded event is set (at the latest when the block ends)."""
     release = threading.Event()
     started = threading.Barrier(workers.POOL_THREADS + 1)
 
@@ -47,39 +45,40 @@ def test_a_second_half_not_started_when_the_first_is_done_runs_on_the_caller():
     held = [workers.pool().submit(hold) for _ in range(workers.POOL_THREADS)]
     try:
         started.wait(timeout=10)
-        first, second = workers.both(thread_name, thread_name)
-        assert first == second == threading.current_thread().name
+        yield release
     finally:
         release.set()
         for future in held:
             future.result(timeout=10)
 
 
+def test_the_second_half_runs_on_a_pool_thread_and_results_keep_their_order():
+    first, second = workers.both(*split_halves())
+    assert first == ("first", threading.current_thread().name)
+    assert second[0] == "second" and second[1].startswith("memory-search")
+
+
+def test_a_second_half_not_started_when_the_first_is_done_runs_on_the_caller():
+    with every_pool_thread_busy():
+        first, second = workers.both(thread_name, thread_name)
+    assert first == second == threading.current_thread().name
+
+
 def test_a_half_queued_behind_a_busy_pool_starts_there_once_a_thread_is_free():
-    release = threading.Event()
-    started = threading.Barrier(workers.POOL_THREADS + 1)
-
-    def hold() -> None:
-        started.wait(timeout=10)
-        release.wait(timeout=10)
-
-    held = [workers.pool().submit(hold) for _ in range(workers.POOL_THREADS)]
-    started.wait(timeout=10)
     second_started = threading.Event()
-
-    def first() -> str:
-        release.set()  # the pool frees up while this half runs ...
-        second_started.wait(timeout=10)  # ... and takes the queued half
-        return thread_name()
 
     def second() -> str:
         second_started.set()
         return thread_name()
 
-    mine, theirs = workers.both(first, second)
+    with every_pool_thread_busy() as release:
+        def first() -> str:
+            release.set()  # the pool frees up while this half runs ...
+            second_started.wait(timeout=10)  # ... and takes the queued half
+            return thread_name()
+
+        mine, theirs = workers.both(first, second)
     assert mine == threading.current_thread().name and theirs.startswith("memory-search")
-    for future in held:
-        future.result(timeout=10)
 
 
 def test_with_no_spare_core_both_halves_run_here(monkeypatch):
