@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qorven_local.providers.base import ChatRequest, TextDelta  # noqa: E402
+from qorven_local.providers.events import ChatRequest, TextDelta  # noqa: E402
 from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions, ModelPool, load_llama  # noqa: E402
 from tests.local_models.tiny_gguf import write_tiny_llama  # noqa: E402
 

@@ -171,3 +171,14 @@ def all_error_classes() -> list[type[QorvenError]]:
         seen.setdefault(cls.code, cls)
         stack.extend(cls.__subclasses__())
     return sorted(seen.values(), key=lambda c: (c.status, c.code))
+
+
+def retry_after_seconds(header: str | None) -> int | None:
+    """Whole seconds (at least 1) from an upstream ``Retry-After`` header, for an error's ``retry_after``.
+
+    The HTTP-date form is rare from the APIs we call and not worth parsing: it gives None.
+    """
+    try:
+        return max(1, int(float(header))) if header else None
+    except ValueError:
+        return None

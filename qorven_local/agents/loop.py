@@ -18,7 +18,7 @@ from qorven_local.agents.context import HISTORY_LIMIT, build_messages, paired_to
 from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
 from qorven_local.models import Message
-from qorven_local.providers.base import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
+from qorven_local.providers.events import ChatRequest, StreamAssembler, TextDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream, last_user_text
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.service import tool_settings
@@ -193,41 +193,29 @@ class _Run:
         return "", "length"  # unreachable: the last step offers no tools
 
     def _stream(self, resolved, request: ChatRequest) -> tuple[str, list[dict[str, Any]], str | None]:
-        text = self.partial
-        calls: dict[int, dict[str, Any]] = {}
-        finish = None
+        answer = StreamAssembler()
+        answer.text = self.partial  # a cancelled or failed run stores what had streamed
         emit, publish, cancel = self.emit, self.publish, self.cancel
         topic, answer_id = self.session_topic, self.answer_id
         for event in resolved.adapter.stream_chat(request, cancel):
             kind = type(event)
-            if kind is TextDelta:
-                text.append(event.text)
-                emit(RunEvent("text_delta", {"text": event.text}))
-                if topic is not None:
-                    publish(topic, "message.delta", {"message_id": answer_id, "delta": event.text})
-            elif kind is ToolCallDelta:
-                call = calls.get(event.index)
-                if call is None:
-                    call = calls[event.index] = {"id": None, "name": None, "args": []}
-                call["id"] = call["id"] or event.id
-                call["name"] = call["name"] or event.name
-                call["args"].append(event.arguments)
-            elif kind is Finish:
-                finish = event.reason
-            elif kind is Usage:
+            if kind is Usage:  # summed over the run's model calls
                 usage = self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
                 usage["prompt_tokens"] += event.prompt_tokens
                 usage["completion_tokens"] += event.completion_tokens
                 usage["total_tokens"] += event.total_tokens
                 self.usage = usage
+            else:
+                answer.add(event)
+                if kind is TextDelta:
+                    emit(RunEvent("text_delta", {"text": event.text}))
+                    if topic is not None:
+                        publish(topic, "message.delta", {"message_id": answer_id, "delta": event.text})
             if cancel.is_set():
                 break
         if cancel.is_set():
             raise _Cancelled
-        tool_calls = [{"id": c["id"] or self.ctx.ids.new("call"), "type": "function",
-                       "function": {"name": c["name"] or "", "arguments": "".join(c["args"])}}
-                      for _, c in sorted(calls.items())]
-        return "".join(text), tool_calls, finish
+        return "".join(answer.text), answer.tool_calls(lambda: self.ctx.ids.new("call")), answer.finish_reason
 
     def _call_tool(self, call: dict[str, Any], allowed: list[str], tool_ctx: ToolContext | None) -> dict[str, Any]:
         name = call["function"]["name"]

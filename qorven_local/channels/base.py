@@ -44,7 +44,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
-from qorven_local.errors import ProviderError, Unauthorized, ValidationError
+from qorven_local.errors import ProviderError, Unauthorized, ValidationError, retry_after_seconds
 
 if TYPE_CHECKING:
     import httpx
@@ -260,16 +260,8 @@ def post(http: httpx.Client, url: str, *, kind: str, secret: str | None, **kwarg
         detail = _redact(response.text[:200].strip(), secret)
         raise ChannelSendError(f"{kind} API answered {response.status_code}: {detail}",
                                status_code=response.status_code,
-                               retry_after=_retry_after(response.headers.get("Retry-After")))
+                               retry_after=retry_after_seconds(response.headers.get("Retry-After")))
     return response
-
-
-def _retry_after(value: str | None) -> int | None:
-    """Whole seconds from a Retry-After header (the HTTP-date form is rare from these APIs)."""
-    try:
-        return max(1, int(float(value))) if value else None
-    except ValueError:
-        return None
 
 
 def _redact(text: str, secret: str | None) -> str:

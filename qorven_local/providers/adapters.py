@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qorven_local.providers.anthropic import DEFAULT_BASE_URL as ANTHROPIC_BASE_URL
 from qorven_local.providers.anthropic import AnthropicProvider
-from qorven_local.providers.base import Provider
+from qorven_local.providers.events import Provider
 from qorven_local.providers.local_gguf import BASE_URL as LOCAL_BASE_URL
 from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions
 from qorven_local.providers.openai_compat import DEFAULT_BASE_URLS, OpenAICompatProvider

@@ -13,9 +13,10 @@ import threading
 from typing import Any, Iterator
 
 from qorven_local.errors import ValidationError
-from qorven_local.providers.base import (
-    ChatEvent, ChatRequest, Finish, HTTPProvider, ModelInfo, TextDelta, ToolCallDelta, Usage,
+from qorven_local.providers.events import (
+    ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta, Usage,
 )
+from qorven_local.providers.http import HTTPProvider
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
 ANTHROPIC_VERSION = "2023-06-01"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from qorven_local.errors import ProviderError, ValidationError
-from qorven_local.providers.base import ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta
+from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta
 from qorven_local.providers.gguf_header import NotGGUF, describe, read_header
 
 log = logging.getLogger("qorven.providers.local")

@@ -11,9 +11,10 @@ import threading
 from typing import Any, Iterator
 
 from qorven_local.errors import ProviderError
-from qorven_local.providers.base import (
-    ChatEvent, ChatRequest, Finish, HTTPProvider, ModelInfo, TextDelta, ToolCallDelta, Usage,
+from qorven_local.providers.events import (
+    ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta, Usage,
 )
+from qorven_local.providers.http import HTTPProvider
 
 KINDS = ("openai", "ollama", "openai_compatible")
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "ollama": "http://127.0.0.1:11434/v1"}

@@ -24,7 +24,7 @@ from typing import Any
 
 from qorven_local.errors import Conflict, ModelNotFound, NotFound, ProviderError, QorvenError, ValidationError
 from qorven_local.providers.adapters import KINDS, create_provider, default_base_url
-from qorven_local.providers.base import Provider
+from qorven_local.providers.events import Provider
 from qorven_local.providers.local_gguf import LocalOptions, import_model
 from qorven_local.security.secrets import SecretBox, secret_hint
 from qorven_local.storage.db import Database, IntegrityError

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qorven_local.errors import ProviderError
-from qorven_local.providers.base import ChatRequest, Finish, TextDelta, collect
+from qorven_local.providers.events import ChatRequest, Finish, TextDelta, collect
 from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions, ModelPool
 
 
@@ -141,7 +141,7 @@ import sys, json
 sys.modules['llama_cpp'] = None  # as if llama-cpp-python were not installed
 from pathlib import Path
 from qorven_local.errors import ProviderError
-from qorven_local.providers.base import ChatRequest
+from qorven_local.providers.events import ChatRequest
 from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions, ModelPool
 p = LocalGGUFProvider(options=LocalOptions(Path({str(tiny_gguf.parent)!r})), pool=ModelPool())
 models = [m.id for m in p.list_models()]

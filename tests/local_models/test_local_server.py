@@ -10,7 +10,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from qorven_local.providers.base import ChatRequest, TextDelta
+from qorven_local.providers.events import ChatRequest, TextDelta
 from qorven_local.providers.local_gguf import LocalOptions, import_model
 from tests.local_models.conftest import MODEL, add_local, install
 from tests.support.servers import InProcessServer

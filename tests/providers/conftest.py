@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 from qorven_local.providers.adapters import create_provider
-from qorven_local.providers.base import ChatRequest, Provider
+from qorven_local.providers.events import ChatRequest, Provider
 from tests.fakes import FakeProvider
 
 KEY = "sk-test-0123456789abcdef"

@@ -8,7 +8,7 @@ import pytest
 
 from qorven_local.errors import ValidationError
 from qorven_local.providers.anthropic import to_messages_body
-from qorven_local.providers.base import ChatRequest, collect
+from qorven_local.providers.events import ChatRequest, collect
 from tests.fakes import Reply
 
 WEATHER_TOOL = {"type": "function", "function": {

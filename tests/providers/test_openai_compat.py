@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qorven_local.providers.base import ChatRequest, collect
+from qorven_local.providers.events import ChatRequest, collect
 from tests.fakes import Reply
 from tests.providers.conftest import ask
 

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from qorven_local.errors import ProviderError, ProviderTimeout
-from qorven_local.providers.base import Finish, TextDelta, ToolCallDelta, Usage, collect
+from qorven_local.providers.events import Finish, TextDelta, ToolCallDelta, Usage, collect
 from tests.fakes import Reply
 from tests.providers.conftest import KEY, ask
 

@@ -11,7 +11,7 @@ import falcon
 from qorven_local.agents.model_ids import ChatTarget
 from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
 from qorven_local.errors import NotFound, ValidationError
-from qorven_local.providers.base import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
+from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation

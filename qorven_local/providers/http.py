@@ -1,12 +1,5 @@
-"""What every LLM provider looks like to the rest of Qorven: a request, a stream of small events.
-
-    ChatRequest ──► Provider.stream_chat() ──► TextDelta | ToolCallDelta | Finish | Usage
-                                               └─► collect() ──► ChatResult (non-streaming callers)
-
-Adapters (``openai_compat.py``, ``anthropic.py``) translate wire formats to these events; they share
-the HTTP plumbing in ``HTTPProvider`` below (timeouts, error mapping, SSE parsing, cancellation).
-Errors are ``ProviderError`` (502) or ``ProviderTimeout`` (504); messages name the provider, never
-the key. httpx and httpcore are imported on first use (start-up time).
+"""The HTTP plumbing the HTTP adapters share: one httpx client, timeouts, error mapping, SSE parsing,
+cancellation of a blocked read. httpx and httpcore are imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -15,171 +8,13 @@ import json
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from qorven_local.errors import ProviderError, ProviderTimeout
+from qorven_local.errors import ProviderError, ProviderTimeout, retry_after_seconds
+from qorven_local.providers.events import ModelInfo
 
 if TYPE_CHECKING:
     import httpx
-
-# OpenAI request params forwarded as-is by ``ChatRequest.from_openai``; others are ignored (the API
-# accepts unknown params leniently, but an upstream may reject them).
-OPENAI_PASSTHROUGH = frozenset({
-    "top_p", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
-    "top_logprobs", "user", "parallel_tool_calls", "reasoning_effort", "service_tier", "metadata",
-    "prediction", "modalities", "verbosity", "top_k",
-})
-
-
-@dataclass(slots=True)
-class ChatRequest:
-    """One chat call in OpenAI's chat format (messages, tools and tool_choice as OpenAI spells them)."""
-
-    model: str
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stop: str | list[str] | None = None
-    response_format: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_openai(cls, body: dict[str, Any], model: str | None = None) -> "ChatRequest":
-        """Build from an OpenAI request body; ``model`` overrides the body's (e.g. the provider's id)."""
-        return cls(
-            model=model or body.get("model", ""),
-            messages=list(body.get("messages") or []),
-            tools=body.get("tools") or None,
-            tool_choice=body.get("tool_choice"),
-            temperature=body.get("temperature"),
-            max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
-            stop=body.get("stop"),
-            response_format=body.get("response_format"),
-            extra={k: v for k, v in body.items() if k in OPENAI_PASSTHROUGH},
-        )
-
-
-@dataclass(slots=True, frozen=True)
-class TextDelta:
-    """A piece of the assistant's text."""
-
-    text: str
-
-
-@dataclass(slots=True, frozen=True)
-class ToolCallDelta:
-    """A piece of tool call ``index``: ``id`` and ``name`` only on its first delta, then argument pieces."""
-
-    index: int
-    id: str | None = None
-    name: str | None = None
-    arguments: str = ""
-
-
-@dataclass(slots=True, frozen=True)
-class Finish:
-    """The end of the answer, with OpenAI's reason: stop, length, tool_calls or content_filter."""
-
-    reason: str
-
-
-@dataclass(slots=True, frozen=True)
-class Usage:
-    """Token counts; comes after ``Finish`` when the provider reports them."""
-
-    prompt_tokens: int
-    completion_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-ChatEvent = Union[TextDelta, ToolCallDelta, Finish, Usage]
-
-
-@dataclass(slots=True, frozen=True)
-class ModelInfo:
-    """A model a provider offers."""
-
-    id: str
-    owned_by: str
-    context_length: int | None = None
-
-
-class Provider(Protocol):
-    """An LLM provider. Instances are thread-safe and hold one HTTP client; ``close()`` releases it."""
-
-    name: str
-    kind: str
-
-    def stream_chat(self, request: ChatRequest,
-                    cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
-        """Yield events; stop quietly within ~1 s once ``cancel`` is set. Raises ProviderError/Timeout."""
-        ...
-
-    def list_models(self) -> list[ModelInfo]:
-        """The provider's own model list."""
-        ...
-
-    def check(self) -> dict[str, Any]:
-        """Prove reachability and auth; raise ProviderError with a clear message when either fails."""
-        ...
-
-    def close(self) -> None:
-        ...
-
-
-@dataclass(slots=True)
-class ChatResult:
-    """A whole answer, assembled from a stream."""
-
-    text: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None
-    usage: Usage | None = None
-
-    def message(self) -> dict[str, Any]:
-        """The answer as an OpenAI assistant message."""
-        msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
-        if self.tool_calls:
-            msg["tool_calls"] = self.tool_calls
-        return msg
-
-
-def collect(events: Iterable[ChatEvent]) -> ChatResult:
-    """Drain a stream into a ``ChatResult``; tool calls come out in OpenAI format, ordered by index."""
-    text: list[str] = []
-    calls: dict[int, dict[str, Any]] = {}
-    result = ChatResult()
-    for event in events:
-        if type(event) is TextDelta:
-            text.append(event.text)
-        elif type(event) is ToolCallDelta:
-            call = calls.get(event.index)
-            if call is None:
-                call = calls[event.index] = {"id": None, "name": None, "args": []}
-            call["id"] = call["id"] or event.id
-            call["name"] = call["name"] or event.name
-            call["args"].append(event.arguments)
-        elif type(event) is Finish:
-            result.finish_reason = event.reason
-        elif type(event) is Usage:
-            result.usage = event
-    result.text = "".join(text)
-    result.tool_calls = [
-        {"id": c["id"], "type": "function",
-         "function": {"name": c["name"], "arguments": "".join(c["args"])}}
-        for _, c in sorted(calls.items())
-    ]
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared HTTP plumbing for the adapters.
 
 
 class HTTPProvider:
@@ -310,7 +145,7 @@ class HTTPProvider:
         details: dict[str, Any] = {"provider": self.name, "status": status}
         if upstream:
             details["upstream_message"] = upstream
-        retry_after = _retry_after(headers.get("retry-after"))
+        retry_after = retry_after_seconds(headers.get("retry-after"))
         if retry_after is not None:
             details["retry_after"] = retry_after
         if status == 401:
@@ -341,13 +176,6 @@ def _error_message(text: str) -> str:
     except (ValueError, AttributeError):
         pass
     return text.strip()
-
-
-def _retry_after(value: str | None) -> int | None:
-    try:
-        return max(1, int(float(value))) if value else None
-    except ValueError:
-        return None  # an HTTP date; rare upstream, not worth parsing
 
 
 def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
