@@ -14,7 +14,8 @@ from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
 from qorven_local.config import DEFAULT_TENANT, Config
-from qorven_local.context import AppContext, Clock, IdFactory
+from qorven_local.clock import Clock, IdFactory
+from qorven_local.context import AppContext
 from qorven_local.memory.service import MemoryService
 from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots
 from qorven_local.providers.registry import ProviderRegistry

@@ -11,7 +11,8 @@ from qorven_local import __version__
 from qorven_local.bootstrap import build_context, ensure_admin_token
 from qorven_local.channels.service import start_channel_worker, stop_channel_worker
 from qorven_local.config import Config
-from qorven_local.context import AppContext, Clock
+from qorven_local.clock import Clock
+from qorven_local.context import AppContext
 from qorven_local.events.hub import Hub
 from qorven_local.events.ws import WebSocketGateway
 from qorven_local.memory.service import warm_embedder

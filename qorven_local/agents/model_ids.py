@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qorven_local.context import parse_iso
+from qorven_local.clock import parse_iso
 from qorven_local.errors import ModelNotFound
 from qorven_local.models import Agent
 from qorven_local.providers.registry import ProviderRegistry, ResolvedModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qorven_local.context import Clock, IdFactory
+from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, ValidationError
 from qorven_local.models import CHANNELS, CHAT_FAMILY_CHANNELS, Message, Page, Session
 from qorven_local.storage.db import Database, IntegrityError

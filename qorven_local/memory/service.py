@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from qorven_local.context import Clock, IdFactory
+from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import NotFound, ValidationError
 from qorven_local.memory.embedder import Embedder
 from qorven_local.memory.index import VectorIndex, to_blob

@@ -8,7 +8,7 @@ import secrets
 import threading
 from datetime import timedelta
 
-from qorven_local.context import Clock, IdFactory, iso
+from qorven_local.clock import Clock, IdFactory, iso
 from qorven_local.errors import Unauthorized, ValidationError
 from qorven_local.models import Principal
 from qorven_local.storage.db import Database
