@@ -40,23 +40,9 @@ from qorven_local.events.hub import Hub, Subscription
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "qorven.v1"
-TOKEN_PREFIX = "token."
 
 Authorize = Callable[[Mapping[str, str], str], Any]
 RenderError = Callable[[QorvenError, str], bytes]
-
-
-def token_from_subprotocols(header_value: str | None) -> str | None:
-    """Return ``<t>`` from a ``Sec-WebSocket-Protocol`` value offering ``token.<t>``, else None.
-
-    Browsers cannot set ``Authorization`` on a WebSocket, so they offer the pair
-    ``["qorven.v1", "token.<t>"]``; the server echoes only ``qorven.v1``.
-    """
-    for entry in (header_value or "").split(","):
-        entry = entry.strip()
-        if entry.startswith(TOKEN_PREFIX) and len(entry) > len(TOKEN_PREFIX):
-            return entry[len(TOKEN_PREFIX):]
-    return None
 
 
 def _select_subprotocol(protocol: ServerProtocol, offered: list[str]) -> str | None:

@@ -14,6 +14,7 @@ from qorven_local.models import Principal
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SUBPROTOCOL_TOKEN_PREFIX = "token."
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -43,13 +44,16 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     return key.strip() if key else None
 
 
-def subprotocol_token(headers: Mapping[str, str]) -> str | None:
-    """The token a browser puts in ``Sec-WebSocket-Protocol: qorven.v1, token.<t>``."""
-    offered = headers.get("sec-websocket-protocol") or ""
-    for item in offered.split(","):
-        item = item.strip()
-        if item.startswith("token."):
-            return item[len("token."):]
+def subprotocol_token(header_value: str | None) -> str | None:
+    """``<t>`` from a ``Sec-WebSocket-Protocol`` value offering ``token.<t>``, else None.
+
+    Browsers cannot set ``Authorization`` on a WebSocket, so they offer the pair
+    ``["qorven.v1", "token.<t>"]``. An empty ``token.`` entry is no token.
+    """
+    for entry in (header_value or "").split(","):
+        entry = entry.strip()
+        if entry.startswith(SUBPROTOCOL_TOKEN_PREFIX) and len(entry) > len(SUBPROTOCOL_TOKEN_PREFIX):
+            return entry[len(SUBPROTOCOL_TOKEN_PREFIX):]
     return None
 
 
@@ -101,7 +105,7 @@ class AccessPolicy:
     def authenticate(self, headers: Mapping[str, str], allow_subprotocol: bool = False) -> Principal:
         token = bearer_token(headers)
         if token is None and allow_subprotocol:
-            token = subprotocol_token(headers)
+            token = subprotocol_token(headers.get("sec-websocket-protocol"))
         if token is None and headers.get("authorization"):
             raise Unauthorized("Authorization must be 'Bearer <token>'")
         return self.tokens.authenticate(token)
