@@ -34,7 +34,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from qorven_local.errors import (InternalError, MethodNotAllowed, QorvenError, TooManyConnections,
-                                 UpgradeRequired, ValidationError)
+                                 UpgradeRequired, ValidationError, envelope_bytes)
 from qorven_local.events.hub import Hub, Subscription
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "qorven.v1"
 
 Authorize = Callable[[Mapping[str, str], str], Any]
-RenderError = Callable[[QorvenError, str], bytes]
 
 
 def _select_subprotocol(protocol: ServerProtocol, offered: list[str]) -> str | None:
@@ -71,12 +70,6 @@ class HeaderView(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._d)
-
-
-def error_envelope(err: QorvenError, request_id: str) -> bytes:
-    """The API's error envelope as JSON bytes (used when no ``render_error`` is injected)."""
-    return json.dumps({"error": {"code": err.code, "message": err.message, "type": err.type,
-                                 "param": err.param, "request_id": request_id}}).encode()
 
 
 def _too_many_sessions() -> QorvenError:
@@ -117,14 +110,12 @@ class WebSocketGateway:
 
     def __init__(self, hub: Hub, authorize: Authorize, *, limits: WSLimits = WSLimits(),
                  clock: Callable[[], float] = time.monotonic,
-                 new_request_id: Callable[[], str] | None = None,
-                 render_error: RenderError = error_envelope) -> None:
+                 new_request_id: Callable[[], str] | None = None) -> None:
         self.hub = hub
         self.limits = limits
         self._authorize = authorize
         self._clock = clock
         self._new_request_id = new_request_id or (lambda: "req_" + secrets.token_hex(12))
-        self._render_error = render_error
         self._lock = threading.Lock()
         self._sessions: set[_Session] = set()
         self._closing = False
@@ -190,7 +181,7 @@ class WebSocketGateway:
             self._stats[name] += 1
 
     def _error_bytes(self, err: QorvenError, request_id: str) -> bytes:
-        body = self._render_error(err, request_id)
+        body = envelope_bytes(err, request_id)
         status = http.HTTPStatus(err.status)
         headers = {"Content-Type": "application/json", "Content-Length": str(len(body)),
                    "Connection": "close", "x-request-id": request_id, **err.headers}
