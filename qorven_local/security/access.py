@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from qorven_local.errors import ForbiddenHost, ForbiddenOrigin, Unauthorized
 from qorven_local.models import Principal
+from qorven_local.security.tokens import TokenService
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -60,7 +61,8 @@ def subprotocol_token(header_value: str | None) -> str | None:
 class AccessPolicy:
     """Which Host and Origin values are ours, and who a request's token belongs to."""
 
-    def __init__(self, tokens, extra_hosts: tuple[str, ...] = (), bind_host: str = "127.0.0.1") -> None:
+    def __init__(self, tokens: TokenService, extra_hosts: tuple[str, ...] = (),
+                 bind_host: str = "127.0.0.1") -> None:
         self.tokens = tokens
         self.extra_hosts = tuple(h.strip().lower() for h in extra_hosts if h.strip())
         self.bind_host = bind_host
