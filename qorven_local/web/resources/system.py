@@ -16,7 +16,8 @@ from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
 from qorven_local.web import schemas
 from qorven_local.web.io import principal, read_body
-from qorven_local.web.spec import Route, build_openapi, operation
+from qorven_local.web.openapi import build_openapi
+from qorven_local.web.spec import Route, operation
 
 SETTINGS = {
     "type": "object",
