@@ -4,8 +4,8 @@ Waitress cannot upgrade a connection, so ``WSHandoffChannel`` watches an idle co
 request head; when it is ``GET /ws`` (or ``/api/ws``) with ``Upgrade: websocket``, the socket leaves
 waitress (without being closed) and goes to ``WebSocketGateway.adopt``. Everything else, SSE
 included, stays with waitress and the WSGI app. The seams are waitress internals, hence the pin
-``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``; see
-WS-ON-WAITRESS.md. This is the only module that imports waitress.
+``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``. This is the only
+module that imports waitress.
 """
 
 from __future__ import annotations

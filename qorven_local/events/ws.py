@@ -1,10 +1,11 @@
 """``/ws``: WebSocket sessions on websockets' sans-io ``ServerProtocol``, one thread each.
 
-``server.py`` hands a connection whose first request head is a WebSocket upgrade to
-``WebSocketGateway.adopt(sock, head, addr)`` (see WS-ON-WAITRESS.md). The session thread then owns
-the socket: it authorizes the head *before* the upgrade (the shared ``authorize()`` that the Falcon
-middleware uses too), answers 101 or an error envelope, and runs the I/O loop: client messages,
-hub events, keep-alive pings, the send timeout, the bounded queue and the close handshake.
+Waitress cannot upgrade a connection, so ``server.py`` hands one whose first request head is a
+WebSocket upgrade to ``WebSocketGateway.adopt(sock, head, addr)``. The session thread then owns the
+socket: it authorizes the head *before* the upgrade (``AccessPolicy.authorize()`` in
+``security/access.py``, which the Falcon middleware uses too), answers 101 or the error envelope,
+and runs the I/O loop: client messages, hub events, keep-alive pings, the send timeout, the
+bounded queue and the close handshake.
 
 Client -> server: ``{"type": "subscribe"|"unsubscribe", "topics": [...]}``, ``{"type": "ping"}``.
 Server -> client: ``subscribed``/``unsubscribed`` (the topics asked for), ``pong``, hub events
@@ -23,15 +24,16 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.datastructures import Headers
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from qorven_local.errors import (InternalError, MethodNotAllowed, QorvenError, TooManyConnections,
                                  UpgradeRequired, ValidationError, envelope_bytes)
@@ -39,12 +41,20 @@ from qorven_local.events.hub import Hub, Subscription
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOL = "qorven.v1"
-
-Authorize = Callable[[Mapping[str, str], str], Any]
+SUBPROTOCOL = Subprotocol("qorven.v1")
 
 
-def _select_subprotocol(protocol: ServerProtocol, offered: list[str]) -> str | None:
+class Authenticated(Protocol):
+    """Whom ``authorize`` found behind a handshake: the tenant whose events the session gets."""
+
+    @property
+    def tenant_id(self) -> str: ...
+
+
+Authorize = Callable[[Mapping[str, str], str], Authenticated]
+
+
+def _select_subprotocol(protocol: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     # The default rejects clients that offer no subprotocol; we accept them (header auth) and
     # never echo the token entry.
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
@@ -303,6 +313,13 @@ class _Session:
         gw._count("accepted")
         return True
 
+    @property
+    def _subscription(self) -> Subscription:
+        """The hub subscription, which exists from the accepted handshake on (so in the loop)."""
+        if self.sub is None:
+            raise RuntimeError("the /ws session has no subscription before its handshake")
+        return self.sub
+
     def _refuse(self, err: QorvenError, request_id: str) -> bool:
         self.gw._count("rejected")
         self._out += self.gw._error_bytes(err, request_id)
@@ -362,20 +379,21 @@ class _Session:
             return
         self.p.receive_data(data)
         for frame in self.p.events_received():
-            self._on_frame(frame, now)
+            if isinstance(frame, Frame):  # after the handshake the protocol yields only frames
+                self._on_frame(frame, now)
 
-    def _on_frame(self, frame: Any, now: float) -> None:
-        op = frame.opcode
+    def _on_frame(self, frame: Frame, now: float) -> None:
+        op, data = frame.opcode, bytes(frame.data)  # bytes() of bytes is the same object
         if op is Opcode.PONG:
             self._ping_sent_at = None
             self._next_ping = now + self.gw.limits.ping_interval
         elif op is Opcode.TEXT or op is Opcode.BINARY:
-            self._fragments = [frame.data] if op is Opcode.TEXT else None
+            self._fragments = [data] if op is Opcode.TEXT else None
             if frame.fin:
-                self._on_message(frame.data if op is Opcode.TEXT else None)
+                self._on_message(data if op is Opcode.TEXT else None)
         elif op is Opcode.CONT:
             if self._fragments is not None:
-                self._fragments.append(frame.data)
+                self._fragments.append(data)
             if frame.fin:
                 parts, self._fragments = self._fragments, None
                 self._on_message(b"".join(parts) if parts is not None else None)
@@ -396,8 +414,9 @@ class _Session:
             if not isinstance(topics, list) or not topics:
                 return self._send_error(ValidationError("topics must be a non-empty list",
                                                         param="topics"))
+            sub = self._subscription
             try:
-                self.sub.add(topics) if kind == "subscribe" else self.sub.remove(topics)
+                sub.add(topics) if kind == "subscribe" else sub.remove(topics)
             except QorvenError as err:
                 return self._send_error(err)
             except TypeError:  # unhashable entries in the list
@@ -407,7 +426,7 @@ class _Session:
 
     def _duties(self, now: float) -> None:
         """Stop, overflow and keep-alive checks, then move hub events into the out buffer."""
-        p, lim, sub = self.p, self.gw.limits, self.sub
+        p, lim, sub = self.p, self.gw.limits, self._subscription
         if self._stopping or sub.closed:
             return p.send_close(1001, "server stopping")
         if sub.overflowed:

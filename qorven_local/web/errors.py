@@ -46,7 +46,7 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response, error: falcon.
         mapped = InternalError(f"internal error (request {_request_id(req)})")
     apply_error(resp, mapped, _request_id(req))
     if error.status_code == 405 and error.headers:
-        allow = error.headers.get("Allow")
+        allow = dict(error.headers).get("Allow")
         if allow:
             resp.set_header("Allow", allow)
 

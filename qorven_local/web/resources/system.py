@@ -131,8 +131,8 @@ class WebSocketFallbackResource:
         raise UpgradeRequired("connect with a WebSocket client (subprotocols qorven.v1, token.<token>)")
 
 
-class UIResource:
-    """The single-page UI: / is the shell, /ui/<path> its files."""
+class UIFiles:
+    """Serves files of the bundled single-page UI, never outside its folder."""
 
     def __init__(self) -> None:
         self.root = resource_path("ui").resolve()
@@ -156,12 +156,18 @@ class UIResource:
                         "'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; "
                         "frame-ancestors 'none'")
 
+
+class UIResource(UIFiles):
+    """``/``: the UI shell."""
+
     @operation(summary="The UI shell", tag="ui", public=True, content_types=("text/html",))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self._send(resp, self.root / "index.html")
 
 
-class UIFileResource(UIResource):
+class UIFileResource(UIFiles):
+    """``/ui/<path>``: the UI's other files."""
+
     @operation(summary="A UI file", tag="ui", public=True, content_types=("text/html",))
     def on_get(self, req: falcon.Request, resp: falcon.Response, path: str) -> None:
         self._send(resp, self.root / path)
