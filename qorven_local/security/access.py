@@ -1,7 +1,8 @@
-"""One ``authorize()`` for HTTP and WebSocket: Host guard, Origin guard, token.
+"""Who may talk to the server, for HTTP and WebSocket alike: Host guard, Origin guard, token.
 
-The WebSocket hand-off bypasses WSGI middleware entirely, so both paths call this module and the
-rules cannot drift apart.
+The WebSocket hand-off bypasses WSGI middleware entirely, so both paths use this module and the
+rules cannot drift apart: the Falcon gate (``web/middleware.py``) runs the steps at its own
+points, the ``/ws`` hand-off runs them all at once through ``AccessPolicy.authorize()``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class AccessPolicy:
         self.bind_host = bind_host
 
     def host_allowed(self, host_header: str | None, port: int | str | None) -> bool:
+        """True for a loopback name (or the bind host) on our port, or an allowed extra host."""
         if not host_header:
             return False
         host, hport = split_host(host_header)
@@ -84,6 +86,7 @@ class AccessPolicy:
         return False
 
     def check_host(self, host_header: str | None, port: int | str | None) -> None:
+        """Refuse a Host that is not ours (the DNS-rebinding guard)."""
         if not self.host_allowed(host_header, port):
             raise ForbiddenHost(f"Host {host_header!r} is not allowed; use http://127.0.0.1:{port}/ "
                                 f"or add it to QORVEN_ALLOWED_HOSTS")
@@ -105,6 +108,7 @@ class AccessPolicy:
             raise ForbiddenOrigin(f"Origin {origin!r} is not allowed")
 
     def authenticate(self, headers: Mapping[str, str], allow_subprotocol: bool = False) -> Principal:
+        """The principal of the request's token (header, or the WebSocket subprotocol pair if allowed)."""
         token = bearer_token(headers)
         if token is None and allow_subprotocol:
             token = subprotocol_token(headers.get("sec-websocket-protocol"))
