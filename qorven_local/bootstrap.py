@@ -20,6 +20,7 @@ from qorven_local.memory.service import MemoryService
 from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
+from qorven_local.security.access import AccessPolicy
 from qorven_local.security.ratelimit import RateLimiter
 from qorven_local.security.secrets import SecretBox
 from qorven_local.security.tokens import TokenService
@@ -85,6 +86,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.agents = AgentService(db, clock, ids, known_tools=lambda: ctx.tool_service.names())
     ctx.sessions = SessionService(db, clock, ids, ctx.agents)
     ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
+    ctx.access = AccessPolicy(ctx.tokens, config.allowed_hosts, config.host)
     ctx.secrets = SecretBox(config.secret_key_path)
     ctx.providers = ProviderRegistry(db, clock, ids, ctx.secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,

@@ -33,11 +33,12 @@ httpx is imported on first use, so ``qorven serve`` (whose CLI imports this modu
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Generator, Iterator
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -191,7 +192,8 @@ class ChatEvent:
 
 def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     """(event name, data) per server-sent event; comments (keep-alives) are skipped."""
-    name, data = "message", []
+    name = "message"
+    data: list[str] = []
     for line in lines:
         if line == "":
             if data:
@@ -287,8 +289,6 @@ class _Family:
 
 
 class _Listable(_Family):
-    path = ""
-
     def _page(self, path: str, **params: Any) -> Page:
         body = self._c.request("GET", path, params=_params(**params))
         return Page(body.get("data", []), bool(body.get("has_more")), body.get("next_cursor"))
@@ -301,6 +301,15 @@ class _Listable(_Family):
             if not page.has_more or not page.next_cursor:
                 return
             cursor = page.next_cursor
+
+    def _resolve(self, path: str, id_prefix: str, noun: str, name_or_id: str) -> dict[str, Any]:
+        """The object at ``path`` with this id (it starts with ``id_prefix``), else the one with this name."""
+        if name_or_id.startswith(id_prefix):
+            return self._c.request("GET", f"{path}/{_q(name_or_id)}")
+        for item in self._iterate(path, limit=200):
+            if item.get("name") == name_or_id:
+                return item
+        raise NotFound("not_found", f"{noun} {name_or_id} not found", 404)
 
 
 class Agents(_Listable):
@@ -327,12 +336,7 @@ class Agents(_Listable):
 
     def resolve(self, name_or_id: str) -> dict[str, Any]:
         """An agent by id or by its unique name."""
-        if name_or_id.startswith("agt_"):
-            return self.get(name_or_id)
-        for agent in self.iterate():
-            if agent.get("name") == name_or_id:
-                return agent
-        raise NotFound("not_found", f"agent {name_or_id} not found", 404)
+        return self._resolve("/v1/agents", "agt_", "agent", name_or_id)
 
 
 class Sessions(_Listable):
@@ -380,7 +384,7 @@ class Messages(_Listable):
 class Chat(_Family):
     """``/v1/chat/completions``: the Qorven form (an agent in a session) and the OpenAI form."""
 
-    def stream(self, agent: str, message: str, *, session_id: str | None = None) -> Iterator[ChatEvent]:
+    def stream(self, agent: str, message: str, *, session_id: str | None = None) -> Generator[ChatEvent, None, None]:
         """Run ``agent`` (id or name) on ``message``; yield its events as they arrive."""
         body: dict[str, Any] = {"agent_id": agent, "message": message, "stream": True}
         if session_id:
@@ -399,7 +403,8 @@ class Chat(_Family):
         return self._c.request("POST", "/v1/chat/completions",
                                json={**options, "model": model, "messages": messages, "stream": False})
 
-    def completions_stream(self, model: str, messages: list[dict[str, Any]], **options: Any) -> Iterator[ChatEvent]:
+    def completions_stream(self, model: str, messages: list[dict[str, Any]],
+                           **options: Any) -> Generator[ChatEvent, None, None]:
         """The OpenAI form, streamed."""
         return self._c.stream_events("/v1/chat/completions",
                                      {**options, "model": model, "messages": messages, "stream": True})
@@ -434,7 +439,8 @@ class Memory(_Listable):
     def delete(self, memory_id: str) -> dict[str, Any]:
         return self._c.request("DELETE", f"/v1/memory/{_q(memory_id)}")
 
-    def embed(self, texts: list[str] | str, model: str = "all-minilm-l6-v2") -> list[list[float]]:
+    def embed(self, texts: builtins.list[str] | str,
+              model: str = "all-minilm-l6-v2") -> builtins.list[builtins.list[float]]:
         body = self._c.request("POST", "/v1/embeddings", json={"model": model, "input": texts})
         return [item["embedding"] for item in sorted(body["data"], key=lambda d: d["index"])]
 
@@ -451,10 +457,10 @@ class Models(_Family):
     def catalog(self, *, refresh: bool | None = None) -> dict[str, Any]:
         return self._c.request("GET", "/v1/models/catalog", params=_params(refresh=refresh))
 
-    def selected(self) -> list[str]:
+    def selected(self) -> builtins.list[str]:
         return self._c.request("GET", "/v1/models/selected").get("models", [])
 
-    def select(self, models: list[str]) -> list[str]:
+    def select(self, models: builtins.list[str]) -> builtins.list[str]:
         return self._c.request("PUT", "/v1/models/selected", json={"models": list(models)}).get("models", [])
 
     def default(self) -> str | None:
@@ -494,17 +500,12 @@ class Providers(_Listable):
     def test(self, provider_id: str) -> dict[str, Any]:
         return self._c.request("POST", f"/v1/providers/{_q(provider_id)}/test", json={})
 
-    def detect(self) -> list[dict[str, Any]]:
+    def detect(self) -> builtins.list[dict[str, Any]]:
         return self._c.request("GET", "/v1/providers/detect").get("data", [])
 
     def resolve(self, name_or_id: str) -> dict[str, Any]:
         """A provider by id or by name."""
-        if name_or_id.startswith("prv_"):
-            return self.get(name_or_id)
-        for provider in self.iterate():
-            if provider.get("name") == name_or_id:
-                return provider
-        raise NotFound("not_found", f"provider {name_or_id} not found", 404)
+        return self._resolve("/v1/providers", "prv_", "provider", name_or_id)
 
 
 class Tools(_Listable):
@@ -532,7 +533,7 @@ class Rooms(_Listable):
     def create(self, room: dict[str, Any]) -> dict[str, Any]:
         return self._c.request("POST", "/v1/rooms", json=room)
 
-    def post(self, room_id: str, content: str) -> list[dict[str, Any]]:
+    def post(self, room_id: str, content: str) -> builtins.list[dict[str, Any]]:
         """Post a human message; the members reply in turn. Returns the new messages (yours first)."""
         return self._c.request("POST", f"/v1/rooms/{_q(room_id)}/messages", json={"content": content})["data"]
 
@@ -572,7 +573,7 @@ class Channels(_Listable):
             body["name"] = name
         return self._c.request("PUT", f"/v1/channels/{_q(binding_id)}/secret", json=body)
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self) -> builtins.list[dict[str, Any]]:
         return self._c.request("GET", "/v1/channels/status").get("data", [])
 
     def test_routing(self, text: str, sender: str, *, binding_id: str | None = None,
@@ -675,7 +676,7 @@ class Client:
             raise error_from_envelope(res.status_code, _json_or_text(res), res.headers.get("retry-after"))
         return _json_or_text(res) if res.content else {}
 
-    def stream_events(self, path: str, body: dict[str, Any]) -> Iterator[ChatEvent]:
+    def stream_events(self, path: str, body: dict[str, Any]) -> Generator[ChatEvent, None, None]:
         """POST ``body`` and yield the SSE answer as ChatEvents (errors typed, before or mid-stream)."""
         import httpx
 
@@ -698,9 +699,10 @@ class Client:
         """Open ``/ws`` (token in the subprotocol pair) and subscribe to ``topics``."""
         from websockets.exceptions import InvalidStatus, WebSocketException
         from websockets.sync.client import connect
+        from websockets.typing import Subprotocol
 
         url = "ws" + self.server[len("http"):] + "/ws"
-        protocols = ["qorven.v1"] + ([f"token.{self.token}"] if self.token else [])
+        protocols = [Subprotocol("qorven.v1")] + ([Subprotocol(f"token.{self.token}")] if self.token else [])
         try:
             live = LiveEvents(connect(url, subprotocols=protocols, open_timeout=timeout, max_size=2 ** 22))
         except InvalidStatus as exc:

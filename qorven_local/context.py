@@ -27,7 +27,6 @@ class AppContext:
     sessions: Any = None      # agents.sessions.SessionService
     limiter: Any = None       # security.ratelimit.RateLimiter
     access: Any = None        # security.access.AccessPolicy (shared by HTTP and /ws)
-    routes: list[Any] = field(default_factory=list)   # web.spec.Route table, set by create_app
     hub: Any = None           # events.hub.Hub
     channels: Any = None      # channels.service.ChannelService (bindings, webhooks, outbox worker)
     secrets: Any = None       # security.secrets.SecretBox (provider keys, channel secrets)

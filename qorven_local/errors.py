@@ -1,8 +1,9 @@
 """The one error tree of Qorven Local.
 
 Every failure a client can see is a ``QorvenError`` with a machine-readable ``code``, an HTTP
-``status`` and an OpenAI-style ``type``. The web layer turns them into the error envelope
-(``web/errors.py``); nothing else builds error JSON. This module imports nothing of ours.
+``status`` and an OpenAI-style ``type``. ``envelope()`` below is the only builder of error JSON;
+``web/errors.py`` writes it onto Falcon responses and ``events/ws.py`` onto refused WebSocket
+handshakes. This module imports nothing of ours.
 
     QorvenError
     ├── InvalidJSON              400 invalid_json
@@ -31,6 +32,7 @@ Every failure a client can see is a ``QorvenError`` with a machine-readable ``co
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -182,3 +184,20 @@ def retry_after_seconds(header: str | None) -> int | None:
         return max(1, int(float(header))) if header else None
     except ValueError:
         return None
+
+
+def envelope(error: QorvenError, request_id: str | None) -> dict[str, Any]:
+    """The error envelope every client sees: ``{"error": {code, message, type, param, request_id}}``.
+
+    ``details`` is added only when the error carries some.
+    """
+    body: dict[str, Any] = {"error": {"code": error.code, "message": error.message, "type": error.type,
+                                      "param": error.param, "request_id": request_id}}
+    if error.details:
+        body["error"]["details"] = error.details
+    return body
+
+
+def envelope_bytes(error: QorvenError, request_id: str | None) -> bytes:
+    """``envelope()`` as UTF-8 JSON bytes, ready for a response body."""
+    return json.dumps(envelope(error, request_id), ensure_ascii=False).encode("utf-8")

@@ -18,7 +18,6 @@ from qorven_local.events.ws import WebSocketGateway
 from qorven_local.memory.service import warm_embedder
 from qorven_local.server import Server
 from qorven_local.web.app import create_app
-from qorven_local.web.errors import envelope_bytes
 
 log = logging.getLogger("qorven")
 
@@ -50,8 +49,7 @@ class Runtime:
         token = ensure_admin_token(ctx)
         ctx.hub = Hub(clock=ctx.clock.time)
         app = create_app(ctx)
-        gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"),
-                                   render_error=envelope_bytes)
+        gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"))
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,
                              ws=gateway, max_request_body_size=self.config.max_body_bytes * 5 + 1024,
                              ident="qorven")

@@ -4,8 +4,8 @@ Waitress cannot upgrade a connection, so ``WSHandoffChannel`` watches an idle co
 request head; when it is ``GET /ws`` (or ``/api/ws``) with ``Upgrade: websocket``, the socket leaves
 waitress (without being closed) and goes to ``WebSocketGateway.adopt``. Everything else, SSE
 included, stays with waitress and the WSGI app. The seams are waitress internals, hence the pin
-``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``; see
-WS-ON-WAITRESS.md. This is the only module that imports waitress.
+``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``. This is the only
+module that imports waitress.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -34,6 +35,7 @@ class WSHandoffChannel(HTTPChannel):
     """An HTTP channel that gives away a connection whose next request is a /ws upgrade."""
 
     _ws_head = b""
+    socket: socket.socket | None  # waitress's dispatcher attribute (None once closed), untyped there
 
     def received(self, data: bytes) -> bool:  # runs on waitress's loop thread
         gateway = self.server.ws_gateway
@@ -46,10 +48,12 @@ class WSHandoffChannel(HTTPChannel):
                 self._ws_head = buf  # the head is split across reads: wait for the rest
                 return True
             self._ws_head = b""
-            if end >= 0 and _WS_REQLINE.match(buf) and _WS_UPGRADE.search(buf, 0, end + 2):
+            sock = self.socket
+            if (sock is not None and end >= 0 and _WS_REQLINE.match(buf)
+                    and _WS_UPGRADE.search(buf, 0, end + 2)):
                 # socket = None before anything else: a POLLHUP handled for this channel in the
                 # same poll round must not close the socket the session now owns.
-                sock, self.socket = self.socket, None
+                self.socket = None
                 self.del_channel()
                 self.connected = False
                 gateway.adopt(sock, buf, self.addr)
@@ -146,8 +150,8 @@ class Server:
         stop = threading.Event()
         previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
         try:
-            self.start()
-            while not stop.wait(0.5) and self._loop_thread.is_alive():
+            loop_thread = self.start()._loop_thread
+            while not stop.wait(0.5) and loop_thread is not None and loop_thread.is_alive():
                 pass
         finally:
             for s, handler in previous.items():

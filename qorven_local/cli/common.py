@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from qorven_local.config import Config, add_setting_flags, load_config
+from qorven_local.config import SETTINGS, Config, add_setting_flags, load_config
 
 
-def settings_from_args(args: argparse.Namespace) -> dict:
-    from qorven_local.config import SETTINGS
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as command-line flags (flags left out are not in the dict)."""
     return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
 
 

@@ -154,7 +154,8 @@ def check_database(config: Config) -> tuple[str, str]:
     db = Database(config.db_path)
     try:
         pending = pending_migrations(db)
-        quick = db.query_one("PRAGMA quick_check")[0]
+        row = db.query_one("PRAGMA quick_check")
+        quick = row[0] if row else "no answer"
     finally:
         db.close()
     if quick != "ok":

@@ -10,7 +10,7 @@ from qorven_local import __version__
 from qorven_local.cli import auth, memory, serve
 from qorven_local.cli import agents, chat, db, doctor, models, providers, sessions
 
-# (name, help, add_arguments(parser), run(args) -> exit code); other parts append theirs.
+# (name, help, add_arguments(parser), run(args) -> exit code), in the order `qorven --help` lists them.
 COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = [
     ("serve", "Run the API server (no window) and print its URL.", serve.add_arguments, serve.run),
     ("auth", "Tokens: rotate-token, create-token.", auth.add_arguments, auth.run),

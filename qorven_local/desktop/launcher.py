@@ -19,8 +19,10 @@ import time
 import webbrowser
 
 from qorven_local import __version__
+from qorven_local.cli.common import settings_from_args
 from qorven_local.config import Config, add_setting_flags, load_config
 from qorven_local.desktop.single_instance import InstanceLock, running_instance, send_command
+from qorven_local.desktop.window import DesktopWindow, GuiUnavailable
 
 log = logging.getLogger("qorven.desktop")
 
@@ -36,12 +38,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"Qorven Local {__version__}")
     add_setting_flags(parser)
     return parser.parse_args(argv)
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    from qorven_local.config import SETTINGS
-    cli = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
-    return load_config(cli)
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -94,7 +90,7 @@ def hand_over(config: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        config = config_from_args(args)
+        config = load_config(settings_from_args(args))
     except ValueError as exc:
         print(f"qorven-local: {exc}", file=sys.stderr)
         return 2
@@ -121,8 +117,9 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
         config.values["port"] = 0
     runtime = Runtime(config)
     first_token = runtime.start()
+    assert runtime.ctx is not None  # start() built it
     launch_tokens = LaunchTokens(runtime.ctx.tokens)
-    window = None
+    window: DesktopWindow | None = None
     stop = threading.Event()
     try:
         url = runtime.url
@@ -132,7 +129,6 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
 
         mode = "headless" if args.headless else "browser" if args.browser else "window"
         if mode == "window":
-            from qorven_local.desktop.window import DesktopWindow, GuiUnavailable
             try:
                 window = DesktopWindow(url + "?desktop=1", launch_tokens.issue("desktop window"),
                                        storage_dir=str(config.home / "webview"),
@@ -163,7 +159,7 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
         lock.publish(url=url, port=runtime.port, mode=mode, handler=on_command)
         print(f"Qorven Local {__version__} serving at {url}  (data: {config.home})", flush=True)
 
-        if mode == "window":
+        if mode == "window" and window is not None:
             try:
                 window.run()
                 return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from qorven_local.security.tokens import hash_token
+from qorven_local.security.tokens import TokenService, hash_token
 
 log = logging.getLogger("qorven.desktop")
 
@@ -19,7 +19,7 @@ UI_TENANT = "default"
 class LaunchTokens:
     """Mint tokens for this launch and revoke all of them at exit."""
 
-    def __init__(self, token_service) -> None:
+    def __init__(self, token_service: TokenService) -> None:
         self.tokens = token_service
         self._ids: list[str] = []
         self._lock = threading.Lock()

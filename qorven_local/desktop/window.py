@@ -17,8 +17,11 @@ import logging
 import os
 import sys
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from webview import Window
 
 log = logging.getLogger("qorven.desktop")
 
@@ -72,7 +75,7 @@ class DesktopWindow:
         self._token = token
         self._storage_dir = storage_dir
         self._on_loaded = on_loaded
-        self._window = None
+        self._window: Window | None = None
         self._closed = threading.Event()
 
     def run(self, gui: str | None = None) -> None:
@@ -83,11 +86,11 @@ class DesktopWindow:
             guilib.initialize(gui)  # fails fast with WebViewException when no backend is usable
         except Exception as exc:
             raise GuiUnavailable(str(exc)) from exc
-        self._window = webview.create_window(
+        window = self._window = webview.create_window(
             TITLE, self.url, width=SIZE[0], height=SIZE[1], min_size=MIN_SIZE,
             text_select=True, background_color=_background())
-        self._window.events.loaded += self._loaded
-        self._window.events.closed += self._closed.set
+        window.events.loaded += self._loaded
+        window.events.closed += self._closed.set
         # Not private: the page's localStorage (only the theme choice) persists in the data root.
         # The token lives in sessionStorage, which WebKit keeps in memory only.
         webview.start(self._started, gui=gui, private_mode=self._storage_dir is None, storage_path=self._storage_dir,
@@ -113,14 +116,17 @@ class DesktopWindow:
 
     def _loaded(self) -> None:
         """Each page load: hand the token over if (and only if) the page is the app's own."""
+        window = self._window
+        if window is None:
+            return
         try:
-            url = self._window.get_current_url() or ""
+            url = window.get_current_url() or ""
         except Exception:
             url = ""
         if _origin(url) != self.origin:
             log.warning("not giving the token to a page outside the app: %s", _origin(url))
             return
-        self._window.run_js(token_script(self._token))
+        window.run_js(token_script(self._token))
         if self._on_loaded:
             self._on_loaded()
 

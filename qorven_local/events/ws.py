@@ -1,10 +1,11 @@
 """``/ws``: WebSocket sessions on websockets' sans-io ``ServerProtocol``, one thread each.
 
-``server.py`` hands a connection whose first request head is a WebSocket upgrade to
-``WebSocketGateway.adopt(sock, head, addr)`` (see WS-ON-WAITRESS.md). The session thread then owns
-the socket: it authorizes the head *before* the upgrade (the shared ``authorize()`` that the Falcon
-middleware uses too), answers 101 or an error envelope, and runs the I/O loop: client messages,
-hub events, keep-alive pings, the send timeout, the bounded queue and the close handshake.
+Waitress cannot upgrade a connection, so ``server.py`` hands one whose first request head is a
+WebSocket upgrade to ``WebSocketGateway.adopt(sock, head, addr)``. The session thread then owns the
+socket: it authorizes the head *before* the upgrade (``AccessPolicy.authorize()`` in
+``security/access.py``, which the Falcon middleware uses too), answers 101 or the error envelope,
+and runs the I/O loop: client messages, hub events, keep-alive pings, the send timeout, the
+bounded queue and the close handshake.
 
 Client -> server: ``{"type": "subscribe"|"unsubscribe", "topics": [...]}``, ``{"type": "ping"}``.
 Server -> client: ``subscribed``/``unsubscribed`` (the topics asked for), ``pong``, hub events
@@ -23,43 +24,37 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.datastructures import Headers
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from qorven_local.errors import (InternalError, MethodNotAllowed, QorvenError, TooManyConnections,
-                                 UpgradeRequired, ValidationError)
+                                 UpgradeRequired, ValidationError, envelope_bytes)
 from qorven_local.events.hub import Hub, Subscription
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOL = "qorven.v1"
-TOKEN_PREFIX = "token."
-
-Authorize = Callable[[Mapping[str, str], str], Any]
-RenderError = Callable[[QorvenError, str], bytes]
+SUBPROTOCOL = Subprotocol("qorven.v1")
 
 
-def token_from_subprotocols(header_value: str | None) -> str | None:
-    """Return ``<t>`` from a ``Sec-WebSocket-Protocol`` value offering ``token.<t>``, else None.
+class Authenticated(Protocol):
+    """Whom ``authorize`` found behind a handshake: the tenant whose events the session gets."""
 
-    Browsers cannot set ``Authorization`` on a WebSocket, so they offer the pair
-    ``["qorven.v1", "token.<t>"]``; the server echoes only ``qorven.v1``.
-    """
-    for entry in (header_value or "").split(","):
-        entry = entry.strip()
-        if entry.startswith(TOKEN_PREFIX) and len(entry) > len(TOKEN_PREFIX):
-            return entry[len(TOKEN_PREFIX):]
-    return None
+    @property
+    def tenant_id(self) -> str: ...
 
 
-def _select_subprotocol(protocol: ServerProtocol, offered: list[str]) -> str | None:
+Authorize = Callable[[Mapping[str, str], str], Authenticated]
+
+
+def _select_subprotocol(protocol: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     # The default rejects clients that offer no subprotocol; we accept them (header auth) and
     # never echo the token entry.
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
@@ -85,12 +80,6 @@ class HeaderView(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._d)
-
-
-def error_envelope(err: QorvenError, request_id: str) -> bytes:
-    """The API's error envelope as JSON bytes (used when no ``render_error`` is injected)."""
-    return json.dumps({"error": {"code": err.code, "message": err.message, "type": err.type,
-                                 "param": err.param, "request_id": request_id}}).encode()
 
 
 def _too_many_sessions() -> QorvenError:
@@ -131,14 +120,12 @@ class WebSocketGateway:
 
     def __init__(self, hub: Hub, authorize: Authorize, *, limits: WSLimits = WSLimits(),
                  clock: Callable[[], float] = time.monotonic,
-                 new_request_id: Callable[[], str] | None = None,
-                 render_error: RenderError = error_envelope) -> None:
+                 new_request_id: Callable[[], str] | None = None) -> None:
         self.hub = hub
         self.limits = limits
         self._authorize = authorize
         self._clock = clock
         self._new_request_id = new_request_id or (lambda: "req_" + secrets.token_hex(12))
-        self._render_error = render_error
         self._lock = threading.Lock()
         self._sessions: set[_Session] = set()
         self._closing = False
@@ -204,7 +191,7 @@ class WebSocketGateway:
             self._stats[name] += 1
 
     def _error_bytes(self, err: QorvenError, request_id: str) -> bytes:
-        body = self._render_error(err, request_id)
+        body = envelope_bytes(err, request_id)
         status = http.HTTPStatus(err.status)
         headers = {"Content-Type": "application/json", "Content-Length": str(len(body)),
                    "Connection": "close", "x-request-id": request_id, **err.headers}
@@ -326,6 +313,13 @@ class _Session:
         gw._count("accepted")
         return True
 
+    @property
+    def _subscription(self) -> Subscription:
+        """The hub subscription, which exists from the accepted handshake on (so in the loop)."""
+        if self.sub is None:
+            raise RuntimeError("the /ws session has no subscription before its handshake")
+        return self.sub
+
     def _refuse(self, err: QorvenError, request_id: str) -> bool:
         self.gw._count("rejected")
         self._out += self.gw._error_bytes(err, request_id)
@@ -385,20 +379,21 @@ class _Session:
             return
         self.p.receive_data(data)
         for frame in self.p.events_received():
-            self._on_frame(frame, now)
+            if isinstance(frame, Frame):  # after the handshake the protocol yields only frames
+                self._on_frame(frame, now)
 
-    def _on_frame(self, frame: Any, now: float) -> None:
-        op = frame.opcode
+    def _on_frame(self, frame: Frame, now: float) -> None:
+        op, data = frame.opcode, bytes(frame.data)  # bytes() of bytes is the same object
         if op is Opcode.PONG:
             self._ping_sent_at = None
             self._next_ping = now + self.gw.limits.ping_interval
         elif op is Opcode.TEXT or op is Opcode.BINARY:
-            self._fragments = [frame.data] if op is Opcode.TEXT else None
+            self._fragments = [data] if op is Opcode.TEXT else None
             if frame.fin:
-                self._on_message(frame.data if op is Opcode.TEXT else None)
+                self._on_message(data if op is Opcode.TEXT else None)
         elif op is Opcode.CONT:
             if self._fragments is not None:
-                self._fragments.append(frame.data)
+                self._fragments.append(data)
             if frame.fin:
                 parts, self._fragments = self._fragments, None
                 self._on_message(b"".join(parts) if parts is not None else None)
@@ -419,8 +414,9 @@ class _Session:
             if not isinstance(topics, list) or not topics:
                 return self._send_error(ValidationError("topics must be a non-empty list",
                                                         param="topics"))
+            sub = self._subscription
             try:
-                self.sub.add(topics) if kind == "subscribe" else self.sub.remove(topics)
+                sub.add(topics) if kind == "subscribe" else sub.remove(topics)
             except QorvenError as err:
                 return self._send_error(err)
             except TypeError:  # unhashable entries in the list
@@ -430,7 +426,7 @@ class _Session:
 
     def _duties(self, now: float) -> None:
         """Stop, overflow and keep-alive checks, then move hub events into the out buffer."""
-        p, lim, sub = self.p, self.gw.limits, self.sub
+        p, lim, sub = self.p, self.gw.limits, self._subscription
         if self._stopping or sub.closed:
             return p.send_close(1001, "server stopping")
         if sub.overflowed:

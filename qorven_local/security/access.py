@@ -1,7 +1,8 @@
-"""One ``authorize()`` for HTTP and WebSocket: Host guard, Origin guard, token.
+"""Who may talk to the server, for HTTP and WebSocket alike: Host guard, Origin guard, token.
 
-The WebSocket hand-off bypasses WSGI middleware entirely, so both paths call this module and the
-rules cannot drift apart.
+The WebSocket hand-off bypasses WSGI middleware entirely, so both paths use this module and the
+rules cannot drift apart: the Falcon gate (``web/middleware.py``) runs the steps at its own
+points, the ``/ws`` hand-off runs them all at once through ``AccessPolicy.authorize()``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from urllib.parse import urlsplit
 
 from qorven_local.errors import ForbiddenHost, ForbiddenOrigin, Unauthorized
 from qorven_local.models import Principal
+from qorven_local.security.tokens import TokenService
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SUBPROTOCOL_TOKEN_PREFIX = "token."
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -43,25 +46,30 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     return key.strip() if key else None
 
 
-def subprotocol_token(headers: Mapping[str, str]) -> str | None:
-    """The token a browser puts in ``Sec-WebSocket-Protocol: qorven.v1, token.<t>``."""
-    offered = headers.get("sec-websocket-protocol") or ""
-    for item in offered.split(","):
-        item = item.strip()
-        if item.startswith("token."):
-            return item[len("token."):]
+def subprotocol_token(header_value: str | None) -> str | None:
+    """``<t>`` from a ``Sec-WebSocket-Protocol`` value offering ``token.<t>``, else None.
+
+    Browsers cannot set ``Authorization`` on a WebSocket, so they offer the pair
+    ``["qorven.v1", "token.<t>"]``. An empty ``token.`` entry is no token.
+    """
+    for entry in (header_value or "").split(","):
+        entry = entry.strip()
+        if entry.startswith(SUBPROTOCOL_TOKEN_PREFIX) and len(entry) > len(SUBPROTOCOL_TOKEN_PREFIX):
+            return entry[len(SUBPROTOCOL_TOKEN_PREFIX):]
     return None
 
 
 class AccessPolicy:
     """Which Host and Origin values are ours, and who a request's token belongs to."""
 
-    def __init__(self, tokens, extra_hosts: tuple[str, ...] = (), bind_host: str = "127.0.0.1") -> None:
+    def __init__(self, tokens: TokenService, extra_hosts: tuple[str, ...] = (),
+                 bind_host: str = "127.0.0.1") -> None:
         self.tokens = tokens
         self.extra_hosts = tuple(h.strip().lower() for h in extra_hosts if h.strip())
         self.bind_host = bind_host
 
     def host_allowed(self, host_header: str | None, port: int | str | None) -> bool:
+        """True for a loopback name (or the bind host) on our port, or an allowed extra host."""
         if not host_header:
             return False
         host, hport = split_host(host_header)
@@ -78,6 +86,7 @@ class AccessPolicy:
         return False
 
     def check_host(self, host_header: str | None, port: int | str | None) -> None:
+        """Refuse a Host that is not ours (the DNS-rebinding guard)."""
         if not self.host_allowed(host_header, port):
             raise ForbiddenHost(f"Host {host_header!r} is not allowed; use http://127.0.0.1:{port}/ "
                                 f"or add it to QORVEN_ALLOWED_HOSTS")
@@ -99,9 +108,10 @@ class AccessPolicy:
             raise ForbiddenOrigin(f"Origin {origin!r} is not allowed")
 
     def authenticate(self, headers: Mapping[str, str], allow_subprotocol: bool = False) -> Principal:
+        """The principal of the request's token (header, or the WebSocket subprotocol pair if allowed)."""
         token = bearer_token(headers)
         if token is None and allow_subprotocol:
-            token = subprotocol_token(headers)
+            token = subprotocol_token(headers.get("sec-websocket-protocol"))
         if token is None and headers.get("authorization"):
             raise Unauthorized("Authorization must be 'Bearer <token>'")
         return self.tokens.authenticate(token)

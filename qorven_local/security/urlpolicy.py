@@ -93,7 +93,7 @@ def resolve(target: Target) -> list[IPAddress]:
         raise BlockedURL(f"cannot resolve host {target.host!r}: {exc}") from None
     addresses: list[IPAddress] = []
     for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%")[0])  # drop an IPv6 zone id
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])  # drop an IPv6 zone id
         if address not in addresses:
             addresses.append(address)
     if not addresses:

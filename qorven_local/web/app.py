@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import falcon
 
+from qorven_local.context import AppContext
 from qorven_local.errors import QorvenError
-from qorven_local.security.access import AccessPolicy
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
 from qorven_local.web.resources.agents import AgentResource, AgentsResource
@@ -26,25 +24,22 @@ from qorven_local.web.resources.system import (HealthResource, LivezResource, Op
                                                RotateTokenResource, SettingsResource, UIFileResource,
                                                UIResource, WebSocketFallbackResource)
 from qorven_local.web.resources.tools import tool_routes
-from qorven_local.web.spec import Route, build_openapi
-
-# Other parts add their routes by appending a function (ctx) -> list[Route] here.
-ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = [channel_routes]
-ROUTE_PROVIDERS += [tool_routes, room_routes]
+from qorven_local.web.spec import Route
 
 
-def core_routes(ctx) -> list[Route]:
-    return [
+def route_table(ctx: AppContext) -> list[Route]:
+    """Every route the app serves, each resource built over the services it uses."""
+    routes = [
         Route("/health", HealthResource()),
         Route("/livez", LivezResource()),
-        Route("/readyz", ReadyzResource(ctx)),
+        Route("/readyz", ReadyzResource(ctx.readiness_checks)),
         Route("/v1/agents", AgentsResource(ctx)),
         Route("/v1/agents/{agent_id}", AgentResource(ctx)),
         Route("/v1/sessions", SessionsResource(ctx)),
         Route("/v1/sessions/{session_id}", SessionResource(ctx)),
         Route("/v1/messages", MessagesResource(ctx)),
-        Route("/v1/settings", SettingsResource(ctx)),
-        Route("/v1/auth/rotate", RotateTokenResource(ctx)),
+        Route("/v1/settings", SettingsResource(ctx.config, ctx.db)),
+        Route("/v1/auth/rotate", RotateTokenResource(ctx.tokens)),
         Route("/ws", WebSocketFallbackResource()),
         Route("/v1/memory", MemoriesResource(ctx)),
         Route("/v1/memory/search", MemorySearchResource(ctx)),
@@ -63,28 +58,27 @@ def core_routes(ctx) -> list[Route]:
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx)),
         Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx)),
+        *channel_routes(ctx),
+        *tool_routes(ctx),
+        *room_routes(ctx),
+        Route("/", UIResource()),
+        Route("/ui/{path:path}", UIFileResource()),
     ]
+    # The document describes the whole table, itself included.
+    routes.append(Route("/openapi.json", OpenAPIResource(routes)))
+    return routes
 
 
-def create_app(ctx) -> falcon.App:
-    """The WSGI app over a built AppContext."""
-    policy = AccessPolicy(ctx.tokens, ctx.config.allowed_hosts, ctx.config.host)
-    ctx.access = policy
-    app = falcon.App(middleware=[RequestGate(ctx, policy, ctx.limiter)], cors_enable=False)
+def create_app(ctx: AppContext) -> falcon.App:
+    """The WSGI app over a built AppContext (which it only reads)."""
+    gate = RequestGate(ctx.access, ctx.limiter, ctx.ids, ctx.config.max_body_bytes)
+    app = falcon.App(middleware=[gate], cors_enable=False)
     app.req_options.auto_parse_form_urlencoded = False
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.secure_cookies_by_default = True
-    routes = core_routes(ctx)
-    for provider in ROUTE_PROVIDERS:
-        routes.extend(provider(ctx))
-    routes.append(Route("/", UIResource()))
-    routes.append(Route("/ui/{path:path}", UIFileResource()))
-    openapi = OpenAPIResource(lambda: build_openapi(routes))
-    routes.append(Route("/openapi.json", openapi))
-    for route in routes:
+    for route in route_table(ctx):
         app.add_route(route.path, route.resource)
     app.add_error_handler(Exception, web_errors.handle_unexpected)
     app.add_error_handler(falcon.HTTPError, web_errors.handle_http_error)
     app.add_error_handler(QorvenError, web_errors.handle_qorven_error)
-    ctx.routes = routes
     return app

@@ -1,28 +1,18 @@
-"""The error envelope: the only place that builds error JSON."""
+"""Falcon's side of the error envelope: QorvenError and Falcon's own errors onto responses."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import falcon
 
-from qorven_local.errors import (InternalError, MethodNotAllowed, NotFound, QorvenError, ValidationError)
+# envelope is re-exported for web/sse.py, which writes it into an event stream.
+from qorven_local.errors import envelope as envelope
+from qorven_local.errors import (InternalError, MethodNotAllowed, NotFound, QorvenError, ValidationError,
+                                 envelope_bytes)
 
 log = logging.getLogger("qorven.web")
-
-
-def envelope(error: QorvenError, request_id: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": {"code": error.code, "message": error.message, "type": error.type,
-                                      "param": error.param, "request_id": request_id}}
-    if error.details:
-        body["error"]["details"] = error.details
-    return body
-
-
-def envelope_bytes(error: QorvenError, request_id: str | None) -> bytes:
-    return json.dumps(envelope(error, request_id), ensure_ascii=False).encode("utf-8")
 
 
 def _request_id(req: falcon.Request) -> str | None:
@@ -56,7 +46,7 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response, error: falcon.
         mapped = InternalError(f"internal error (request {_request_id(req)})")
     apply_error(resp, mapped, _request_id(req))
     if error.status_code == 405 and error.headers:
-        allow = error.headers.get("Allow")
+        allow = dict(error.headers).get("Allow")
         if allow:
             resp.set_header("Allow", allow)
 

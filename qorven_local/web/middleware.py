@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import falcon
 
+from qorven_local.clock import IdFactory
 from qorven_local.errors import AdminOnly, PayloadTooLarge, UnsupportedMediaType
 from qorven_local.security.access import AccessPolicy
 from qorven_local.security.ratelimit import RateLimiter
@@ -41,14 +42,14 @@ def is_static(path: str) -> bool:
 class RequestGate:
     """Everything that happens to a request before its resource runs."""
 
-    def __init__(self, ctx, policy: AccessPolicy, limiter: RateLimiter) -> None:
-        self.ctx = ctx
+    def __init__(self, policy: AccessPolicy, limiter: RateLimiter, ids: IdFactory, max_body_bytes: int) -> None:
         self.policy = policy
         self.limiter = limiter
-        self.max_body = ctx.config.max_body_bytes
+        self.ids = ids
+        self.max_body = max_body_bytes
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.request_id = self.ctx.ids.new("req")
+        req.context.request_id = self.ids.new("req")
         resp.set_header("x-request-id", req.context.request_id)
         req.path = canonical_path(req.path)
         req.context.headers = headers = _lower_headers(req)

@@ -151,12 +151,12 @@ READY = {
 
 ANY_OBJECT = {"type": "object"}
 
-# -- memory (issue 4) ---------------------------------------------------------------------------
+# -- memory ---------------------------------------------------------------------------------
 
 MEMORY_KINDS = ["fact", "preference", "note", "skill", "summary"]
 MEMORY_SCOPES = ["agent", "session", "workspace"]
 
-MEMORY = {
+MEMORY: dict[str, Any] = {
     "type": "object",
     "required": ["id", "object", "scope", "agent_id", "session_id", "kind", "content", "importance", "source",
                  "created_at", "updated_at", "last_recalled_at"],

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from qorven_local.errors import InvalidJSON, PayloadTooLarge, ValidationError
+from qorven_local.web.spec import Param
 
 if TYPE_CHECKING:
     import jsonschema
@@ -129,7 +131,7 @@ def parse_json(raw: bytes, *, limit: int) -> Any:
     return data
 
 
-def validate_query(values: dict[str, Any], params: Any) -> None:
+def validate_query(values: Mapping[str, Any], params: Iterable[Param]) -> None:
     """Hold query parameters to the schemas their operation documents (strings: length, enum, pattern).
 
     Integers and booleans are parsed (and refused) by the resources; this enforces what the document

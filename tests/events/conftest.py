@@ -12,7 +12,8 @@ import pytest
 
 from qorven_local.errors import ForbiddenHost, ForbiddenOrigin, Unauthorized
 from qorven_local.events.hub import Hub
-from qorven_local.events.ws import WebSocketGateway, WSLimits, token_from_subprotocols
+from qorven_local.events.ws import WebSocketGateway, WSLimits
+from qorven_local.security.access import subprotocol_token
 from qorven_local.server import Server
 
 TOKENS = {"tok-a": "tenant_a", "tok-b": "tenant_b"}
@@ -33,7 +34,7 @@ def authorize(headers, path):
                                                                 "http://localhost"):
         raise ForbiddenOrigin()
     auth = headers.get("authorization", "")
-    token = auth[7:] if auth.startswith("Bearer ") else token_from_subprotocols(
+    token = auth[7:] if auth.startswith("Bearer ") else subprotocol_token(
         headers.get("sec-websocket-protocol"))
     if token not in TOKENS:
         raise Unauthorized()

@@ -11,7 +11,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from qorven_local.events.hub import Hub
-from qorven_local.events.ws import WebSocketGateway, WSLimits, token_from_subprotocols
+from qorven_local.events.ws import WebSocketGateway, WSLimits
+from qorven_local.security.access import subprotocol_token
 from qorven_local.server import Server
 
 from .conftest import FAST, authorize, make_app, wait_until
@@ -77,11 +78,11 @@ def test_subprotocol_token_is_accepted_and_only_qorven_v1_is_echoed(live):
         subscribe(conn, "activity")
 
 
-def test_token_from_subprotocols():
-    assert token_from_subprotocols("qorven.v1, token.abc_DEF-1") == "abc_DEF-1"
-    assert token_from_subprotocols("qorven.v1") is None
-    assert token_from_subprotocols(None) is None
-    assert token_from_subprotocols("token.") is None
+def test_subprotocol_token():
+    assert subprotocol_token("qorven.v1, token.abc_DEF-1") == "abc_DEF-1"
+    assert subprotocol_token("qorven.v1") is None
+    assert subprotocol_token(None) is None
+    assert subprotocol_token("token.") is None
 
 
 def test_subscribed_events_arrive_in_order_with_increasing_seq(live):

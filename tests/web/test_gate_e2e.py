@@ -12,15 +12,15 @@ import pytest
 
 from qorven_local.config import load_config
 from qorven_local.bootstrap import build_context
-from qorven_local.web.app import create_app
+from qorven_local.web.app import route_table as app_route_table
 from qorven_local.web.spec import HTTP_METHODS
 
 
 def route_table(tmp_path):
     ctx = build_context(load_config({"home": str(tmp_path / "routes")}, env={}))
-    create_app(ctx)
+    routes = app_route_table(ctx)
     ctx.db.close()
-    return ctx.routes
+    return routes
 
 
 def concrete(path: str) -> str:

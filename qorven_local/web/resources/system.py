@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Any, Callable
 
 import falcon
 
 from qorven_local import __version__
+from qorven_local.config import Config
 from qorven_local.errors import NotFound, UpgradeRequired
 from qorven_local.resources import resource_path
+from qorven_local.security.tokens import TokenService
+from qorven_local.storage.db import Database
 from qorven_local.web import schemas
 from qorven_local.web.io import principal, read_body
-from qorven_local.web.spec import operation
+from qorven_local.web.openapi import build_openapi
+from qorven_local.web.spec import Route, operation
 
 SETTINGS = {
     "type": "object",
@@ -49,43 +54,50 @@ class LivezResource:
 
 
 class ReadyzResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """``/readyz``: 200 when every readiness check passes, else 503 with each check's result."""
+
+    def __init__(self, readiness_checks: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        self._readiness_checks = readiness_checks
 
     @operation(summary="200 once migrations ran, sqlite-vec is loaded and the embedder answered; else 503",
                tag="health", response=schemas.READY, public=True, extra_statuses={503: "Not ready yet"})
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        checks = self.ctx.readiness_checks()
+        checks = self._readiness_checks()
         ready = all(c["ok"] for c in checks.values())
         resp.status = 200 if ready else 503
         resp.media = {"status": "ready" if ready else "not_ready", "checks": checks}
 
 
 class OpenAPIResource:
-    def __init__(self, document_factory) -> None:
-        self._factory = document_factory
-        self._doc = None
+    """``/openapi.json``: the document for a route table, built on first request."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self._routes = routes
+        self._doc: dict[str, Any] | None = None
 
     @operation(summary="This document (OpenAPI 3.1)", tag="health", response=schemas.ANY_OBJECT, public=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self._doc is None:
-            self._doc = self._factory()
+            self._doc = build_openapi(self._routes)
         resp.media = self._doc
 
 
 class SettingsResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """``/v1/settings``: where the data lives and the limits in force."""
+
+    def __init__(self, config: Config, db: Database) -> None:
+        self._config = config
+        self._db = db
 
     @operation(summary="Where the data lives and the limits in force", tag="settings", response=SETTINGS)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        cfg = self.ctx.config
+        cfg = self._config
         who = principal(req)
         resp.media = {
             "version": __version__, "data_root": str(cfg.home), "portable": cfg.portable,
             "db_path": str(cfg.db_path), "workspace_dir": str(cfg.workspace_dir),
-            "tenant_id": who.tenant_id, "scope": who.scope, "sqlite_version": self.ctx.db.sqlite_version,
-            "vec_version": self.ctx.db.vec_version,
+            "tenant_id": who.tenant_id, "scope": who.scope, "sqlite_version": self._db.sqlite_version,
+            "vec_version": self._db.vec_version,
             "limits": {"rate_ip_rps": cfg.rate_ip_rps, "rate_ip_burst": cfg.rate_ip_burst,
                        "rate_tenant_per_min": cfg.rate_tenant_per_min,
                        "max_runs_per_tenant": cfg.max_runs_per_tenant, "max_body_bytes": cfg.max_body_bytes},
@@ -93,15 +105,17 @@ class SettingsResource:
 
 
 class RotateTokenResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """``/v1/auth/rotate``: a new admin token; the tenant's other admin tokens end after a grace period."""
+
+    def __init__(self, tokens: TokenService) -> None:
+        self._tokens = tokens
 
     @operation(summary="Mint a new admin token; the caller's tenant's other admin tokens are revoked after the "
                        "grace period", tag="auth", request=ROTATE_REQUEST, response=ROTATED, admin=True,
                status=201, body_required=False)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, ROTATE_REQUEST) if req.content_length else {}
-        token, revoke_at = self.ctx.tokens.rotate_admin(principal(req).tenant_id, body.get("label"),
+        token, revoke_at = self._tokens.rotate_admin(principal(req).tenant_id, body.get("label"),
                                                         body.get("grace_seconds", 60))
         resp.status = 201
         resp.media = {"token": token, "revokes_previous_at": revoke_at}
@@ -117,8 +131,8 @@ class WebSocketFallbackResource:
         raise UpgradeRequired("connect with a WebSocket client (subprotocols qorven.v1, token.<token>)")
 
 
-class UIResource:
-    """The single-page UI: / is the shell, /ui/<path> its files."""
+class UIFiles:
+    """Serves files of the bundled single-page UI, never outside its folder."""
 
     def __init__(self) -> None:
         self.root = resource_path("ui").resolve()
@@ -142,12 +156,18 @@ class UIResource:
                         "'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; "
                         "frame-ancestors 'none'")
 
+
+class UIResource(UIFiles):
+    """``/``: the UI shell."""
+
     @operation(summary="The UI shell", tag="ui", public=True, content_types=("text/html",))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self._send(resp, self.root / "index.html")
 
 
-class UIFileResource(UIResource):
+class UIFileResource(UIFiles):
+    """``/ui/<path>``: the UI's other files."""
+
     @operation(summary="A UI file", tag="ui", public=True, content_types=("text/html",))
     def on_get(self, req: falcon.Request, resp: falcon.Response, path: str) -> None:
         self._send(resp, self.root / path)
