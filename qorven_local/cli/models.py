@@ -58,7 +58,8 @@ def import_file(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from qorven_local.errors import ValidationError
-    from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots, import_model
+    from qorven_local.providers.local.importer import default_allowed_roots, import_model
+    from qorven_local.providers.local.options import LocalOptions
 
     config = local_config(args)
     options = LocalOptions(config.models_dir, allowed_roots=default_allowed_roots(config.home))

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from qorven_local.providers.adapters import create_provider
+from qorven_local.providers.kinds import create_provider
 from qorven_local.providers.events import ChatRequest, Provider
 from tests.fakes import FakeProvider
 

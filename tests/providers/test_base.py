@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qorven_local.providers.adapters import create_provider, default_base_url
+from qorven_local.providers.kinds import create_provider, default_base_url
 from qorven_local.providers.anthropic import AnthropicProvider
 from qorven_local.providers.events import (
     ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect,

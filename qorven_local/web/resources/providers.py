@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from qorven_local.providers.adapters import KINDS
+from qorven_local.providers.kinds import KIND_NAMES
 from qorven_local.providers.detect import DEFAULT_TARGETS, LocalServer, detect_local
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, read_body
@@ -15,7 +15,7 @@ PROVIDER = {
     "required": ["id", "object", "name", "kind", "base_url", "enabled", "has_key", "key_hint", "created_at"],
     "properties": {
         "id": {"type": "string"}, "object": {"const": "provider"}, "name": {"type": "string"},
-        "kind": {"enum": list(KINDS)}, "base_url": {"type": "string"}, "enabled": {"type": "boolean"},
+        "kind": {"enum": list(KIND_NAMES)}, "base_url": {"type": "string"}, "enabled": {"type": "boolean"},
         "has_key": {"type": "boolean"},
         "key_hint": {"type": ["string", "null"], "description": "last four characters, e.g. …abcd"},
         "created_at": schemas.TIMESTAMP, "updated_at": schemas.TIMESTAMP,
@@ -32,7 +32,7 @@ API_KEY = {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "^[\\
 _URL = {"type": "string", "minLength": 1, "maxLength": 2000, "description": "http(s) base URL incl. /v1"}
 PROVIDER_CREATE = {
     "type": "object", "additionalProperties": False, "required": ["name", "kind"],
-    "properties": {"name": _NAME, "kind": {"enum": list(KINDS)},
+    "properties": {"name": _NAME, "kind": {"enum": list(KIND_NAMES)},
                    "base_url": {**_URL, "description": "default: the kind's usual URL (required for "
                                                         "openai_compatible)"},
                    "enabled": {"type": "boolean"},
@@ -41,7 +41,7 @@ PROVIDER_CREATE = {
 PROVIDER_PATCH = {
     "type": "object", "additionalProperties": False, "minProperties": 1,
     "properties": {"name": _NAME, "base_url": {**_URL, "description": "changing the host clears the key"},
-                   "enabled": {"type": "boolean"}, "kind": {"enum": list(KINDS)}},
+                   "enabled": {"type": "boolean"}, "kind": {"enum": list(KIND_NAMES)}},
 }
 KEY_PUT = {
     "type": "object", "additionalProperties": False, "required": ["key"],
@@ -58,7 +58,7 @@ DETECTED = {
     "type": "object", "required": ["object", "data"],
     "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {
         "type": "object", "required": ["kind", "name", "base_url", "reachable", "models"],
-        "properties": {"kind": {"enum": list(KINDS)}, "name": {"type": "string"}, "base_url": {"type": "string"},
+        "properties": {"kind": {"enum": list(KIND_NAMES)}, "name": {"type": "string"}, "base_url": {"type": "string"},
                        "reachable": {"type": "boolean"}, "models": {"type": "array", "items": {"type": "string"}}}}}},
 }
 
