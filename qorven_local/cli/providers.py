@@ -8,6 +8,7 @@ import os
 import sys
 
 from qorven_local.cli.remote import add_client_flags, print_json, print_table, run_api
+from qorven_local.client import Client
 from qorven_local.providers.kinds import KIND_NAMES, provider_kind
 
 COLUMNS = [("NAME", "name"), ("ID", "id"), ("KIND", "kind"), ("BASE URL", "base_url"), ("KEY", "key_hint"),
@@ -43,7 +44,7 @@ def _read_key(args: argparse.Namespace) -> str | None:
     return sys.stdin.readline().strip() or None
 
 
-def _run(client, args: argparse.Namespace) -> int:
+def _run(client: Client, args: argparse.Namespace) -> int:
     if args.providers_command == "list":
         providers = list(client.providers.iterate())
         print_json(providers) if args.json else print_table(providers, COLUMNS)

@@ -95,9 +95,8 @@ class AnthropicProvider(HTTPProvider):
                     break
                 elif kind == "error":
                     err = event.get("error") or {}
-                    exc = self._stream_error(f"failed mid-stream: {err.get('message') or err}")
-                    exc.details["upstream_type"] = err.get("type")
-                    raise exc
+                    raise self._stream_error(f"failed mid-stream: {err.get('message') or err}",
+                                             upstream_type=err.get("type"))
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream event") from None

@@ -160,9 +160,9 @@ class HTTPProvider:
             msg = f"{self._label()} answered {status}" + (f": {upstream}" if upstream else "")
         return ProviderError(msg, retry_after=retry_after, details=details)
 
-    def _stream_error(self, reason: str) -> ProviderError:
+    def _stream_error(self, reason: str, **details: Any) -> ProviderError:
         return ProviderError(f"{self._label()} {self._scrub(reason)}"[:600],
-                             details={"provider": self.name})
+                             details={"provider": self.name, **details})
 
 
 def _error_message(text: str) -> str:

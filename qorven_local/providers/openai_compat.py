@@ -104,10 +104,8 @@ class OpenAICompatProvider(HTTPProvider):
 
     def _in_stream_error(self, err: Any) -> ProviderError:
         message = err.get("message") if isinstance(err, dict) else str(err)
-        exc = self._stream_error(f"failed mid-stream: {message}")
-        if isinstance(err, dict) and err.get("code") is not None:
-            exc.details["upstream_code"] = err.get("code")
-        return exc
+        upstream = {"upstream_code": err["code"]} if isinstance(err, dict) and err.get("code") is not None else {}
+        return self._stream_error(f"failed mid-stream: {message}", **upstream)
 
     def list_models(self) -> list[ModelInfo]:
         """``GET /models``; for Ollama-like servers without it, ``GET /api/tags`` next to ``/v1``."""

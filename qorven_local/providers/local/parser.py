@@ -45,7 +45,8 @@ def _call_objects(payload: str) -> list[dict[str, Any]] | None:
     for item in items:
         if not isinstance(item, dict):
             return None
-        fn = item.get("function") if isinstance(item.get("function"), dict) else item
+        function = item.get("function")
+        fn = function if isinstance(function, dict) else item
         name = fn.get("name")
         args = fn.get("arguments", fn.get("parameters", {}))
         if not isinstance(name, str) or not name:

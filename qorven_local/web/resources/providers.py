@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from qorven_local.providers.kinds import KIND_NAMES
+from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.providers.detect import DEFAULT_TARGETS, LocalServer, detect_local
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, read_body
@@ -64,8 +65,8 @@ DETECTED = {
 
 
 class ProvidersResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="List providers (newest first); keys are never returned", tag="providers",
                response=schemas.list_of(PROVIDER), query=PAGED)
@@ -82,8 +83,8 @@ class ProvidersResource:
 
 
 class ProviderResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Get a provider", tag="providers", response=PROVIDER)
     def on_get(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
@@ -103,8 +104,8 @@ class ProviderResource:
 
 
 class ProviderKeysResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Store the provider's API key (write-only: encrypted at rest, never returned)",
                tag="providers", request=KEY_PUT, response=PROVIDER, admin=True)
@@ -118,8 +119,8 @@ class ProviderKeysResource:
 
 
 class ProviderTestResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Check reachability and auth by listing the provider's models (200 with ok=false and "
                        "the error when it fails); refreshes its catalog", tag="providers", response=TEST_RESULT,
@@ -129,7 +130,7 @@ class ProviderTestResource:
 
 
 class ProviderDetectResource:
-    def __init__(self, ctx, targets: tuple[LocalServer, ...] = DEFAULT_TARGETS) -> None:
+    def __init__(self, targets: tuple[LocalServer, ...] = DEFAULT_TARGETS) -> None:
         self.targets = targets
 
     @operation(summary="Probe the usual loopback ports of Ollama (11434), LM Studio (1234), llama.cpp (8080) "
@@ -154,8 +155,8 @@ MODEL_IMPORTED = {
 
 
 class ProviderModelImportResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Copy a GGUF model file into a local provider's models folder (returns its SHA-256); "
                        "400 when the file is not GGUF or lies outside the user's home and the data root",
