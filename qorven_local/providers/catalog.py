@@ -52,20 +52,22 @@ class ModelCatalog:
         try:
             infos = self.adapters.get(record).list_models()
         except QorvenError as exc:
-            with self.db.write() as conn:
-                current = self.store.get(record.tenant_id, record.id)
-                if current is not None:
-                    self.store.update(conn, replace(current, models_fetched_at=now, models_error=exc.message))
-            self.on_change()
+            self._record_fetch(record, now, None, exc.message)
             raise
         models = [CatalogModel(record.id, m.id, m.owned_by, m.context_length) for m in infos]
+        self._record_fetch(record, now, models, None)
+        return models
+
+    def _record_fetch(self, record: ProviderRecord, now: str, models: list[CatalogModel] | None,
+                      error: str | None) -> None:
+        """Store a fetch's outcome on the row (and its models when it succeeded), unless the row is gone."""
         with self.db.write() as conn:
             current = self.store.get(record.tenant_id, record.id)
             if current is not None:
-                self.store.replace_catalog(conn, record.tenant_id, record.id, models)
-                self.store.update(conn, replace(current, models_fetched_at=now, models_error=None))
+                if models is not None:
+                    self.store.replace_catalog(conn, record.tenant_id, record.id, models)
+                self.store.update(conn, replace(current, models_fetched_at=now, models_error=error))
         self.on_change()
-        return models
 
     def test(self, record: ProviderRecord) -> dict[str, Any]:
         """Reach the provider with its key by listing its models; the catalog cache is refreshed too."""
@@ -73,10 +75,8 @@ class ModelCatalog:
         try:
             models = self.fetch(record)
         except QorvenError as exc:
-            return {"ok": False, "provider_id": record.id, "latency_ms": round((time.perf_counter() - started) * 1000),
-                    "error": {"code": exc.code, "message": exc.message}}
-        return {"ok": True, "provider_id": record.id, "latency_ms": round((time.perf_counter() - started) * 1000),
-                "models": [m.model for m in models]}
+            return _test_result(record, started, False, error={"code": exc.code, "message": exc.message})
+        return _test_result(record, started, True, models=[m.model for m in models])
 
     def refresh(self, tenant_id: str, everything: bool = False) -> list[dict[str, Any]]:
         """Fetch the catalogs of the enabled providers that need it (all with ``everything``); the
@@ -135,3 +135,9 @@ class ModelCatalog:
     def _describe(self, record: ProviderRecord, model: str) -> dict[str, Any]:
         adapter = self.adapters.get(record)
         return (adapter.describe(model) if isinstance(adapter, DescribesModels) else None) or {}
+
+
+def _test_result(record: ProviderRecord, started: float, ok: bool, **outcome: Any) -> dict[str, Any]:
+    """A connection test's answer: ok, the provider, the latency since ``started``, then models or error."""
+    return {"ok": ok, "provider_id": record.id, "latency_ms": round((time.perf_counter() - started) * 1000),
+            **outcome}

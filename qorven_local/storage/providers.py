@@ -51,12 +51,13 @@ class ProviderStore:
         conn.execute("DELETE FROM providers WHERE id = ? AND tenant_id = ?", (provider_id, tenant_id))
 
     def get(self, tenant_id: str, provider_id: str) -> ProviderRecord | None:
-        row = self.db.query_one("SELECT * FROM providers WHERE tenant_id = ? AND id = ?", (tenant_id, provider_id))
-        return row_to_provider(row) if row else None
+        return self._one("tenant_id = ? AND id = ?", (tenant_id, provider_id))
 
     def get_by_name(self, tenant_id: str, name: str) -> ProviderRecord | None:
-        row = self.db.query_one("SELECT * FROM providers WHERE tenant_id = ? AND name = ? COLLATE NOCASE",
-                                (tenant_id, name))
+        return self._one("tenant_id = ? AND name = ? COLLATE NOCASE", (tenant_id, name))
+
+    def _one(self, where: str, params: tuple[str, ...]) -> ProviderRecord | None:
+        row = self.db.query_one(f"SELECT * FROM providers WHERE {where}", params)
         return row_to_provider(row) if row else None
 
     def list_all(self, tenant_id: str) -> list[ProviderRecord]:
