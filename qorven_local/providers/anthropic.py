@@ -100,10 +100,7 @@ class AnthropicProvider(HTTPProvider):
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream event") from None
-        if cancel is not None and cancel.is_set():
-            return
-        if not finished:
-            raise self._stream_error("ended the stream before finishing the answer")
+        self._check_finished(finished, cancel)
 
     def list_models(self) -> list[ModelInfo]:
         payload = self._get_json(self.base_url + "/models", params={"limit": 1000})

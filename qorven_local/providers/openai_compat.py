@@ -96,11 +96,8 @@ class OpenAICompatProvider(HTTPProvider):
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None
-        else:
-            if cancel is not None and cancel.is_set():
-                return
-            if not finished:
-                raise self._stream_error("ended the stream before finishing the answer")
+        else:  # no [DONE]: the stream must at least have finished the answer
+            self._check_finished(finished, cancel)
 
     def _in_stream_error(self, err: Any) -> ProviderError:
         message = err.get("message") if isinstance(err, dict) else str(err)
