@@ -107,8 +107,9 @@ class ProviderRegistry:
         if not base_url:
             raise ValidationError(f"a {kind.name} provider needs a base_url", param="base_url")
         now = self.clock.iso()
-        record = ProviderRecord(id=self.ids.new("prv"), tenant_id=tenant_id, name=check_provider_name(fields.get("name")),
-                                kind=kind.name, base_url=check_base_url(base_url) if kind.remote else base_url,
+        record = ProviderRecord(id=self.ids.new("prv"), tenant_id=tenant_id,
+                                name=check_provider_name(fields.get("name")), kind=kind.name,
+                                base_url=check_base_url(base_url) if kind.remote else base_url,
                                 enabled=fields.get("enabled", True),
                                 key_enc=None, key_hint=None, models_fetched_at=None, models_error=None,
                                 created_at=now, updated_at=now)
