@@ -11,7 +11,8 @@ from qorven_local.agents.service import AgentService
 from qorven_local.clock import parse_iso
 from qorven_local.errors import ModelNotFound
 from qorven_local.models import Agent
-from qorven_local.providers.registry import ProviderRegistry, ResolvedModel
+from qorven_local.providers.registry import ProviderRegistry
+from qorven_local.providers.resolution import ResolvedModel
 
 AGENT_PREFIX = "qor:"
 EMBEDDING_MODEL = "all-minilm-l6-v2"

@@ -3,49 +3,37 @@
     ProviderRegistry
       create / update / delete / set_key / delete_key / test      the /v1/providers surface
       catalog(refresh)                                             every model the providers offer (catalog.py)
-      selected / set_selected / default_model / set_default        what clients and agents may use
-      resolve(tenant, "<provider>/<model>") → ResolvedModel        the adapter and upstream model name
+      selected / set_selected / default_model / set_default        what clients and agents may use (selection.py)
+      resolve(tenant, "<provider>/<model>") → ResolvedModel        the adapter and upstream model (resolution.py)
 
-Model ids are ``<provider name>/<upstream model>``; the upstream part may itself contain ``/``
-(OpenRouter), so ids split at the first one. Keys are encrypted with the install's SecretBox and
-only decrypted to build an adapter (``adapter_cache.py``); they never leave the providers package. A
-change of a provider's origin (scheme, host or port) clears its key, so a key never follows a base
-URL to another host. What a kind allows (a base URL, a key, imports) is asked of its ``ProviderKind``.
+The rows and their keys are this module's own; the rest is delegated to the objects named above,
+which share one AdapterCache (``adapter_cache.py``). Keys are encrypted with the install's SecretBox
+and only decrypted to build an adapter; they never leave the providers package. A change of a
+provider's origin (scheme, host or port) clears its key, so a key never follows a base URL to
+another host. What a kind allows (a base URL, a key, imports) is asked of its ``ProviderKind``.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from qorven_local.clock import Clock, IdFactory
-from qorven_local.errors import Conflict, ModelNotFound, NotFound, ProviderError, ValidationError
+from qorven_local.errors import Conflict, NotFound, ValidationError
 from qorven_local.models import Page
 from qorven_local.providers.adapter_cache import AdapterCache, key_aad
 from qorven_local.providers.catalog import ModelCatalog
 from qorven_local.providers.events import Provider
 from qorven_local.providers.kinds import KINDS
 from qorven_local.providers.local.options import LocalOptions
-from qorven_local.providers.types import ProviderRecord, model_id
+from qorven_local.providers.resolution import ModelResolver, ResolvedModel
+from qorven_local.providers.selection import ModelSelection
+from qorven_local.providers.types import ProviderRecord
 from qorven_local.providers.validation import check_base_url, check_provider_name, origin
 from qorven_local.security.secrets import SecretBox, secret_hint
 from qorven_local.storage.db import Database, IntegrityError
 from qorven_local.storage.providers import ProviderStore
 from qorven_local.storage.tenants import TenantStore
-
-DEFAULT_MODEL_KEY = "default_model"
-
-
-@dataclass(frozen=True)
-class ResolvedModel:
-    """A chat-usable model: the provider row, its adapter and the model name upstream."""
-
-    model_id: str            # <provider name>/<model>
-    provider: ProviderRecord
-    adapter: Provider
-    upstream_model: str
-    context_length: int | None = None
 
 
 class ProviderRegistry:
@@ -59,19 +47,14 @@ class ProviderRegistry:
         self.ids = ids
         self.secrets = secrets
         self.store = ProviderStore(db)
-        self.tenants = TenantStore(db)
         self.adapters = AdapterCache(secrets, local)
+        self.selection = ModelSelection(db, self.store, TenantStore(db), clock, on_change=self._changed)
+        self.resolver = ModelResolver(self.store, self.selection, self.adapters)
         self.models = ModelCatalog(db, self.store, clock, self.adapters, on_change=self._changed, local=local)
-        self._lock = threading.Lock()
-        # resolve() answers from a cache that every write here invalidates by bumping the generation
-        # (all provider, catalog and selection writes go through this object or its ModelCatalog).
-        self._generation = 0
-        self._resolved: dict[tuple[str, str], tuple[int, ResolvedModel]] = {}
 
     def _changed(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._resolved.clear()
+        """After any provider, catalog or selection write: resolutions are recomputed."""
+        self.resolver.invalidate()
 
     def _row_changed(self, provider_id: str) -> None:
         """After a write to one row: its adapter is rebuilt on next use, resolutions are recomputed."""
@@ -154,9 +137,7 @@ class ProviderRegistry:
         with self.db.write() as conn:
             record = self.get(tenant_id, provider_id)
             self.store.delete(conn, tenant_id, provider_id)
-            default = self.tenants.get_setting(tenant_id, DEFAULT_MODEL_KEY)
-            if isinstance(default, dict) and default.get("provider_id") == provider_id:
-                self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, self.clock.iso())
+            self.selection.forget_provider(tenant_id, provider_id)
         self._row_changed(provider_id)
         return record
 
@@ -198,116 +179,29 @@ class ProviderRegistry:
         """(entries, errors): every model the enabled providers offer, fetched when never fetched or on
         ``refresh``; errors name the providers that failed (their cached models, if any, stay listed)."""
         errors = self.models.refresh(tenant_id, refresh)
-        selected = {(pid, m) for pid, m, _ in self.store.selected(tenant_id)}
-        return self.models.entries(tenant_id, selected, self._default_pair(tenant_id)), errors
+        return self.models.entries(tenant_id, self.selection.selected_pairs(tenant_id),
+                                   self.selection.default_pair(tenant_id)), errors
 
     def import_local_model(self, tenant_id: str, provider_id: str, path: Any) -> dict[str, Any]:
         """Copy a GGUF file into the local provider's models folder; its catalog entry comes back."""
         return self.models.import_model(self.get(tenant_id, provider_id), path)
 
-    # -- selection and default ------------------------------------------------------------------
-    def split(self, tenant_id: str, mid: str, param: str = "model") -> tuple[ProviderRecord, str]:
-        """``<provider>/<model>`` → (provider row, upstream model); unknown provider → ModelNotFound."""
-        name, sep, model = mid.partition("/")
-        if not sep or not name or not model:
-            raise ModelNotFound(f"model {mid!r} not found; model ids look like <provider>/<model> or qor:<agent>",
-                                param=param)
-        record = self.store.get_by_name(tenant_id, name)
-        if record is None:
-            raise ModelNotFound(f"model {mid!r} not found: no provider named {name!r}", param=param)
-        return record, model
-
+    # -- selection, default and resolution --------------------------------------------------------
     def selected(self, tenant_id: str) -> list[dict[str, Any]]:
         """The selected models of enabled providers: {id, provider, model, context_length, created_at}."""
-        providers = {p.id: p for p in self.store.list_all(tenant_id)}
-        out = []
-        for pid, model, created_at in self.store.selected(tenant_id):
-            p = providers.get(pid)
-            if p is None or not p.enabled:
-                continue
-            entry = self.store.catalog_entry(pid, model)
-            out.append({"id": model_id(p.name, model), "provider": p, "model": model, "created_at": created_at,
-                        "context_length": entry.context_length if entry else None})
-        return out
+        return self.selection.selected(tenant_id)
 
     def set_selected(self, tenant_id: str, ids: list[str]) -> list[str]:
-        pairs = []
-        for i, mid in enumerate(ids):
-            try:
-                record, model = self.split(tenant_id, mid)
-            except ModelNotFound as exc:
-                raise ValidationError(exc.message, param=f"models.{i}") from None
-            pairs.append((record.id, model))
-        with self.db.write() as conn:
-            self.store.replace_selected(conn, tenant_id, pairs, self.clock.iso())
-        self._changed()
-        return [s["id"] for s in self.selected(tenant_id)]
-
-    def _default_pair(self, tenant_id: str) -> tuple[str, str] | None:
-        value = self.tenants.get_setting(tenant_id, DEFAULT_MODEL_KEY)
-        if isinstance(value, dict) and value.get("provider_id") and value.get("model"):
-            return value["provider_id"], value["model"]
-        return None
+        return self.selection.set_selected(tenant_id, ids)
 
     def default_model(self, tenant_id: str) -> str | None:
         """The tenant's default model id (None when unset or its provider is gone)."""
-        pair = self._default_pair(tenant_id)
-        if pair is None:
-            return None
-        record = self.store.get(tenant_id, pair[0])
-        return model_id(record.name, pair[1]) if record else None
+        return self.selection.default_model(tenant_id)
 
     def set_default(self, tenant_id: str, mid: str | None) -> str | None:
         """Set (or clear, with None) the default model; a default is also selected."""
-        now = self.clock.iso()
-        if mid is None:
-            self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, now)
-            self._changed()
-            return None
-        try:
-            record, model = self.split(tenant_id, mid)
-        except ModelNotFound as exc:
-            raise ValidationError(exc.message, param="model") from None
-        with self.db.write() as conn:
-            self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {"provider_id": record.id, "model": model}, now)
-            self.store.add_selected(conn, tenant_id, record.id, model, now)
-        self._changed()
-        return model_id(record.name, model)
+        return self.selection.set_default(tenant_id, mid)
 
-    # -- resolution -----------------------------------------------------------------------------
     def resolve(self, tenant_id: str, mid: str, param: str = "model") -> ResolvedModel:
-        """The adapter for a model id. Accepted: selected models, the default, and anything a provider
-        whose catalog was never fetched may offer (upstream decides); a model missing from a fetched
-        catalog is ``model_not_found``. A bare name matches a selected model with that upstream name."""
-        generation = self._generation  # read before the data: a concurrent write makes this entry stale
-        cached = self._resolved.get((tenant_id, mid))
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        resolved = self._resolve(tenant_id, mid, param)
-        with self._lock:
-            if len(self._resolved) > 1000:
-                self._resolved.clear()
-            self._resolved[(tenant_id, mid)] = (generation, resolved)
-        return resolved
-
-    def _resolve(self, tenant_id: str, mid: str, param: str) -> ResolvedModel:
-        if "/" not in mid:
-            matches = [s for s in self.selected(tenant_id) if s["model"] == mid]
-            if len(matches) != 1:
-                raise ModelNotFound(f"model {mid!r} not found; see GET /v1/models", param=param)
-            record, model = matches[0]["provider"], mid
-        else:
-            record, model = self.split(tenant_id, mid, param)
-        if not record.enabled:
-            raise ModelNotFound(f"model {mid!r} not found: provider {record.name!r} is disabled", param=param)
-        entry = self.store.catalog_entry(record.id, model)
-        if entry is None and record.models_fetched_at is not None and not record.models_error \
-                and not self.store.is_selected(tenant_id, record.id, model) \
-                and self._default_pair(tenant_id) != (record.id, model):
-            raise ModelNotFound(f"model {mid!r} not found: provider {record.name!r} does not offer {model!r}",
-                                param=param)
-        return ResolvedModel(model_id(record.name, model), record, self.adapter(record), model,
-                             entry.context_length if entry else None)
-
-
-__all__ = ["ProviderRegistry", "ResolvedModel", "ProviderError", "model_id"]
+        """The adapter and upstream model for a model id (``model_not_found`` otherwise)."""
+        return self.resolver.resolve(tenant_id, mid, param)
