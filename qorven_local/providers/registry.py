@@ -24,7 +24,7 @@ from qorven_local.models import Page
 from qorven_local.providers.adapter_cache import AdapterCache, key_aad
 from qorven_local.providers.catalog import ModelCatalog
 from qorven_local.providers.events import Provider
-from qorven_local.providers.kinds import KINDS
+from qorven_local.providers.kinds import KINDS, provider_kind
 from qorven_local.providers.local.options import LocalOptions
 from qorven_local.providers.resolution import ModelResolver, ResolvedModel
 from qorven_local.providers.selection import ModelSelection
@@ -116,7 +116,7 @@ class ProviderRegistry:
                 changed.enabled = bool(fields["enabled"])
             if "kind" in fields and fields["kind"] != record.kind:
                 raise ValidationError("kind cannot change; create another provider", param="kind")
-            if fields.get("base_url") is not None and not KINDS[record.kind].remote:
+            if fields.get("base_url") is not None and not provider_kind(record.kind).remote:
                 raise ValidationError(f"a {record.kind} provider has no base_url", param="base_url")
             if fields.get("base_url") is not None:
                 changed.base_url = check_base_url(fields["base_url"])
