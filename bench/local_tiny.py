@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qorven_local.providers.events import ChatRequest, TextDelta  # noqa: E402
-from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions, ModelPool, load_llama  # noqa: E402
+from qorven_local.providers.local.options import LocalOptions  # noqa: E402
+from qorven_local.providers.local.pool import ModelPool, load_llama  # noqa: E402
+from qorven_local.providers.local.provider import LocalGGUFProvider  # noqa: E402
 from tests.local_models.tiny_gguf import write_tiny_llama  # noqa: E402
 
 

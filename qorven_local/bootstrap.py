@@ -17,7 +17,8 @@ from qorven_local.config import DEFAULT_TENANT, Config
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.context import AppContext
 from qorven_local.memory.service import MemoryService
-from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots
+from qorven_local.providers.local.importer import default_allowed_roots
+from qorven_local.providers.local.options import LocalOptions
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.access import AccessPolicy

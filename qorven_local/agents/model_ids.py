@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from qorven_local.agents.service import AgentService
 from qorven_local.clock import parse_iso
 from qorven_local.errors import ModelNotFound
 from qorven_local.models import Agent
-from qorven_local.providers.registry import ProviderRegistry, ResolvedModel
+from qorven_local.providers.registry import ProviderRegistry
+from qorven_local.providers.resolution import ResolvedModel
 
 AGENT_PREFIX = "qor:"
 EMBEDDING_MODEL = "all-minilm-l6-v2"
@@ -35,7 +37,7 @@ def _unix(ts: str | None) -> int:
 class ModelDirectory:
     """Resolves model ids and lists them; agents come from AgentService, models from ProviderRegistry."""
 
-    def __init__(self, agents, providers: ProviderRegistry) -> None:
+    def __init__(self, agents: AgentService, providers: ProviderRegistry) -> None:
         self.agents = agents
         self.providers = providers
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from qorven_local.cli.common import add_home_flag, fail, local_config
 from qorven_local.cli.progress import ProgressBar
 from qorven_local.cli.remote import add_client_flags, print_json, print_table, run_api
+from qorven_local.client import Client
+from qorven_local.errors import ValidationError
+from qorven_local.providers.local.importer import default_allowed_roots, import_model
+from qorven_local.providers.local.options import LocalOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_home_flag(imp)
 
 
-def _run(client, args: argparse.Namespace) -> int:
+def _run(client: Client, args: argparse.Namespace) -> int:
     if args.catalog:
         catalog = client.models.catalog(refresh=args.refresh or None)
         if args.json:
@@ -55,11 +60,6 @@ def run(args: argparse.Namespace) -> int:
 
 def import_file(args: argparse.Namespace) -> int:
     """Copy the file into this data root's models folder; a running server lists it at once."""
-    from pathlib import Path
-
-    from qorven_local.errors import ValidationError
-    from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots, import_model
-
     config = local_config(args)
     options = LocalOptions(config.models_dir, allowed_roots=default_allowed_roots(config.home))
     name = Path(args.file).name

@@ -8,7 +8,8 @@ import os
 import sys
 
 from qorven_local.cli.remote import add_client_flags, print_json, print_table, run_api
-from qorven_local.providers.adapters import KINDS
+from qorven_local.client import Client
+from qorven_local.providers.kinds import KIND_NAMES, provider_kind
 
 COLUMNS = [("NAME", "name"), ("ID", "id"), ("KIND", "kind"), ("BASE URL", "base_url"), ("KEY", "key_hint"),
            ("ENABLED", "enabled")]
@@ -19,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="List configured providers.")
     add = sub.add_parser("add", help="Add a provider; its key is read from stdin or a prompt, or --key-env.")
     add.add_argument("name", help="A short name, used in model ids (<name>/<model>).")
-    add.add_argument("--kind", choices=KINDS, default="openai_compatible",
+    add.add_argument("--kind", choices=KIND_NAMES, default="openai_compatible",
                      help="local = GGUF files in <data root>/models, run in-process (no base URL, no key)")
     add.add_argument("--base-url", default=None, help="API base URL (default: the kind's own).")
     add.add_argument("--key-env", default=None, metavar="VAR", help="Read the key from this environment variable.")
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_key(args: argparse.Namespace) -> str | None:
-    if args.no_key or args.kind == "local":
+    if args.no_key or not provider_kind(args.kind).remote:
         return None
     if args.key_env:
         key = os.environ.get(args.key_env, "")
@@ -43,7 +44,7 @@ def _read_key(args: argparse.Namespace) -> str | None:
     return sys.stdin.readline().strip() or None
 
 
-def _run(client, args: argparse.Namespace) -> int:
+def _run(client: Client, args: argparse.Namespace) -> int:
     if args.providers_command == "list":
         providers = list(client.providers.iterate())
         print_json(providers) if args.json else print_table(providers, COLUMNS)

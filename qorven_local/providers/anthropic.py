@@ -95,16 +95,12 @@ class AnthropicProvider(HTTPProvider):
                     break
                 elif kind == "error":
                     err = event.get("error") or {}
-                    exc = self._stream_error(f"failed mid-stream: {err.get('message') or err}")
-                    exc.details["upstream_type"] = err.get("type")
-                    raise exc
+                    raise self._stream_error(f"failed mid-stream: {err.get('message') or err}",
+                                             upstream_type=err.get("type"))
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream event") from None
-        if cancel is not None and cancel.is_set():
-            return
-        if not finished:
-            raise self._stream_error("ended the stream before finishing the answer")
+        self._check_finished(finished, cancel)
 
     def list_models(self) -> list[ModelInfo]:
         payload = self._get_json(self.base_url + "/models", params={"limit": 1000})

@@ -3,7 +3,7 @@
     ChatRequest ──► Provider.stream_chat() ──► TextDelta | ToolCallDelta | Finish | Usage
                                                └─► StreamAssembler / collect() ──► ChatResult
 
-Adapters (``openai_compat.py``, ``anthropic.py``, ``local_gguf.py``) translate wire formats to these
+Adapters (``openai_compat.py``, ``anthropic.py``, ``local/provider.py``) translate wire formats to these
 events; the HTTP ones share the plumbing in ``http.py``. This module is light on purpose (no httpx):
 the agent loop and the chat resource import it. Errors are ``ProviderError`` (502) or
 ``ProviderTimeout`` (504); messages name the provider, never the key.

@@ -160,9 +160,14 @@ class HTTPProvider:
             msg = f"{self._label()} answered {status}" + (f": {upstream}" if upstream else "")
         return ProviderError(msg, retry_after=retry_after, details=details)
 
-    def _stream_error(self, reason: str) -> ProviderError:
+    def _check_finished(self, finished: bool, cancel: threading.Event | None) -> None:
+        """Raise when a stream ended without its finish event, unless the caller cancelled it."""
+        if not finished and not (cancel is not None and cancel.is_set()):
+            raise self._stream_error("ended the stream before finishing the answer")
+
+    def _stream_error(self, reason: str, **details: Any) -> ProviderError:
         return ProviderError(f"{self._label()} {self._scrub(reason)}"[:600],
-                             details={"provider": self.name})
+                             details={"provider": self.name, **details})
 
 
 def _error_message(text: str) -> str:

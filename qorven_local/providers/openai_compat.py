@@ -96,18 +96,13 @@ class OpenAICompatProvider(HTTPProvider):
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None
-        else:
-            if cancel is not None and cancel.is_set():
-                return
-            if not finished:
-                raise self._stream_error("ended the stream before finishing the answer")
+        else:  # no [DONE]: the stream must at least have finished the answer
+            self._check_finished(finished, cancel)
 
     def _in_stream_error(self, err: Any) -> ProviderError:
         message = err.get("message") if isinstance(err, dict) else str(err)
-        exc = self._stream_error(f"failed mid-stream: {message}")
-        if isinstance(err, dict) and err.get("code") is not None:
-            exc.details["upstream_code"] = err.get("code")
-        return exc
+        upstream = {"upstream_code": err["code"]} if isinstance(err, dict) and err.get("code") is not None else {}
+        return self._stream_error(f"failed mid-stream: {message}", **upstream)
 
     def list_models(self) -> list[ModelInfo]:
         """``GET /models``; for Ollama-like servers without it, ``GET /api/tags`` next to ``/v1``."""

@@ -6,49 +6,12 @@ in clear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from qorven_local.models import Page
+from qorven_local.providers.types import CatalogModel, ProviderRecord
 from qorven_local.storage.db import Database
 from qorven_local.storage.paging import fetch_page
-
-
-@dataclass
-class ProviderRecord:
-    """A configured provider as stored (``key_enc`` is ciphertext or None)."""
-
-    id: str
-    tenant_id: str
-    name: str
-    kind: str
-    base_url: str
-    enabled: bool
-    key_enc: str | None
-    key_hint: str | None
-    models_fetched_at: str | None
-    models_error: str | None
-    created_at: str
-    updated_at: str
-
-    @property
-    def has_key(self) -> bool:
-        return self.key_enc is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API's Provider object: never the key, only whether one is set and its hint."""
-        return {"id": self.id, "object": "provider", "name": self.name, "kind": self.kind,
-                "base_url": self.base_url, "enabled": self.enabled, "has_key": self.has_key,
-                "key_hint": self.key_hint if self.has_key else None, "created_at": self.created_at,
-                "updated_at": self.updated_at}
-
-
-@dataclass(frozen=True)
-class CatalogModel:
-    provider_id: str
-    model: str
-    owned_by: str | None
-    context_length: int | None
 
 
 def row_to_provider(row: Any) -> ProviderRecord:
@@ -59,7 +22,13 @@ def row_to_provider(row: Any) -> ProviderRecord:
                           updated_at=row["updated_at"])
 
 
+def row_to_catalog_model(row: Any) -> CatalogModel:
+    return CatalogModel(row["provider_id"], row["model"], row["owned_by"], row["context_length"])
+
+
 class ProviderStore:
+    """SQL over the providers, provider_models and selected_models tables."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -82,12 +51,13 @@ class ProviderStore:
         conn.execute("DELETE FROM providers WHERE id = ? AND tenant_id = ?", (provider_id, tenant_id))
 
     def get(self, tenant_id: str, provider_id: str) -> ProviderRecord | None:
-        row = self.db.query_one("SELECT * FROM providers WHERE tenant_id = ? AND id = ?", (tenant_id, provider_id))
-        return row_to_provider(row) if row else None
+        return self._one("tenant_id = ? AND id = ?", (tenant_id, provider_id))
 
     def get_by_name(self, tenant_id: str, name: str) -> ProviderRecord | None:
-        row = self.db.query_one("SELECT * FROM providers WHERE tenant_id = ? AND name = ? COLLATE NOCASE",
-                                (tenant_id, name))
+        return self._one("tenant_id = ? AND name = ? COLLATE NOCASE", (tenant_id, name))
+
+    def _one(self, where: str, params: tuple[str, ...]) -> ProviderRecord | None:
+        row = self.db.query_one(f"SELECT * FROM providers WHERE {where}", params)
         return row_to_provider(row) if row else None
 
     def list_all(self, tenant_id: str) -> list[ProviderRecord]:
@@ -112,12 +82,12 @@ class ProviderStore:
     def catalog(self, tenant_id: str) -> list[CatalogModel]:
         rows = self.db.query("SELECT provider_id, model, owned_by, context_length FROM provider_models "
                              "WHERE tenant_id = ? ORDER BY provider_id, model", (tenant_id,))
-        return [CatalogModel(r["provider_id"], r["model"], r["owned_by"], r["context_length"]) for r in rows]
+        return [row_to_catalog_model(r) for r in rows]
 
     def catalog_entry(self, provider_id: str, model: str) -> CatalogModel | None:
         r = self.db.query_one("SELECT provider_id, model, owned_by, context_length FROM provider_models "
                               "WHERE provider_id = ? AND model = ?", (provider_id, model))
-        return CatalogModel(r["provider_id"], r["model"], r["owned_by"], r["context_length"]) if r else None
+        return row_to_catalog_model(r) if r else None
 
     # selection ---------------------------------------------------------------------------------
     def selected(self, tenant_id: str) -> list[tuple[str, str, str]]:

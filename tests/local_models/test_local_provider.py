@@ -13,7 +13,9 @@ import pytest
 
 from qorven_local.errors import ProviderError
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, collect
-from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions, ModelPool
+from qorven_local.providers.local.options import LocalOptions
+from qorven_local.providers.local.pool import ModelPool
+from qorven_local.providers.local.provider import LocalGGUFProvider
 
 
 class ScriptedLlama:
@@ -142,7 +144,9 @@ sys.modules['llama_cpp'] = None  # as if llama-cpp-python were not installed
 from pathlib import Path
 from qorven_local.errors import ProviderError
 from qorven_local.providers.events import ChatRequest
-from qorven_local.providers.local_gguf import LocalGGUFProvider, LocalOptions, ModelPool
+from qorven_local.providers.local.options import LocalOptions
+from qorven_local.providers.local.pool import ModelPool
+from qorven_local.providers.local.provider import LocalGGUFProvider
 p = LocalGGUFProvider(options=LocalOptions(Path({str(tiny_gguf.parent)!r})), pool=ModelPool())
 models = [m.id for m in p.list_models()]
 try:

@@ -11,7 +11,8 @@ import openai
 import pytest
 
 from qorven_local.providers.events import ChatRequest, TextDelta
-from qorven_local.providers.local_gguf import LocalOptions, import_model
+from qorven_local.providers.local.importer import import_model
+from qorven_local.providers.local.options import LocalOptions
 from tests.local_models.conftest import MODEL, add_local, install
 from tests.support.servers import InProcessServer
 

@@ -8,7 +8,7 @@ from itertools import count
 import pytest
 
 from qorven_local.providers.events import TextDelta, ToolCallDelta, collect
-from qorven_local.providers.local_gguf import parse_model_output
+from qorven_local.providers.local.parser import parse_model_output
 
 TOOLS = ["get_weather", "search"]
 

@@ -6,8 +6,8 @@ from typing import Iterator
 
 import pytest
 
-from qorven_local.providers.adapters import create_provider
 from qorven_local.providers.events import ChatRequest, Provider
+from qorven_local.providers.kinds import create_provider
 from tests.fakes import FakeProvider
 
 KEY = "sk-test-0123456789abcdef"

@@ -124,7 +124,7 @@ def test_upstream_max_tokens_stop_reason_is_length(fake, make_provider):
 
 
 def test_base_url_without_v1_still_reaches_messages(fake):
-    from qorven_local.providers.adapters import create_provider
+    from qorven_local.providers.kinds import create_provider
     provider = create_provider("anthropic", fake.root_url, "sk-test-0123456789abcdef")
     try:
         assert provider.list_models()[0].id == "fake-model"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from qorven_local.providers.adapters import create_provider, default_base_url
 from qorven_local.providers.anthropic import AnthropicProvider
 from qorven_local.providers.events import (
     ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect,
 )
 from qorven_local.providers.http import _sse_data
+from qorven_local.providers.kinds import create_provider, default_base_url
 from qorven_local.providers.openai_compat import OpenAICompatProvider
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import falcon
 
+from qorven_local.agents.model_ids import ModelDirectory
+from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.web.io import principal, query_bool, read_body
 from qorven_local.web.spec import Param, operation
 
@@ -54,8 +56,8 @@ DEFAULT = {"type": "object", "additionalProperties": False, "required": ["model"
 
 
 class ModelsResource:
-    def __init__(self, ctx) -> None:
-        self.directory = ctx.model_ids
+    def __init__(self, directory: ModelDirectory) -> None:
+        self.directory = directory
 
     @operation(summary="Models clients may pick: selected provider models, agents (qor:<name>) and the "
                        "embedding model (OpenAI list)", tag="models", response=MODEL_LIST)
@@ -65,8 +67,8 @@ class ModelsResource:
 
 
 class ModelResource:
-    def __init__(self, ctx) -> None:
-        self.directory = ctx.model_ids
+    def __init__(self, directory: ModelDirectory) -> None:
+        self.directory = directory
 
     @operation(summary="One model (ids may contain '/')", tag="models", response=MODEL,
                errors=("model_not_found",))
@@ -75,8 +77,8 @@ class ModelResource:
 
 
 class CatalogResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Every model the enabled providers offer (cached; ?refresh=true asks them again)",
                tag="models", response=CATALOG,
@@ -87,8 +89,8 @@ class CatalogResource:
 
 
 class SelectedModelsResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="The selected provider models", tag="models", response=SELECTED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -102,8 +104,8 @@ class SelectedModelsResource:
 
 
 class DefaultModelResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="The default model (used by agents without their own)", tag="models", response=DEFAULT)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

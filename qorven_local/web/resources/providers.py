@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from qorven_local.providers.adapters import KINDS
+from qorven_local.providers.kinds import KIND_NAMES
+from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.providers.detect import DEFAULT_TARGETS, LocalServer, detect_local
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, read_body
@@ -15,7 +16,7 @@ PROVIDER = {
     "required": ["id", "object", "name", "kind", "base_url", "enabled", "has_key", "key_hint", "created_at"],
     "properties": {
         "id": {"type": "string"}, "object": {"const": "provider"}, "name": {"type": "string"},
-        "kind": {"enum": list(KINDS)}, "base_url": {"type": "string"}, "enabled": {"type": "boolean"},
+        "kind": {"enum": list(KIND_NAMES)}, "base_url": {"type": "string"}, "enabled": {"type": "boolean"},
         "has_key": {"type": "boolean"},
         "key_hint": {"type": ["string", "null"], "description": "last four characters, e.g. …abcd"},
         "created_at": schemas.TIMESTAMP, "updated_at": schemas.TIMESTAMP,
@@ -32,7 +33,7 @@ API_KEY = {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "^[\\
 _URL = {"type": "string", "minLength": 1, "maxLength": 2000, "description": "http(s) base URL incl. /v1"}
 PROVIDER_CREATE = {
     "type": "object", "additionalProperties": False, "required": ["name", "kind"],
-    "properties": {"name": _NAME, "kind": {"enum": list(KINDS)},
+    "properties": {"name": _NAME, "kind": {"enum": list(KIND_NAMES)},
                    "base_url": {**_URL, "description": "default: the kind's usual URL (required for "
                                                         "openai_compatible)"},
                    "enabled": {"type": "boolean"},
@@ -41,7 +42,7 @@ PROVIDER_CREATE = {
 PROVIDER_PATCH = {
     "type": "object", "additionalProperties": False, "minProperties": 1,
     "properties": {"name": _NAME, "base_url": {**_URL, "description": "changing the host clears the key"},
-                   "enabled": {"type": "boolean"}, "kind": {"enum": list(KINDS)}},
+                   "enabled": {"type": "boolean"}, "kind": {"enum": list(KIND_NAMES)}},
 }
 KEY_PUT = {
     "type": "object", "additionalProperties": False, "required": ["key"],
@@ -58,14 +59,14 @@ DETECTED = {
     "type": "object", "required": ["object", "data"],
     "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {
         "type": "object", "required": ["kind", "name", "base_url", "reachable", "models"],
-        "properties": {"kind": {"enum": list(KINDS)}, "name": {"type": "string"}, "base_url": {"type": "string"},
+        "properties": {"kind": {"enum": list(KIND_NAMES)}, "name": {"type": "string"}, "base_url": {"type": "string"},
                        "reachable": {"type": "boolean"}, "models": {"type": "array", "items": {"type": "string"}}}}}},
 }
 
 
 class ProvidersResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="List providers (newest first); keys are never returned", tag="providers",
                response=schemas.list_of(PROVIDER), query=PAGED)
@@ -82,8 +83,8 @@ class ProvidersResource:
 
 
 class ProviderResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Get a provider", tag="providers", response=PROVIDER)
     def on_get(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
@@ -103,8 +104,8 @@ class ProviderResource:
 
 
 class ProviderKeysResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Store the provider's API key (write-only: encrypted at rest, never returned)",
                tag="providers", request=KEY_PUT, response=PROVIDER, admin=True)
@@ -118,8 +119,8 @@ class ProviderKeysResource:
 
 
 class ProviderTestResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Check reachability and auth by listing the provider's models (200 with ok=false and "
                        "the error when it fails); refreshes its catalog", tag="providers", response=TEST_RESULT,
@@ -129,7 +130,7 @@ class ProviderTestResource:
 
 
 class ProviderDetectResource:
-    def __init__(self, ctx, targets: tuple[LocalServer, ...] = DEFAULT_TARGETS) -> None:
+    def __init__(self, targets: tuple[LocalServer, ...] = DEFAULT_TARGETS) -> None:
         self.targets = targets
 
     @operation(summary="Probe the usual loopback ports of Ollama (11434), LM Studio (1234), llama.cpp (8080) "
@@ -154,8 +155,8 @@ MODEL_IMPORTED = {
 
 
 class ProviderModelImportResource:
-    def __init__(self, ctx) -> None:
-        self.providers = ctx.providers
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
 
     @operation(summary="Copy a GGUF model file into a local provider's models folder (returns its SHA-256); "
                        "400 when the file is not GGUF or lies outside the user's home and the data root",

@@ -1,0 +1,241 @@
+"""The local kind's adapter: a provider whose models are the GGUF files of one folder.
+
+Generation runs on a worker thread; ``cancel`` is checked between tokens, and the caller stops
+waiting at once (the worker finishes its current token and frees the model). The model's own chat
+template gets the tools; templates that ignore them get the tools described in a system message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from qorven_local.errors import ProviderError
+from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, ModelInfo, ToolCallDelta
+from qorven_local.providers.local.gguf_header import NotGGUF, describe, read_header
+from qorven_local.providers.local.options import BASE_URL, INSTALL_HINT, LocalOptions, runtime_available
+from qorven_local.providers.local.parser import parse_model_output
+from qorven_local.providers.local.pool import LoadedModel, ModelPool, load_llama, shared_pool
+
+log = logging.getLogger("qorven.providers.local")
+
+_TOOL_PROMPT = (
+    "You can call these tools. To call one, answer with exactly\n"
+    "<tool_call>{{\"name\": \"<tool name>\", \"arguments\": {{...}}}}</tool_call>\n"
+    "and nothing else. Tools:\n{tools}"
+)
+
+
+def _with_tool_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages with the tools described in a system message (for templates that ignore ``tools``)."""
+    text = _TOOL_PROMPT.format(tools="\n".join(json.dumps(t.get("function", t)) for t in tools))
+    if messages and messages[0].get("role") == "system":
+        first = dict(messages[0])
+        first["content"] = f"{first.get('content') or ''}\n\n{text}".strip()
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages most GGUF templates can render: content as text, tool results as text."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        content = m.get("content")
+        if isinstance(content, list):  # content parts → text
+            m["content"] = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        elif content is None:
+            m["content"] = ""
+        if m.get("tool_calls"):
+            calls = "".join(
+                "<tool_call>" + json.dumps({"name": c.get("function", {}).get("name"),
+                                            "arguments": _json_or_text(c.get("function", {}).get("arguments"))})
+                + "</tool_call>" for c in m["tool_calls"])
+            m["content"] = (m["content"] or "") + calls
+        out.append(m)
+    return out
+
+
+def _json_or_text(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class LocalGGUFProvider:
+    """A provider whose models are the GGUF files of one folder."""
+
+    kind = "local"
+
+    def __init__(self, *, name: str = "local", options: LocalOptions, pool: ModelPool | None = None) -> None:
+        self.name = name
+        self.options = options
+        self.base_url = BASE_URL
+        self.pool = pool if pool is not None else shared_pool(options)
+        self._headers: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<LocalGGUFProvider {self.name!r} {self.options.models_dir}>"
+
+    # -- models ---------------------------------------------------------------------------------
+    def _files(self) -> list[Path]:
+        folder = self.options.models_dir
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".gguf" and p.is_file())
+
+    def describe(self, model: str) -> dict[str, Any] | None:
+        """Size, quantisation, context length and file of one model (None when it is not there)."""
+        path = self.path_of(model)
+        if path is None:
+            return None
+        st = path.stat()
+        stamp = (st.st_size, st.st_mtime_ns)
+        with self._lock:
+            cached = self._headers.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            info = describe(read_header(path))
+        except (NotGGUF, OSError) as exc:
+            info = {"error": str(exc)}
+        info = {**info, "size_bytes": st.st_size, "file": path.name}
+        with self._lock:
+            self._headers[str(path)] = (stamp, info)
+        return info
+
+    def path_of(self, model: str) -> Path | None:
+        if not model or "/" in model or "\\" in model or model.startswith("."):
+            return None
+        path = self.options.models_dir / (model if model.lower().endswith(".gguf") else model + ".gguf")
+        return path if path.is_file() else None
+
+    def list_models(self) -> list[ModelInfo]:
+        out = []
+        for path in self._files():
+            info = self.describe(path.stem) or {}
+            if "error" in info:
+                log.warning("skipping %s: %s", path.name, info["error"])
+                continue
+            out.append(ModelInfo(id=path.stem, owned_by="local", context_length=info.get("context_length")))
+        return out
+
+    def check(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        if self.pool.loader is load_llama and not runtime_available():
+            raise ProviderError(INSTALL_HINT, details={"provider": self.name, "kind": "local"})
+        models = self.list_models()
+        return {"ok": True, "provider": self.name, "kind": self.kind, "host": "local", "models": len(models),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+    def close(self) -> None:
+        pass  # the pool outlives adapters; its janitor unloads idle models
+
+    # -- chat -----------------------------------------------------------------------------------
+    def stream_chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
+        path = self.path_of(request.model)
+        if path is None:
+            raise ProviderError(f"provider {self.name!r} (local) has no model {request.model!r} in "
+                                f"{self.options.models_dir}", details={"provider": self.name})
+        cancel = cancel or threading.Event()
+        n_ctx = self.options.n_ctx
+        ctx_len = (self.describe(request.model) or {}).get("context_length")
+        if isinstance(ctx_len, int) and ctx_len > 0:
+            n_ctx = min(n_ctx, ctx_len)
+        entry = self.pool.acquire(path, n_ctx)
+        out: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        worker = threading.Thread(target=self._generate, args=(entry, request, out, stop, cancel),
+                                  name=f"local-gen-{path.stem}"[:40], daemon=True)
+        worker.start()
+        state: dict[str, Any] = {}
+        try:
+            pieces = self._drain(out, cancel, state)
+            names = [t.get("function", {}).get("name") for t in request.tools or [] if isinstance(t, dict)]
+            calls = 0
+            finish = "stop"
+            for event in parse_model_output(pieces, [n for n in names if n]):
+                if type(event) is ToolCallDelta:
+                    calls += 1
+                yield event
+            if cancel.is_set():
+                return
+            yield Finish("tool_calls" if calls else state.get("finish") or finish)
+        finally:
+            stop.set()  # the worker stops at its next token and releases the model
+
+    def _drain(self, out: queue.Queue, cancel: threading.Event, state: dict[str, Any]) -> Iterator[str]:
+        while True:
+            try:
+                kind, value = out.get(timeout=0.05)
+            except queue.Empty:
+                if cancel.is_set():
+                    return
+                continue
+            if cancel.is_set():
+                return
+            if kind == "text":
+                yield value
+            elif kind == "finish":
+                state["finish"] = value
+                return
+            elif kind == "error":
+                raise value
+
+    def _generate(self, entry: LoadedModel, request: ChatRequest, out: queue.Queue, stop: threading.Event,
+                  cancel: threading.Event) -> None:
+        try:
+            with entry.run_lock:
+                entry.last_used = time.monotonic()
+                if stop.is_set() or cancel.is_set():
+                    return
+                messages = _plain_messages(request.messages)
+                kwargs: dict[str, Any] = {"stream": True}
+                if request.tools:
+                    template = str(getattr(entry.llm, "metadata", {}).get("tokenizer.chat_template", ""))
+                    if "tools" in template:
+                        kwargs["tools"] = request.tools
+                    else:
+                        messages = _with_tool_prompt(messages, request.tools)
+                if request.temperature is not None:
+                    kwargs["temperature"] = request.temperature
+                if request.max_tokens:
+                    kwargs["max_tokens"] = request.max_tokens
+                if request.stop:
+                    kwargs["stop"] = request.stop
+                for key in ("top_p", "seed", "presence_penalty", "frequency_penalty", "top_k"):
+                    if key in request.extra:
+                        kwargs[key] = request.extra[key]
+                stream = entry.llm.create_chat_completion(messages=messages, **kwargs)
+                reason = None
+                try:
+                    for chunk in stream:
+                        if stop.is_set() or cancel.is_set():
+                            break
+                        choice = (chunk.get("choices") or [{}])[0]
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            out.put(("text", text))
+                        reason = choice.get("finish_reason") or reason
+                finally:
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()
+                out.put(("finish", reason if reason in ("stop", "length") else "stop"))
+        except ProviderError as exc:
+            out.put(("error", exc))
+        except Exception as exc:  # llama.cpp errors (context overflow, template errors)
+            log.warning("local generation failed", exc_info=True)
+            out.put(("error", ProviderError(f"provider {self.name!r} (local) failed: {exc}"[:600],
+                                            details={"provider": self.name})))
+        finally:
+            self.pool.release(entry)
