@@ -42,7 +42,7 @@ def test_catalog_lists_size_quantisation_and_context(local_server, tiny_gguf):
 
 def test_stream_through_the_openai_sdk_then_unload_on_idle(local_server):
     with local_server.client() as api:
-        add_local(api)
+        provider = add_local(api)
         assert api.put("/v1/models/selected", json={"models": [f"local/{MODEL}"]}).status_code == 200
     with openai.OpenAI(base_url=local_server.url + "/v1", api_key=local_server.admin_token, max_retries=0,
                        timeout=60) as client:
@@ -52,7 +52,8 @@ def test_stream_through_the_openai_sdk_then_unload_on_idle(local_server):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert text.strip() and finish == ["length"]
-    adapter = next(iter(local_server.ctx.providers._adapters.values()))[1]
+    registry = local_server.ctx.providers
+    adapter = registry.adapter(registry.get(_tenant(local_server), provider["id"]))  # the cached one chat used
     model_path = str(local_server.home / "models" / f"{MODEL}.gguf")
     assert model_path in adapter.pool.loaded()
     deadline = time.monotonic() + 10
