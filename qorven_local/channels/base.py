@@ -44,7 +44,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
-from qorven_local.errors import ProviderError, Unauthorized, ValidationError, retry_after_seconds
+from qorven_local.errors import ChannelSendError, Unauthorized, ValidationError, retry_after_seconds
 
 if TYPE_CHECKING:
     import httpx
@@ -84,23 +84,6 @@ class HandshakeReply:
 
 
 OK_REPLY = HandshakeReply.json({"ok": True})
-
-
-class ChannelSendError(ProviderError):
-    """A channel's API refused or could not take a reply (message has the status, never a token)."""
-
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 retry_after: int | None = None, configured: bool = True) -> None:
-        super().__init__(message, retry_after=retry_after)
-        self.status_code = status_code  # None: the API was not reached (or never called)
-        self.configured = configured    # False: a secret or config key is missing; fix, don't retry
-
-    @property
-    def retryable(self) -> bool:
-        """Worth another outbox attempt: unreachable, rate limited or a server error (not a 4xx)."""
-        if not self.configured:
-            return False
-        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
 
 
 class ChannelKind(Protocol):

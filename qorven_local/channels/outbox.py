@@ -21,10 +21,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from qorven_local.channels.base import ChannelSendError
 from qorven_local.channels.binding import ChannelJob
 from qorven_local.channels.kinds import channel_kind
-from qorven_local.errors import QorvenError, TooManyRuns
+from qorven_local.errors import ChannelSendError, QorvenError, TooManyRuns
 
 if TYPE_CHECKING:
     import httpx

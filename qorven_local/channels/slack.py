@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
-    OK_REPLY, ChannelSendError, HandshakeReply, Inbound, api_base, check_timestamp, chunk_text,
+    OK_REPLY, HandshakeReply, Inbound, api_base, check_timestamp, chunk_text,
     hmac_sha256_hex, load_json_object, matches_any, post, require_header, require_secrets,
     require_send_secret,
 )
-from qorven_local.errors import Unauthorized, ValidationError
+from qorven_local.errors import ChannelSendError, Unauthorized, ValidationError
 
 if TYPE_CHECKING:
     import httpx
