@@ -21,8 +21,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from qorven_local.channels.binding import ChannelJob
 from qorven_local.channels.kinds import channel_kind
+from qorven_local.channels.types import ChannelJob
 from qorven_local.errors import ChannelSendError, QorvenError, TooManyRuns
 
 if TYPE_CHECKING:

@@ -26,9 +26,9 @@ import logging
 from typing import Any, Mapping
 
 from qorven_local.channels import routing
-from qorven_local.channels.base import OK_REPLY, HandshakeReply, Inbound
-from qorven_local.channels.binding import Binding, ChannelJob
+from qorven_local.channels.base import OK_REPLY
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
+from qorven_local.channels.types import Binding, ChannelJob, HandshakeReply, Inbound
 from qorven_local.errors import Conflict, MethodNotAllowed, NotFound, Unauthorized, ValidationError
 from qorven_local.models import CHAT_FAMILY_CHANNELS, Page
 from qorven_local.security.urlpolicy import BlockedURL, split_url

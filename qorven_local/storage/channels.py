@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qorven_local.channels.binding import Binding, ChannelJob
+from qorven_local.channels.types import Binding, ChannelJob
 from qorven_local.models import Page
 from qorven_local.storage.db import Database, dumps, loads
 from qorven_local.storage.paging import fetch_page

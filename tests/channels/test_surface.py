@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from qorven_local.channels import base
-from qorven_local.channels.base import Inbound
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
+from qorven_local.channels.types import Inbound
 from qorven_local.errors import ChannelSendError, ValidationError
 
 API_KINDS = ["telegram", "slack", "discord", "whatsapp", "twilio_sms", "github", "webhook"]

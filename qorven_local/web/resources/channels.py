@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from qorven_local.channels.binding import binding_to_dict, delivery_to_dict
 from qorven_local.channels.kinds import KINDS
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
@@ -126,7 +127,7 @@ def webhook_url(req: falcon.Request, binding) -> str:
 
 
 def render(req: falcon.Request, binding) -> dict:
-    return binding.to_dict(webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
+    return binding_to_dict(binding, webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
 
 
 class ChannelsResource:
@@ -200,7 +201,7 @@ class ChannelDeliveriesResource:
                tag="channels", response=schemas.list_of(DELIVERY), query=PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
         page = self.ctx.channels.deliveries(principal(req).tenant_id, binding_id, **page_args(req))
-        resp.media = page_body(page)
+        resp.media = page_body(page, delivery_to_dict)
 
 
 class ChannelTestRoutingResource:
