@@ -1,10 +1,60 @@
-"""The API objects of channel bindings and their deliveries."""
+"""A binding's config rules and the API objects of bindings and their deliveries.
+
+Config URLs (``api_base_url``, ``reply_url``, ``public_base_url``) must be http(s) without
+credentials; plain http only to loopback (local fakes, tests, a local relay), since a bot token
+travels with every send. They are not resolved or range-checked at save time: bindings are
+written by admins, and a self-hosted API proxy on the LAN is a legitimate target.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from qorven_local.channels.kinds import channel_kind
 from qorven_local.channels.types import Binding, ChannelJob
+from qorven_local.errors import ValidationError
+from qorven_local.security.urlpolicy import BlockedURL, split_url
+
+URL_KEYS = ("api_base_url", "reply_url", "public_base_url")
+MAX_CONFIG_VALUE_CHARS = 2000
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_config(kind_name: str, config: Any) -> dict[str, Any]:
+    """Validate a binding's non-secret config against its kind's CONFIG_KEYS and URL rules."""
+    kind = channel_kind(kind_name)
+    if not isinstance(config, dict):
+        raise ValidationError("config must be an object", param="config")
+    clean: dict[str, Any] = {}
+    for key, value in config.items():
+        if key not in kind.CONFIG_KEYS:
+            known = ", ".join(kind.CONFIG_KEYS) or "none"
+            raise ValidationError(f"{kind_name} bindings have no config key {key!r} (known: {known}); "
+                                  "secrets go to PUT /v1/channels/{id}/secret", param=f"config.{key}")
+        if value is None or value == "":
+            continue  # unset
+        if not isinstance(value, str) or len(value) > MAX_CONFIG_VALUE_CHARS:
+            raise ValidationError(f"config.{key} must be a string of at most {MAX_CONFIG_VALUE_CHARS} characters",
+                                  param=f"config.{key}")
+        if key in URL_KEYS:
+            try:
+                target = split_url(value)
+            except BlockedURL as exc:
+                raise ValidationError(f"config.{key}: {exc}", param=f"config.{key}") from None
+            if target.scheme == "http" and not _is_loopback(target.host) and key != "public_base_url":
+                raise ValidationError(f"config.{key} must use https (plain http is allowed to loopback only)",
+                                      param=f"config.{key}")
+        clean[key] = value
+    return clean
 
 
 def binding_to_dict(binding: Binding, webhook_url: str, secret_names: tuple[str, ...]) -> dict[str, Any]:

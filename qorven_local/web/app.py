@@ -29,7 +29,7 @@ from qorven_local.web.resources.tools import tool_routes
 from qorven_local.web.spec import Route, build_openapi
 
 # Other parts add their routes by appending a function (ctx) -> list[Route] here.
-ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = [channel_routes]
+ROUTE_PROVIDERS: list[Callable[[Any], list[Route]]] = [lambda ctx: channel_routes(ctx.channels)]
 ROUTE_PROVIDERS += [tool_routes, room_routes]
 
 
