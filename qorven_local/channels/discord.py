@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 KIND = "discord"
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
-SECRET_NAMES = ("public_key", "bot_token")
-SEND_SECRET = "bot_token"
+SECRET_NAMES: tuple[str, ...] = ("public_key", "bot_token")
+SEND_SECRET: str | None = "bot_token"
 CONFIG_KEYS = {
     "api_base_url": f"API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
     "application_id": "the application id, if interactions ever arrive without one",

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 KIND = "github"
 DEFAULT_API_BASE_URL = "https://api.github.com"
-SECRET_NAMES = ("webhook_secret", "token")
-SEND_SECRET = "token"
+SECRET_NAMES: tuple[str, ...] = ("webhook_secret", "token")
+SEND_SECRET: str | None = "token"
 CONFIG_KEYS = {
     "api_base_url": f"REST API base (default {DEFAULT_API_BASE_URL}; Enterprise: https://HOST/api/v3)",
 }

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 KIND = "slack"
 DEFAULT_API_BASE_URL = "https://slack.com/api"
-SECRET_NAMES = ("signing_secret", "bot_token")
-SEND_SECRET = "bot_token"
+SECRET_NAMES: tuple[str, ...] = ("signing_secret", "bot_token")
+SEND_SECRET: str | None = "bot_token"
 CONFIG_KEYS = {
     "api_base_url": f"Web API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
 }

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 KIND = "telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
-SECRET_NAMES = ("secret_token", "bot_token")
-SEND_SECRET = "bot_token"
+SECRET_NAMES: tuple[str, ...] = ("secret_token", "bot_token")
+SEND_SECRET: str | None = "bot_token"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
 CONFIG_KEYS = {

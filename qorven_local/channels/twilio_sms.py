@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 KIND = "twilio_sms"
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
-SECRET_NAMES = ("auth_token",)  # the account's auth token both verifies and sends
-SEND_SECRET = "auth_token"
+SECRET_NAMES: tuple[str, ...] = ("auth_token",)  # the account's auth token both verifies and sends
+SEND_SECRET: str | None = "auth_token"
 HEADER = "X-Twilio-Signature"
 MAX_TEXT = 1600
 CONFIG_KEYS = {

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 KIND = "webhook"
 DEFAULT_API_BASE_URL = ""  # no provider API: replies go to config["reply_url"]
-SECRET_NAMES = ("signing_secret",)  # the one secret verifies inbound and signs outbound
-SEND_SECRET = "signing_secret"
+SECRET_NAMES: tuple[str, ...] = ("signing_secret",)  # the one secret verifies inbound and signs outbound
+SEND_SECRET: str | None = "signing_secret"
 TIMESTAMP_HEADER = "X-Qorven-Timestamp"
 SIGNATURE_HEADER = "X-Qorven-Signature"
 EVENT_ID_HEADER = "X-Qorven-Event-Id"

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 KIND = "whatsapp"
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
-SECRET_NAMES = ("app_secret", "access_token")
-SEND_SECRET = "access_token"
+SECRET_NAMES: tuple[str, ...] = ("app_secret", "access_token")
+SEND_SECRET: str | None = "access_token"
 CONFIG_KEYS = {
     "api_base_url": f"Graph API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
     "verify_token": "required: the Verify Token entered in Meta's webhook setup (hub.verify_token)",
