@@ -30,10 +30,12 @@ or echoed for an unauthenticated request):
     6.         store, answer ack(inbound), run the agent in the background, ``send`` the reply
                from the outbox (Discord needs ack's deferral within 3 s; Twilio wants TwiML).
 
-``Inbound`` (``types.py``) holds only JSON values, so the outbox can store ``dataclasses.asdict(inbound)`` and
-rebuild it with ``Inbound(**stored)``. ``send`` splits long replies into the API's size limit and
-posts the pieces in order; if a later piece fails, the earlier ones were delivered.
-httpx is imported on first use (start-up time).
+A kind with nothing to answer binds ``handshake = no_handshake`` / ``ack = ok_ack`` from here.
+
+``Inbound`` (``types.py``) holds only JSON values, so the outbox can store
+``dataclasses.asdict(inbound)`` and rebuild it with ``Inbound(**stored)``. ``send`` splits long
+replies into the API's size limit and posts the pieces in order; if a later piece fails, the
+earlier ones were delivered. httpx is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     import httpx
 
 REPLAY_WINDOW_SECONDS = 300
+HUB_SIGNATURE_HEADER = "X-Hub-Signature-256"  # Meta's and GitHub's body HMAC
 
 OK_REPLY = HandshakeReply.json({"ok": True})
 
@@ -130,9 +133,6 @@ def matches_any(given: str, expected: Iterable[str]) -> bool:
         # No early exit: the time taken does not tell which rotation slot matched.
         found |= hmac.compare_digest(given_digest, hashlib.sha256(candidate.encode()).digest())
     return found
-
-
-HUB_SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
 def hub_signature(secret: str, raw_body: bytes) -> str:
