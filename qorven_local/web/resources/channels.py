@@ -133,10 +133,13 @@ def webhook_url(req: falcon.Request, binding: Binding) -> str:
 
 
 def render(req: falcon.Request, binding: Binding) -> dict[str, Any]:
+    """The API's Binding object, with the webhook URL as this request sees the server."""
     return binding_to_dict(binding, webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
 
 
 class ChannelsResource:
+    """/v1/channels: list and create bindings."""
+
     def __init__(self, channels: ChannelService) -> None:
         self.channels = channels
 
@@ -156,6 +159,8 @@ class ChannelsResource:
 
 
 class ChannelResource:
+    """/v1/channels/{id}: read, edit and delete one binding."""
+
     def __init__(self, channels: ChannelService) -> None:
         self.channels = channels
 
@@ -176,6 +181,8 @@ class ChannelResource:
 
 
 class ChannelSecretResource:
+    """/v1/channels/{id}/secret: set or remove a write-only secret."""
+
     def __init__(self, channels: ChannelService) -> None:
         self.channels = channels
 
@@ -189,6 +196,8 @@ class ChannelSecretResource:
 
 
 class ChannelStatusResource:
+    """/v1/channels/status: every binding's health and counters."""
+
     def __init__(self, channels: ChannelService) -> None:
         self.channels = channels
 
@@ -200,6 +209,8 @@ class ChannelStatusResource:
 
 
 class ChannelDeliveriesResource:
+    """/v1/channels/{id}/deliveries: accepted messages and their replies' delivery."""
+
     def __init__(self, channels: ChannelService) -> None:
         self.channels = channels
 
@@ -211,6 +222,8 @@ class ChannelDeliveriesResource:
 
 
 class ChannelTestRoutingResource:
+    """/v1/channels/test-routing: where a message would go, nothing stored."""
+
     def __init__(self, channels: ChannelService) -> None:
         self.channels = channels
 
