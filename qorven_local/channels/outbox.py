@@ -22,19 +22,18 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qorven_local.agents.runs import RunRequest, RunResult
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.kinds import channel_kind
 from qorven_local.channels.secrets import ChannelSecrets
 from qorven_local.channels.types import ChannelJob
+from qorven_local.clock import Clock
 from qorven_local.errors import ChannelSendError, QorvenError, TooManyRuns
 from qorven_local.storage.channels import BindingStore, JobStore
+from qorven_local.storage.db import Database
 
 if TYPE_CHECKING:
     import httpx
-
-    from qorven_local.agents.service import AgentService
-    from qorven_local.agents.sessions import SessionService
-    from qorven_local.clock import Clock
-    from qorven_local.storage.db import Database
 
 log = logging.getLogger("qorven.channels")
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
 from qorven_local.channels import routing
 from qorven_local.channels.base import OK_REPLY
 from qorven_local.channels.binding import check_config
@@ -25,20 +27,16 @@ from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
 from qorven_local.channels.outbox import AgentRuns, ChannelWorker
 from qorven_local.channels.secrets import ChannelSecrets
 from qorven_local.channels.types import Binding, ChannelJob, HandshakeReply, Inbound
+from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, MethodNotAllowed, NotFound, Unauthorized, ValidationError
+from qorven_local.events.hub import Hub
 from qorven_local.models import CHAT_FAMILY_CHANNELS, Page
+from qorven_local.security.secrets import SecretBox
 from qorven_local.storage.channels import BindingStore, JobStore
-from qorven_local.storage.db import IntegrityError
+from qorven_local.storage.db import Database, IntegrityError
 
 if TYPE_CHECKING:
     import sqlean
-
-    from qorven_local.agents.service import AgentService
-    from qorven_local.agents.sessions import SessionService
-    from qorven_local.clock import Clock, IdFactory
-    from qorven_local.events.hub import Hub
-    from qorven_local.security.secrets import SecretBox
-    from qorven_local.storage.db import Database
 
 log = logging.getLogger("qorven.channels")
 
