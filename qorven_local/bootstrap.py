@@ -95,7 +95,6 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.model_ids = ModelDirectory(ctx.agents, ctx.providers)
     ctx.tools = default_registry()
     ctx.runner = AgentRunner(ctx)
-    ctx.channels = ChannelService(ctx)
     ctx.limiter = RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min)
     ctx.readiness["database"] = lambda: (db.query_one("select 1")[0] == 1, str(config.db_path))
     ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(
@@ -104,6 +103,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     # issue 5: the tools API, delegation between agents, rooms
     ctx.tool_service = ToolService(ctx)
     ctx.runner = ParentAwareRunner(ctx.runner)
+    ctx.channels = ChannelService(db, clock, ids, ctx.secrets, ctx.agents, ctx.sessions, ctx.runner,
+                                  hub=lambda: ctx.hub)
     ctx.delegate_for = Delegation(ctx).delegate_for
     ctx.rooms = RoomService(ctx)
     # issue 4: memory; /readyz waits for the embedder (warmed by a runtime startup hook)

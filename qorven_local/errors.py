@@ -23,6 +23,7 @@ handshakes. This module imports nothing of ours.
     ├── RateLimited              429 rate_limited           (retry_after seconds)
     ├── InternalError            500 internal_error
     ├── ProviderError            502 provider_error
+    ├── ChannelSendError         502 channel_send_error     (retry_after; .retryable for the outbox)
     ├── TooManyRuns              503 too_many_runs          (retry_after seconds)
     ├── TooManyConnections       503 too_many_connections   (/ws session cap)
     ├── NoModelConfigured        503 no_model_configured
@@ -137,6 +138,30 @@ class InternalError(QorvenError):
 class ProviderError(QorvenError):
     code, status, type = "provider_error", 502, "api_error"
     description = "The upstream model provider failed."
+
+
+class ChannelSendError(QorvenError):
+    """A channel's API refused or could not take a reply (message has the status, never a token).
+
+    Seen in a delivery's ``last_error``, not as a response: the channel outbox catches it and
+    retries when ``retryable``.
+    """
+
+    code, status, type = "channel_send_error", 502, "api_error"
+    description = "A chat channel's API refused or could not take a reply."
+
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 retry_after: int | None = None, configured: bool = True) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status_code = status_code  # None: the API was not reached (or never called)
+        self.configured = configured    # False: a secret or config key is missing; fix, don't retry
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another outbox attempt: unreachable, rate limited or a server error (not a 4xx)."""
+        if not self.configured:
+            return False
+        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
 
 
 class TooManyRuns(QorvenError):

@@ -9,7 +9,6 @@ from typing import Any
 
 from qorven_local import __version__
 from qorven_local.bootstrap import build_context, ensure_admin_token
-from qorven_local.channels.service import start_channel_worker, stop_channel_worker
 from qorven_local.config import Config
 from qorven_local.clock import Clock
 from qorven_local.context import AppContext
@@ -20,6 +19,19 @@ from qorven_local.server import Server
 from qorven_local.web.app import create_app
 
 log = logging.getLogger("qorven")
+
+
+def start_channel_worker(ctx: AppContext) -> None:
+    """Start the worker that runs agents for channel messages and delivers their replies."""
+    if ctx.channels is not None:
+        ctx.channels.start_worker()
+
+
+def stop_channel_worker(ctx: AppContext) -> None:
+    """Stop the channel worker: no new jobs are claimed; jobs in progress are waited for."""
+    if ctx.channels is not None:
+        ctx.channels.stop_worker()
+
 
 def close_providers(ctx: AppContext) -> None:
     """Close the provider adapters' HTTP pools."""

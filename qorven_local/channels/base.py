@@ -30,10 +30,12 @@ or echoed for an unauthenticated request):
     6.         store, answer ack(inbound), run the agent in the background, ``send`` the reply
                from the outbox (Discord needs ack's deferral within 3 s; Twilio wants TwiML).
 
-``Inbound`` holds only JSON values, so the outbox can store ``dataclasses.asdict(inbound)`` and
-rebuild it with ``Inbound(**stored)``. ``send`` splits long replies into the API's size limit and
-posts the pieces in order; if a later piece fails, the earlier ones were delivered.
-httpx is imported on first use (start-up time).
+A kind with nothing to answer binds ``handshake = no_handshake`` / ``ack = ok_ack`` from here.
+
+``Inbound`` (``types.py``) holds only JSON values, so the outbox can store
+``dataclasses.asdict(inbound)`` and rebuild it with ``Inbound(**stored)``. ``send`` splits long
+replies into the API's size limit and posts the pieces in order; if a later piece fails, the
+earlier ones were delivered. httpx is imported on first use (start-up time).
 """
 
 from __future__ import annotations
@@ -41,66 +43,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
 
-from qorven_local.errors import ProviderError, Unauthorized, ValidationError, retry_after_seconds
+from qorven_local.channels.types import HandshakeReply, Inbound
+from qorven_local.errors import ChannelSendError, Unauthorized, ValidationError, retry_after_seconds
 
 if TYPE_CHECKING:
     import httpx
 
 REPLAY_WINDOW_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """One message from a channel that an agent should answer."""
-
-    sender: str               # provider's stable id of the author (routing peer, reply target)
-    text: str
-    event_id: str             # provider's delivery/event id, for de-duplication
-    chat_id: str              # where the reply goes (chat, channel, phone number, "owner/repo#12")
-    display_name: str | None  # a human name for the UI, when the provider sends one
-    raw_kind: str             # provider's event type, e.g. "message", "app_mention", "issue_comment"
-    is_direct: bool = False   # a 1:1 conversation (DM, SMS) rather than a group/channel/thread
-    reply_context: Mapping[str, Any] = field(default_factory=dict)  # what send needs besides chat_id
-
-
-@dataclass(frozen=True)
-class HandshakeReply:
-    """A response the webhook resource sends verbatim, without running an agent."""
-
-    status: int
-    body: bytes
-    content_type: str
-
-    @classmethod
-    def json(cls, payload: Any, status: int = 200) -> "HandshakeReply":
-        return cls(status, json.dumps(payload).encode(), "application/json")
-
-    @classmethod
-    def text(cls, text: str, status: int = 200, content_type: str = "text/plain") -> "HandshakeReply":
-        return cls(status, text.encode(), content_type)
-
+HUB_SIGNATURE_HEADER = "X-Hub-Signature-256"  # Meta's and GitHub's body HMAC
 
 OK_REPLY = HandshakeReply.json({"ok": True})
-
-
-class ChannelSendError(ProviderError):
-    """A channel's API refused or could not take a reply (message has the status, never a token)."""
-
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 retry_after: int | None = None, configured: bool = True) -> None:
-        super().__init__(message, retry_after=retry_after)
-        self.status_code = status_code  # None: the API was not reached (or never called)
-        self.configured = configured    # False: a secret or config key is missing; fix, don't retry
-
-    @property
-    def retryable(self) -> bool:
-        """Worth another outbox attempt: unreachable, rate limited or a server error (not a 4xx)."""
-        if not self.configured:
-            return False
-        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
 
 
 class ChannelKind(Protocol):
@@ -181,13 +135,49 @@ def matches_any(given: str, expected: Iterable[str]) -> bool:
     return found
 
 
-def verify_sha256_prefixed(kind: str, header_name: str, raw_body: bytes,
-                           headers: Mapping[str, str], secrets: list[str]) -> None:
-    """Check a ``sha256=<hex HMAC of the raw body>`` header (Meta, GitHub)."""
+def hub_signature(secret: str, raw_body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value (``sha256=<hex HMAC of the raw body>``) Meta and GitHub send."""
+    return "sha256=" + hmac_sha256_hex(secret, raw_body)
+
+
+def verify_hub_signature(kind: str, raw_body: bytes, headers: Mapping[str, str], secrets: list[str]) -> None:
+    """Check ``X-Hub-Signature-256`` against the body under each secret (Meta, GitHub; no timestamp)."""
     usable = require_secrets(secrets, kind)
-    given = require_header(headers, header_name, kind).strip()
-    if not matches_any(given, ("sha256=" + hmac_sha256_hex(s, raw_body) for s in usable)):
-        raise Unauthorized(f"{kind} webhook: {header_name} does not match the body")
+    given = require_header(headers, HUB_SIGNATURE_HEADER, kind).strip()
+    if not matches_any(given, (hub_signature(s, raw_body) for s in usable)):
+        raise Unauthorized(f"{kind} webhook: {HUB_SIGNATURE_HEADER} does not match the body")
+
+
+def timestamped_signature(headers: Mapping[str, str], now: float, kind: str, signature_header: str,
+                          timestamp_header: str) -> tuple[str, str]:
+    """The request's signature and timestamp headers, the timestamp checked against the replay window."""
+    given = require_header(headers, signature_header, kind).strip()
+    timestamp = require_header(headers, timestamp_header, kind).strip()
+    check_timestamp(timestamp, now, kind, timestamp_header)
+    return given, timestamp
+
+
+def verify_timestamped_hmac(kind: str, raw_body: bytes, headers: Mapping[str, str], secrets: list[str],
+                            now: float, *, signature_header: str, timestamp_header: str,
+                            sign: Callable[[str, str, bytes], str]) -> None:
+    """Check a fresh request whose signature is ``sign(secret, timestamp, body)`` (Slack, generic webhook)."""
+    usable = require_secrets(secrets, kind)
+    given, timestamp = timestamped_signature(headers, now, kind, signature_header, timestamp_header)
+    if not matches_any(given, (sign(s, timestamp, raw_body) for s in usable)):
+        raise Unauthorized(f"{kind} webhook: {signature_header} does not match the body")
+
+
+# --- surface defaults -----------------------------------------------------------------------
+
+def no_handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
+                 config: dict) -> HandshakeReply | None:
+    """``handshake`` for kinds whose provider never checks the endpoint: nothing to answer."""
+    return None
+
+
+def ok_ack(inbound: Inbound) -> HandshakeReply:
+    """``ack`` for kinds whose provider only needs a 2xx: ``{"ok": true}``."""
+    return OK_REPLY
 
 
 # --- parsing helpers ------------------------------------------------------------------------
@@ -201,6 +191,7 @@ def load_json(raw_body: bytes, kind: str) -> Any:
 
 
 def load_json_object(raw_body: bytes, kind: str) -> dict:
+    """Decode a JSON object body or raise ValidationError."""
     payload = load_json(raw_body, kind)
     if not isinstance(payload, dict):
         raise ValidationError(f"{kind} webhook: body is not a JSON object")
@@ -262,6 +253,23 @@ def post(http: httpx.Client, url: str, *, kind: str, secret: str | None, **kwarg
                                status_code=response.status_code,
                                retry_after=retry_after_seconds(response.headers.get("Retry-After")))
     return response
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def post_json_pieces(http: httpx.Client, url: str, text: str, limit: int, *, kind: str, secret: str | None,
+                     body: Callable[[str], dict[str, Any]], headers: Mapping[str, str] | None = None,
+                     check: Callable[[httpx.Response], None] | None = None) -> None:
+    """POST ``body(piece)`` as JSON for each piece of ``text``, in order; ``check`` each answer.
+
+    A failed piece raises ChannelSendError and the rest are not sent (the earlier ones were).
+    """
+    for piece in chunk_text(text, limit):
+        response = post(http, url, kind=kind, secret=secret, json=body(piece), headers=headers)
+        if check is not None:
+            check(response)
 
 
 def _redact(text: str, secret: str | None) -> str:

@@ -1,70 +1,82 @@
-"""The Binding (a channel connected to an agent) and the channel-job row, as plain dataclasses."""
+"""A binding's config rules and the API objects of bindings and their deliveries.
+
+Config URLs (``api_base_url``, ``reply_url``, ``public_base_url``) must be http(s) without
+credentials; plain http only to loopback (local fakes, tests, a local relay), since a bot token
+travels with every send. They are not resolved or range-checked at save time: bindings are
+written by admins, and a self-hosted API proxy on the LAN is a legitimate target.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ipaddress
 from typing import Any
 
+from qorven_local.channels.kinds import channel_kind
+from qorven_local.channels.types import Binding, ChannelJob
+from qorven_local.errors import ValidationError
+from qorven_local.security.urlpolicy import BlockedURL, split_url
 
-@dataclass
-class Binding:
-    id: str
-    tenant_id: str
-    kind: str
-    name: str
-    agent_id: str
-    enabled: bool
-    config: dict[str, Any]
-    routing: dict[str, Any]          # {"keywords": {word: agent_id}, "default_agent_id": id | None}
-    created_at: str
-    updated_at: str
-    last_inbound_at: str | None = None
-    last_error: str | None = None
-    inbound_count: int = 0
-    rejected_count: int = 0
-    secrets_set: tuple[str, ...] = ()    # names with a current value (never the values)
-
-    def to_dict(self, webhook_url: str, secret_names: tuple[str, ...]) -> dict[str, Any]:
-        """The API's Binding object; ``secret_set`` is about the verifying secret (the first name)."""
-        return {
-            "id": self.id, "object": "channel", "kind": self.kind, "name": self.name,
-            "agent_id": self.agent_id, "enabled": self.enabled, "config": dict(self.config),
-            "secret_set": bool(secret_names) and secret_names[0] in self.secrets_set,
-            "secrets": {name: name in self.secrets_set for name in secret_names},
-            "routing": {"keywords": dict(self.routing.get("keywords") or {}),
-                        "default_agent_id": self.routing.get("default_agent_id")},
-            "webhook_url": webhook_url, "created_at": self.created_at, "updated_at": self.updated_at,
-        }
+URL_KEYS = ("api_base_url", "reply_url", "public_base_url")
+MAX_CONFIG_VALUE_CHARS = 2000
 
 
-@dataclass
-class ChannelJob:
-    """One accepted inbound message: its agent run and then its reply's delivery (the outbox)."""
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
-    id: str
-    tenant_id: str
-    binding_id: str
-    agent_id: str
-    session_id: str
-    channel: str
-    inbound: dict[str, Any]
-    status: str                      # queued | running | pending | sending | sent | failed
-    reply: str | None = None
-    message_id: str | None = None
-    attempts: int = 0
-    next_attempt_ts: float = 0.0
-    last_error: str | None = None
-    created_at: str = ""
-    updated_at: str = ""
-    delivered_at: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "object": "channel.delivery", "binding_id": self.binding_id,
-            "agent_id": self.agent_id, "session_id": self.session_id, "channel": self.channel,
-            "event_id": self.inbound.get("event_id"), "sender": self.inbound.get("sender"),
-            "status": self.status, "attempts": self.attempts, "message_id": self.message_id,
-            "last_error": self.last_error, "created_at": self.created_at, "updated_at": self.updated_at,
-            "delivered_at": self.delivered_at,
-        }
+def check_config(kind_name: str, config: Any) -> dict[str, Any]:
+    """Validate a binding's non-secret config against its kind's CONFIG_KEYS and URL rules."""
+    kind = channel_kind(kind_name)
+    if not isinstance(config, dict):
+        raise ValidationError("config must be an object", param="config")
+    clean: dict[str, Any] = {}
+    for key, value in config.items():
+        if key not in kind.CONFIG_KEYS:
+            known = ", ".join(kind.CONFIG_KEYS) or "none"
+            raise ValidationError(f"{kind_name} bindings have no config key {key!r} (known: {known}); "
+                                  "secrets go to PUT /v1/channels/{id}/secret", param=f"config.{key}")
+        if value is None or value == "":
+            continue  # unset
+        if not isinstance(value, str) or len(value) > MAX_CONFIG_VALUE_CHARS:
+            raise ValidationError(f"config.{key} must be a string of at most {MAX_CONFIG_VALUE_CHARS} characters",
+                                  param=f"config.{key}")
+        if key in URL_KEYS:
+            try:
+                target = split_url(value)
+            except BlockedURL as exc:
+                raise ValidationError(f"config.{key}: {exc}", param=f"config.{key}") from None
+            if target.scheme == "http" and not _is_loopback(target.host) and key != "public_base_url":
+                raise ValidationError(f"config.{key} must use https (plain http is allowed to loopback only)",
+                                      param=f"config.{key}")
+        clean[key] = value
+    return clean
+
+
+def binding_to_dict(binding: Binding, webhook_url: str, secret_names: tuple[str, ...]) -> dict[str, Any]:
+    """The API's Binding object; ``secret_set`` is about the verifying secret (the first name)."""
+    return {
+        "id": binding.id, "object": "channel", "kind": binding.kind, "name": binding.name,
+        "agent_id": binding.agent_id, "enabled": binding.enabled, "config": dict(binding.config),
+        "secret_set": bool(secret_names) and secret_names[0] in binding.secrets_set,
+        "secrets": {name: name in binding.secrets_set for name in secret_names},
+        "routing": {"keywords": dict(binding.routing.get("keywords") or {}),
+                    "default_agent_id": binding.routing.get("default_agent_id")},
+        "webhook_url": webhook_url, "created_at": binding.created_at, "updated_at": binding.updated_at,
+    }
+
+
+def delivery_to_dict(job: ChannelJob) -> dict[str, Any]:
+    """The API's delivery object: one accepted message and its reply's delivery state."""
+    return {
+        "id": job.id, "object": "channel.delivery", "binding_id": job.binding_id,
+        "agent_id": job.agent_id, "session_id": job.session_id, "channel": job.channel,
+        "event_id": job.inbound.get("event_id"), "sender": job.inbound.get("sender"),
+        "status": job.status, "attempts": job.attempts, "message_id": job.message_id,
+        "last_error": job.last_error, "created_at": job.created_at, "updated_at": job.updated_at,
+        "delivered_at": job.delivered_at,
+    }

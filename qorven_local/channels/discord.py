@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
-    HandshakeReply, Inbound, api_base, check_timestamp, chunk_text, load_json_object, post,
-    require_header, require_secrets, require_send_secret,
+    api_base, load_json_object, post_json_pieces, require_secrets, require_send_secret,
+    timestamped_signature,
 )
+from qorven_local.channels.types import HandshakeReply, Inbound
 from qorven_local.errors import Unauthorized, ValidationError
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 KIND = "discord"
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
-SECRET_NAMES = ("public_key", "bot_token")
-SEND_SECRET = "bot_token"
+SECRET_NAMES: tuple[str, ...] = ("public_key", "bot_token")
+SEND_SECRET: str | None = "bot_token"
 CONFIG_KEYS = {
     "api_base_url": f"API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
     "application_id": "the application id, if interactions ever arrive without one",
@@ -48,9 +49,8 @@ def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     keys = require_secrets(secrets, KIND)
-    signature_hex = require_header(headers, "X-Signature-Ed25519", KIND).strip()
-    timestamp = require_header(headers, "X-Signature-Timestamp", KIND).strip()
-    check_timestamp(timestamp, now, KIND, "X-Signature-Timestamp")
+    signature_hex, timestamp = timestamped_signature(headers, now, KIND, "X-Signature-Ed25519",
+                                                     "X-Signature-Timestamp")
     try:
         signature = bytes.fromhex(signature_hex)
     except ValueError:
@@ -138,12 +138,12 @@ def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inb
     base = api_base(config, DEFAULT_API_BASE_URL)
     application_id = inbound.reply_context.get("application_id") or config.get("application_id")
     interaction_token = inbound.reply_context.get("interaction_token")
-    for piece in chunk_text(text, MAX_TEXT):
-        body = {"content": piece, "allowed_mentions": {"parse": []}}  # never ping @everyone
-        if application_id and interaction_token:
-            post(http, f"{base}/webhooks/{application_id}/{interaction_token}", kind=KIND,
-                 secret=interaction_token, json=body)
-            continue
-        token = require_send_secret(send_secret, KIND, "bot_token")
-        post(http, f"{base}/channels/{inbound.chat_id}/messages", kind=KIND, secret=token,
-             json=body, headers={"Authorization": f"Bot {token}"})
+    if application_id and interaction_token:
+        url, secret = f"{base}/webhooks/{application_id}/{interaction_token}", interaction_token
+        headers = None
+    else:
+        secret = require_send_secret(send_secret, KIND, "bot_token")
+        url, headers = f"{base}/channels/{inbound.chat_id}/messages", {"Authorization": f"Bot {secret}"}
+    post_json_pieces(http, url, text, MAX_TEXT, kind=KIND, secret=secret, headers=headers,
+                     body=lambda piece: {"content": piece,
+                                         "allowed_mentions": {"parse": []}})  # never ping @everyone

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Mapping
 from urllib.parse import parse_qsl
 
 from qorven_local.channels.base import (
-    OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, header, hmac_sha256_hex,
-    load_json_object, post, require_send_secret, verify_sha256_prefixed,
+    HUB_SIGNATURE_HEADER, api_base, bearer, header, hub_signature, load_json_object, ok_ack, post_json_pieces,
+    require_send_secret, verify_hub_signature,
 )
+from qorven_local.channels.types import HandshakeReply, Inbound
 from qorven_local.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -24,25 +25,23 @@ if TYPE_CHECKING:
 
 KIND = "github"
 DEFAULT_API_BASE_URL = "https://api.github.com"
-SECRET_NAMES = ("webhook_secret", "token")
-SEND_SECRET = "token"
+SECRET_NAMES: tuple[str, ...] = ("webhook_secret", "token")
+SEND_SECRET: str | None = "token"
 CONFIG_KEYS = {
     "api_base_url": f"REST API base (default {DEFAULT_API_BASE_URL}; Enterprise: https://HOST/api/v3)",
 }
-HEADER = "X-Hub-Signature-256"
+HEADER = HUB_SIGNATURE_HEADER
 REPLY_MARKER = "<!-- qorven-local -->"
 MAX_TEXT = 65000  # GitHub's comment limit is 65536 characters; the marker needs room
 
 
-def sign(secret: str, raw_body: bytes) -> str:
-    """The X-Hub-Signature-256 value GitHub would send for this body."""
-    return "sha256=" + hmac_sha256_hex(secret, raw_body)
+sign = hub_signature  # the X-Hub-Signature-256 value GitHub would send for a body
 
 
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
            config: dict, now: float) -> None:
     """Accept the request if its body HMAC matches one of the webhook secrets (no timestamp)."""
-    verify_sha256_prefixed(KIND, HEADER, raw_body, headers, secrets)
+    verify_hub_signature(KIND, raw_body, headers, secrets)
 
 
 def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
@@ -104,8 +103,7 @@ def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inb
     )
 
 
-def ack(inbound: Inbound) -> HandshakeReply:
-    return OK_REPLY
+ack = ok_ack
 
 
 def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,
@@ -116,8 +114,6 @@ def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inb
     if not repo or not number:
         repo, _, number = inbound.chat_id.rpartition("#")
     url = f"{api_base(config, DEFAULT_API_BASE_URL)}/repos/{repo}/issues/{number}/comments"
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-               "X-GitHub-Api-Version": "2022-11-28"}
-    for piece in chunk_text(text, MAX_TEXT):
-        post(http, url, kind=KIND, secret=token, headers=headers,
-             json={"body": f"{piece}\n\n{REPLY_MARKER}"})
+    headers = {**bearer(token), "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    post_json_pieces(http, url, text, MAX_TEXT, kind=KIND, secret=token, headers=headers,
+                     body=lambda piece: {"body": f"{piece}\n\n{REPLY_MARKER}"})

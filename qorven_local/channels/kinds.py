@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from qorven_local.channels import discord, github, slack, telegram, twilio_sms, webhook, whatsapp
+from qorven_local.channels.base import ChannelKind
 from qorven_local.errors import ValidationError
 
-KINDS: dict[str, ModuleType] = {
+KINDS: dict[str, ChannelKind] = {
     "telegram": telegram,      # secret token header; Bot API sendMessage
     "slack": slack,            # v0 HMAC + timestamp; chat.postMessage
     "discord": discord,        # Ed25519 + timestamp; interaction follow-up
@@ -18,7 +17,7 @@ KINDS: dict[str, ModuleType] = {
 }
 
 
-def channel_kind(name: str) -> ModuleType:
+def channel_kind(name: str) -> ChannelKind:
     """The module for a binding kind, or ValidationError naming the known kinds."""
     try:
         return KINDS[name]
@@ -27,7 +26,7 @@ def channel_kind(name: str) -> ModuleType:
                               param="kind") from None
 
 
-def secret_name(kind: ModuleType, name: str | None) -> str:
+def secret_name(kind: ChannelKind, name: str | None) -> str:
     """Check a secret's name against the kind's SECRET_NAMES; None means the verifying one."""
     if name is None:
         return kind.SECRET_NAMES[0]

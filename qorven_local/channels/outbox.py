@@ -19,12 +19,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from qorven_local.channels.base import ChannelSendError
-from qorven_local.channels.binding import ChannelJob
+from qorven_local.agents.runs import RunRequest, RunResult
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.kinds import channel_kind
-from qorven_local.errors import QorvenError, TooManyRuns
+from qorven_local.channels.secrets import ChannelSecrets
+from qorven_local.channels.types import ChannelJob
+from qorven_local.clock import Clock
+from qorven_local.errors import ChannelSendError, QorvenError, TooManyRuns
+from qorven_local.storage.channels import BindingStore, JobStore
+from qorven_local.storage.db import Database
 
 if TYPE_CHECKING:
     import httpx
@@ -32,16 +38,30 @@ if TYPE_CHECKING:
 log = logging.getLogger("qorven.channels")
 
 PRUNE_EVERY_S = 3600.0
+EVENT_RETENTION_S = 7 * 86400  # how long a seen event id is remembered for de-duplication
+
+
+class AgentRuns(Protocol):
+    """What the worker needs of the agent runner: one blocking run per job."""
+
+    def run(self, req: RunRequest) -> RunResult: ...
 
 
 class ChannelWorker:
     """A few daemon threads that claim due jobs from the database; ``wake()`` on new work."""
 
-    def __init__(self, service, *, threads: int = 2, base_delay: float = 1.0, max_delay: float = 300.0,
-                 max_attempts: int = 6, send_timeout: float = 15.0) -> None:
-        self.service = service
-        self.ctx = service.ctx
-        self.jobs = service.jobs
+    def __init__(self, db: Database, clock: Clock, jobs: JobStore, bindings: BindingStore, secrets: ChannelSecrets,
+                 runner: AgentRuns | None, agents: AgentService, sessions: SessionService, *, threads: int = 2,
+                 base_delay: float = 1.0, max_delay: float = 300.0, max_attempts: int = 6,
+                 send_timeout: float = 15.0) -> None:
+        self.db = db
+        self.clock = clock
+        self.jobs = jobs
+        self.bindings = bindings
+        self.secrets = secrets
+        self.runner = runner
+        self.agents = agents
+        self.sessions = sessions
         self.threads = threads
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -57,8 +77,7 @@ class ChannelWorker:
 
     # lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        clock = self.ctx.clock
-        self.jobs.recover_interrupted(clock.time(), clock.iso())
+        self.jobs.recover_interrupted(self.clock.time(), self.clock.iso())
         for i in range(self.threads):
             thread = threading.Thread(target=self._loop, name=f"qorven-channels-{i}", daemon=True)
             thread.start()
@@ -93,7 +112,7 @@ class ChannelWorker:
 
     # the loop ----------------------------------------------------------------------------------
     def _loop(self) -> None:
-        clock = self.ctx.clock
+        clock = self.clock
         while not self._stopping.is_set():
             try:
                 self._maybe_prune()
@@ -114,58 +133,55 @@ class ChannelWorker:
 
     def _sleep_until_due(self) -> None:
         due = self.jobs.next_due_ts()
-        timeout = 1.0 if due is None else max(0.0, min(1.0, due - self.ctx.clock.time()))
+        timeout = 1.0 if due is None else max(0.0, min(1.0, due - self.clock.time()))
         with self._wake:
             if not self._signalled and not self._stopping.is_set():
                 self._wake.wait(timeout)
             self._signalled = False
 
     def _maybe_prune(self) -> None:
-        now = self.ctx.clock.monotonic()
+        now = self.clock.monotonic()
         if now - self._last_prune >= PRUNE_EVERY_S or not self._last_prune:
             self._last_prune = now
-            pruned = self.service.prune_events()
+            pruned = self.bindings.prune_events(self.clock.time() - EVENT_RETENTION_S)
             if pruned:
                 log.info("channel worker: forgot %d event ids older than 7 days", pruned)
 
     # one job -----------------------------------------------------------------------------------
     def process(self, job: ChannelJob) -> None:
+        """Advance one claimed job: run its agent if it is ``running``, then deliver the reply."""
         if job.status == "running":
-            job = self._run(job)
-            if job is None or job.status != "sending":
+            ran = self._run(job)
+            if ran is None or ran.status != "sending":
                 return
+            job = ran
         self._deliver(job)
 
-    def _update(self, job_id: str, **fields) -> None:
-        with self.ctx.db.write() as conn:
-            self.jobs.update(conn, job_id, self.ctx.clock.iso(), **fields)
+    def _update(self, job_id: str, **fields: Any) -> None:
+        with self.db.write() as conn:
+            self.jobs.update(conn, job_id, self.clock.iso(), **fields)
 
     def _fail(self, job: ChannelJob, error: str, *, binding_error: bool = True) -> None:
-        with self.ctx.db.write() as conn:
-            self.jobs.update(conn, job.id, self.ctx.clock.iso(), status="failed", last_error=error)
+        with self.db.write() as conn:
+            self.jobs.update(conn, job.id, self.clock.iso(), status="failed", last_error=error)
             if binding_error:
-                self.service.bindings.set_error(conn, job.binding_id, error)
+                self.bindings.set_error(conn, job.binding_id, error)
         log.warning("channel %s: delivery %s failed: %s", job.binding_id, job.id, error)
 
     def _run(self, job: ChannelJob) -> ChannelJob | None:
         """Run the agent on the job's session; on success the reply is stored and claimed for sending."""
-        ctx = self.ctx
-        try:
-            from qorven_local.agents.runs import RunRequest
-        except ImportError:  # the agent loop is not part of this build
-            RunRequest = None
-        if ctx.runner is None or RunRequest is None:
+        if self.runner is None:
             self._fail(job, "no agent runner is available")
             return None
         try:
-            agent = ctx.agents.get(job.tenant_id, job.agent_id)
-            session = ctx.sessions.get(job.tenant_id, job.session_id)
-            result = ctx.runner.run(RunRequest(tenant_id=job.tenant_id, agent=agent, session=session,
-                                               user_message=job.inbound["text"], channel=job.channel,
-                                               cancel=self._stopping, plan_run=True))
+            agent = self.agents.get(job.tenant_id, job.agent_id)
+            session = self.sessions.get(job.tenant_id, job.session_id)
+            result = self.runner.run(RunRequest(tenant_id=job.tenant_id, agent=agent, session=session,
+                                                user_message=job.inbound["text"], channel=job.channel,
+                                                cancel=self._stopping, plan_run=True))
         except TooManyRuns as exc:
             delay = max(1, exc.retry_after or 1)
-            self._update(job.id, status="queued", next_attempt_ts=ctx.clock.time() + delay,
+            self._update(job.id, status="queued", next_attempt_ts=self.clock.time() + delay,
                          last_error=f"{exc.code}: waiting for a free run slot")
             return None
         except QorvenError as exc:
@@ -185,16 +201,15 @@ class ChannelWorker:
         return job
 
     def _deliver(self, job: ChannelJob) -> None:
-        ctx = self.ctx
-        binding = self.service.bindings.get(job.tenant_id, job.binding_id)
+        binding = self.bindings.get(job.tenant_id, job.binding_id)
         if binding is None:
             self._fail(job, "the channel was deleted before the reply was sent", binding_error=False)
             return
         kind = channel_kind(binding.kind)
         attempts = job.attempts + 1
         try:
-            secret = self.service.current_secret(binding.id, kind.SEND_SECRET)
-            kind.send(self.http, binding.config, secret, self.service.open_inbound(job.id, job.inbound),
+            secret = self.secrets.current(binding.id, kind.SEND_SECRET)
+            kind.send(self.http, binding.config, secret, self.secrets.open_inbound(job.id, job.inbound),
                       job.reply or "")
         except ChannelSendError as exc:
             if exc.retryable and attempts < self.max_attempts:
@@ -202,7 +217,7 @@ class ChannelWorker:
                 if exc.retry_after:
                     delay = max(delay, float(exc.retry_after))
                 self._update(job.id, status="pending", attempts=attempts,
-                             next_attempt_ts=ctx.clock.time() + delay, last_error=exc.message)
+                             next_attempt_ts=self.clock.time() + delay, last_error=exc.message)
                 log.info("channel %s: delivery %s attempt %d failed (%s); retry in %.1f s", binding.id, job.id,
                          attempts, exc.message, delay)
                 self.wake()
@@ -210,7 +225,7 @@ class ChannelWorker:
             self._update(job.id, attempts=attempts)
             self._fail(job, exc.message)
             return
-        now = ctx.clock.iso()
-        with ctx.db.write() as conn:
+        now = self.clock.iso()
+        with self.db.write() as conn:
             self.jobs.update(conn, job.id, now, status="sent", attempts=attempts, delivered_at=now, last_error=None)
-            self.service.bindings.set_error(conn, binding.id, None)
+            self.bindings.set_error(conn, binding.id, None)

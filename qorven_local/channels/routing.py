@@ -18,10 +18,9 @@ for the generic webhook.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-from qorven_local.channels.base import Inbound
+from qorven_local.channels.types import Binding, Inbound, Route
 
 SESSION_CHANNEL = {
     "telegram": "telegram", "whatsapp": "whatsapp", "twilio_sms": "sms", "slack": "slack_dm",
@@ -29,18 +28,13 @@ SESSION_CHANNEL = {
 }
 
 
-@dataclass(frozen=True)
-class Route:
-    agent_id: str
-    matched_rule: str        # "keyword:<word>" | "default_agent" | "binding_agent"
-
-
 def keyword_matches(keyword: str, text: str) -> bool:
+    """True if ``keyword`` stands in ``text`` as a whole word or phrase, case-insensitively."""
     pattern = r"(?<!\w)" + r"\s+".join(re.escape(part) for part in keyword.split()) + r"(?!\w)"
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
-def route(binding: Any, text: str, agent_exists: Callable[[str], bool]) -> Route | None:
+def route(binding: Binding, text: str, agent_exists: Callable[[str], bool]) -> Route | None:
     """The agent for ``text`` under ``binding``'s rules; None if no candidate agent exists."""
     routing = binding.routing or {}
     for keyword, agent_id in (routing.get("keywords") or {}).items():
@@ -55,6 +49,7 @@ def route(binding: Any, text: str, agent_exists: Callable[[str], bool]) -> Route
 
 
 def session_channel(kind: str) -> str:
+    """The session channel name for a binding kind."""
     return SESSION_CHANNEL[kind]
 
 

@@ -1,122 +1,83 @@
-"""Channel bindings and inbound webhooks: ``ctx.channels``.
+"""Channel bindings and inbound webhooks: the ``ChannelService``.
 
 Bindings connect one channel account (a Telegram bot, a Slack app, ...) to an agent. Their
-secrets are write-only: encrypted with the install's SecretBox (aad ``channel:<id>:<name>``),
-never returned, never logged. Setting the verifying secret (the kind's first ``SECRET_NAMES``
-entry) keeps the previous value as a second accepted one, so a provider can be switched over
-without dropping deliveries; ``keep_previous: false`` drops it at once (a leaked secret).
+secrets are write-only (``secrets.py``). Setting the verifying secret (the kind's first
+``SECRET_NAMES`` entry) keeps the previous value as a second accepted one, so a provider can be
+switched over without dropping deliveries; ``keep_previous: false`` drops it at once (a leaked
+secret). Config rules and the API objects are in ``binding.py``.
 
 ``receive()`` is the webhook pipeline in the order ``channels/base.py`` prescribes: verify on
 the raw bytes first, then handshakes, parse, de-duplicate by the provider's event id (a repeat
 answers the ack again and runs nothing), store the job and answer the kind's ack at once. The
-agent run and the reply's delivery happen on the ``ChannelWorker`` (``outbox.py``).
-
-Config URLs (``api_base_url``, ``reply_url``, ``public_base_url``) must be http(s) without
-credentials; plain http only to loopback (local fakes, tests, a local relay), since a bot token
-travels with every send. They are not resolved or range-checked at save time: bindings are
-written by admins, and a self-hosted API proxy on the LAN is a legitimate target.
+agent run and the reply's delivery happen on the ``ChannelWorker`` (``outbox.py``), which
+``start_worker()`` starts and ``stop_worker()`` stops.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import ipaddress
-import json
 import logging
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
 from qorven_local.channels import routing
-from qorven_local.channels.base import OK_REPLY, HandshakeReply, Inbound
-from qorven_local.channels.binding import Binding, ChannelJob
+from qorven_local.channels.base import OK_REPLY
+from qorven_local.channels.binding import check_config
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
+from qorven_local.channels.outbox import AgentRuns, ChannelWorker
+from qorven_local.channels.secrets import ChannelSecrets
+from qorven_local.channels.types import Binding, ChannelJob, HandshakeReply, Inbound
+from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, MethodNotAllowed, NotFound, Unauthorized, ValidationError
+from qorven_local.events.hub import Hub
 from qorven_local.models import CHAT_FAMILY_CHANNELS, Page
-from qorven_local.security.urlpolicy import BlockedURL, split_url
+from qorven_local.security.secrets import SecretBox
 from qorven_local.storage.channels import BindingStore, JobStore
-from qorven_local.storage.db import IntegrityError
+from qorven_local.storage.db import Database, IntegrityError
+
+if TYPE_CHECKING:
+    import sqlean
 
 log = logging.getLogger("qorven.channels")
 
-URL_KEYS = ("api_base_url", "reply_url", "public_base_url")
 MAX_SECRET_CHARS = 4096
-EVENT_RETENTION_S = 7 * 86400
 KIND_LABELS = {"telegram": "Telegram", "slack": "Slack", "discord": "Discord", "whatsapp": "WhatsApp",
                "twilio_sms": "SMS", "github": "GitHub", "webhook": "Webhook"}
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_config(kind_name: str, config: Any) -> dict[str, Any]:
-    """Validate a binding's non-secret config against its kind's CONFIG_KEYS and URL rules."""
-    kind = channel_kind(kind_name)
-    if not isinstance(config, dict):
-        raise ValidationError("config must be an object", param="config")
-    clean: dict[str, Any] = {}
-    for key, value in config.items():
-        if key not in kind.CONFIG_KEYS:
-            known = ", ".join(kind.CONFIG_KEYS) or "none"
-            raise ValidationError(f"{kind_name} bindings have no config key {key!r} (known: {known}); "
-                                  "secrets go to PUT /v1/channels/{id}/secret", param=f"config.{key}")
-        if value is None or value == "":
-            continue  # unset
-        if not isinstance(value, str) or len(value) > 2000:
-            raise ValidationError(f"config.{key} must be a string of at most 2000 characters",
-                                  param=f"config.{key}")
-        if key in URL_KEYS:
-            try:
-                target = split_url(value)
-            except BlockedURL as exc:
-                raise ValidationError(f"config.{key}: {exc}", param=f"config.{key}") from None
-            if target.scheme == "http" and not _is_loopback(target.host) and key != "public_base_url":
-                raise ValidationError(f"config.{key} must use https (plain http is allowed to loopback only)",
-                                      param=f"config.{key}")
-        clean[key] = value
-    return clean
 
 
 class ChannelService:
     """Bindings CRUD, secrets, status, routing dry runs and the inbound webhook pipeline."""
 
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
-        self.db = ctx.db
-        self.clock = ctx.clock
-        self.ids = ctx.ids
-        self.bindings = BindingStore(ctx.db)
-        self.jobs = JobStore(ctx.db)
-        self.worker = None  # outbox.ChannelWorker, attached by start()
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, box: SecretBox, agents: AgentService,
+                 sessions: SessionService, runner: AgentRuns | None, hub: Callable[[], Hub | None]) -> None:
+        self.db = db
+        self.clock = clock
+        self.ids = ids
+        self.agents = agents
+        self.sessions = sessions
+        self.runner = runner  # for the worker's agent runs
+        self._hub = hub       # the hub is made after the service (runtime), so it is looked up on use
+        self.bindings = BindingStore(db)
+        self.jobs = JobStore(db)
+        self.secrets = ChannelSecrets(box, self.bindings)
+        self.worker: ChannelWorker | None = None  # running between start_worker() and stop_worker()
+
+    # the worker ----------------------------------------------------------------------------------
+    def start_worker(self) -> None:
+        """Start the worker that runs agents for accepted messages and delivers their replies."""
+        self.worker = ChannelWorker(self.db, self.clock, self.jobs, self.bindings, self.secrets, self.runner,
+                                    self.agents, self.sessions)
+        self.worker.start()
+
+    def stop_worker(self) -> None:
+        """Stop claiming work and wait for jobs in progress."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
 
     # secrets -------------------------------------------------------------------------------------
-    @property
-    def box(self):
-        if getattr(self.ctx, "secrets", None) is None:  # one SecretBox per context, shared with providers
-            from qorven_local.security.secrets import SecretBox
-            self.ctx.secrets = SecretBox(self.ctx.config.secret_key_path)
-        return self.ctx.secrets
-
-    @staticmethod
-    def _aad(binding_id: str, name: str) -> str:
-        return f"channel:{binding_id}:{name}"
-
-    def secret_values(self, binding_id: str, name: str) -> list[str]:
-        """Every stored value of a secret, current first (then the previous one, if kept)."""
-        aad = self._aad(binding_id, name)
-        return [self.box.decrypt(c, aad) for c in self.bindings.secret_ciphertexts(binding_id, name)]
-
-    def current_secret(self, binding_id: str, name: str | None) -> str | None:
-        if not name:
-            return None
-        values = self.secret_values(binding_id, name)
-        return values[0] if values else None
-
     def set_secret(self, tenant_id: str, binding_id: str, body: dict[str, Any]) -> Binding:
+        """Set (or with ``secret: null`` remove) one of a binding's secrets."""
         binding = self.get(tenant_id, binding_id)
         kind = channel_kind(binding.kind)
         name = secret_name(kind, body.get("name"))
@@ -131,9 +92,8 @@ class ChannelService:
         value = value.strip()
         # Only the verifying secret needs an overlap window; a send secret is simply replaced.
         keep_previous = bool(body.get("keep_previous", True)) and name == kind.SECRET_NAMES[0]
-        sealed = self.box.encrypt(value, self._aad(binding.id, name))
         with self.db.write() as conn:
-            self.bindings.put_secret(conn, binding.id, name, sealed, self.clock.iso(), keep_previous=keep_previous)
+            self.secrets.put(conn, binding.id, name, value, self.clock.iso(), keep_previous=keep_previous)
         log.info("channel %s: secret %r set (previous %s)", binding.id, name, "kept" if keep_previous else "dropped")
         return self.get(tenant_id, binding_id)
 
@@ -141,7 +101,7 @@ class ChannelService:
     def _agent_id(self, tenant_id: str, ref: Any, param: str) -> str:
         if not isinstance(ref, str) or not ref:
             raise ValidationError(f"{param} must be an agent id or name", param=param)
-        agent = self.ctx.agents.resolve(tenant_id, ref)
+        agent = self.agents.resolve(tenant_id, ref)
         if agent is None:
             raise NotFound(f"agent {ref} not found", param=param)
         return agent.id
@@ -230,12 +190,14 @@ class ChannelService:
         return out
 
     # routing -------------------------------------------------------------------------------------
-    def _agent_exists(self, tenant_id: str):
-        return lambda agent_id: self.ctx.agents.store.get(tenant_id, agent_id) is not None
+    def _agent_exists(self, tenant_id: str) -> Callable[[str], bool]:
+        return lambda agent_id: self.agents.store.get(tenant_id, agent_id) is not None
 
-    def _find_session(self, conn: Any, tenant_id: str, agent_id: str, channel: str, peer: str) -> str | None:
+    def _find_session(self, conn: sqlean.Connection, tenant_id: str, agent_id: str, channel: str,
+                      peer: str) -> str | None:
+        """The session a message continues: the canonical one (chat family) or the peer's latest."""
         if channel in CHAT_FAMILY_CHANNELS:
-            found = self.ctx.sessions.store.find_canonical(conn, tenant_id, agent_id, channel, peer)
+            found = self.sessions.store.find_canonical(conn, tenant_id, agent_id, channel, peer)
             return found.id if found else None
         return self.bindings.latest_active_session(conn, tenant_id, agent_id, channel, peer)
 
@@ -290,7 +252,7 @@ class ChannelService:
                 raise MethodNotAllowed(f"{binding.kind} webhooks are POSTed; GET answers only Meta's hub.challenge")
             return reply
         try:
-            kind.verify(raw, headers, url, self.secret_values(binding.id, kind.SECRET_NAMES[0]), binding.config,
+            kind.verify(raw, headers, url, self.secrets.values(binding.id, kind.SECRET_NAMES[0]), binding.config,
                         self.clock.time())
         except Unauthorized as exc:
             self.bindings.count_rejected(binding.id)
@@ -325,13 +287,13 @@ class ChannelService:
             session_id = self._find_session(conn, tenant_id, chosen.agent_id, channel, peer)
             if session_id is None:
                 title = f"{KIND_LABELS.get(binding.kind, binding.kind)} · {inbound.display_name or peer}"[:200]
-                session, _ = self.ctx.sessions.open(tenant_id, chosen.agent_id, channel, peer, title)
+                session, _ = self.sessions.open(tenant_id, chosen.agent_id, channel, peer, title)
                 session_id = session.id
             job_id = self.ids.new("dlv")
             job = ChannelJob(id=job_id, tenant_id=tenant_id, binding_id=binding.id,
                              agent_id=chosen.agent_id, session_id=session_id, channel=channel,
-                             inbound=self.seal_inbound(job_id, inbound), status="queued", next_attempt_ts=now_ts,
-                             created_at=now, updated_at=now)
+                             inbound=self.secrets.seal_inbound(job_id, inbound), status="queued",
+                             next_attempt_ts=now_ts, created_at=now, updated_at=now)
             self.jobs.insert(conn, job)
             self.bindings.count_inbound(conn, binding.id, now)
         self.publish(tenant_id, chosen.agent_id, "channel.inbound", {
@@ -343,44 +305,8 @@ class ChannelService:
             self.worker.wake()
         return job
 
-    # reply context: what ``send`` needs besides the chat id; may hold a credential (Discord's
-    # interaction token), so it is stored encrypted like the binding's secrets
-    def seal_inbound(self, job_id: str, inbound: Inbound) -> dict[str, Any]:
-        stored = dataclasses.asdict(inbound)
-        context = json.dumps(stored.pop("reply_context") or {})
-        stored["reply_context_sealed"] = self.box.encrypt(context, f"channel-job:{job_id}:reply_context")
-        return stored
-
-    def open_inbound(self, job_id: str, stored: dict[str, Any]) -> Inbound:
-        fields = dict(stored)
-        sealed = fields.pop("reply_context_sealed", None)
-        context = json.loads(self.box.decrypt(sealed, f"channel-job:{job_id}:reply_context")) if sealed else {}
-        return Inbound(**fields, reply_context=context)
-
     def publish(self, tenant_id: str, agent_id: str, event: str, data: dict[str, Any]) -> None:
         """On ``agent:<id>``; the hub mirrors it to ``activity``."""
-        hub = self.ctx.hub
+        hub = self._hub()
         if hub is not None:
             hub.publish(tenant_id, f"agent:{agent_id}", event, data)
-
-    def prune_events(self) -> int:
-        return self.bindings.prune_events(self.clock.time() - EVENT_RETENTION_S)
-
-
-def start_channel_worker(ctx) -> None:
-    """Runtime startup hook: start the worker that runs agents and delivers replies."""
-    from qorven_local.channels.outbox import ChannelWorker
-
-    service = getattr(ctx, "channels", None)
-    if service is None:
-        return
-    service.worker = ChannelWorker(service)
-    service.worker.start()
-
-
-def stop_channel_worker(ctx) -> None:
-    """Runtime shutdown hook: stop claiming work and wait for jobs in progress."""
-    service = getattr(ctx, "channels", None)
-    if service is not None and service.worker is not None:
-        service.worker.stop()
-        service.worker = None

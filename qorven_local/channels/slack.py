@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
-    OK_REPLY, ChannelSendError, HandshakeReply, Inbound, api_base, check_timestamp, chunk_text,
-    hmac_sha256_hex, load_json_object, matches_any, post, require_header, require_secrets,
-    require_send_secret,
+    api_base, bearer, hmac_sha256_hex, load_json_object, ok_ack, post_json_pieces, require_send_secret,
+    verify_timestamped_hmac,
 )
-from qorven_local.errors import Unauthorized, ValidationError
+from qorven_local.channels.types import HandshakeReply, Inbound
+from qorven_local.errors import ChannelSendError, ValidationError
 
 if TYPE_CHECKING:
     import httpx
 
 KIND = "slack"
 DEFAULT_API_BASE_URL = "https://slack.com/api"
-SECRET_NAMES = ("signing_secret", "bot_token")
-SEND_SECRET = "bot_token"
+SECRET_NAMES: tuple[str, ...] = ("signing_secret", "bot_token")
+SEND_SECRET: str | None = "bot_token"
 CONFIG_KEYS = {
     "api_base_url": f"Web API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
 }
@@ -40,12 +40,8 @@ def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
            config: dict, now: float) -> None:
     """Accept a fresh request whose v0 signature matches one of the signing secrets."""
-    usable = require_secrets(secrets, KIND)
-    given = require_header(headers, "X-Slack-Signature", KIND).strip()
-    timestamp = require_header(headers, "X-Slack-Request-Timestamp", KIND).strip()
-    check_timestamp(timestamp, now, KIND, "X-Slack-Request-Timestamp")
-    if not matches_any(given, (sign(s, timestamp, raw_body) for s in usable)):
-        raise Unauthorized(f"{KIND} webhook: X-Slack-Signature does not match the body")
+    verify_timestamped_hmac(KIND, raw_body, headers, secrets, now, signature_header="X-Slack-Signature",
+                            timestamp_header="X-Slack-Request-Timestamp", sign=sign)
 
 
 def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
@@ -108,8 +104,7 @@ def _bot_user_ids(payload: dict) -> set[str]:
     return {i for i in ids if i}
 
 
-def ack(inbound: Inbound) -> HandshakeReply:
-    return OK_REPLY
+ack = ok_ack
 
 
 def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,
@@ -117,19 +112,25 @@ def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inb
     """Post the reply in the message's channel (and thread, if it came from one)."""
     token = require_send_secret(send_secret, KIND, "bot_token")
     url = f"{api_base(config, DEFAULT_API_BASE_URL)}/chat.postMessage"
-    for piece in chunk_text(text, MAX_TEXT):
-        body: dict[str, Any] = {"channel": inbound.chat_id, "text": piece}
+
+    def body(piece: str) -> dict[str, Any]:
+        message: dict[str, Any] = {"channel": inbound.chat_id, "text": piece}
         if inbound.reply_context.get("thread_ts"):
-            body["thread_ts"] = inbound.reply_context["thread_ts"]
-        response = post(http, url, kind=KIND, secret=token, json=body,
-                        headers={"Authorization": f"Bearer {token}"})
-        # Slack answers most failures with HTTP 200 and {"ok": false, "error": "..."}.
-        try:
-            result = response.json()
-        except ValueError:
-            raise ChannelSendError(f"{KIND} API answered {response.status_code} without JSON",
-                                   status_code=response.status_code) from None
-        if not isinstance(result, dict) or not result.get("ok"):
-            error = result.get("error") if isinstance(result, dict) else None
-            raise ChannelSendError(f"{KIND} API refused the message: {error or 'unknown error'}",
-                                   status_code=response.status_code)
+            message["thread_ts"] = inbound.reply_context["thread_ts"]  # keep the reply in its thread
+        return message
+
+    post_json_pieces(http, url, text, MAX_TEXT, kind=KIND, secret=token, headers=bearer(token), body=body,
+                     check=_check_ok)
+
+
+def _check_ok(response: httpx.Response) -> None:
+    """Slack answers most failures with HTTP 200 and ``{"ok": false, "error": "..."}``."""
+    try:
+        result = response.json()
+    except ValueError:
+        raise ChannelSendError(f"{KIND} API answered {response.status_code} without JSON",
+                               status_code=response.status_code) from None
+    if not isinstance(result, dict) or not result.get("ok"):
+        error = result.get("error") if isinstance(result, dict) else None
+        raise ChannelSendError(f"{KIND} API refused the message: {error or 'unknown error'}",
+                               status_code=response.status_code)

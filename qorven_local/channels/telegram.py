@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
-    OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, load_json_object, matches_any, post,
-    require_header, require_secrets, require_send_secret,
+    api_base, load_json_object, matches_any, no_handshake, ok_ack, post_json_pieces, require_header,
+    require_secrets, require_send_secret,
 )
+from qorven_local.channels.types import Inbound
 from qorven_local.errors import Unauthorized, ValidationError
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
 KIND = "telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
-SECRET_NAMES = ("secret_token", "bot_token")
-SEND_SECRET = "bot_token"
+SECRET_NAMES: tuple[str, ...] = ("secret_token", "bot_token")
+SEND_SECRET: str | None = "bot_token"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
 CONFIG_KEYS = {
@@ -36,10 +37,7 @@ def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[
         raise Unauthorized(f"{KIND} webhook: {HEADER} does not match")
 
 
-def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
-              config: dict) -> HandshakeReply | None:
-    """Telegram has no handshake: setWebhook is called by us, not answered."""
-    return None
+handshake = no_handshake  # setWebhook is called by us, not answered
 
 
 def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inbound | None:
@@ -73,8 +71,7 @@ def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inb
     )
 
 
-def ack(inbound: Inbound) -> HandshakeReply:
-    return OK_REPLY
+ack = ok_ack
 
 
 def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,
@@ -82,6 +79,5 @@ def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inb
     """Send the reply to the chat the message came from, in pieces of at most 4096 characters."""
     token = require_send_secret(send_secret, KIND, "bot_token")
     url = f"{api_base(config, DEFAULT_API_BASE_URL)}/bot{token}/sendMessage"
-    for piece in chunk_text(text, MAX_TEXT):
-        body: dict[str, Any] = {"chat_id": inbound.chat_id, "text": piece}
-        post(http, url, kind=KIND, secret=token, json=body)
+    post_json_pieces(http, url, text, MAX_TEXT, kind=KIND, secret=token,
+                     body=lambda piece: {"chat_id": inbound.chat_id, "text": piece})

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
 
 from qorven_local.channels.base import (
-    HandshakeReply, Inbound, api_base, chunk_text, header, matches_any, post, require_config,
-    require_header, require_secrets, require_send_secret,
+    api_base, chunk_text, header, matches_any, no_handshake, post, require_config, require_header,
+    require_secrets, require_send_secret,
 )
+from qorven_local.channels.types import HandshakeReply, Inbound
 from qorven_local.errors import Unauthorized, ValidationError
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 
 KIND = "twilio_sms"
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
-SECRET_NAMES = ("auth_token",)  # the account's auth token both verifies and sends
-SEND_SECRET = "auth_token"
+SECRET_NAMES: tuple[str, ...] = ("auth_token",)  # the account's auth token both verifies and sends
+SEND_SECRET: str | None = "auth_token"
 HEADER = "X-Twilio-Signature"
 MAX_TEXT = 1600
 CONFIG_KEYS = {
@@ -100,10 +101,7 @@ def _form_params(raw_body: bytes, content_type: str) -> list[tuple[str, str]]:
         raise Unauthorized(f"{KIND} webhook: form body is not UTF-8") from None
 
 
-def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
-              config: dict) -> HandshakeReply | None:
-    """Twilio has no handshake."""
-    return None
+handshake = no_handshake
 
 
 def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inbound | None:

@@ -15,18 +15,19 @@ import time
 from typing import TYPE_CHECKING, Mapping
 
 from qorven_local.channels.base import (
-    OK_REPLY, HandshakeReply, Inbound, check_timestamp, header, hmac_sha256_hex,
-    load_json_object, matches_any, post, require_header, require_secrets, require_send_secret,
+    header, hmac_sha256_hex, load_json_object, no_handshake, ok_ack, post, require_send_secret,
+    verify_timestamped_hmac,
 )
-from qorven_local.errors import Unauthorized, ValidationError
+from qorven_local.channels.types import Inbound
+from qorven_local.errors import ValidationError
 
 if TYPE_CHECKING:
     import httpx
 
 KIND = "webhook"
 DEFAULT_API_BASE_URL = ""  # no provider API: replies go to config["reply_url"]
-SECRET_NAMES = ("signing_secret",)  # the one secret verifies inbound and signs outbound
-SEND_SECRET = "signing_secret"
+SECRET_NAMES: tuple[str, ...] = ("signing_secret",)  # the one secret verifies inbound and signs outbound
+SEND_SECRET: str | None = "signing_secret"
 TIMESTAMP_HEADER = "X-Qorven-Timestamp"
 SIGNATURE_HEADER = "X-Qorven-Signature"
 EVENT_ID_HEADER = "X-Qorven-Event-Id"
@@ -53,18 +54,11 @@ def signed_headers(secret: str, raw_body: bytes, now: float, event_id: str | Non
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
            config: dict, now: float) -> None:
     """Accept a fresh request whose signature matches one of the signing secrets."""
-    usable = require_secrets(secrets, KIND)
-    given = require_header(headers, SIGNATURE_HEADER, KIND).strip()
-    timestamp = require_header(headers, TIMESTAMP_HEADER, KIND).strip()
-    check_timestamp(timestamp, now, KIND, TIMESTAMP_HEADER)
-    if not matches_any(given, (sign(s, timestamp, raw_body) for s in usable)):
-        raise Unauthorized(f"{KIND} webhook: {SIGNATURE_HEADER} does not match the body")
+    verify_timestamped_hmac(KIND, raw_body, headers, secrets, now, signature_header=SIGNATURE_HEADER,
+                            timestamp_header=TIMESTAMP_HEADER, sign=sign)
 
 
-def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
-              config: dict) -> HandshakeReply | None:
-    """The generic webhook has no handshake."""
-    return None
+handshake = no_handshake
 
 
 def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inbound | None:
@@ -92,8 +86,7 @@ def parse(raw_body: bytes, headers: Mapping[str, str], content_type: str) -> Inb
     )
 
 
-def ack(inbound: Inbound) -> HandshakeReply:
-    return OK_REPLY
+ack = ok_ack
 
 
 def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,

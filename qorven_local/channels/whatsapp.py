@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from qorven_local.channels.base import (
-    OK_REPLY, HandshakeReply, Inbound, api_base, chunk_text, hmac_sha256_hex, load_json_object,
-    matches_any, post, require_config, require_send_secret, verify_sha256_prefixed,
+    HUB_SIGNATURE_HEADER, api_base, bearer, hub_signature, load_json_object, matches_any, ok_ack,
+    post_json_pieces, require_config, require_send_secret, verify_hub_signature,
 )
+from qorven_local.channels.types import HandshakeReply, Inbound
 from qorven_local.errors import Unauthorized, ValidationError
 
 if TYPE_CHECKING:
@@ -21,26 +22,24 @@ if TYPE_CHECKING:
 
 KIND = "whatsapp"
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
-SECRET_NAMES = ("app_secret", "access_token")
-SEND_SECRET = "access_token"
+SECRET_NAMES: tuple[str, ...] = ("app_secret", "access_token")
+SEND_SECRET: str | None = "access_token"
 CONFIG_KEYS = {
     "api_base_url": f"Graph API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
     "verify_token": "required: the Verify Token entered in Meta's webhook setup (hub.verify_token)",
     "phone_number_id": "the business number to send from when the inbound does not name it",
 }
-HEADER = "X-Hub-Signature-256"
+HEADER = HUB_SIGNATURE_HEADER
 MAX_TEXT = 4096
 
 
-def sign(app_secret: str, raw_body: bytes) -> str:
-    """The X-Hub-Signature-256 value Meta would send for this body."""
-    return "sha256=" + hmac_sha256_hex(app_secret, raw_body)
+sign = hub_signature  # the X-Hub-Signature-256 value Meta would send for a body
 
 
 def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
            config: dict, now: float) -> None:
     """Accept the request if its body HMAC matches one of the app secrets (no timestamp: Meta sends none)."""
-    verify_sha256_prefixed(KIND, HEADER, raw_body, headers, secrets)
+    verify_hub_signature(KIND, raw_body, headers, secrets)
 
 
 def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],
@@ -108,8 +107,7 @@ def _first_text_message(value: dict) -> Inbound | None:
     return None
 
 
-def ack(inbound: Inbound) -> HandshakeReply:
-    return OK_REPLY
+ack = ok_ack
 
 
 def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inbound,
@@ -119,8 +117,6 @@ def send(http: httpx.Client, config: dict, send_secret: str | None, inbound: Inb
     phone_number_id = inbound.reply_context.get("phone_number_id") or require_config(
         config, "phone_number_id", KIND)
     url = f"{api_base(config, DEFAULT_API_BASE_URL)}/{phone_number_id}/messages"
-    for piece in chunk_text(text, MAX_TEXT):
-        body = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                "to": inbound.chat_id, "type": "text", "text": {"body": piece}}
-        post(http, url, kind=KIND, secret=token, json=body,
-             headers={"Authorization": f"Bearer {token}"})
+    post_json_pieces(http, url, text, MAX_TEXT, kind=KIND, secret=token, headers=bearer(token),
+                     body=lambda piece: {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                         "to": inbound.chat_id, "type": "text", "text": {"body": piece}})

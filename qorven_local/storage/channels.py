@@ -2,63 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from qorven_local.channels.binding import Binding, ChannelJob
+from qorven_local.channels.types import Binding, ChannelJob
 from qorven_local.models import Page
 from qorven_local.storage.db import Database, dumps, loads
 from qorven_local.storage.paging import fetch_page
+from qorven_local.storage.rows import from_row, insert_row
+
+if TYPE_CHECKING:
+    import sqlean
 
 CURRENT, PREVIOUS = 0, 1
 OPEN_STATUSES = ("queued", "running", "pending", "sending")
 
 
-def row_to_binding(row: Any, secrets_set: tuple[str, ...] = ()) -> Binding:
-    return Binding(id=row["id"], tenant_id=row["tenant_id"], kind=row["kind"], name=row["name"],
-                   agent_id=row["agent_id"], enabled=bool(row["enabled"]), config=loads(row["config"], {}),
-                   routing=loads(row["routing"], {}), created_at=row["created_at"], updated_at=row["updated_at"],
-                   last_inbound_at=row["last_inbound_at"], last_error=row["last_error"],
-                   inbound_count=row["inbound_count"], rejected_count=row["rejected_count"],
-                   secrets_set=secrets_set)
+def row_to_binding(row: sqlean.Row, secrets_set: tuple[str, ...] = ()) -> Binding:
+    return from_row(Binding, row, enabled=bool(row["enabled"]), config=loads(row["config"], {}),
+                    routing=loads(row["routing"], {}), secrets_set=secrets_set)
 
 
-def row_to_job(row: Any) -> ChannelJob:
-    return ChannelJob(id=row["id"], tenant_id=row["tenant_id"], binding_id=row["binding_id"],
-                      agent_id=row["agent_id"], session_id=row["session_id"], channel=row["channel"],
-                      inbound=loads(row["inbound"], {}), status=row["status"], reply=row["reply"],
-                      message_id=row["message_id"], attempts=row["attempts"],
-                      next_attempt_ts=row["next_attempt_ts"], last_error=row["last_error"],
-                      created_at=row["created_at"], updated_at=row["updated_at"],
-                      delivered_at=row["delivered_at"])
+def row_to_job(row: sqlean.Row) -> ChannelJob:
+    return from_row(ChannelJob, row, inbound=loads(row["inbound"], {}))
 
 
 class BindingStore:
+    """Channel bindings, their secrets' ciphertexts, seen event ids and per-binding counters."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # bindings ------------------------------------------------------------------------------
-    def _secret_names(self, conn: Any, binding_id: str) -> tuple[str, ...]:
+    def _secret_names(self, conn: sqlean.Connection, binding_id: str) -> tuple[str, ...]:
         rows = conn.execute("SELECT name FROM channel_secrets WHERE binding_id = ? AND slot = ? ORDER BY name",
                             (binding_id, CURRENT)).fetchall()
         return tuple(r["name"] for r in rows)
 
-    def _build(self, conn: Any, row: Any) -> Binding:
+    def _build(self, conn: sqlean.Connection, row: sqlean.Row) -> Binding:
         return row_to_binding(row, self._secret_names(conn, row["id"]))
 
-    def insert(self, conn: Any, b: Binding) -> None:
-        conn.execute(
-            "INSERT INTO channel_bindings (id, tenant_id, kind, name, agent_id, enabled, config, routing, "
-            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (b.id, b.tenant_id, b.kind, b.name, b.agent_id, int(b.enabled), dumps(b.config), dumps(b.routing),
-             b.created_at, b.updated_at))
+    def insert(self, conn: sqlean.Connection, b: Binding) -> None:
+        insert_row(conn, "channel_bindings", {
+            "id": b.id, "tenant_id": b.tenant_id, "kind": b.kind, "name": b.name, "agent_id": b.agent_id,
+            "enabled": int(b.enabled), "config": dumps(b.config), "routing": dumps(b.routing),
+            "created_at": b.created_at, "updated_at": b.updated_at})
 
-    def update(self, conn: Any, b: Binding) -> None:
+    def update(self, conn: sqlean.Connection, b: Binding) -> None:
         conn.execute("UPDATE channel_bindings SET name = ?, agent_id = ?, enabled = ?, config = ?, routing = ?, "
                      "updated_at = ? WHERE id = ? AND tenant_id = ?",
                      (b.name, b.agent_id, int(b.enabled), dumps(b.config), dumps(b.routing), b.updated_at,
                       b.id, b.tenant_id))
 
-    def delete(self, conn: Any, tenant_id: str, binding_id: str) -> None:
+    def delete(self, conn: sqlean.Connection, tenant_id: str, binding_id: str) -> None:
         conn.execute("DELETE FROM channel_events WHERE binding_id = ?", (binding_id,))
         conn.execute("DELETE FROM channel_bindings WHERE id = ? AND tenant_id = ?", (binding_id, tenant_id))
 
@@ -107,15 +102,15 @@ class BindingStore:
             conn.execute("UPDATE channel_bindings SET rejected_count = rejected_count + 1 WHERE id = ?",
                          (binding_id,))
 
-    def count_inbound(self, conn: Any, binding_id: str, now: str) -> None:
+    def count_inbound(self, conn: sqlean.Connection, binding_id: str, now: str) -> None:
         conn.execute("UPDATE channel_bindings SET inbound_count = inbound_count + 1, last_inbound_at = ? "
                      "WHERE id = ?", (now, binding_id))
 
-    def set_error(self, conn: Any, binding_id: str, error: str | None) -> None:
+    def set_error(self, conn: sqlean.Connection, binding_id: str, error: str | None) -> None:
         conn.execute("UPDATE channel_bindings SET last_error = ? WHERE id = ?", (error, binding_id))
 
     # secrets (ciphertext only) -----------------------------------------------------------------
-    def put_secret(self, conn: Any, binding_id: str, name: str, ciphertext: str, now: str, *,
+    def put_secret(self, conn: sqlean.Connection, binding_id: str, name: str, ciphertext: str, now: str, *,
                    keep_previous: bool) -> None:
         """Store a new current value; the old current becomes the previous one, or is dropped."""
         conn.execute("DELETE FROM channel_secrets WHERE binding_id = ? AND name = ? AND slot = ?",
@@ -128,7 +123,7 @@ class BindingStore:
         conn.execute("INSERT INTO channel_secrets (binding_id, name, slot, ciphertext, set_at) VALUES (?,?,?,?,?)",
                      (binding_id, name, CURRENT, ciphertext, now))
 
-    def delete_secret(self, conn: Any, binding_id: str, name: str) -> None:
+    def delete_secret(self, conn: sqlean.Connection, binding_id: str, name: str) -> None:
         conn.execute("DELETE FROM channel_secrets WHERE binding_id = ? AND name = ?", (binding_id, name))
 
     def secret_ciphertexts(self, binding_id: str, name: str) -> list[str]:
@@ -138,7 +133,7 @@ class BindingStore:
         return [r["ciphertext"] for r in rows]
 
     # replay guard ----------------------------------------------------------------------------
-    def remember_event(self, conn: Any, binding_id: str, event_id: str, now_ts: float) -> bool:
+    def remember_event(self, conn: sqlean.Connection, binding_id: str, event_id: str, now_ts: float) -> bool:
         """Record an event id; False if it was already there (a replay)."""
         cur = conn.execute("INSERT OR IGNORE INTO channel_events (binding_id, event_id, received_ts) "
                            "VALUES (?,?,?)", (binding_id, event_id, now_ts))
@@ -156,7 +151,7 @@ class BindingStore:
         return {r["binding_id"]: r["n"] for r in rows}
 
     # sessions of non-chat-family channels, found again by peer ---------------------------------
-    def latest_active_session(self, conn: Any, tenant_id: str, agent_id: str, channel: str, peer: str) -> str | None:
+    def latest_active_session(self, conn: sqlean.Connection, tenant_id: str, agent_id: str, channel: str, peer: str) -> str | None:
         row = conn.execute("SELECT id FROM sessions WHERE tenant_id = ? AND agent_id = ? AND channel = ? AND "
                            "peer = ? AND status = 'active' ORDER BY rowid DESC LIMIT 1",
                            (tenant_id, agent_id, channel, peer)).fetchone()
@@ -164,15 +159,17 @@ class BindingStore:
 
 
 class JobStore:
+    """Channel jobs: the run queue and the reply outbox in one table."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def insert(self, conn: Any, job: ChannelJob) -> None:
-        conn.execute(
-            "INSERT INTO channel_jobs (id, tenant_id, binding_id, agent_id, session_id, channel, inbound, status, "
-            "attempts, next_attempt_ts, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (job.id, job.tenant_id, job.binding_id, job.agent_id, job.session_id, job.channel, dumps(job.inbound),
-             job.status, job.attempts, job.next_attempt_ts, job.created_at, job.updated_at))
+    def insert(self, conn: sqlean.Connection, job: ChannelJob) -> None:
+        insert_row(conn, "channel_jobs", {
+            "id": job.id, "tenant_id": job.tenant_id, "binding_id": job.binding_id, "agent_id": job.agent_id,
+            "session_id": job.session_id, "channel": job.channel, "inbound": dumps(job.inbound),
+            "status": job.status, "attempts": job.attempts, "next_attempt_ts": job.next_attempt_ts,
+            "created_at": job.created_at, "updated_at": job.updated_at})
 
     def get(self, job_id: str) -> ChannelJob | None:
         row = self.db.query_one("SELECT * FROM channel_jobs WHERE id = ?", (job_id,))
@@ -197,7 +194,7 @@ class JobStore:
                                 "('queued', 'pending')")
         return row["t"] if row else None
 
-    def update(self, conn: Any, job_id: str, now: str, **fields: Any) -> None:
+    def update(self, conn: sqlean.Connection, job_id: str, now: str, **fields: object) -> None:
         sets = ", ".join(f"{k} = ?" for k in fields)
         conn.execute(f"UPDATE channel_jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), now, job_id))
 

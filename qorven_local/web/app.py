@@ -58,7 +58,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx.providers)),
-        *channel_routes(ctx),
+        *channel_routes(ctx.channels),
         *tool_routes(ctx),
         *room_routes(ctx),
         Route("/", UIResource()),

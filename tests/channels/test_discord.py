@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from qorven_local.channels import discord
-from qorven_local.channels.base import ChannelSendError
+from qorven_local.errors import ChannelSendError
 from qorven_local.errors import Unauthorized, ValidationError
 
 NOW = 1_700_000_000.0

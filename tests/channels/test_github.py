@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 import pytest
 
 from qorven_local.channels import github
-from qorven_local.channels.base import ChannelSendError
+from qorven_local.errors import ChannelSendError
 from qorven_local.errors import Unauthorized, ValidationError
 
 SECRET = "It's a Secret to Everybody"

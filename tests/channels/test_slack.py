@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qorven_local.channels import slack
-from qorven_local.channels.base import ChannelSendError
+from qorven_local.errors import ChannelSendError
 from qorven_local.errors import Unauthorized, ValidationError
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

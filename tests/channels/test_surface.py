@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 import pytest
 
 from qorven_local.channels import base
-from qorven_local.channels.base import Inbound
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
-from qorven_local.errors import ValidationError
+from qorven_local.channels.types import Inbound
+from qorven_local.errors import ChannelSendError, ValidationError
 
 API_KINDS = ["telegram", "slack", "discord", "whatsapp", "twilio_sms", "github", "webhook"]
 FUNCTIONS = {
@@ -97,14 +97,14 @@ def test_send_errors_say_whether_the_outbox_should_retry(fake_api, http):
     inbound = next(sample_inbounds())
     config = {"api_base_url": fake_api.base_url}
     fake_api.status, fake_api.extra_headers = 429, {"Retry-After": "7"}
-    with pytest.raises(base.ChannelSendError) as err:
+    with pytest.raises(ChannelSendError) as err:
         KINDS["telegram"].send(http, config, "123:ABC", inbound, "hi")
     assert err.value.retryable and err.value.retry_after == 7
     fake_api.status, fake_api.extra_headers = 400, {}
-    with pytest.raises(base.ChannelSendError) as err:
+    with pytest.raises(ChannelSendError) as err:
         KINDS["telegram"].send(http, config, "123:ABC", inbound, "hi")
     assert not err.value.retryable and err.value.retry_after is None
     fake_api.status = 503
-    with pytest.raises(base.ChannelSendError) as err:
+    with pytest.raises(ChannelSendError) as err:
         KINDS["telegram"].send(http, config, "123:ABC", inbound, "hi")
     assert err.value.retryable

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qorven_local.channels import telegram
-from qorven_local.channels.base import ChannelSendError
+from qorven_local.errors import ChannelSendError
 from qorven_local.errors import Unauthorized, ValidationError
 
 SECRET = "s3cret-token_1"

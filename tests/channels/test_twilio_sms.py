@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from qorven_local.channels import twilio_sms
-from qorven_local.channels.base import ChannelSendError
+from qorven_local.errors import ChannelSendError
 from qorven_local.errors import Unauthorized, ValidationError
 
 TOKEN = "12345"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from qorven_local.channels import webhook
-from qorven_local.channels.base import ChannelSendError
+from qorven_local.errors import ChannelSendError
 from qorven_local.errors import Unauthorized, ValidationError
 
 SECRET = "whsec_local"

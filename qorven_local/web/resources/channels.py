@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 
+from qorven_local.channels.binding import binding_to_dict, delivery_to_dict
 from qorven_local.channels.kinds import KINDS
+from qorven_local.channels.service import ChannelService
+from qorven_local.channels.types import Binding
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
-from qorven_local.web.spec import PAGED, Param, operation
+from qorven_local.web.resources.webhooks import WebhookResource
+from qorven_local.web.spec import PAGED, Param, Route, operation
 
 KIND_NAMES = list(KINDS)
 AGENT_REF = {"type": "string", "minLength": 1, "maxLength": 100, "description": "agent id or unique name"}
@@ -120,110 +126,121 @@ DELIVERY = {
 }
 
 
-def webhook_url(req: falcon.Request, binding) -> str:
+def webhook_url(req: falcon.Request, binding: Binding) -> str:
+    """Where the provider must send this binding's webhooks (its public base URL, else this server)."""
     base = binding.config.get("public_base_url") or req.prefix
     return f"{base.rstrip('/')}/v1/webhooks/{binding.id}"
 
 
-def render(req: falcon.Request, binding) -> dict:
-    return binding.to_dict(webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
+def render(req: falcon.Request, binding: Binding) -> dict[str, Any]:
+    """The API's Binding object, with the webhook URL as this request sees the server."""
+    return binding_to_dict(binding, webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
 
 
 class ChannelsResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """/v1/channels: list and create bindings."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="List channel bindings (newest first)", tag="channels", response=schemas.list_of(CHANNEL),
                query=PAGED + (Param("kind", {"enum": KIND_NAMES}, "only this kind"),))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        page = self.ctx.channels.list_page(principal(req).tenant_id, kind=query_choice(req, "kind", tuple(KINDS)),
-                                           **page_args(req))
+        page = self.channels.list_page(principal(req).tenant_id, kind=query_choice(req, "kind", tuple(KINDS)),
+                                       **page_args(req))
         resp.media = page_body(page, lambda b: render(req, b))
 
     @operation(summary="Bind a channel to an agent (then set its secret)", tag="channels", request=CHANNEL_CREATE,
                response=CHANNEL, status=201, admin=True, errors=("conflict",))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        binding = self.ctx.channels.create(principal(req).tenant_id, read_body(req, CHANNEL_CREATE))
+        binding = self.channels.create(principal(req).tenant_id, read_body(req, CHANNEL_CREATE))
         resp.status = 201
         resp.media = render(req, binding)
 
 
 class ChannelResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """/v1/channels/{id}: read, edit and delete one binding."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="Get a channel binding", tag="channels", response=CHANNEL)
     def on_get(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        resp.media = render(req, self.ctx.channels.get(principal(req).tenant_id, binding_id))
+        resp.media = render(req, self.channels.get(principal(req).tenant_id, binding_id))
 
     @operation(summary="Edit a channel binding (kind is fixed)", tag="channels", request=CHANNEL_PATCH,
                response=CHANNEL, admin=True, errors=("conflict",))
     def on_patch(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        binding = self.ctx.channels.update(principal(req).tenant_id, binding_id, read_body(req, CHANNEL_PATCH))
+        binding = self.channels.update(principal(req).tenant_id, binding_id, read_body(req, CHANNEL_PATCH))
         resp.media = render(req, binding)
 
     @operation(summary="Delete a channel binding, its secrets and its deliveries (sessions are kept)",
                tag="channels", response=CHANNEL, admin=True)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        resp.media = render(req, self.ctx.channels.delete(principal(req).tenant_id, binding_id))
+        resp.media = render(req, self.channels.delete(principal(req).tenant_id, binding_id))
 
 
 class ChannelSecretResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """/v1/channels/{id}/secret: set or remove a write-only secret."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="Set a channel secret (write-only; stored encrypted, never returned)", tag="channels",
                request=SECRET_PUT, response=CHANNEL, admin=True,
                description="Setting the verifying secret keeps the previous value accepted until the next "
                            "change, so the provider can be switched over without losing deliveries.")
     def on_put(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        binding = self.ctx.channels.set_secret(principal(req).tenant_id, binding_id, read_body(req, SECRET_PUT))
+        binding = self.channels.set_secret(principal(req).tenant_id, binding_id, read_body(req, SECRET_PUT))
         resp.media = render(req, binding)
 
 
 class ChannelStatusResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """/v1/channels/status: every binding's health and counters."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="Health and counters of every channel binding", tag="channels",
                response=schemas.list_of(STATUS_ITEM))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"object": "list", "data": self.ctx.channels.status(principal(req).tenant_id),
+        resp.media = {"object": "list", "data": self.channels.status(principal(req).tenant_id),
                       "has_more": False, "next_cursor": None}
 
 
 class ChannelDeliveriesResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """/v1/channels/{id}/deliveries: accepted messages and their replies' delivery."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="A binding's accepted messages and their replies' delivery status (newest first)",
                tag="channels", response=schemas.list_of(DELIVERY), query=PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        page = self.ctx.channels.deliveries(principal(req).tenant_id, binding_id, **page_args(req))
-        resp.media = page_body(page)
+        page = self.channels.deliveries(principal(req).tenant_id, binding_id, **page_args(req))
+        resp.media = page_body(page, delivery_to_dict)
 
 
 class ChannelTestRoutingResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """/v1/channels/test-routing: where a message would go, nothing stored."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="Dry run: which agent and session a message would reach (nothing is stored)",
                tag="channels", request=TEST_ROUTING, response=TEST_ROUTING_RESULT)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self.ctx.channels.test_routing(principal(req).tenant_id, read_body(req, TEST_ROUTING))
+        resp.media = self.channels.test_routing(principal(req).tenant_id, read_body(req, TEST_ROUTING))
 
 
-def channel_routes(ctx) -> list:
+def channel_routes(channels: ChannelService) -> list[Route]:
     """The channel and webhook routes, for ``web.app``."""
-    from qorven_local.web.resources.webhooks import WebhookResource
-    from qorven_local.web.spec import Route
-
     return [
-        Route("/v1/channels", ChannelsResource(ctx)),
-        Route("/v1/channels/status", ChannelStatusResource(ctx)),
-        Route("/v1/channels/test-routing", ChannelTestRoutingResource(ctx)),
-        Route("/v1/channels/{binding_id}", ChannelResource(ctx)),
-        Route("/v1/channels/{binding_id}/secret", ChannelSecretResource(ctx)),
-        Route("/v1/channels/{binding_id}/deliveries", ChannelDeliveriesResource(ctx)),
-        Route("/v1/webhooks/{channel}", WebhookResource(ctx)),
+        Route("/v1/channels", ChannelsResource(channels)),
+        Route("/v1/channels/status", ChannelStatusResource(channels)),
+        Route("/v1/channels/test-routing", ChannelTestRoutingResource(channels)),
+        Route("/v1/channels/{binding_id}", ChannelResource(channels)),
+        Route("/v1/channels/{binding_id}/secret", ChannelSecretResource(channels)),
+        Route("/v1/channels/{binding_id}/deliveries", ChannelDeliveriesResource(channels)),
+        Route("/v1/webhooks/{channel}", WebhookResource(channels)),
     ]

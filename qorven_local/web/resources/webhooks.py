@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from qorven_local.channels.base import HandshakeReply
+from qorven_local.channels.service import ChannelService
+from qorven_local.channels.types import HandshakeReply
 from qorven_local.errors import PayloadTooLarge
 from qorven_local.web.spec import operation
 
@@ -33,8 +34,10 @@ def _answer(resp: falcon.Response, reply: HandshakeReply) -> None:
 
 
 class WebhookResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """Hands each webhook request's raw bytes to the channel pipeline and answers its reply verbatim."""
+
+    def __init__(self, channels: ChannelService) -> None:
+        self.channels = channels
 
     @operation(summary="Receive a channel's webhook (verified by the channel's signature, not a token)",
                tag="webhooks", public=True, errors=WEBHOOK_ERRORS, response={"type": "object"},
@@ -51,7 +54,7 @@ class WebhookResource:
                            "(GET /v1/channels/{id}/deliveries).")
     def on_post(self, req: falcon.Request, resp: falcon.Response, channel: str) -> None:
         raw = _raw_body(req)
-        reply = self.ctx.channels.receive(channel, "POST", raw, req.context.headers, _signed_url(req),
+        reply = self.channels.receive(channel, "POST", raw, req.context.headers, _signed_url(req),
                                           dict(req.params), req.content_type or "")
         _answer(resp, reply)
 
@@ -60,6 +63,6 @@ class WebhookResource:
                description="Only WhatsApp (Meta) verifies a webhook with a GET; it must carry the binding's "
                            "config.verify_token. Other kinds answer 405.")
     def on_get(self, req: falcon.Request, resp: falcon.Response, channel: str) -> None:
-        reply = self.ctx.channels.receive(channel, "GET", b"", req.context.headers, _signed_url(req),
+        reply = self.channels.receive(channel, "GET", b"", req.context.headers, _signed_url(req),
                                           dict(req.params), req.content_type or "")
         _answer(resp, reply)
