@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 
 from qorven_local.cli.remote import add_client_flags, print_json, print_table, run_api
-
-KINDS = ("fact", "preference", "note", "skill", "summary")
+from qorven_local.memory.types import KINDS
 COLUMNS = [("SCORE", "score"), ("ID", "id"), ("KIND", "kind"), ("SCOPE", "scope"), ("CONTENT", "content")]
 
 

@@ -344,3 +344,28 @@ class Embedder:
         if isinstance(texts, str):
             texts = [texts]
         return sum(len(ids) for ids in self._get_model().encode(list(texts)))
+
+
+_shared_lock = threading.Lock()
+_shared: Embedder | None = None
+
+
+def shared_embedder() -> Embedder:
+    """The process's one Embedder: the model's weights are loaded once however many contexts exist."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder()
+        return _shared
+
+
+def preload_embedder() -> None:
+    """Start loading the shared model in a background thread now, at process start, so it loads
+    while the rest of the app is imported rather than after (the launcher waits for /readyz)."""
+    def load() -> None:
+        try:
+            shared_embedder().ensure_loaded()
+        except Exception:  # NotReady and the like: the warm-up reports it through /readyz
+            pass
+
+    threading.Thread(target=load, name="embedder-preload", daemon=True).start()
