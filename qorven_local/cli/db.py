@@ -13,9 +13,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from qorven_local.cli.common import add_home_flag, fail, local_config
 from qorven_local.cli.progress import ProgressBar
+
+if TYPE_CHECKING:
+    import sqlean
 
 PAGES_PER_STEP = 256
 
@@ -47,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
-def backup(source: Path, target: Path, *, force: bool = False, progress=None) -> int:
+def backup(source: Path, target: Path, *, force: bool = False, progress: ProgressBar | None = None) -> int:
     """Copy ``source`` to ``target`` through the online backup API; 0 on success."""
     import sqlean
 
-    from qorven_local.storage.db import connect
+    from qorven_local.storage.db import connect  # sqlite-vec imports numpy: not at every CLI start
 
     target = target.expanduser().resolve()
     if target.exists() and not force:
@@ -84,9 +88,9 @@ def backup(source: Path, target: Path, *, force: bool = False, progress=None) ->
     return 0
 
 
-def check(path: Path, out=None) -> list[str]:
+def check(path: Path, out: IO[str] | None = None) -> list[str]:
     """Every problem found (empty when the database is sound); each check's result is printed."""
-    from qorven_local.storage.db import connect
+    from qorven_local.storage.db import connect  # sqlite-vec imports numpy: not at every CLI start
 
     out = out or sys.stdout
     problems: list[str] = []
@@ -116,7 +120,7 @@ def check(path: Path, out=None) -> list[str]:
     return problems
 
 
-def _vec_readable(conn, name: str) -> tuple[bool, str]:
+def _vec_readable(conn: sqlean.Connection, name: str) -> tuple[bool, str]:
     try:
         count = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         return True, f"{count} rows"
@@ -124,7 +128,7 @@ def _vec_readable(conn, name: str) -> tuple[bool, str]:
         return False, f"unreadable: {exc}"
 
 
-def _fts_check(conn, name: str) -> tuple[bool, str]:
+def _fts_check(conn: sqlean.Connection, name: str) -> tuple[bool, str]:
     """FTS5's own check; with rank=1 it also compares the index against an external content table."""
     try:
         conn.execute(f'INSERT INTO "{name}"("{name}", rank) VALUES (\'integrity-check\', 1)')
@@ -133,7 +137,7 @@ def _fts_check(conn, name: str) -> tuple[bool, str]:
         return False, str(exc)
 
 
-def _index_consistency(conn, tables: dict[str, str]) -> list[tuple[str, bool, str]]:
+def _index_consistency(conn: sqlean.Connection, tables: dict[str, str]) -> list[tuple[str, bool, str]]:
     """Each derived index holds exactly one entry per row of the table it indexes."""
     results = []
     for source, key, indexes in INDEXED_ROWS:
@@ -153,7 +157,7 @@ def _index_consistency(conn, tables: dict[str, str]) -> list[tuple[str, bool, st
     return results
 
 
-def _report(out, problems: list[str], label: str, ok: bool, detail: str) -> None:
+def _report(out: IO[str], problems: list[str], label: str, ok: bool, detail: str) -> None:
     print(f"{'ok  ' if ok else 'FAIL'} {label}{': ' + detail if detail else ''}", file=out, flush=True)
     if not ok:
         problems.append(f"{label}: {detail}")

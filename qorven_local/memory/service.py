@@ -180,6 +180,7 @@ class MemoryService:
             updated = replace(current, **changes, updated_at=self.clock.iso())
             blob = to_blob(vector) if vector is not None else None
             if blob is None and updated.kind != current.kind:  # vec0 holds kind: re-index with the same vector
+                assert current.seq is not None  # a memory read from the store has its seq
                 blob = self.store.vectors([current.seq])[0][1]
             self.store.update(conn, updated, blob, self.store.generation())
         return updated
@@ -187,7 +188,7 @@ class MemoryService:
     def delete(self, tenant_id: str, memory_id: str) -> Memory:
         with self.db.write() as conn:
             memory = self.get(tenant_id, memory_id)
-            self.store.delete(conn, memory.seq)
+            self.store.delete(conn, memory)
         return memory
 
     def list_page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
+
 from qorven_local.errors import NotFound, ValidationError
 from qorven_local.memory.service import MemoryService
 from qorven_local.storage.memory import MemoryStore
@@ -49,7 +51,7 @@ def import_memories(memory: MemoryService, records: Sequence[Any], tenant_id: st
                 stats["skipped"] += 1
             else:
                 usable.append((index, record))
-        vectors = memory.embed([r["content"].strip() for _, r in usable]) if usable else []
+        vectors = memory.embed([r["content"].strip() for _, r in usable]) if usable else np.empty((0, 0))
         for (index, record), vector in zip(usable, vectors):
             tenant = tenant_id or record.get("tenant_id") or "default"
             try:

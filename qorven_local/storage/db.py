@@ -158,6 +158,11 @@ class Database:
         with self.read() as conn:
             return conn.execute(sql, params).fetchone()
 
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        """The first column of the first row of a read query (a count, a max...), None without a row."""
+        row = self.query_one(sql, params)
+        return None if row is None else row[0]
+
     def close(self) -> None:
         """Close every connection this object opened (at shutdown), each once no thread uses it.
 

@@ -87,6 +87,7 @@ class MemoryStore:
         seq = conn.execute(f"INSERT INTO memories ({', '.join(MEMORY_COLUMNS)}) VALUES ({_marks(values)})",
                            values).lastrowid
         memory.seq = seq
+        assert memory.partition_id is not None, "insert a memory with its partition_for()"
         self._index(conn, seq, memory.partition_id, memory.kind, memory.content, vector, generation)
         return seq
 
@@ -110,6 +111,7 @@ class MemoryStore:
         conn.execute(f"UPDATE memories SET {', '.join(c + ' = ?' for c in cols)} WHERE seq = ?",
                      [getattr(memory, c) for c in cols] + [memory.seq])
         if vector is not None:
+            assert memory.seq is not None and memory.partition_id is not None, "update a stored memory"
             # vec0 cannot change a partition key in place: delete and insert all three entries.
             self._unindex(conn, memory.seq)
             self._index(conn, memory.seq, memory.partition_id, memory.kind, memory.content, vector, generation)
@@ -124,9 +126,11 @@ class MemoryStore:
                      "SELECT seq, partition_id, vec_quantize_binary(?), kind FROM memories WHERE seq = ?",
                      (vector, seq))
 
-    def delete(self, conn: Connection, seq: int) -> None:
-        self._unindex(conn, seq)
-        conn.execute("DELETE FROM memories WHERE seq = ?", (seq,))
+    def delete(self, conn: Connection, memory: Memory) -> None:
+        """Delete the row and its three index entries."""
+        assert memory.seq is not None, "delete a stored memory"
+        self._unindex(conn, memory.seq)
+        conn.execute("DELETE FROM memories WHERE seq = ?", (memory.seq,))
 
     def seqs_of(self, conn: Connection, ids: Sequence[str]) -> list[int]:
         if not ids:
@@ -247,7 +251,7 @@ class MemoryStore:
 
     def seq_high_water(self) -> int:
         """The highest memory seq in use: at least the number of memories stored, read in O(log n)."""
-        return self.db.query_one("SELECT coalesce(max(seq), 0) FROM memories")[0]
+        return int(self.db.scalar("SELECT coalesce(max(seq), 0) FROM memories"))
 
     def counts(self) -> dict[str, int]:
         """Row counts of the four tables (they are equal when the index is in step)."""
@@ -262,13 +266,13 @@ class MemoryStore:
     # -- bulk (reindex, export) ---------------------------------------------------------------
 
     def generation(self) -> int:
-        return int(self.db.query_one("SELECT value FROM memory_index_state WHERE key = 'generation'")[0])
+        return int(self.db.scalar("SELECT value FROM memory_index_state WHERE key = 'generation'"))
 
     def set_generation(self, conn: Connection, generation: int) -> None:
         conn.execute("UPDATE memory_index_state SET value = ? WHERE key = 'generation'", (str(generation),))
 
     def stale_count(self, generation: int) -> int:
-        return self.db.query_one("SELECT count(*) FROM memory_vectors WHERE generation < ?", (generation,))[0]
+        return int(self.db.scalar("SELECT count(*) FROM memory_vectors WHERE generation < ?", (generation,)))
 
     def stale_batch(self, generation: int, limit: int) -> list[tuple[int, str]]:
         """(seq, content) of rows embedded before ``generation``, lowest seq first."""
@@ -280,7 +284,8 @@ class MemoryStore:
         """Every memory (of one tenant, or all), oldest first, read in batches of ``batch`` rows."""
         last = 0
         while True:
-            where, params = "seq > ?", [last]
+            where = "seq > ?"
+            params: list[Any] = [last]
             if tenant_id is not None:
                 where += " AND tenant_id = ?"
                 params.append(tenant_id)

@@ -140,6 +140,7 @@ class EmbeddingsResource:
         tokens = self.embedder.count_tokens(texts)
         data = []
         for i, vector in enumerate(vectors):
+            encoded: str | list[float]
             if fmt == "base64":
                 encoded = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
             else:
