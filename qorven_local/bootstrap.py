@@ -109,7 +109,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.hub = Hub(clock=clock.time)
     # memory; /readyz waits for the embedder (warmed by a runtime startup hook)
     embedder = shared_embedder()
-    ctx.memory = MemoryService(db, clock, ids, embedder, hub=ctx.hub)
+    ctx.memory = MemoryService(db, clock, ids, ctx.hub, embedder)
     ctx.embedder_warm_up = EmbedderWarmUp(embedder, clock)
     ctx.readiness["embedder"] = ctx.embedder_warm_up.readiness
     return ctx

@@ -38,10 +38,13 @@ MAX_CONTENT_CHARS = 8000
 
 
 class MemoryService:
-    """The memory domain over one database; ``hub`` (when given) hears of every saved memory."""
+    """The memory domain over one database; ``hub`` hears of every saved memory (``memory.saved``).
 
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, embedder: Embedder | None = None,
-                 hub: Hub | None = None) -> None:
+    ``embedder`` defaults to the process's shared one (``embedder.shared_embedder``).
+    """
+
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, hub: Hub,
+                 embedder: Embedder | None = None) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
@@ -149,16 +152,15 @@ class MemoryService:
         return saved, deduplicated
 
     def _publish_saved(self, memory: Memory, deduplicated: bool) -> None:
-        if self.hub is None:
-            return
         topic = f"agent:{memory.agent_id}" if memory.agent_id else "activity"
         try:
             self.hub.publish(memory.tenant_id, topic, "memory.saved",
-                        {"memory": memory.to_dict(), "deduplicated": deduplicated})
+                             {"memory": memory.to_dict(), "deduplicated": deduplicated})
         except Exception:  # events are best effort; the memory is saved
             log.warning("could not publish memory.saved", exc_info=True)
 
     def get(self, tenant_id: str, memory_id: str) -> Memory:
+        """A tenant's memory, or ``NotFound``."""
         memory = self.store.get(tenant_id, memory_id)
         if memory is None:
             raise NotFound(f"memory {memory_id} not found")
@@ -186,6 +188,7 @@ class MemoryService:
         return updated
 
     def delete(self, tenant_id: str, memory_id: str) -> Memory:
+        """Delete a tenant's memory with its vectors and full-text entry; return what was deleted."""
         with self.db.write() as conn:
             memory = self.get(tenant_id, memory_id)
             self.store.delete(conn, memory)
