@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 from qorven_local.bootstrap import build_context  # noqa: E402
 from qorven_local.config import load_config  # noqa: E402
 from qorven_local.memory.index import to_blob  # noqa: E402
-from qorven_local.storage.memory import Memory  # noqa: E402
+from qorven_local.memory.types import Memory  # noqa: E402
 
 PEOPLE = ["Dana", "Tomasz", "Priya", "Marta", "Felix", "Ilse", "Hannah", "Okafor", "Chen", "Ada", "Lukas", "Noor"]
 SERVICES = ["billing service", "search cluster", "booking API", "partner portal", "email worker", "mobile backend",
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "memory_search.json"))
     args = parser.parse_args(argv)
     rng = random.Random(42)
-    from qorven_local.memory.service import shared_embedder
+    from qorven_local.memory.embedder import shared_embedder
     embedder = shared_embedder()
     embedder.ensure_loaded()
 

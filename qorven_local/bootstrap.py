@@ -16,7 +16,10 @@ from qorven_local.channels.service import ChannelService
 from qorven_local.config import DEFAULT_TENANT, Config
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.context import AppContext
+from qorven_local.events.hub import Hub
+from qorven_local.memory.embedder import shared_embedder
 from qorven_local.memory.service import MemoryService
+from qorven_local.memory.warmup import EmbedderWarmUp
 from qorven_local.providers.local.importer import default_allowed_roots
 from qorven_local.providers.local.options import LocalOptions
 from qorven_local.providers.registry import ProviderRegistry
@@ -107,9 +110,12 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                                   hub=lambda: ctx.hub)
     ctx.delegate_for = Delegation(ctx).delegate_for
     ctx.rooms = RoomService(ctx)
-    # issue 4: memory; /readyz waits for the embedder (warmed by a runtime startup hook)
-    ctx.memory = MemoryService(db, clock, ids, hub=lambda: ctx.hub)
-    ctx.readiness["embedder"] = ctx.memory.readiness
+    ctx.hub = Hub(clock=clock.time)
+    # memory; /readyz waits for the embedder (warmed by a runtime startup hook)
+    embedder = shared_embedder()
+    ctx.memory = MemoryService(db, clock, ids, ctx.hub, embedder)
+    ctx.embedder_warm_up = EmbedderWarmUp(embedder, clock)
+    ctx.readiness["embedder"] = ctx.embedder_warm_up.readiness
     return ctx
 
 

@@ -34,7 +34,8 @@ class AppContext:
     model_ids: Any = None     # agents.model_ids.ModelDirectory
     tools: Any = None         # tools.registry.ToolRegistry
     runner: Any = None        # agents.runs.AgentRunner
-    memory: Any = None        # memory service (recall / for_agent / after_run); None until built
+    memory: Any = None        # memory.service.MemoryService (recall / for_agent / after_run)
+    embedder_warm_up: Any = None  # memory.warmup.EmbedderWarmUp (the embedder's readiness)
     delegate_for: Any = None  # callable(tenant_id=, agent=, session_id=, depth=) -> tools Delegate, or None
     sse_ping_s: float = 15.0  # SSE keep-alive comment interval
     tool_service: Any = None  # tools.service.ToolService (the /v1/tools catalogue and audited invoke)

@@ -12,9 +12,8 @@ from qorven_local.bootstrap import build_context, ensure_admin_token
 from qorven_local.config import Config
 from qorven_local.clock import Clock
 from qorven_local.context import AppContext
-from qorven_local.events.hub import Hub
 from qorven_local.events.ws import WebSocketGateway
-from qorven_local.memory.service import warm_embedder
+from qorven_local.memory.warmup import warm_embedder
 from qorven_local.server import Server
 from qorven_local.web.app import create_app
 
@@ -39,7 +38,12 @@ def close_providers(ctx: AppContext) -> None:
         ctx.providers.close()
 
 
-STARTUP_HOOKS: list[Any] = [start_channel_worker, warm_embedder]  # callables (ctx) run after the server is up (workers)
+def warm_up_embedder(ctx: AppContext) -> None:
+    """Start the embedding model's warm-up in the background (``/readyz`` waits for it)."""
+    warm_embedder(ctx.embedder_warm_up)
+
+
+STARTUP_HOOKS: list[Any] = [start_channel_worker, warm_up_embedder]  # callables (ctx) run after the server is up (workers)
 SHUTDOWN_HOOKS: list[Any] = [stop_channel_worker, close_providers]  # callables (ctx) run before the database closes
 
 
@@ -59,7 +63,6 @@ class Runtime:
         """Open the data root, serve in the background; return the admin token on first start."""
         ctx = self.ctx = build_context(self.config, self.clock)
         token = ensure_admin_token(ctx)
-        ctx.hub = Hub(clock=ctx.clock.time)
         app = create_app(ctx)
         gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"))
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,

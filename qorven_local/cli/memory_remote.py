@@ -8,10 +8,11 @@ local reindex/import/export).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from qorven_local.cli.remote import add_client_flags, print_json, print_table, run_api
-
-KINDS = ("fact", "preference", "note", "skill", "summary")
+from qorven_local.client import Client
+from qorven_local.memory.types import KINDS
 COLUMNS = [("SCORE", "score"), ("ID", "id"), ("KIND", "kind"), ("SCOPE", "scope"), ("CONTENT", "content")]
 
 
@@ -33,7 +34,8 @@ def add_search_save(sub: argparse._SubParsersAction) -> None:
     add_client_flags(save)
 
 
-def _scope(client, args: argparse.Namespace) -> dict:
+def _scope(client: Client, args: argparse.Namespace) -> dict[str, Any]:
+    """The scope fields of a search or save: a session's, an agent's, else the workspace's."""
     if args.session:
         return {"scope": "session", "session_id": args.session}
     if args.agent:
@@ -41,7 +43,8 @@ def _scope(client, args: argparse.Namespace) -> dict:
     return {"scope": "workspace"}
 
 
-def _run(client, args: argparse.Namespace) -> int:
+def _run(client: Client, args: argparse.Namespace) -> int:
+    """``qorven memory search`` or ``save`` through the API."""
     if args.memory_command == "search":
         found = client.memory.search(args.query, max_results=args.max_results, kinds=args.kind,
                                      **_scope(client, args))

@@ -24,7 +24,7 @@ def is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qorven_local.memory.service import preload_embedder
+    from qorven_local.memory.embedder import preload_embedder
 
     preload_embedder()
     from qorven_local.runtime import Runtime  # heavy imports only when serving

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
-    from qorven_local.memory.service import preload_embedder
+    from qorven_local.memory.embedder import preload_embedder
 
     preload_embedder()
     from qorven_local.desktop.tokens import LaunchTokens

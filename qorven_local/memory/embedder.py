@@ -19,7 +19,7 @@ import json
 import math
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -127,7 +127,8 @@ class _Shard:
     of the block's output, so two threads meet once per block instead of once per product.
     """
 
-    def __init__(self, head_dim: int, qkv_w, qkv_b, attn_out_w, inter_w, inter_b, out_w) -> None:
+    def __init__(self, head_dim: int, qkv_w: np.ndarray, qkv_b: np.ndarray, attn_out_w: np.ndarray,
+                 inter_w: np.ndarray, inter_b: np.ndarray, out_w: np.ndarray) -> None:
         self.qkv_w, self.qkv_b, self.attn_out_w = qkv_w, qkv_b, attn_out_w
         self.inter_w, self.inter_b, self.out_w = inter_w, inter_b, out_w
         self.head_dim = head_dim
@@ -188,7 +189,7 @@ def _feed_forward_part(shard: _Shard, x: np.ndarray) -> np.ndarray:
     return _linear(inter, shard.out_w)
 
 
-def _summed(part: Callable[..., np.ndarray], shards: list[_Shard], split: bool, *args) -> np.ndarray:
+def _summed(part: Callable[..., np.ndarray], shards: list[_Shard], split: bool, *args: Any) -> np.ndarray:
     """``part(shard, *args)`` summed over the two shards, side by side (``workers.both``) with ``split``."""
     if split:
         first, second = both(lambda: part(shards[0], *args), lambda: part(shards[1], *args))
@@ -344,3 +345,28 @@ class Embedder:
         if isinstance(texts, str):
             texts = [texts]
         return sum(len(ids) for ids in self._get_model().encode(list(texts)))
+
+
+_shared_lock = threading.Lock()
+_shared: Embedder | None = None
+
+
+def shared_embedder() -> Embedder:
+    """The process's one Embedder: the model's weights are loaded once however many contexts exist."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder()
+        return _shared
+
+
+def preload_embedder() -> None:
+    """Start loading the shared model in a background thread now, at process start, so it loads
+    while the rest of the app is imported rather than after (the launcher waits for /readyz)."""
+    def load() -> None:
+        try:
+            shared_embedder().ensure_loaded()
+        except Exception:  # NotReady and the like: the warm-up reports it through /readyz
+            pass
+
+    threading.Thread(target=load, name="embedder-preload", daemon=True).start()

@@ -1,6 +1,6 @@
 """The vector side of the memory index: binary KNN in vec0, then an exact float rescore.
 
-Why this shape (measured on this class of machine, see PLATFORM-NOTES and ``bench/memory_search.py``):
+Why this shape (measured on this class of machine, see ``bench/memory_search.py``):
 an exact ``float[384]`` vec0 scan over 100k vectors costs 66-99 ms, a ``bit[384]`` scan a few ms.
 So vec0 holds sign-quantised vectors and answers ``CANDIDATES`` nearest by Hamming distance,
 filtered by partition (tenant + audience) inside the KNN query; in the same SQL statement the
@@ -89,13 +89,18 @@ class VectorIndex:
         blob = to_blob(query)
         parts = sorted(set(partitions))
         k = max(self.candidates_per_partition(len(parts)), limit)
-        if (len(parts) < 2 or self.store.db.in_write()
-                or self.store.seq_high_water() < self.split_min_memories):
-            found = self._rescored(parts, blob, k, limit, RESCORE_MAX, kinds)
-        else:
+
+        def whole() -> list[tuple[int, float]]:
+            return self._rescored(parts, blob, k, limit, RESCORE_MAX, kinds)
+
+        def in_halves() -> list[tuple[int, float]]:
+            if self.store.seq_high_water() < self.split_min_memories:
+                return whole()
             halves = both(lambda: self._rescored(parts[0::2], blob, k, limit, RESCORE_MAX // 2, kinds),
                           lambda: self._rescored(parts[1::2], blob, k, limit, RESCORE_MAX // 2, kinds))
-            found = sorted([*halves[0], *halves[1]], key=lambda pair: (-pair[1], pair[0]))
+            return sorted([*halves[0], *halves[1]], key=lambda pair: (-pair[1], pair[0]))
+
+        found = whole() if len(parts) < 2 else self.store.threaded_or_here(in_halves, whole)
         return found[:limit]
 
     def _rescored(self, parts: Sequence[int], blob: bytes, k: int, limit: int, most: int,

@@ -264,10 +264,14 @@ class HybridSearch:
         def keyword_side() -> tuple[list[int], list[int]]:
             return self.keyword_ranks(text, partitions, depth, kinds) if "keyword" in signals else ([], [])
 
-        if len(signals) == 2 and not self.store.db.in_write():
-            (semantic, cosines), (keyword, exact) = both(semantic_side, keyword_side)
+        def one_after_the_other() -> tuple[tuple[list[int], dict[int, float]], tuple[list[int], list[int]]]:
+            return semantic_side(), keyword_side()
+
+        if len(signals) == 2:
+            (semantic, cosines), (keyword, exact) = self.store.threaded_or_here(
+                lambda: both(semantic_side, keyword_side), one_after_the_other)
         else:
-            (semantic, cosines), (keyword, exact) = semantic_side(), keyword_side()
+            (semantic, cosines), (keyword, exact) = one_after_the_other()
         importance = self.store.importances([*semantic, *keyword])
         hits = fuse(semantic, keyword, importance, signals, exact)[:limit]
         for hit in hits:

@@ -1,6 +1,6 @@
-"""MemoryService (``ctx.memory``): save with dedupe, hybrid search, recall for runs, upkeep.
+"""MemoryService: save with dedupe, hybrid search, recall for runs, learning after a run.
 
-Scopes (API.md): a memory belongs to an agent (``scope='agent'``), a session (``'session'``) or the
+Scopes: a memory belongs to an agent (``scope='agent'``), a session (``'session'``) or the
 tenant's workspace (``'workspace'``). Searching with ``scope=agent`` sees that agent's memories plus
 the workspace's (plus the given session's session memories, when ``session_id`` is passed);
 ``workspace`` sees every memory of the tenant; ``session`` sees that session's session memories.
@@ -11,76 +11,40 @@ the workspace's (plus the given session's session memories, when ``session_id`` 
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import threading
 from dataclasses import replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import NotFound, ValidationError
-from qorven_local.memory.embedder import Embedder
+from qorven_local.events.hub import Hub
+from qorven_local.memory.agent_view import AgentMemory
+from qorven_local.memory.embedder import Embedder, shared_embedder
+from qorven_local.memory.extraction import MAX_EXTRACTED, extraction_messages, parse_extracted
 from qorven_local.memory.index import VectorIndex, to_blob
-from qorven_local.memory.search import HybridSearch
+from qorven_local.memory.search import Hit, HybridSearch
+from qorven_local.memory.types import KINDS, SCOPES, SOURCES, Memory
+from qorven_local.models import Agent, Page
 from qorven_local.storage.db import Database
-from qorven_local.storage.memory import KINDS, SCOPES, SOURCES, Memory, MemoryStore
+from qorven_local.storage.memory import MemoryStore
 
 log = logging.getLogger("qorven.memory")
 
 DUPLICATE_COSINE = 0.95       # same scope and at least this similar: update instead of insert
 DEFAULT_IMPORTANCE = 0.5
 MAX_CONTENT_CHARS = 8000
-MAX_EXTRACTED = 5             # memories saved from one run at most
-
-_shared_lock = threading.Lock()
-_shared: Embedder | None = None
-
-
-def shared_embedder() -> Embedder:
-    """The process's one Embedder: the model's weights are loaded once however many contexts exist."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = Embedder()
-        return _shared
-
-
-def preload_embedder() -> None:
-    """Start loading the shared model in a background thread now, at process start, so it loads
-    while the rest of the app is imported rather than after (the launcher waits for /readyz)."""
-    def load() -> None:
-        try:
-            shared_embedder().ensure_loaded()
-        except Exception:  # NotReady and the like: the warm-up reports it through /readyz
-            pass
-
-    threading.Thread(target=load, name="embedder-preload", daemon=True).start()
-
-
-WARM_UP_DELAY_S = 1.0
-
-
-def warm_embedder(ctx: Any) -> None:
-    """Runtime startup hook: load the embedding model in the background (``/readyz`` waits for it).
-
-    It starts after ``WARM_UP_DELAY_S`` so the loading (GIL- and CPU-heavy) does not compete with
-    the server's own first moments (printing its URL, installing signal handlers); a readiness
-    probe or a first search starts it at once.
-    """
-    if getattr(ctx, "memory", None) is not None:
-        timer = threading.Timer(WARM_UP_DELAY_S, ctx.memory.start_warm_up)
-        timer.daemon = True
-        timer.start()
 
 
 class MemoryService:
-    """The memory domain over one database; ``hub`` returns the event hub (or None) when publishing."""
+    """The memory domain over one database; ``hub`` hears of every saved memory (``memory.saved``).
 
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, embedder: Embedder | None = None,
-                 hub: Callable[[], Any] | None = None) -> None:
+    ``embedder`` defaults to the process's shared one (``embedder.shared_embedder``).
+    """
+
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, hub: Hub,
+                 embedder: Embedder | None = None) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
@@ -88,53 +52,13 @@ class MemoryService:
         self.store = MemoryStore(db)
         self.index = VectorIndex(self.store)
         self.ranker = HybridSearch(self.store, self.index)
-        self._hub = hub or (lambda: None)
-        self._warm = threading.Event()
-        self._warm_error: str | None = None
-        self._warm_seconds: float | None = None
-        self._warm_thread: threading.Thread | None = None
-
-    # -- embedder warm-up and readiness ------------------------------------------------------
-
-    def start_warm_up(self) -> None:
-        """Load the model in a background thread (once); ``readiness`` reports when it is done."""
-        with _shared_lock:
-            if self._warm_thread is not None:
-                return
-            self._warm_thread = threading.Thread(target=self.warm_up, name="embedder-warm-up", daemon=True)
-        self._warm_thread.start()
-
-    def warm_up(self) -> None:
-        """Load the model and embed one text."""
-        started = self.clock.monotonic()
-        try:
-            self.embedder.embed(["warm up"])
-            self._warm_seconds = self.clock.monotonic() - started
-        except Exception as exc:  # reported by the readiness check
-            self._warm_error = f"{type(exc).__name__}: {exc}"
-            log.error("the embedding model failed to load: %s", exc)
-        finally:
-            self._warm.set()
-
-    def readiness(self, wait_s: float = 20.0) -> tuple[bool, str]:
-        """(ok, detail) for /readyz: the embedder answered. Waits up to ``wait_s`` for the warm-up
-        (started here if no startup hook did), so a probe right after start does not race it."""
-        self.start_warm_up()
-        self._warm.wait(wait_s)
-        if self._warm_error:
-            return False, self._warm_error
-        if not self._warm.is_set():
-            return False, f"{self.embedder.model_id} is loading"
-        return True, f"{self.embedder.model_id} answered (warm-up {self._warm_seconds:.2f} s)"
+        self.hub = hub
 
     # -- vectors ----------------------------------------------------------------------------
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors (n, 384) for the texts."""
         return self.embedder.embed(list(texts))
-
-    def count_tokens(self, texts: Sequence[str]) -> int:
-        return self.embedder.count_tokens(list(texts))
 
     # -- validation helpers ---------------------------------------------------------------------
 
@@ -228,17 +152,15 @@ class MemoryService:
         return saved, deduplicated
 
     def _publish_saved(self, memory: Memory, deduplicated: bool) -> None:
-        hub = self._hub()
-        if hub is None:
-            return
         topic = f"agent:{memory.agent_id}" if memory.agent_id else "activity"
         try:
-            hub.publish(memory.tenant_id, topic, "memory.saved",
-                        {"memory": memory.to_dict(), "deduplicated": deduplicated})
+            self.hub.publish(memory.tenant_id, topic, "memory.saved",
+                             {"memory": memory.to_dict(), "deduplicated": deduplicated})
         except Exception:  # events are best effort; the memory is saved
             log.warning("could not publish memory.saved", exc_info=True)
 
     def get(self, tenant_id: str, memory_id: str) -> Memory:
+        """A tenant's memory, or ``NotFound``."""
         memory = self.store.get(tenant_id, memory_id)
         if memory is None:
             raise NotFound(f"memory {memory_id} not found")
@@ -260,17 +182,21 @@ class MemoryService:
             updated = replace(current, **changes, updated_at=self.clock.iso())
             blob = to_blob(vector) if vector is not None else None
             if blob is None and updated.kind != current.kind:  # vec0 holds kind: re-index with the same vector
+                assert current.seq is not None  # a memory read from the store has its seq
                 blob = self.store.vectors([current.seq])[0][1]
             self.store.update(conn, updated, blob, self.store.generation())
         return updated
 
     def delete(self, tenant_id: str, memory_id: str) -> Memory:
+        """Delete a tenant's memory with its vectors and full-text entry; return what was deleted."""
         with self.db.write() as conn:
             memory = self.get(tenant_id, memory_id)
-            self.store.delete(conn, memory.seq)
+            self.store.delete(conn, memory)
         return memory
 
-    def list_page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None, cursor: str | None):
+    def list_page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None,
+                  cursor: str | None) -> Page:
+        """One page of a tenant's memories, newest first, filtered by agent, scope, kind, session or source."""
         return self.store.page(tenant_id, filters, limit=limit, cursor=cursor)
 
     # -- search -------------------------------------------------------------------------------
@@ -322,7 +248,8 @@ class MemoryService:
         return out
 
     def _ranked(self, tenant_id: str, *, query: str, scope: str, agent_id: str | None, session_id: str | None,
-                max_results: int, kinds: Sequence[str] | None, mode: str, query_vector: np.ndarray | None = None):
+                max_results: int, kinds: Sequence[str] | None, mode: str,
+                query_vector: np.ndarray | None = None) -> tuple[list[Hit], dict[int, Memory]]:
         if not isinstance(query, str) or not query.strip():
             raise ValidationError("query must be a non-empty string", param="query")
         for kind in kinds or ():
@@ -341,10 +268,11 @@ class MemoryService:
             return []
         results = self.search(tenant_id, query=query, scope="agent", agent_id=agent_id, session_id=session_id,
                               max_results=limit)
-        self._touch(results)
+        self.mark_recalled(results)
         return results
 
-    def _touch(self, results: list[dict[str, Any]]) -> None:
+    def mark_recalled(self, results: list[dict[str, Any]]) -> None:
+        """Set ``last_recalled_at`` of the found memories (in the store and in ``results``) to now."""
         if not results:
             return
         now = self.clock.iso()
@@ -354,13 +282,13 @@ class MemoryService:
         for r in results:
             r["last_recalled_at"] = now
 
-    def for_agent(self, tenant_id: str, agent_id: str, session_id: str | None) -> "AgentMemory":
+    def for_agent(self, tenant_id: str, agent_id: str, session_id: str | None) -> AgentMemory:
         """The memory tools' view for one agent in one session."""
         return AgentMemory(self, tenant_id, agent_id, session_id)
 
     # -- learning after a run ------------------------------------------------------------------
 
-    def after_run(self, tenant_id: str, agent: Any, session_id: str | None, user_text: str, answer_text: str,
+    def after_run(self, tenant_id: str, agent: Agent, session_id: str | None, user_text: str, answer_text: str,
                   complete: Callable[[list[dict[str, Any]]], str]) -> list[dict[str, Any]]:
         """Ask the model for durable facts from one exchange and save them (deduplicated, source agent)."""
         if not getattr(agent, "memory_auto_save", True) or not (user_text or "").strip():
@@ -378,180 +306,8 @@ class MemoryService:
             saved.append({**memory.to_dict(), "deduplicated": deduplicated})
         return saved
 
-    # -- upkeep: consistency, reindex, export, import ----------------------------------------------
+    # -- upkeep ---------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
+        """Row counts of the four memory tables (equal when the index is in step)."""
         return self.store.counts()
-
-    def reindex(self, progress: Callable[[int, int], None] | None = None, restart: bool = False,
-                batch: int = 64) -> int:
-        """Re-embed every memory; resumable: an interrupted run continues where it stopped.
-
-        A run bumps the index generation first (unless an earlier run was interrupted: rows of an
-        older generation remain, and those are what is left to do), then re-embeds older rows in
-        batches, one transaction per batch. New memories saved meanwhile get the new generation.
-        """
-        generation = self.store.generation()
-        if restart or self.store.stale_count(generation) == 0:
-            generation += 1
-            with self.db.write() as conn:
-                self.store.set_generation(conn, generation)
-        total = self.store.stale_count(generation)
-        done = 0
-        if progress:
-            progress(done, total)
-        while True:
-            rows = self.store.stale_batch(generation, batch)
-            if not rows:
-                break
-            vectors = self.embedder.embed([content for _, content in rows])
-            with self.db.write() as conn:
-                for (seq, _), vector in zip(rows, vectors):
-                    self.store.replace_vector(conn, seq, to_blob(vector), generation)
-            done += len(rows)
-            if progress:
-                progress(done, total)
-        return done
-
-    def export(self, tenant_id: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every memory as a JSON-ready dict (with ``tenant_id``), oldest first."""
-        for memory in self.store.iter_all(tenant_id):
-            yield {**memory.to_dict(), "tenant_id": memory.tenant_id}
-
-    def import_records(self, records: Sequence[dict[str, Any]], tenant_id: str | None = None, batch: int = 64,
-                       progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-        """Save exported (or hand-written) records: ``{content, kind?, scope?, agent_id?, session_id?, ...}``.
-
-        A record keeps its ``mem_`` id when that id is free, and a record whose id is already stored
-        is skipped, so importing an export twice changes nothing. Others are saved with dedupe like
-        any memory, source ``import``. A record that fails (unknown agent, bad kind...) is counted
-        in ``failed`` with its index and reason in ``errors``; the rest are still imported.
-        """
-        stats: dict[str, Any] = {"imported": 0, "deduplicated": 0, "skipped": 0, "failed": 0, "errors": []}
-        total = len(records)
-        if progress:
-            progress(0, total)
-        for start in range(0, total, batch):
-            chunk = list(enumerate(records[start:start + batch], start))
-            usable = []
-            for index, record in chunk:
-                if not isinstance(record, dict) or not isinstance(record.get("content"), str) \
-                        or not record["content"].strip():
-                    stats["failed"] += 1
-                    stats["errors"].append((index, "a record needs a non-empty content string"))
-                elif _valid_memory_id(record.get("id")) and self.store.id_exists(record["id"]):
-                    stats["skipped"] += 1
-                else:
-                    usable.append((index, record))
-            vectors = self.embed([r["content"].strip() for _, r in usable]) if usable else []
-            for (index, record), vector in zip(usable, vectors):
-                tenant = tenant_id or record.get("tenant_id") or "default"
-                try:
-                    if not self.store.tenant_exists(tenant):
-                        raise NotFound(f"tenant {tenant} does not exist")
-                    _, deduplicated = self.save(
-                        tenant, content=record["content"], kind=record.get("kind", "note"),
-                        scope=record.get("scope", "workspace"), agent_id=record.get("agent_id"),
-                        session_id=record.get("session_id"), importance=record.get("importance"),
-                        source="import", vector=vector, created_at=record.get("created_at"),
-                        memory_id=record["id"] if _valid_memory_id(record.get("id")) else None)
-                except (NotFound, ValidationError) as exc:
-                    stats["failed"] += 1
-                    stats["errors"].append((index, exc.message))
-                    continue
-                stats["deduplicated" if deduplicated else "imported"] += 1
-            if progress:
-                progress(min(start + batch, total), total)
-        return stats
-
-
-def _valid_memory_id(value: Any) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"mem_[0-9a-z]{26}", value) is not None
-
-
-class AgentMemory:
-    """``memory_search`` / ``memory_save`` on behalf of one agent (tools.context.MemoryService)."""
-
-    def __init__(self, service: MemoryService, tenant_id: str, agent_id: str, session_id: str | None) -> None:
-        self.service = service
-        self.tenant_id = tenant_id
-        self.agent_id = agent_id
-        self.session_id = session_id
-
-    def search(self, query: str, max_results: int) -> list[dict[str, Any]]:
-        results = self.service.search(self.tenant_id, query=query, scope="agent", agent_id=self.agent_id,
-                                      session_id=self.session_id, max_results=max_results)
-        self.service._touch(results)
-        return results
-
-    def save(self, content: str, kind: str) -> dict[str, Any]:
-        memory, deduplicated = self.service.save(self.tenant_id, content=content, kind=kind, scope="agent",
-                                                 agent_id=self.agent_id, session_id=self.session_id,
-                                                 source="agent")
-        return {**memory.to_dict(), "deduplicated": deduplicated}
-
-
-EXTRACTION_PROMPT = """You maintain an assistant's long-term memory. From the exchange below, pick out what is \
-worth remembering in later conversations: durable facts about the user or their work, stated preferences, \
-decisions, names, identifiers and how-tos. Skip small talk, one-off requests and anything only true right now.
-
-Answer with JSON only, no prose:
-{"memories": [{"content": "<one self-contained sentence>", "kind": "fact|preference|note|skill|summary", \
-"importance": <0..1>}]}
-Answer {"memories": []} when nothing is worth keeping."""
-
-
-def extraction_messages(user_text: str, answer_text: str) -> list[dict[str, str]]:
-    """The one model call of the post-run step."""
-    exchange = f"User:\n{user_text.strip()[:6000]}\n\nAssistant:\n{(answer_text or '').strip()[:6000]}"
-    return [{"role": "system", "content": EXTRACTION_PROMPT}, {"role": "user", "content": exchange}]
-
-
-def _json_values(text: str) -> Iterator[Any]:
-    """Every JSON object or array that can be decoded starting at a ``{`` or ``[`` in ``text``."""
-    decoder = json.JSONDecoder()
-    for i, ch in enumerate(text):
-        if ch in "{[":
-            try:
-                value, _ = decoder.raw_decode(text, i)
-            except ValueError:
-                continue
-            yield value
-
-
-def parse_extracted(reply: str) -> list[dict[str, Any]]:
-    """Memories from the model's reply, tolerating code fences, prose around the JSON, a bare
-    list, strings instead of objects and unknown kinds (which become ``fact``)."""
-    if not isinstance(reply, str):
-        return []
-    for value in _json_values(reply):
-        items = None
-        if isinstance(value, dict):
-            for key in ("memories", "facts", "items"):
-                if isinstance(value.get(key), list):
-                    items = value[key]
-                    break
-            if items is None and isinstance(value.get("content"), str):
-                items = [value]
-        elif isinstance(value, list):
-            items = value
-        if items is None:
-            continue
-        out = []
-        for item in items:
-            if isinstance(item, str):
-                item = {"content": item}
-            if not isinstance(item, dict):
-                continue
-            content = item.get("content") or item.get("fact") or item.get("text")
-            if not isinstance(content, str) or not content.strip():
-                continue
-            kind = item.get("kind") if item.get("kind") in KINDS else "fact"
-            importance = item.get("importance")
-            if isinstance(importance, bool) or not isinstance(importance, (int, float)):
-                importance = None
-            else:
-                importance = min(1.0, max(0.0, float(importance)))
-            out.append({"content": content.strip()[:2000], "kind": kind, "importance": importance})
-        return out
-    return []

@@ -12,15 +12,19 @@ import json
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import sqlean
 import sqlite_vec
 
 from qorven_local.errors import NotReady
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 BUSY_TIMEOUT_MS = 10_000
 
+Connection = sqlean.Connection
 Row = sqlean.Row
 IntegrityError = sqlean.IntegrityError
 OperationalError = sqlean.OperationalError
@@ -43,6 +47,19 @@ def connect(path: str | Path) -> sqlean.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
+
+
+def table_tools(conn: sqlean.Connection) -> sqlite_utils.Database:
+    """sqlite-utils over one of our connections (never a connection of its own).
+
+    Used inside the caller's transaction (``Database.write()``, a migration): sqlite-utils' own
+    writes open a SAVEPOINT when a transaction is already open, so it never commits behind the
+    writer. ``recursive_triggers`` and plugins stay off so that wrapping the connection does not
+    change its settings.
+    """
+    import sqlite_utils  # ~130 ms to import: only the commands and migrations that use it pay
+
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
 class DatabaseClosed(RuntimeError):
@@ -140,6 +157,11 @@ class Database:
         """Run a read query and return the first row or None."""
         with self.read() as conn:
             return conn.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        """The first column of the first row of a read query (a count, a max...), None without a row."""
+        row = self.query_one(sql, params)
+        return None if row is None else row[0]
 
     def close(self) -> None:
         """Close every connection this object opened (at shutdown), each once no thread uses it.

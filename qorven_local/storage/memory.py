@@ -8,49 +8,21 @@ and ``delete`` write all of them with the caller's connection, i.e. inside the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
+from qorven_local.memory.types import Memory
 from qorven_local.models import Page
-from qorven_local.storage.db import Database
+from qorven_local.storage.db import Connection, Database, Row, table_tools
 from qorven_local.storage.paging import fetch_page
 
-SCOPES = ("agent", "session", "workspace")
-KINDS = ("fact", "preference", "note", "skill", "summary")
-SOURCES = ("user", "agent", "admin", "import")
+T = TypeVar("T")
+
 MEMORY_COLUMNS = ("id", "tenant_id", "partition_id", "scope", "agent_id", "session_id", "kind", "content",
                   "importance", "source", "created_at", "updated_at", "last_recalled_at")
 
 
-@dataclass
-class Memory:
-    """One stored memory (``seq`` is its integer key in the index tables)."""
-
-    id: str
-    tenant_id: str
-    scope: str
-    agent_id: str | None
-    session_id: str | None
-    kind: str
-    content: str
-    importance: float
-    source: str
-    created_at: str
-    updated_at: str
-    last_recalled_at: str | None = None
-    seq: int | None = None
-    partition_id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "object": "memory", "scope": self.scope, "agent_id": self.agent_id,
-            "session_id": self.session_id, "kind": self.kind, "content": self.content,
-            "importance": self.importance, "source": self.source, "created_at": self.created_at,
-            "updated_at": self.updated_at, "last_recalled_at": self.last_recalled_at,
-        }
-
-
-def row_to_memory(row: Any) -> Memory:
+def row_to_memory(row: Row | dict[str, Any]) -> Memory:
+    """The ``Memory`` of a ``memories`` row."""
     return Memory(id=row["id"], tenant_id=row["tenant_id"], scope=row["scope"], agent_id=row["agent_id"],
                   session_id=row["session_id"], kind=row["kind"], content=row["content"],
                   importance=row["importance"], source=row["source"], created_at=row["created_at"],
@@ -77,9 +49,14 @@ class MemoryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def threaded_or_here(self, threaded: Callable[[], T], here: Callable[[], T]) -> T:
+        """``threaded()``, whose reads run on other threads, unless this thread is inside a write:
+        then ``here()``, because only the writer connection sees the transaction's uncommitted rows."""
+        return here() if self.db.in_write() else threaded()
+
     # -- partitions -------------------------------------------------------------------------
 
-    def partition_for(self, conn: Any, tenant_id: str, scope: str, owner: str) -> int:
+    def partition_for(self, conn: Connection, tenant_id: str, scope: str, owner: str) -> int:
         """The partition id of (tenant, scope, owner), created on first use."""
         row = conn.execute("SELECT id FROM memory_partitions WHERE tenant_id = ? AND scope = ? AND owner = ?",
                            (tenant_id, scope, owner)).fetchone()
@@ -104,16 +81,17 @@ class MemoryStore:
 
     # -- writes (all four tables, in the caller's transaction) ------------------------------------
 
-    def insert(self, conn: Any, memory: Memory, vector: bytes, generation: int) -> int:
+    def insert(self, conn: Connection, memory: Memory, vector: bytes, generation: int) -> int:
         """Insert the row, its float vector, its bit vector and its FTS entry; return its seq."""
         values = [getattr(memory, c) for c in MEMORY_COLUMNS]
         seq = conn.execute(f"INSERT INTO memories ({', '.join(MEMORY_COLUMNS)}) VALUES ({_marks(values)})",
                            values).lastrowid
         memory.seq = seq
+        assert memory.partition_id is not None, "insert a memory with its partition_for()"
         self._index(conn, seq, memory.partition_id, memory.kind, memory.content, vector, generation)
         return seq
 
-    def _index(self, conn: Any, seq: int, partition_id: int, kind: str, content: str, vector: bytes,
+    def _index(self, conn: Connection, seq: int, partition_id: int, kind: str, content: str, vector: bytes,
                generation: int) -> None:
         conn.execute("INSERT INTO memory_vectors (memory_rowid, generation, embedding) VALUES (?, ?, ?)",
                      (seq, generation, vector))
@@ -122,22 +100,23 @@ class MemoryStore:
         conn.execute("INSERT INTO memory_fts (rowid, content, part) VALUES (?, ?, ?)",
                      (seq, content, part_token(partition_id)))
 
-    def _unindex(self, conn: Any, seq: int) -> None:
+    def _unindex(self, conn: Connection, seq: int) -> None:
         conn.execute("DELETE FROM memory_vectors WHERE memory_rowid = ?", (seq,))
         conn.execute("DELETE FROM memory_vec WHERE memory_rowid = ?", (seq,))
         conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (seq,))
 
-    def update(self, conn: Any, memory: Memory, vector: bytes | None, generation: int) -> None:
+    def update(self, conn: Connection, memory: Memory, vector: bytes | None, generation: int) -> None:
         """Rewrite the row; re-index it (vector, bits, FTS) when a new vector is given."""
         cols = [c for c in MEMORY_COLUMNS if c not in ("id", "tenant_id", "created_at")]
         conn.execute(f"UPDATE memories SET {', '.join(c + ' = ?' for c in cols)} WHERE seq = ?",
                      [getattr(memory, c) for c in cols] + [memory.seq])
         if vector is not None:
+            assert memory.seq is not None and memory.partition_id is not None, "update a stored memory"
             # vec0 cannot change a partition key in place: delete and insert all three entries.
             self._unindex(conn, memory.seq)
             self._index(conn, memory.seq, memory.partition_id, memory.kind, memory.content, vector, generation)
 
-    def replace_vector(self, conn: Any, seq: int, vector: bytes, generation: int) -> None:
+    def replace_vector(self, conn: Connection, seq: int, vector: bytes, generation: int) -> None:
         """Re-embedding only (reindex): new float and bit vectors, same row and FTS entry."""
         conn.execute("UPDATE memory_vectors SET embedding = ?, generation = ? WHERE memory_rowid = ?",
                      (vector, generation, seq))
@@ -147,16 +126,18 @@ class MemoryStore:
                      "SELECT seq, partition_id, vec_quantize_binary(?), kind FROM memories WHERE seq = ?",
                      (vector, seq))
 
-    def delete(self, conn: Any, seq: int) -> None:
-        self._unindex(conn, seq)
-        conn.execute("DELETE FROM memories WHERE seq = ?", (seq,))
+    def delete(self, conn: Connection, memory: Memory) -> None:
+        """Delete the row and its three index entries."""
+        assert memory.seq is not None, "delete a stored memory"
+        self._unindex(conn, memory.seq)
+        conn.execute("DELETE FROM memories WHERE seq = ?", (memory.seq,))
 
-    def seqs_of(self, conn: Any, ids: Sequence[str]) -> list[int]:
+    def seqs_of(self, conn: Connection, ids: Sequence[str]) -> list[int]:
         if not ids:
             return []
         return [r[0] for r in conn.execute(f"SELECT seq FROM memories WHERE id IN ({_marks(ids)})", list(ids))]
 
-    def touch_recalled(self, conn: Any, seqs: Sequence[int], now: str) -> None:
+    def touch_recalled(self, conn: Connection, seqs: Sequence[int], now: str) -> None:
         if seqs:
             conn.execute(f"UPDATE memories SET last_recalled_at = ? WHERE seq IN ({_marks(seqs)})",
                          [now, *seqs])
@@ -270,7 +251,7 @@ class MemoryStore:
 
     def seq_high_water(self) -> int:
         """The highest memory seq in use: at least the number of memories stored, read in O(log n)."""
-        return self.db.query_one("SELECT coalesce(max(seq), 0) FROM memories")[0]
+        return int(self.db.scalar("SELECT coalesce(max(seq), 0) FROM memories"))
 
     def counts(self) -> dict[str, int]:
         """Row counts of the four tables (they are equal when the index is in step)."""
@@ -285,13 +266,13 @@ class MemoryStore:
     # -- bulk (reindex, export) ---------------------------------------------------------------
 
     def generation(self) -> int:
-        return int(self.db.query_one("SELECT value FROM memory_index_state WHERE key = 'generation'")[0])
+        return int(self.db.scalar("SELECT value FROM memory_index_state WHERE key = 'generation'"))
 
-    def set_generation(self, conn: Any, generation: int) -> None:
+    def set_generation(self, conn: Connection, generation: int) -> None:
         conn.execute("UPDATE memory_index_state SET value = ? WHERE key = 'generation'", (str(generation),))
 
     def stale_count(self, generation: int) -> int:
-        return self.db.query_one("SELECT count(*) FROM memory_vectors WHERE generation < ?", (generation,))[0]
+        return int(self.db.scalar("SELECT count(*) FROM memory_vectors WHERE generation < ?", (generation,)))
 
     def stale_batch(self, generation: int, limit: int) -> list[tuple[int, str]]:
         """(seq, content) of rows embedded before ``generation``, lowest seq first."""
@@ -300,15 +281,17 @@ class MemoryStore:
         return [(r[0], r[1]) for r in rows]
 
     def iter_all(self, tenant_id: str | None = None, batch: int = 500) -> Iterator[Memory]:
-        """Every memory (of one tenant, or all), oldest first, read in batches."""
+        """Every memory (of one tenant, or all), oldest first, read in batches of ``batch`` rows."""
         last = 0
         while True:
-            sql = "SELECT * FROM memories WHERE seq > ?"
+            where = "seq > ?"
             params: list[Any] = [last]
             if tenant_id is not None:
-                sql += " AND tenant_id = ?"
+                where += " AND tenant_id = ?"
                 params.append(tenant_id)
-            rows = self.db.query(sql + " ORDER BY seq LIMIT ?", params + [batch])
+            with self.db.read() as conn:
+                rows = list(table_tools(conn).table("memories").rows_where(where, params, order_by="seq",
+                                                                           limit=batch))
             if not rows:
                 return
             for row in rows:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 from qorven_local.errors import ValidationError
 from qorven_local.models import Page
+from qorven_local.storage.db import Connection, Row
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -40,6 +41,7 @@ def decode_cursor(cursor: str) -> int:
 
 
 def check_limit(limit: int | None) -> int:
+    """The page size asked for, the default when none, or ``validation_error`` when out of range."""
     if limit is None:
         return DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
@@ -47,8 +49,8 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def fetch_page(conn: Any, select: str, where: Sequence[str], params: Sequence[Any], *, limit: int | None,
-               cursor: str | None, newest_first: bool, build: Callable[[Any], Any]) -> Page:
+def fetch_page(conn: Connection, select: str, where: Sequence[str], params: Sequence[Any], *, limit: int | None,
+               cursor: str | None, newest_first: bool, build: Callable[[Row], Any]) -> Page:
     """Run ``select`` (which must select ``rowid AS _rowid`` and ``id``) with keyset paging."""
     limit = check_limit(limit)
     clauses = list(where)

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from qorven_local.errors import NotFound, ValidationError
+from qorven_local.memory.extraction import parse_extracted
 from qorven_local.memory.search import fts_query
-from qorven_local.memory.service import parse_extracted
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from qorven_local.cli.main import main
+from qorven_local.memory.reindex import reindex
+from qorven_local.memory.transfer import export_memories
 from tests.memory.conftest import LocalMemory
 
 
@@ -41,7 +43,7 @@ def test_export_then_import_into_a_fresh_home_round_trips(home, tmp_path, capsys
     assert "imported 3" in err and "failed 2" in err and "agent agt_" in err and "not found" in err
     again = LocalMemory(tmp_path / "fresh")
     try:
-        stored = {m["id"]: m for m in again.memory.export("default")}
+        stored = {m["id"]: m for m in export_memories(again.memory.store, "default")}
         assert {r["id"] for r in records if r["scope"] == "workspace"} == set(stored)
         assert all(m["source"] == "import" for m in stored.values())
         found = again.memory.search("default", query="what colour is the logo", scope="workspace", max_results=1)
@@ -79,10 +81,10 @@ def test_an_interrupted_reindex_resumes_where_it_stopped(home):
                 raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
-            m.reindex(progress=stop_after_first_batch, batch=2)
+            reindex(local.ctx.db, m.store, m.embedder, progress=stop_after_first_batch, batch=2)
         assert seen[-1] == (2, 5)
-        assert m.reindex(batch=2) == 3               # only what was left
-        assert m.reindex(batch=2) == 5               # a completed run is followed by a full one
+        assert reindex(local.ctx.db, m.store, m.embedder, batch=2) == 3               # only what was left
+        assert reindex(local.ctx.db, m.store, m.embedder, batch=2) == 5               # a completed run is followed by a full one
         counts = m.counts()
         assert len(set(counts.values())) == 1
         hit = m.search("default", query="when is the daily standup", scope="workspace", max_results=1)

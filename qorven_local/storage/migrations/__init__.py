@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Callable
+from typing import Any, Callable
 
 import sqlean
 
-from qorven_local.storage.db import Database
+from qorven_local.storage.db import Database, table_tools
 
 
 def run_script(conn: sqlean.Connection, script: str) -> None:
@@ -32,6 +32,18 @@ def run_script(conn: sqlean.Connection, script: str) -> None:
             pending = ""
     if pending.strip():
         raise ValueError(f"incomplete SQL statement in migration: {pending[:80]!r}")
+
+
+def transform_table(conn: sqlean.Connection, table: str, **changes: Any) -> None:
+    """Reshape a table in the caller's migration transaction: sqlite-utils' ``Table.transform``.
+
+    ``changes`` are its keyword arguments (``types``, ``rename``, ``drop``, ``pk``, ``not_null``,
+    ``defaults``, ``column_order``...): it copies the rows into a new table of the new shape, drops
+    the old one and renames the new one, keeping the indexes, inside a SAVEPOINT of the migration's
+    transaction (never committing it). Foreign keys are checked before it returns; a table that
+    others reference with ``ON DELETE`` actions is refused (dropping it would fire them).
+    """
+    table_tools(conn).table(table).transform(**changes)
 
 
 def discover() -> list[tuple[str, Callable[[sqlean.Connection], None]]]:

@@ -1,4 +1,4 @@
-"""/v1/memory and /v1/embeddings: thin resources over MemoryService."""
+"""/v1/memory and /v1/embeddings: thin resources over MemoryService and the Embedder."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import falcon
 import numpy as np
 
 from qorven_local.errors import ModelNotFound, ValidationError
-from qorven_local.memory.embedder import DIMENSIONS, MODEL_ID
+from qorven_local.memory.embedder import DIMENSIONS, MODEL_ID, Embedder
+from qorven_local.memory.service import MemoryService
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.spec import PAGED, Param, operation
@@ -23,8 +24,8 @@ MAX_EMBEDDING_INPUTS = 256      # ~1.5 s of CPU at batch 32; OpenAI allows 2048,
 
 
 class MemorySearchResource:
-    def __init__(self, ctx) -> None:
-        self.memory = ctx.memory
+    def __init__(self, memory: MemoryService) -> None:
+        self.memory = memory
 
     @operation(summary="Search memories: hybrid vector + BM25 ranking, best first", tag="memory",
                request=schemas.MEMORY_SEARCH, response=schemas.MEMORY_SEARCH_RESULT)
@@ -38,8 +39,8 @@ class MemorySearchResource:
 
 
 class MemorySaveResource:
-    def __init__(self, ctx) -> None:
-        self.memory = ctx.memory
+    def __init__(self, memory: MemoryService) -> None:
+        self.memory = memory
 
     @operation(summary="Save a memory (embedded now); a near-duplicate in the same scope (cosine >= 0.95) is "
                        "updated instead and answered 200 with deduplicated: true", tag="memory",
@@ -56,8 +57,8 @@ class MemorySaveResource:
 
 
 class MemoriesResource:
-    def __init__(self, ctx) -> None:
-        self.memory = ctx.memory
+    def __init__(self, memory: MemoryService) -> None:
+        self.memory = memory
 
     @operation(summary="List memories (newest first)", tag="memory", response=schemas.list_of(schemas.MEMORY),
                query=PAGED + MEMORY_FILTERS)
@@ -71,8 +72,8 @@ class MemoriesResource:
 
 
 class MemoryResource:
-    def __init__(self, ctx) -> None:
-        self.memory = ctx.memory
+    def __init__(self, memory: MemoryService) -> None:
+        self.memory = memory
 
     @operation(summary="Get a memory", tag="memory", response=schemas.MEMORY)
     def on_get(self, req: falcon.Request, resp: falcon.Response, memory_id: str) -> None:
@@ -91,7 +92,7 @@ class MemoryResource:
         resp.media = {"id": memory.id, "object": "memory", "deleted": True}
 
 
-def embedding_inputs(value) -> list[str]:
+def embedding_inputs(value: object) -> list[str]:
     """The texts of an embeddings request; token arrays and empty strings are refused clearly."""
     if isinstance(value, str):
         value = [value]
@@ -112,8 +113,8 @@ def embedding_inputs(value) -> list[str]:
 
 
 class EmbeddingsResource:
-    def __init__(self, ctx) -> None:
-        self.memory = ctx.memory
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
 
     @operation(summary="Embed text with the bundled model (OpenAI shape)", tag="embeddings",
                request=schemas.EMBEDDINGS_REQUEST, response=schemas.EMBEDDINGS_RESPONSE,
@@ -135,10 +136,11 @@ class EmbeddingsResource:
         if dimensions is not None and (isinstance(dimensions, bool) or dimensions != DIMENSIONS):
             raise ValidationError(f"{MODEL_ID} only produces {DIMENSIONS} dimensions", param="dimensions")
         texts = embedding_inputs(body["input"])
-        vectors = self.memory.embed(texts)
-        tokens = self.memory.count_tokens(texts)
+        vectors = self.embedder.embed(texts)
+        tokens = self.embedder.count_tokens(texts)
         data = []
         for i, vector in enumerate(vectors):
+            encoded: str | list[float]
             if fmt == "base64":
                 encoded = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
             else:
