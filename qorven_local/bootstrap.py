@@ -7,15 +7,15 @@ import logging.handlers
 import os
 from pathlib import Path
 
-from qorven_local.agents.delegation import Delegation, ParentAwareRunner
 from qorven_local.agents.model_ids import ModelDirectory
-from qorven_local.agents.runs import AgentRunner
+from qorven_local.agents.runner import AgentRunner
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
 from qorven_local.config import DEFAULT_TENANT, Config
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.context import AppContext
+from qorven_local.events.hub import Hub
 from qorven_local.memory.service import MemoryService
 from qorven_local.providers.local_gguf import LocalOptions, default_allowed_roots
 from qorven_local.providers.registry import ProviderRegistry
@@ -25,7 +25,7 @@ from qorven_local.security.secrets import SecretBox
 from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
-from qorven_local.tools.registry import default_registry
+from qorven_local.tools.builtin import default_registry
 from qorven_local.tools.service import ToolService
 
 log = logging.getLogger("qorven")
@@ -82,7 +82,9 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     ctx = AppContext(config=config, db=db, clock=clock, ids=ids)
-    ctx.agents = AgentService(db, clock, ids, known_tools=lambda: ctx.tool_service.names())
+    ctx.hub = Hub(clock=clock.time)
+    ctx.tools = tools = default_registry()
+    ctx.agents = AgentService(db, clock, ids, known_tools=tools.names)
     ctx.sessions = SessionService(db, clock, ids, ctx.agents)
     ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
     ctx.secrets = SecretBox(config.secret_key_path)
@@ -90,21 +92,21 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
         default_allowed_roots(config.home)))
     ctx.model_ids = ModelDirectory(ctx.agents, ctx.providers)
-    ctx.tools = default_registry()
-    ctx.runner = AgentRunner(ctx)
+    ctx.memory = MemoryService(db, clock, ids, hub=lambda: ctx.hub)
+    ctx.runner = runner = AgentRunner(agents=ctx.agents, sessions=ctx.sessions, memory=ctx.memory,
+                                      providers=ctx.providers, model_ids=ctx.model_ids, tools=tools, hub=ctx.hub,
+                                      config=config, ids=ids, clock=clock)
     ctx.channels = ChannelService(ctx)
     ctx.limiter = RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min)
     ctx.readiness["database"] = lambda: (db.query_one("select 1")[0] == 1, str(config.db_path))
     ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(
         pending_migrations(db)) if pending_migrations(db) else "all applied")
     ctx.readiness["sqlite_vec"] = lambda: (bool(db.query_one("select vec_version()")[0]), db.vec_version)
-    # issue 5: the tools API, delegation between agents, rooms
-    ctx.tool_service = ToolService(ctx)
-    ctx.runner = ParentAwareRunner(ctx.runner)
-    ctx.delegate_for = Delegation(ctx).delegate_for
-    ctx.rooms = RoomService(ctx)
-    # issue 4: memory; /readyz waits for the embedder (warmed by a runtime startup hook)
-    ctx.memory = MemoryService(db, clock, ids, hub=lambda: ctx.hub)
+    ctx.tool_service = ToolService(registry=tools, agents=ctx.agents, memory=ctx.memory,
+                                   delegation=runner.delegation, db=db, config=config, ids=ids, clock=clock)
+    ctx.rooms = RoomService(db=db, agents=ctx.agents, sessions=ctx.sessions, runner=runner, hub=ctx.hub,
+                            config=config, ids=ids, clock=clock)
+    # /readyz waits for the embedder (warmed by a runtime startup hook)
     ctx.readiness["embedder"] = ctx.memory.readiness
     return ctx
 

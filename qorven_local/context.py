@@ -34,9 +34,8 @@ class AppContext:
     providers: Any = None     # providers.registry.ProviderRegistry
     model_ids: Any = None     # agents.model_ids.ModelDirectory
     tools: Any = None         # tools.registry.ToolRegistry
-    runner: Any = None        # agents.runs.AgentRunner
-    memory: Any = None        # memory service (recall / for_agent / after_run); None until built
-    delegate_for: Any = None  # callable(tenant_id=, agent=, session_id=, depth=) -> tools Delegate, or None
+    runner: Any = None        # agents.runner.AgentRunner
+    memory: Any = None        # memory.service.MemoryService
     sse_ping_s: float = 15.0  # SSE keep-alive comment interval
     tool_service: Any = None  # tools.service.ToolService (the /v1/tools catalogue and audited invoke)
     rooms: Any = None         # rooms.service.RoomService

@@ -13,7 +13,6 @@ from qorven_local.channels.service import start_channel_worker, stop_channel_wor
 from qorven_local.config import Config
 from qorven_local.clock import Clock
 from qorven_local.context import AppContext
-from qorven_local.events.hub import Hub
 from qorven_local.events.ws import WebSocketGateway
 from qorven_local.memory.service import warm_embedder
 from qorven_local.server import Server
@@ -48,7 +47,6 @@ class Runtime:
         """Open the data root, serve in the background; return the admin token on first start."""
         ctx = self.ctx = build_context(self.config, self.clock)
         token = ensure_admin_token(ctx)
-        ctx.hub = Hub(clock=ctx.clock.time)
         app = create_app(ctx)
         gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"),
                                    render_error=envelope_bytes)

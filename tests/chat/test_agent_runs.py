@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -200,7 +201,7 @@ def test_keep_alive_pings_while_the_model_is_silent(server, api, fake):
 
 
 class RecordingMemory:
-    """A small stand-in for ctx.memory (the memory engineer's service has the same three calls)."""
+    """A small stand-in for the runner's MemoryService (the real one has the same three calls)."""
 
     def __init__(self) -> None:
         self.saved: list[tuple] = []
@@ -219,7 +220,10 @@ class RecordingMemory:
 
 
 def test_memories_are_recalled_into_the_prompt_and_saved_after_the_run(server, api, fake):
-    memory = server.ctx.memory = RecordingMemory()
+    memory = RecordingMemory()
+    runner = server.ctx.runner
+    services = runner.services
+    runner.services = dataclasses.replace(services, memory=memory)
     try:
         fake.enqueue(Reply.text("Miso is a fine name."), Reply.text("cat named Miso"))
         with api.stream("POST", "/v1/chat/completions",
@@ -236,7 +240,7 @@ def test_memories_are_recalled_into_the_prompt_and_saved_after_the_run(server, a
                                                            "cat named Miso")
         assert session_id == named["session"]["session_id"]
     finally:
-        server.ctx.memory = None
+        runner.services = services
 
 
 def test_an_agent_on_an_anthropic_provider_runs_tools(server, api, fake):

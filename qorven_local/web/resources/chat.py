@@ -4,12 +4,18 @@ statelessly, or a provider model, proxied), each as JSON or SSE."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import falcon
 
-from qorven_local.agents.model_ids import ChatTarget
-from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
+from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, RunEvent, RunFinished, RunStarted,
+                                        ToolCalled, ToolFinished, tool_event_data, tool_event_name)
+from qorven_local.agents.model_ids import ChatTarget, ModelDirectory
+from qorven_local.agents.runner import AgentRunner
+from qorven_local.agents.runs import RunRequest, RunResult
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
+from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import NotFound, ValidationError
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
@@ -89,8 +95,17 @@ def _usage_dict(usage: Usage | None) -> dict[str, int] | None:
 
 
 class ChatCompletionsResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """Chat completions: an agent run (Qorven form, or the OpenAI form naming an agent) or a proxied model."""
+
+    def __init__(self, *, agents: AgentService, sessions: SessionService, model_ids: ModelDirectory,
+                 runner: AgentRunner, clock: Clock, ids: IdFactory, sse_ping_s: Callable[[], float]) -> None:
+        self.agents = agents
+        self.sessions = sessions
+        self.model_ids = model_ids
+        self.runner = runner
+        self.clock = clock
+        self.ids = ids
+        self.sse_ping_s = sse_ping_s    # read per stream: the keep-alive interval may change while serving
 
     @operation(summary="Chat: run an agent (Qorven form or model qor:<name>) or proxy a provider model; JSON "
                        "or SSE (stream=true)", tag="chat", request=CHAT_REQUEST, response=CHAT_RESPONSE,
@@ -112,12 +127,12 @@ class ChatCompletionsResource:
             check_openai_form(body)
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
-        created = int(self.ctx.clock.time())
-        completion_id = "chatcmpl-" + self.ctx.ids.new("cmp")[4:]
+        created = int(self.clock.time())
+        completion_id = "chatcmpl-" + self.ids.new("cmp")[4:]
         rid = getattr(req.context, "request_id", None)
 
         if read_schema is QORVEN_FORM:
-            agent = self.ctx.agents.resolve(tenant, body["agent_id"])
+            agent = self.agents.resolve(tenant, body["agent_id"])
             if agent is None:
                 raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
             session = self._session(tenant, agent, body.get("session_id"))
@@ -126,7 +141,7 @@ class ChatCompletionsResource:
             model_name = "qor:" + agent.name
             self._agent(req, resp, run, model_name, stream, include_usage, completion_id, created, rid, named_events=True)
             return
-        target = self.ctx.model_ids.chat_target(tenant, body["model"])
+        target = self.model_ids.chat_target(tenant, body["model"])
         if target.agent is not None:
             run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
                              messages=list(body["messages"]))
@@ -137,17 +152,17 @@ class ChatCompletionsResource:
 
     def _session(self, tenant: str, agent, session_id: str | None):
         if session_id:
-            session = self.ctx.sessions.get(tenant, session_id)
+            session = self.sessions.get(tenant, session_id)
             if session.agent_id != agent.id:
                 raise ValidationError(f"session {session_id} belongs to another agent", param="session_id")
             return session
-        return self.ctx.sessions.open(tenant, agent.id, "web")[0]
+        return self.sessions.open(tenant, agent.id, "web")[0]
 
 
     # -- agents ---------------------------------------------------------------------------------
     def _agent(self, req, resp, run: RunRequest, model_name: str, stream: bool, include_usage: bool,
                completion_id: str, created: int, rid: str | None, named_events: bool) -> None:
-        runner = self.ctx.runner
+        runner = self.runner
         if not stream:
             result = runner.run(run)
             resp.media = _completion(completion_id, created, model_name, result.content, None,
@@ -156,29 +171,34 @@ class ChatCompletionsResource:
                                              "tool_calls": result.tool_calls} if named_events else None)
             return
         cancel = run.cancel = threading.Event()
-        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s())
         writer = ChunkWriter(completion_id, created, model_name)
         put = bridge.put
         state = {"role": False}
 
         def on_event(event: RunEvent) -> None:
-            kind = event.type
-            if kind == "text_delta":
-                frame = writer.text(event.data["text"])
-                if not state["role"]:
+            match event:
+                case AnswerDelta():
+                    frame = writer.text(event.text)
+                    if not state["role"]:
+                        state["role"] = True
+                        frame = writer.role() + frame
+                    put(frame)
+                case RunFinished():
+                    frame = b"" if state["role"] else writer.role()
                     state["role"] = True
-                    frame = writer.role() + frame
-                put(frame)
-            elif kind == "finish":
-                frame = b"" if state["role"] else writer.role()
-                state["role"] = True
-                frame += writer.finish(_reason(event.data["finish_reason"]))
-                if include_usage:
-                    frame += writer.usage(event.data["usage"] or {"prompt_tokens": 0, "completion_tokens": 0,
-                                                                  "total_tokens": 0})
-                put(frame + DONE)
-            elif named_events and kind in ("session", "memory", "tool_call", "tool_result"):
-                put(named(kind, event.data))
+                    frame += writer.finish(_reason(event.finish_reason))
+                    if include_usage:
+                        frame += writer.usage(event.usage or {"prompt_tokens": 0, "completion_tokens": 0,
+                                                              "total_tokens": 0})
+                    put(frame + DONE)
+                case RunStarted() if named_events:
+                    put(named("session", {"session_id": event.session_id, "agent_id": event.agent_id,
+                                          "message_id": event.message_id}))
+                case MemoryRecalled() if named_events:
+                    put(named("memory", {"recalled": event.recalled}))
+                case ToolCalled() | ToolFinished() | Delegated() if named_events:
+                    put(named(tool_event_name(event), tool_event_data(event)))
 
         run.on_event = on_event
 
@@ -245,7 +265,7 @@ class ChatCompletionsResource:
             resp.data = first
             return
 
-        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s())
         bridge.put(first)
 
         def produce(out: SSEBridge) -> None:

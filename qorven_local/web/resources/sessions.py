@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import falcon
 
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
 from qorven_local.errors import NotFound
 from qorven_local.models import CHANNELS
 from qorven_local.web import schemas
@@ -19,9 +21,11 @@ SESSION_FILTERS = (
 
 
 class SessionsResource:
-    def __init__(self, ctx) -> None:
-        self.sessions = ctx.sessions
-        self.agents = ctx.agents
+    """/v1/sessions: list and open sessions."""
+
+    def __init__(self, sessions: SessionService, agents: AgentService) -> None:
+        self.sessions = sessions
+        self.agents = agents
 
     @operation(summary="List sessions (newest first)", tag="sessions", response=schemas.list_of(schemas.SESSION),
                query=PAGED + SESSION_FILTERS)
@@ -47,8 +51,10 @@ class SessionsResource:
 
 
 class SessionResource:
-    def __init__(self, ctx) -> None:
-        self.sessions = ctx.sessions
+    """/v1/sessions/{session_id}: read, update, archive one session."""
+
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
 
     @operation(summary="Get a session", tag="sessions", response=schemas.SESSION)
     def on_get(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
@@ -66,8 +72,10 @@ class SessionResource:
 
 
 class MessagesResource:
-    def __init__(self, ctx) -> None:
-        self.sessions = ctx.sessions
+    """/v1/messages: one session's messages."""
+
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
 
     @operation(summary="List a session's messages (oldest first)", tag="messages",
                response=schemas.list_of(schemas.MESSAGE),
