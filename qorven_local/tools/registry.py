@@ -17,6 +17,7 @@ jsonschema is imported on first use (start-up time).
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import threading
@@ -131,13 +132,13 @@ class ToolRegistry:
     def has(self, name: str) -> bool:
         return name in self._tools
 
-    def list(self) -> list[Tool]:
-        return list(self._tools.values())
+    def list(self) -> builtins.list[Tool]:
+        return builtins.list(self._tools.values())
 
-    def names(self) -> list[str]:
-        return list(self._tools)
+    def names(self) -> builtins.list[str]:
+        return builtins.list(self._tools)
 
-    def schemas_for(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def schemas_for(self, names: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
         """OpenAI ``tools`` entries for ``names`` (all tools when None); unknown names are NotFound."""
         chosen = self.list() if names is None else [self.get(n) for n in names]
         return [t.openai_schema() for t in chosen]

@@ -89,10 +89,12 @@ class ToolService:
     def tool_context(self, tenant_id: str, agent: Agent | None = None) -> ToolContext:
         """What a direct invocation runs with: as ``agent`` when given, else as the tenant itself."""
         agent_id = agent.id if agent is not None else None
+        # for_agent is typed for an agent id, but a call without an agent passes None, which the
+        # MemoryService.search and .save it forwards to accept (their agent_id is str | None).
+        memory = self.memory.for_agent(tenant_id, agent_id, None)  # type: ignore[arg-type]
         return ToolContext(tenant_id=tenant_id, workspace_dir=self.config.workspace_dir, agent_id=agent_id,
                            agent_name=agent.name if agent is not None else None, settings=tool_settings(self.config),
-                           memory=self.memory.for_agent(tenant_id, agent_id, None),
-                           delegate=self.delegation.delegate_for(tenant_id, agent, 0), depth=0)
+                           memory=memory, delegate=self.delegation.delegate_for(tenant_id, agent, 0), depth=0)
 
     def invocations(self, tenant_id: str, name: str, *, limit: int | None, cursor: str | None) -> Page:
         """The audit trail of one tool's direct invocations, newest first."""

@@ -10,19 +10,21 @@ import falcon
 
 from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, RunEvent, RunFinished, RunStarted,
                                         ToolCalled, ToolFinished, tool_event_data, tool_event_name)
-from qorven_local.agents.model_ids import ChatTarget, ModelDirectory
+from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
 from qorven_local.agents.runs import RunRequest, RunResult
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import NotFound, ValidationError
+from qorven_local.models import Agent, Session
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
+from qorven_local.providers.registry import ResolvedModel
 from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation
-from qorven_local.web.validation import validate
 from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream
+from qorven_local.web.validation import validate
 
 _MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
 OPENAI_FORM = {
@@ -148,9 +150,10 @@ class ChatCompletionsResource:
             self._agent(req, resp, run, body["model"], stream, include_usage, completion_id, created, rid,
                         named_events=False)
         else:
-            self._proxy(req, resp, target, body, stream, include_usage, completion_id, created, rid)
+            assert target.model is not None  # a ChatTarget names an agent or a model
+            self._proxy(req, resp, target.model, body, stream, include_usage, completion_id, created, rid)
 
-    def _session(self, tenant: str, agent, session_id: str | None):
+    def _session(self, tenant: str, agent: Agent, session_id: str | None) -> Session:
         if session_id:
             session = self.sessions.get(tenant, session_id)
             if session.agent_id != agent.id:
@@ -158,10 +161,9 @@ class ChatCompletionsResource:
             return session
         return self.sessions.open(tenant, agent.id, "web")[0]
 
-
     # -- agents ---------------------------------------------------------------------------------
-    def _agent(self, req, resp, run: RunRequest, model_name: str, stream: bool, include_usage: bool,
-               completion_id: str, created: int, rid: str | None, named_events: bool) -> None:
+    def _agent(self, req: falcon.Request, resp: falcon.Response, run: RunRequest, model_name: str, stream: bool,
+               include_usage: bool, completion_id: str, created: int, rid: str | None, named_events: bool) -> None:
         runner = self.runner
         if not stream:
             result = runner.run(run)
@@ -211,9 +213,8 @@ class ChatCompletionsResource:
         respond_stream(resp, bridge, rid)
 
     # -- provider models ------------------------------------------------------------------------
-    def _proxy(self, req, resp, target: ChatTarget, body: dict[str, Any], stream: bool, include_usage: bool,
-               completion_id: str, created: int, rid: str | None) -> None:
-        resolved = target.model
+    def _proxy(self, req: falcon.Request, resp: falcon.Response, resolved: ResolvedModel, body: dict[str, Any],
+               stream: bool, include_usage: bool, completion_id: str, created: int, rid: str | None) -> None:
         request = ChatRequest.from_openai(body, model=resolved.upstream_model)
         request.messages = for_upstream(request.messages, resolved.provider.kind)
         adapter = resolved.adapter
@@ -225,7 +226,7 @@ class ChatCompletionsResource:
             return
         cancel = threading.Event()
         writer = ChunkWriter(completion_id, created, model_name)
-        state = {"usage": None, "finished": None, "chars": 0}
+        state: dict[str, Any] = {"usage": None, "finished": None, "chars": 0}
 
         def frame_of(event: Any) -> bytes | None:
             kind = type(event)
