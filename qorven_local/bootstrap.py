@@ -104,8 +104,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     ctx.readiness["sqlite_vec"] = lambda: (bool(db.query_one("select vec_version()")[0]), db.vec_version)
     ctx.tool_service = ToolService(registry=tools, agents=ctx.agents, memory=ctx.memory,
                                    delegation=runner.delegation, db=db, config=config, ids=ids, clock=clock)
-    ctx.rooms = RoomService(db=db, agents=ctx.agents, sessions=ctx.sessions, runner=runner, hub=ctx.hub,
-                            config=config, ids=ids, clock=clock)
+    ctx.rooms = RoomService(db=db, agents=ctx.agents, sessions=ctx.sessions, runner=runner, hub=ctx.hub, ids=ids,
+                            clock=clock)
     # /readyz waits for the embedder (warmed by a runtime startup hook)
     ctx.readiness["embedder"] = ctx.memory.readiness
     return ctx

@@ -45,6 +45,10 @@ class AgentRunner:
     def active_runs(self, tenant_id: str) -> int:
         return self.admission.active(tenant_id)
 
+    def check_capacity(self, tenant_id: str) -> None:
+        """Refuse up front (``TooManyRuns``) when the tenant's plan-run slots are all taken."""
+        self.admission.check(tenant_id)
+
 
 def _both(first: RunListener, second: RunListener | None) -> RunListener:
     if second is None:

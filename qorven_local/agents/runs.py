@@ -59,12 +59,12 @@ class RunAdmission:
 
     @contextmanager
     def admit(self, tenant_id: str) -> Iterator[None]:
+        """Hold one of the tenant's slots while the block runs; ``TooManyRuns`` when none is free."""
         limit = self._limit()
         with self._lock:
             active = self._active.get(tenant_id, 0)
             if active >= limit:
-                raise TooManyRuns(f"{limit} agent runs are already in progress for this tenant; retry shortly",
-                                  retry_after=RETRY_AFTER_S)
+                raise _refusal(limit)
             self._active[tenant_id] = active + 1
         try:
             yield
@@ -79,4 +79,15 @@ class RunAdmission:
     def active(self, tenant_id: str) -> int:
         with self._lock:
             return self._active.get(tenant_id, 0)
+
+    def check(self, tenant_id: str) -> None:
+        """Raise ``TooManyRuns`` if the tenant has no free slot now (a later ``admit`` may still be refused)."""
+        limit = self._limit()
+        if self.active(tenant_id) >= limit:
+            raise _refusal(limit)
+
+
+def _refusal(limit: int) -> TooManyRuns:
+    return TooManyRuns(f"{limit} agent runs are already in progress for this tenant; retry shortly",
+                       retry_after=RETRY_AFTER_S)
 

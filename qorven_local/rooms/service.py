@@ -31,8 +31,7 @@ from qorven_local.agents.runs import RunRequest
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
-from qorven_local.config import Config
-from qorven_local.errors import Conflict, NotFound, QorvenError, TooManyRuns, ValidationError
+from qorven_local.errors import Conflict, NotFound, QorvenError, ValidationError
 from qorven_local.events.hub import Hub
 from qorven_local.models import Agent, Page
 from qorven_local.rooms.types import Room, RoomMember, RoomMessage
@@ -103,13 +102,12 @@ class RoomService:
     """Create and read rooms, post turns, decide."""
 
     def __init__(self, *, db: Database, agents: AgentService, sessions: SessionService, runner: AgentRunner,
-                 hub: Hub, config: Config, ids: IdFactory, clock: Clock) -> None:
+                 hub: Hub, ids: IdFactory, clock: Clock) -> None:
         self.db = db
         self.agents = agents
         self.sessions = sessions
         self.runner = runner
         self.hub = hub
-        self.config = config
         self.ids = ids
         self.clock = clock
         self.store = RoomStore(db)
@@ -168,7 +166,7 @@ class RoomService:
             speakers = [a for a, _ in members] if room.mode == "round_robin" else \
                 mentioned(content, [a for a, _ in members])
             if speakers:
-                self._check_capacity(tenant_id)
+                self.runner.check_capacity(tenant_id)
             new = [self._add(room, role="user", agent_id=None, kind="message", content=content,
                              on_message=on_message)]
             sessions = {a.id: s for a, s in members}
@@ -202,7 +200,7 @@ class RoomService:
 
     def _deliberate(self, room: Room, method: str, question: str, on_message: OnMessage | None) -> dict[str, Any]:
         members = self._members(room)
-        self._check_capacity(room.tenant_id)
+        self.runner.check_capacity(room.tenant_id)
         chair = next(a for a, _ in members if a.id == room.chair_agent_id)
         chair_session = next(s for a, s in members if a.id == chair.id)
         votes: list[dict[str, Any]] = []
@@ -316,13 +314,6 @@ class RoomService:
         if not out:
             raise Conflict(f"room {room.id} has no remaining members")
         return out
-
-    def _check_capacity(self, tenant_id: str) -> None:
-        """Refuse up front (503) when the tenant's plan-run slots are all taken."""
-        limit = int(self.config.max_runs_per_tenant)
-        if self.runner.active_runs(tenant_id) >= limit:
-            raise TooManyRuns(f"{limit} agent runs are already in progress for this tenant; retry shortly",
-                              retry_after=2)
 
     @contextmanager
     def _turn(self, room: Room) -> Iterator[None]:
