@@ -125,7 +125,7 @@ class _Run:
         except _Cancelled:
             self._fail({"code": "cancelled", "message": "the run was cancelled"})
             self.status("idle")
-            return self._result(resolved, "".join(self.partial), "cancelled", recalled)
+            return self._result("".join(self.partial), "cancelled")
         except BaseException as exc:
             error = exc if isinstance(exc, QorvenError) else InternalError("the agent run failed unexpectedly")
             if not isinstance(exc, QorvenError):
@@ -144,12 +144,11 @@ class _Run:
         self.status("idle")
         self.emit(events.RunFinished(finish_reason=finish, usage=self.usage))
         self._after_run(resolved, query, content)
-        return self._result(resolved, content, finish, recalled)
+        return self._result(content, finish)
 
-    def _result(self, resolved: ResolvedModel, content: str, finish: str, recalled: list[dict]) -> RunResult:
-        return RunResult(session_id=self.session_id, message_id=self.answer_id,
-                         content=content, tool_calls=self.tool_log, usage=self.usage, finish_reason=finish,
-                         recalled=recalled, model=resolved.model_id, tools_ran=self.tools_ran)
+    def _result(self, content: str, finish: str) -> RunResult:
+        return RunResult(session_id=self.session_id, message_id=self.answer_id, content=content,
+                         tool_calls=self.tool_log, usage=self.usage, finish_reason=finish)
 
     def _resolve_model(self) -> ResolvedModel:
         model = self.services.model_ids.agent_model(self.agent)

@@ -44,9 +44,6 @@ class RunResult:
     tool_calls: list[dict]                # every tool call of the run: {call_id, tool, arguments, ok, result|error, duration_ms}
     usage: dict | None                    # summed over the run's model calls
     finish_reason: str                    # stop | length | content_filter | cancelled
-    recalled: list[dict]                  # memories recalled for the run: {id, content, score}
-    model: str | None = None              # the model id that answered
-    tools_ran: bool = False
 
 
 class RunAdmission:

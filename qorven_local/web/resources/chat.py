@@ -12,7 +12,7 @@ from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, 
                                         ToolCalled, ToolFinished, tool_event_data, tool_event_name)
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
-from qorven_local.agents.runs import RunRequest, RunResult
+from qorven_local.agents.runs import RunRequest
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
@@ -205,9 +205,7 @@ class ChatCompletionsResource:
         run.on_event = on_event
 
         def produce(_: SSEBridge) -> None:
-            result: RunResult = runner.run(run)
-            if result.finish_reason == "cancelled":
-                return
+            runner.run(run)  # its events reach the client through on_event
 
         bridge.start(produce, name="agent-run")
         respond_stream(resp, bridge, rid)
