@@ -1,8 +1,9 @@
 """What an agent run reports while it runs: one frozen dataclass per fact, in the order they happen.
 
 The loop emits each fact once; every consumer renders it in its own wire format: the hub
-publisher (``agents/publish.py``, for ``/ws``), the chat SSE writer, the rooms SSE writer and the
-delegation forwarder (``agents/delegation.py``). Consumers ``match`` on the classes.
+publisher (``agents/publish.py``, for ``/ws``), the chat and rooms SSE writers (with
+``web/sse.py``) and the delegation forwarder (``agents/delegation.py``). Consumers ``match`` on
+the classes.
 """
 
 from __future__ import annotations
@@ -105,33 +106,7 @@ class RunFinished:
     usage: dict[str, int] | None
 
 
-@dataclass(frozen=True)
-class RunFailed:
-    """The run is about to raise the error it reports."""
-
-    code: str
-    message: str
-
-
 RunEvent = Union[RunStarted, MemoryRecalled, StatusChanged, AnswerDelta, MessageStored, MessageCompleted,
-                 ToolCalled, ToolFinished, Delegated, RunFinished, RunFailed]
+                 ToolCalled, ToolFinished, Delegated, RunFinished]
 RunListener = Callable[[RunEvent], None]
 
-
-def tool_event_data(event: ToolCalled | ToolFinished | Delegated) -> dict[str, Any]:
-    """The JSON object of a ``tool_call``/``tool_result`` stream event (chat and rooms SSE)."""
-    match event:
-        case ToolCalled():
-            return {"call_id": event.call_id, "tool": event.tool, "arguments": event.arguments}
-        case ToolFinished():
-            return {"call_id": event.call_id, "tool": event.tool, **event.outcome}
-        case Delegated(event=inner):
-            return {"parent_call_id": event.parent_call_id, "depth": event.depth, "agent_id": inner.agent_id,
-                    "agent": event.agent, "session_id": inner.session_id, **tool_event_data(inner)}
-    raise TypeError(f"not a tool event: {event!r}")
-
-
-def tool_event_name(event: ToolCalled | ToolFinished | Delegated) -> str:
-    """``tool_call`` or ``tool_result``: the stream event name of a (possibly delegated) tool event."""
-    inner = event.event if isinstance(event, Delegated) else event
-    return "tool_call" if isinstance(inner, ToolCalled) else "tool_result"

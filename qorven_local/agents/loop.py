@@ -134,7 +134,6 @@ class _Run:
                 error.headers["x-should-retry"] = "false"
             self._fail({"code": error.code, "message": error.message})
             self.status("error")
-            self.emit(events.RunFailed(code=error.code, message=error.message))
             if error is exc:
                 raise
             raise error from exc

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import falcon
 
 from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, RunEvent, RunFinished, RunStarted,
-                                        ToolCalled, ToolFinished, tool_event_data, tool_event_name)
+                                        ToolCalled, ToolFinished)
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
 from qorven_local.agents.runs import RunRequest
@@ -23,7 +23,7 @@ from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.providers.registry import ResolvedModel
 from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation
-from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream
+from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream, tool_event
 from qorven_local.web.validation import validate
 
 _MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
@@ -200,7 +200,7 @@ class ChatCompletionsResource:
                 case MemoryRecalled() if named_events:
                     put(named("memory", {"recalled": event.recalled}))
                 case ToolCalled() | ToolFinished() | Delegated() if named_events:
-                    put(named(tool_event_name(event), tool_event_data(event)))
+                    put(named(*tool_event(event)))
 
         run.on_event = on_event
 

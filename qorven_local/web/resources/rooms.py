@@ -7,15 +7,14 @@ from typing import Any, Callable
 
 import falcon
 
-from qorven_local.agents.events import (AnswerDelta, Delegated, RunEvent, ToolCalled, ToolFinished, tool_event_data,
-                                        tool_event_name)
+from qorven_local.agents.events import AnswerDelta, Delegated, RunEvent, ToolCalled, ToolFinished
 from qorven_local.context import AppContext
 from qorven_local.rooms.service import RoomService
 from qorven_local.rooms.types import RoomMessage
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.schemas import NULLABLE_STR, TIMESTAMP, list_of
 from qorven_local.web.spec import PAGED, Param, Route, operation
-from qorven_local.web.sse import DONE, SSEBridge, bridge_for, named, respond_stream
+from qorven_local.web.sse import DONE, SSEBridge, bridge_for, named, respond_stream, tool_event
 
 DECISION = {
     "type": ["object", "null"],
@@ -167,8 +166,8 @@ class RoomMessagesResource:
                     put(named("room.delta", {"message_id": message.id, "agent_id": message.agent_id,
                                              "text": event.text}))
                 case ToolCalled() | ToolFinished() | Delegated():
-                    put(named(tool_event_name(event), {"message_id": message.id, "agent_id": message.agent_id,
-                                                       **tool_event_data(event)}))
+                    name, data = tool_event(event)
+                    put(named(name, {"message_id": message.id, "agent_id": message.agent_id, **data}))
 
         def produce(_: SSEBridge) -> None:
             self.rooms.post(tenant, room_id, body["content"], on_message=on_message, on_event=on_event,
