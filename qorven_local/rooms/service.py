@@ -23,6 +23,7 @@ import json
 import re
 import threading
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Callable, Iterator
 
 from qorven_local.agents.events import RunEvent
@@ -51,6 +52,7 @@ RULING_INSTRUCTIONS = (
 
 OnMessage = Callable[[RoomMessage], None]
 OnEvent = Callable[[RoomMessage, RunEvent], None]
+Members = list[tuple[Agent, str]]   # (agent, its room session id), in speaking order
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
@@ -226,7 +228,7 @@ class RoomService:
                     "summary": summary or text, "votes": votes}
         return self._count(room, chair, chair_session, members, question, votes, on_message)
 
-    def _count(self, room: Room, chair: Agent, chair_session: str, members, question: str,
+    def _count(self, room: Room, chair: Agent, chair_session: str, members: Members, question: str,
                votes: list[dict[str, Any]], on_message: OnMessage | None) -> dict[str, Any]:
         tally: dict[str, list[str]] = {}   # key -> [first spelling, *voter ids]
         for v in votes:
@@ -264,8 +266,8 @@ class RoomService:
                 + summary[1:], "votes": votes}
 
     # -- one member's answer ---------------------------------------------------------------------
-    def _reply(self, room: Room, agent: Agent, session_id: str, members, instruction: str | None, *, kind: str,
-               on_message: OnMessage | None, on_event: OnEvent | None = None,
+    def _reply(self, room: Room, agent: Agent, session_id: str, members: Members, instruction: str | None, *,
+               kind: str, on_message: OnMessage | None, on_event: OnEvent | None = None,
                cancel: threading.Event | None = None) -> RoomMessage:
         """Run ``agent`` on what it has not seen yet (plus ``instruction``); store its answer."""
         tenant = room.tenant_id
@@ -277,10 +279,7 @@ class RoomService:
             lines.append(instruction)
         message = RoomMessage(id=self.ids.new("msg"), tenant_id=tenant, room_id=room.id, role="assistant",
                               agent_id=agent.id, kind=kind, content="", session_id=session_id)
-        forward = None
-        if on_event is not None:
-            def forward(event: RunEvent) -> None:
-                on_event(message, event)
+        forward = partial(on_event, message) if on_event is not None else None
         try:
             session = self.sessions.get(tenant, session_id)
             result = self.runner.run(RunRequest(
@@ -294,7 +293,7 @@ class RoomService:
             message.status, message.error = "failed", {"code": exc.code, "message": exc.message}
         return self._store(message, on_message)
 
-    def _room_brief(self, room: Room, agent: Agent, members) -> str:
+    def _room_brief(self, room: Room, agent: Agent, members: Members) -> str:
         roster = "\n".join(f"- {a.name}" + (" (chair)" if a.id == room.chair_agent_id else "")
                            + (" (you)" if a.id == agent.id else "") + (f": {a.description}" if a.description else "")
                            for a, _ in members)
@@ -304,7 +303,7 @@ class RoomService:
                 "Answer with your own contribution only, briefly, without speaking for the others.")
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _members(self, room: Room) -> list[tuple[Agent, str]]:
+    def _members(self, room: Room) -> Members:
         """(agent, session id) of each member that still exists, in speaking order."""
         out = []
         for member in room.members:
