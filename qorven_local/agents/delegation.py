@@ -69,12 +69,12 @@ class Delegation:
         result = self.run(RunRequest(
             tenant_id=tenant_id, agent=child, session=session, user_message=task, channel="task",
             depth=child_depth, cancel=parent.cancel if parent is not None else None,
-            on_event=_forwarder(parent, child, child_depth) if parent is not None else None,
+            on_event=forwarder_to(parent, child, child_depth) if parent is not None else None,
             plan_run=parent is None))
         return result.content
 
 
-def _forwarder(parent: ParentRun, child: Agent, depth: int) -> RunListener:
+def forwarder_to(parent: ParentRun, child: Agent, depth: int) -> RunListener:
     """The child run's listener: its tool events, wrapped, to the parent; a grandchild's as they are."""
     def forward(event: RunEvent) -> None:
         match event:

@@ -55,7 +55,7 @@ class RunServices:
 
 
 class _Cancelled(Exception):
-    pass
+    """The run's cancel event was set: unwind to ``execute``, which stores what had streamed."""
 
 
 def run_agent(services: RunServices, req: RunRequest, emit: events.RunListener) -> RunResult:
@@ -64,6 +64,8 @@ def run_agent(services: RunServices, req: RunRequest, emit: events.RunListener) 
 
 
 class _Run:
+    """The state of one run while it executes: its answer id, streamed text, tool log and usage."""
+
     def __init__(self, services: RunServices, req: RunRequest, emit: events.RunListener) -> None:
         self.services = services
         self.req = req
