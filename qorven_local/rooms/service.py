@@ -122,9 +122,7 @@ class RoomService:
         refs = list(fields["members"])
         agents: list[Agent] = []
         for ref in refs:
-            agent = self.agents.resolve(tenant_id, ref)
-            if agent is None:
-                raise NotFound(f"agent {ref} not found", param="members")
+            agent = self.agents.require(tenant_id, ref, param="members")
             if agent in agents:
                 raise ValidationError(f"agent {agent.name} is listed twice", param="members")
             agents.append(agent)

@@ -14,7 +14,7 @@ from qorven_local.agents.delegation import Delegation
 from qorven_local.agents.service import AgentService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
-from qorven_local.errors import InvalidArguments, NotFound
+from qorven_local.errors import InvalidArguments
 from qorven_local.memory.service import MemoryService
 from qorven_local.models import Agent, Page, Principal
 from qorven_local.storage.db import Database
@@ -71,11 +71,7 @@ class ToolService:
         """Validate and run one tool for ``caller``'s tenant, audited; bad arguments raise 422."""
         tenant = caller.tenant_id
         self.registry.get(name)  # unknown tools are 404 and not audited
-        agent = None
-        if agent_ref is not None:
-            agent = self.agents.resolve(tenant, agent_ref)
-            if agent is None:
-                raise NotFound(f"agent {agent_ref} not found", param="agent_id")
+        agent = self.agents.require(tenant, agent_ref, param="agent_id") if agent_ref is not None else None
         try:
             result = self.registry.invoke(name, arguments, self.tool_context(tenant, agent), raise_invalid=True)
         except InvalidArguments as exc:

@@ -16,7 +16,7 @@ from qorven_local.agents.runs import RunRequest
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
-from qorven_local.errors import NotFound, ValidationError
+from qorven_local.errors import ValidationError
 from qorven_local.models import Agent, Session
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
@@ -134,9 +134,7 @@ class ChatCompletionsResource:
         rid = getattr(req.context, "request_id", None)
 
         if read_schema is QORVEN_FORM:
-            agent = self.agents.resolve(tenant, body["agent_id"])
-            if agent is None:
-                raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
+            agent = self.agents.require(tenant, body["agent_id"], param="agent_id")
             session = self._session(tenant, agent, body.get("session_id"))
             run = RunRequest(tenant_id=tenant, agent=agent, session=session,
                              user_message=content_text(body["message"]), channel=session.channel)

@@ -6,7 +6,6 @@ import falcon
 
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
-from qorven_local.errors import NotFound
 from qorven_local.models import CHANNELS
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, query_required, read_body
@@ -41,9 +40,7 @@ class SessionsResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, schemas.SESSION_CREATE)
         tenant = principal(req).tenant_id
-        agent = self.agents.resolve(tenant, body["agent_id"])
-        if agent is None:
-            raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
+        agent = self.agents.require(tenant, body["agent_id"], param="agent_id")
         session, created = self.sessions.open(tenant, agent.id, body.get("channel", "web"), body.get("peer"),
                                               body.get("title"))
         resp.status = 201 if created else 200
