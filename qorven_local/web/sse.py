@@ -16,6 +16,8 @@ import threading
 from json.encoder import encode_basestring as _encode_str  # the C encoder: a JSON string literal
 from typing import Any, Callable, Iterator
 
+import falcon
+
 from qorven_local.agents.events import Delegated, ToolCalled, ToolFinished
 from qorven_local.errors import InternalError, QorvenError
 from qorven_local.web.errors import envelope
@@ -192,12 +194,12 @@ class SSEBridge:
             self.cancel.set()  # done, failed, or the client went away: the producer stops
 
 
-def bridge_for(req: Any, cancel: threading.Event, ping_s: float) -> "SSEBridge":
+def bridge_for(req: falcon.Request, cancel: threading.Event, ping_s: float) -> SSEBridge:
     """An SSEBridge for a request, told how to see waitress's client-disconnect flag."""
     return SSEBridge(cancel, ping_s=ping_s, disconnected=req.env.get("waitress.client_disconnected"))
 
 
-def respond_stream(resp: Any, bridge: "SSEBridge", request_id: str | None,
+def respond_stream(resp: falcon.Response, bridge: SSEBridge, request_id: str | None,
                    after_first: Callable[[], None] | None = None) -> None:
     """Answer with the bridge's frames as text/event-stream.
 
