@@ -23,6 +23,8 @@ RETRY_AFTER_S = 2
 
 @dataclass
 class RunRequest:
+    """What to run: which agent, in which session (or statelessly), on which new turn, and who listens."""
+
     tenant_id: str
     agent: Agent
     session: Session | None              # None = stateless (OpenAI form): history comes from ``messages``
@@ -38,12 +40,14 @@ class RunRequest:
 
 @dataclass
 class RunResult:
+    """How a run ended: its answer, the tool calls it made and the tokens it used."""
+
     session_id: str | None
     message_id: str | None               # the final assistant message (None for stateless runs)
-    content: str                          # the final answer's text
-    tool_calls: list[dict]                # every tool call of the run: {call_id, tool, arguments, ok, result|error, duration_ms}
-    usage: dict | None                    # summed over the run's model calls
-    finish_reason: str                    # stop | length | content_filter | cancelled
+    content: str                         # the final answer's text
+    tool_calls: list[dict]               # each call: {call_id, tool, arguments, ok, result | error, duration_ms}
+    usage: dict | None                   # summed over the run's model calls
+    finish_reason: str                   # stop | length | content_filter | cancelled
 
 
 class RunAdmission:
