@@ -1,21 +1,22 @@
-"""Build the AppContext: open the data root and database, migrate, create the first admin token."""
+"""Build the AppContext: open the data root and database, migrate, build every part once, in order."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import os
+import time
 from pathlib import Path
+from types import MappingProxyType
 
-from qorven_local.agents.delegation import Delegation, ParentAwareRunner
 from qorven_local.agents.model_ids import ModelDirectory
-from qorven_local.agents.runs import AgentRunner
+from qorven_local.agents.runner import AgentRunner
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
-from qorven_local.config import DEFAULT_TENANT, Config
 from qorven_local.clock import Clock, IdFactory
-from qorven_local.context import AppContext
+from qorven_local.config import DEFAULT_TENANT, Config
+from qorven_local.context import AppContext, ReadinessCheck
 from qorven_local.events.hub import Hub
 from qorven_local.memory.embedder import shared_embedder
 from qorven_local.memory.service import MemoryService
@@ -30,10 +31,12 @@ from qorven_local.security.secrets import SecretBox
 from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
-from qorven_local.tools.registry import default_registry
+from qorven_local.tools.builtin import default_registry
 from qorven_local.tools.service import ToolService
 
 log = logging.getLogger("qorven")
+_FILE_HANDLER = "qorven-file"        # handler names, so a later start finds the ones it added
+_CONSOLE_HANDLER = "qorven-console"
 
 
 def setup_logging(config: Config) -> None:
@@ -46,7 +49,7 @@ def setup_logging(config: Config) -> None:
     root.setLevel(config.log_level.upper())
     target = str(config.logs_dir / "qorven.log")
     for handler in list(root.handlers):
-        if getattr(handler, "_qorven", None) == "file":
+        if handler.get_name() == _FILE_HANDLER and isinstance(handler, logging.FileHandler):
             if handler.baseFilename == os.path.abspath(target):
                 return
             root.removeHandler(handler)
@@ -54,13 +57,13 @@ def setup_logging(config: Config) -> None:
     file_handler = logging.handlers.RotatingFileHandler(target, maxBytes=5_000_000, backupCount=3,
                                                         encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    file_handler._qorven = "file"
+    file_handler.set_name(_FILE_HANDLER)
     root.addHandler(file_handler)
-    if not any(getattr(h, "_qorven", None) == "console" for h in root.handlers):
+    if not any(h.get_name() == _CONSOLE_HANDLER for h in root.handlers):
         console = logging.StreamHandler()
         console.setLevel(logging.WARNING)
         console.setFormatter(logging.Formatter("qorven: %(levelname)s %(message)s"))
-        console._qorven = "console"
+        console.set_name(_CONSOLE_HANDLER)
         root.addHandler(console)
 
 
@@ -76,7 +79,10 @@ def write_private_file(path: Path, text: str) -> None:
 
 
 def build_context(config: Config, clock: Clock | None = None) -> AppContext:
-    """Open everything under the data root; safe to call on every start."""
+    """Open everything under the data root and build every part once; safe to call on every start.
+
+    Parts are built in dependency order and each is handed the collaborators it uses.
+    """
     config.ensure_dirs()
     setup_logging(config)
     clock = clock or Clock()
@@ -86,37 +92,50 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     applied = migrate(db, clock.iso())
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
-    ctx = AppContext(config=config, db=db, clock=clock, ids=ids)
-    ctx.agents = AgentService(db, clock, ids, known_tools=lambda: ctx.tool_service.names())
-    ctx.sessions = SessionService(db, clock, ids, ctx.agents)
-    ctx.tokens = TokenService(db, clock, ids, seed_tenant=ctx.agents.seed_builtins)
-    ctx.access = AccessPolicy(ctx.tokens, config.allowed_hosts, config.host)
-    ctx.secrets = SecretBox(config.secret_key_path)
-    ctx.providers = ProviderRegistry(db, clock, ids, ctx.secrets, local=LocalOptions(
+    hub = Hub(clock=clock.time)
+    secrets = SecretBox(config.secret_key_path)
+    tools = default_registry()
+    agents = AgentService(db, clock, ids, known_tools=tools.names)
+    sessions = SessionService(db, clock, ids, agents)
+    tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
+    providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
         default_allowed_roots(config.home)))
-    ctx.model_ids = ModelDirectory(ctx.agents, ctx.providers)
-    ctx.tools = default_registry()
-    ctx.runner = AgentRunner(ctx)
-    ctx.limiter = RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min)
-    ctx.readiness["database"] = lambda: (db.query_one("select 1")[0] == 1, str(config.db_path))
-    ctx.readiness["migrations"] = lambda: (not pending_migrations(db), "pending: " + ", ".join(
-        pending_migrations(db)) if pending_migrations(db) else "all applied")
-    ctx.readiness["sqlite_vec"] = lambda: (bool(db.query_one("select vec_version()")[0]), db.vec_version)
-    # issue 5: the tools API, delegation between agents, rooms
-    ctx.tool_service = ToolService(ctx)
-    ctx.runner = ParentAwareRunner(ctx.runner)
-    ctx.channels = ChannelService(db, clock, ids, ctx.secrets, ctx.agents, ctx.sessions, ctx.runner,
-                                  hub=lambda: ctx.hub)
-    ctx.delegate_for = Delegation(ctx).delegate_for
-    ctx.rooms = RoomService(ctx)
-    ctx.hub = Hub(clock=clock.time)
-    # memory; /readyz waits for the embedder (warmed by a runtime startup hook)
+    model_ids = ModelDirectory(agents, providers)
     embedder = shared_embedder()
-    ctx.memory = MemoryService(db, clock, ids, ctx.hub, embedder)
-    ctx.embedder_warm_up = EmbedderWarmUp(embedder, clock)
-    ctx.readiness["embedder"] = ctx.embedder_warm_up.readiness
-    return ctx
+    memory = MemoryService(db, clock, ids, hub, embedder)
+    warm_up = EmbedderWarmUp(embedder, clock)
+    runner = AgentRunner(agents=agents, sessions=sessions, memory=memory, providers=providers, model_ids=model_ids,
+                         tools=tools, hub=hub, config=config, ids=ids, clock=clock)
+    return AppContext(
+        config=config, db=db, clock=clock, ids=ids, hub=hub, secrets=secrets, tokens=tokens,
+        access=AccessPolicy(tokens, config.allowed_hosts, config.host),
+        limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min),
+        tools=tools, agents=agents, sessions=sessions, providers=providers, model_ids=model_ids, memory=memory,
+        embedder_warm_up=warm_up, runner=runner,
+        tool_service=ToolService(registry=tools, agents=agents, memory=memory, delegation=runner.delegation,
+                                 db=db, config=config, ids=ids, clock=clock),
+        rooms=RoomService(db=db, agents=agents, sessions=sessions, runner=runner, hub=hub, ids=ids, clock=clock),
+        channels=ChannelService(db, clock, ids, secrets, agents, sessions, runner, hub),
+        readiness=readiness_checks(db, config, warm_up),
+        started_at=time.time(),
+    )
+
+
+def readiness_checks(db: Database, config: Config, warm_up: EmbedderWarmUp) -> MappingProxyType[str, ReadinessCheck]:
+    """What ``/readyz`` checks: the database answers, migrations ran, sqlite-vec is loaded, the embedder answers."""
+    def database() -> tuple[bool, str]:
+        return db.scalar("select 1") == 1, str(config.db_path)
+
+    def migrations() -> tuple[bool, str]:
+        pending = pending_migrations(db)
+        return not pending, ("pending: " + ", ".join(pending)) if pending else "all applied"
+
+    def sqlite_vec() -> tuple[bool, str]:
+        return bool(db.scalar("select vec_version()")), db.vec_version
+
+    return MappingProxyType({"database": database, "migrations": migrations, "sqlite_vec": sqlite_vec,
+                             "embedder": warm_up.readiness})
 
 
 def ensure_admin_token(ctx: AppContext) -> str | None:

@@ -71,6 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("local_max_models", 1, "Local GGUF models kept loaded at once (the least recently used idle one "
             "is unloaded to load another).", int),
     Setting("local_idle_seconds", 600.0, "Unload a local model after this many seconds unused.", float),
+    Setting("sse_ping_seconds", 15.0, "Seconds of silence after which an SSE stream sends a keep-alive comment.",
+            float),
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
 )
 

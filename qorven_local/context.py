@@ -1,50 +1,68 @@
-"""AppContext: the one object that wires configuration, storage, services, hub and clock."""
+"""AppContext: every part of the running program, built once by ``bootstrap.build_context``.
+
+The composition root: frozen, so nothing is attached after it is built, and typed with the real
+classes, so a part that needs a collaborator says which. Parts take the collaborators they use;
+only the composition root (``bootstrap``, ``runtime``) and ``web/app.py``'s route table hold the whole.
+"""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from qorven_local.agents.model_ids import ModelDirectory
+from qorven_local.agents.runner import AgentRunner
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
+from qorven_local.channels.service import ChannelService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
+from qorven_local.events.hub import Hub
+from qorven_local.memory.service import MemoryService
+from qorven_local.memory.warmup import EmbedderWarmUp
+from qorven_local.providers.registry import ProviderRegistry
+from qorven_local.rooms.service import RoomService
+from qorven_local.security.access import AccessPolicy
+from qorven_local.security.ratelimit import RateLimiter
+from qorven_local.security.secrets import SecretBox
+from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
+from qorven_local.tools.registry import ToolRegistry
+from qorven_local.tools.service import ToolService
+
+ReadinessCheck = Callable[[], tuple[bool, str]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppContext:
-    """Everything a request handler or background worker needs, built by ``bootstrap.build_context``.
-
-    Services are attached as the parts that provide them are built; each is one object with one job.
-    """
+    """The built program: configuration, storage, the platform services and the domain services."""
 
     config: Config
     db: Database
     clock: Clock
     ids: IdFactory
-    tokens: Any = None        # security.tokens.TokenService
-    agents: Any = None        # agents.service.AgentService
-    sessions: Any = None      # agents.sessions.SessionService
-    limiter: Any = None       # security.ratelimit.RateLimiter
-    access: Any = None        # security.access.AccessPolicy (shared by HTTP and /ws)
-    hub: Any = None           # events.hub.Hub
-    channels: Any = None      # channels.service.ChannelService (bindings, webhooks, outbox worker)
-    secrets: Any = None       # security.secrets.SecretBox (provider keys, channel secrets)
-    providers: Any = None     # providers.registry.ProviderRegistry
-    model_ids: Any = None     # agents.model_ids.ModelDirectory
-    tools: Any = None         # tools.registry.ToolRegistry
-    runner: Any = None        # agents.runs.AgentRunner
-    memory: Any = None        # memory.service.MemoryService (recall / for_agent / after_run)
-    embedder_warm_up: Any = None  # memory.warmup.EmbedderWarmUp (the embedder's readiness)
-    delegate_for: Any = None  # callable(tenant_id=, agent=, session_id=, depth=) -> tools Delegate, or None
-    sse_ping_s: float = 15.0  # SSE keep-alive comment interval
-    tool_service: Any = None  # tools.service.ToolService (the /v1/tools catalogue and audited invoke)
-    rooms: Any = None         # rooms.service.RoomService
-    readiness: dict[str, Any] = field(default_factory=dict)   # name -> callable() -> (ok, detail)
-    started_at: float = field(default_factory=time.time)
+    hub: Hub                        # live events (the agent loop, rooms, channels, memory publish)
+    secrets: SecretBox              # provider keys and channel secrets, encrypted at rest
+    tokens: TokenService
+    access: AccessPolicy            # the one authorize() for HTTP and /ws
+    limiter: RateLimiter
+    tools: ToolRegistry             # the built-in tools
+    agents: AgentService
+    sessions: SessionService
+    providers: ProviderRegistry
+    model_ids: ModelDirectory
+    memory: MemoryService
+    embedder_warm_up: EmbedderWarmUp
+    runner: AgentRunner             # every agent run (chat, rooms, channels, delegation) goes through it
+    tool_service: ToolService       # the /v1/tools catalogue and audited invoke
+    rooms: RoomService
+    channels: ChannelService        # bindings, the webhook pipeline, the outbox worker
+    readiness: Mapping[str, ReadinessCheck]
+    started_at: float
 
     def readiness_checks(self) -> dict[str, dict[str, Any]]:
-        """Run every registered readiness check; a check that raises counts as failing."""
+        """Run every readiness check; a check that raises counts as failing."""
         results: dict[str, dict[str, Any]] = {}
         for name, check in self.readiness.items():
             try:

@@ -23,8 +23,18 @@ class Principal:
         return self.scope == "admin"
 
 
+def _api_fields(record: Session | Message, object_name: str) -> dict[str, Any]:
+    """Every field but the tenant (implied by the token), plus the API's ``object`` name."""
+    fields = asdict(record)
+    fields.pop("tenant_id")
+    fields["object"] = object_name
+    return fields
+
+
 @dataclass
 class Agent:
+    """An agent of a tenant: its instructions, model, tools and memory settings."""
+
     id: str
     tenant_id: str
     name: str
@@ -54,6 +64,8 @@ class Agent:
 
 @dataclass
 class Session:
+    """A conversation of one agent on one channel (with one peer, for chat-family channels)."""
+
     id: str
     tenant_id: str
     agent_id: str
@@ -67,14 +79,13 @@ class Session:
     last_message_at: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("tenant_id")
-        d["object"] = "session"
-        return d
+        return _api_fields(self, "session")
 
 
 @dataclass
 class Message:
+    """One message of a session, stored whole."""
+
     id: str
     tenant_id: str
     session_id: str
@@ -90,10 +101,7 @@ class Message:
     created_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("tenant_id")
-        d["object"] = "message"
-        return d
+        return _api_fields(self, "message")
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from collections.abc import Mapping
 
 from qorven_local import __version__
 from qorven_local.bootstrap import build_context, ensure_admin_token
@@ -13,6 +13,7 @@ from qorven_local.config import Config
 from qorven_local.clock import Clock
 from qorven_local.context import AppContext
 from qorven_local.events.ws import WebSocketGateway
+from qorven_local.models import Principal
 from qorven_local.memory.warmup import warm_embedder
 from qorven_local.server import Server
 from qorven_local.web.app import create_app
@@ -20,31 +21,19 @@ from qorven_local.web.app import create_app
 log = logging.getLogger("qorven")
 
 
-def start_channel_worker(ctx: AppContext) -> None:
-    """Start the worker that runs agents for channel messages and delivers their replies."""
-    if ctx.channels is not None:
-        ctx.channels.start_worker()
-
-
-def stop_channel_worker(ctx: AppContext) -> None:
-    """Stop the channel worker: no new jobs are claimed; jobs in progress are waited for."""
-    if ctx.channels is not None:
-        ctx.channels.stop_worker()
-
-
-def close_providers(ctx: AppContext) -> None:
-    """Close the provider adapters' HTTP pools."""
-    if ctx.providers is not None:
-        ctx.providers.close()
-
-
-def warm_up_embedder(ctx: AppContext) -> None:
-    """Start the embedding model's warm-up in the background (``/readyz`` waits for it)."""
+def start_workers(ctx: AppContext) -> None:
+    """Background work that starts once the server is up: the channel worker and the embedder's warm-up."""
+    ctx.channels.start_worker()
     warm_embedder(ctx.embedder_warm_up)
 
 
-STARTUP_HOOKS: list[Any] = [start_channel_worker, warm_up_embedder]  # callables (ctx) run after the server is up (workers)
-SHUTDOWN_HOOKS: list[Any] = [stop_channel_worker, close_providers]  # callables (ctx) run before the database closes
+def stop_workers(ctx: AppContext) -> None:
+    """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools."""
+    for stop in (ctx.channels.stop_worker, ctx.providers.close):
+        try:
+            stop()
+        except Exception:
+            log.exception("stopping %s failed", stop.__qualname__)
 
 
 class Runtime:
@@ -69,22 +58,31 @@ class Runtime:
                              ws=gateway, max_request_body_size=self.config.max_body_bytes * 5 + 1024,
                              ident="qorven")
         self.server.start()
-        for hook in STARTUP_HOOKS:
-            hook(ctx)
+        start_workers(ctx)
         log.info("serving at %s (data %s)", self.url, self.config.home)
         return token
 
-    def _authorize_ws(self, headers, path: str):
+    def _authorize_ws(self, headers: Mapping[str, str], path: str) -> Principal:
         lowered = {k.lower(): v for k, v in headers.items()}
-        return self.ctx.access.authorize(lowered, self.server.port, "GET", websocket=True)
+        return self._context().access.authorize(lowered, self.port, "GET", websocket=True)
+
+    def _context(self) -> AppContext:
+        if self.ctx is None:
+            raise RuntimeError("the runtime is not running")
+        return self.ctx
+
+    def _server(self) -> Server:
+        if self.server is None:
+            raise RuntimeError("the runtime is not serving")
+        return self.server
 
     @property
     def url(self) -> str:
-        return self.server.url + "/"
+        return self._server().url + "/"
 
     @property
     def port(self) -> int:
-        return self.server.port
+        return self._server().port
 
     def stop_on_signals(self) -> None:
         """Make SIGINT/SIGTERM request a clean stop (main thread only; call before ``start``).
@@ -111,10 +109,6 @@ class Runtime:
             self.server.stop()
             self.server = None
         if self.ctx is not None:
-            for hook in SHUTDOWN_HOOKS:
-                try:
-                    hook(self.ctx)
-                except Exception:
-                    log.exception("shutdown hook failed")
+            stop_workers(self.ctx)
             self.ctx.db.close()
             self.ctx = None

@@ -4,7 +4,8 @@ A stateful run stores, in order: the user message, each assistant message that a
 (with ``tool_calls``), one ``tool`` message per result (with ``tool_call_id``), and the final
 assistant message. Rows are written whole, once their content is known, so a failed or cancelled
 run never leaves a half-written row: it ends with a ``failed`` assistant message carrying the error
-(and whatever text had streamed). Live events go to the hub on ``session:<id>`` and ``agent:<id>``.
+(and whatever text had streamed). Each fact is told once, as an event of ``agents/events.py``, to
+the run's listener.
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import dataclass, replace
 from typing import Any
 
+from qorven_local.agents import events
 from qorven_local.agents.context import HISTORY_LIMIT, build_messages, paired_tool_calls, stored_to_openai
-from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
+from qorven_local.agents.delegation import Delegation, ParentRun
+from qorven_local.agents.model_ids import ModelDirectory
+from qorven_local.agents.runs import RunRequest, RunResult
+from qorven_local.agents.sessions import SessionService
+from qorven_local.clock import Clock, IdFactory
+from qorven_local.config import Config
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
+from qorven_local.memory.service import MemoryService
 from qorven_local.models import Message
 from qorven_local.providers.events import ChatRequest, StreamAssembler, TextDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream, last_user_text
+from qorven_local.providers.registry import ProviderRegistry, ResolvedModel
 from qorven_local.tools.context import ToolContext
+from qorven_local.tools.registry import ToolRegistry
 from qorven_local.tools.service import tool_settings
 
 log = logging.getLogger("qorven.agents")
@@ -28,56 +39,66 @@ log = logging.getLogger("qorven.agents")
 MAX_STEPS = 8
 
 
+@dataclass(frozen=True)
+class RunServices:
+    """What a run uses: built once by the AgentRunner, shared by all its runs."""
+
+    sessions: SessionService
+    memory: MemoryService
+    providers: ProviderRegistry
+    model_ids: ModelDirectory
+    tools: ToolRegistry
+    delegation: Delegation
+    config: Config
+    ids: IdFactory
+    clock: Clock
+
+
 class _Cancelled(Exception):
-    pass
+    """The run's cancel event was set: unwind to ``execute``, which stores what had streamed."""
 
 
-def _ignore(event: RunEvent) -> None:
-    pass
-
-
-def run_agent(ctx, req: RunRequest) -> RunResult:
+def run_agent(services: RunServices, req: RunRequest, emit: events.RunListener) -> RunResult:
     """Run ``req`` to the end (see the module docstring); the caller has already admitted it."""
-    return _Run(ctx, req).execute()
+    return _Run(services, req, emit).execute()
 
 
 class _Run:
-    def __init__(self, ctx, req: RunRequest) -> None:
-        self.ctx = ctx
+    """The state of one run while it executes: its answer id, streamed text, tool log and usage."""
+
+    def __init__(self, services: RunServices, req: RunRequest, emit: events.RunListener) -> None:
+        self.services = services
         self.req = req
         self.agent = req.agent
         self.tenant = req.tenant_id
         self.session = req.session
-        self.emit = req.on_event or _ignore
+        self.session_id = req.session.id if req.session else None
+        self.emit = emit
         self.cancel = req.cancel or threading.Event()
-        self.hub = ctx.hub
-        self.session_topic = f"session:{req.session.id}" if req.session else None
-        self.agent_topic = f"agent:{req.agent.id}"
-        self.answer_id = ctx.ids.new("msg") if req.session else None
+        self.answer_id = services.ids.new("msg") if req.session else None
         self.partial: list[str] = []
         self.tool_log: list[dict[str, Any]] = []
         self.usage: dict[str, int] | None = None
         self.tools_ran = False
 
-    # -- events ---------------------------------------------------------------------------------
-    def publish(self, topic: str | None, event: str, data: dict[str, Any]) -> None:
-        if topic is not None and self.hub is not None:
-            self.hub.publish(self.tenant, topic, event, data)
-
     def status(self, status: str) -> None:
-        self.publish(self.agent_topic, "agent.status", {"agent_id": self.agent.id, "status": status,
-                                                        "session_id": self.session.id if self.session else None})
+        self.emit(events.StatusChanged(agent_id=self.agent.id, session_id=self.session_id, status=status))
 
     def store(self, **fields: Any) -> Message | None:
         """Insert one whole message row into the run's session (no-op for stateless runs)."""
         if self.session is None:
             return None
-        message = Message(id=fields.pop("id", None) or self.ctx.ids.new("msg"), tenant_id=self.tenant,
+        message = Message(id=fields.pop("id", None) or self.services.ids.new("msg"), tenant_id=self.tenant,
                           session_id=self.session.id, agent_id=self.agent.id, channel=self.req.channel,
-                          created_at=self.ctx.clock.iso(), **fields)
-        with self.ctx.db.write() as conn:
-            self.ctx.sessions.messages.insert(conn, message)
+                          created_at=self.services.clock.iso(), **fields)
+        self.services.sessions.store_message(message)
         return message
+
+    def store_and_tell(self, **fields: Any) -> None:
+        """Store a message and tell the listener it exists."""
+        stored = self.store(**fields)
+        if stored is not None:
+            self.emit(events.MessageStored(stored))
 
     # -- the run --------------------------------------------------------------------------------
     def execute(self) -> RunResult:
@@ -86,30 +107,27 @@ class _Run:
         recalled = self._recall(query)
         if self.session is not None:
             history = paired_tool_calls([stored_to_openai(m) for m in
-                                         self.ctx.sessions.recent_messages(self.tenant, self.session.id,
-                                                                           HISTORY_LIMIT)])
+                                         self.services.sessions.recent_messages(self.tenant, self.session.id,
+                                                                                HISTORY_LIMIT)])
         else:
             history = list(self.req.messages or [])
         messages = build_messages(agent=self.agent, history=history, user_message=self.req.user_message,
                                   memories=recalled, extra_system=self.req.extra_system,
                                   context_tokens=resolved.context_length)
         if self.req.user_message is not None:
-            user = self.store(role="user", content=self.req.user_message)
-            if user is not None:
-                self.publish(self.session_topic, "message.created", user.to_dict())
-        if self.session is not None:
-            self.emit(RunEvent("session", {"session_id": self.session.id, "agent_id": self.agent.id,
-                                           "message_id": self.answer_id}))
-        if self.ctx.memory is not None and self.agent.memory_enabled:
-            self.emit(RunEvent("memory", {"recalled": [{"id": m.get("id"), "score": m.get("score")}
-                                                       for m in recalled]}))
+            self.store_and_tell(role="user", content=self.req.user_message)
+        if self.session is not None and self.answer_id is not None:
+            self.emit(events.RunStarted(session_id=self.session.id, agent_id=self.agent.id,
+                                        message_id=self.answer_id))
+        if self.agent.memory_enabled:
+            self.emit(events.MemoryRecalled([{"id": m.get("id"), "score": m.get("score")} for m in recalled]))
         self.status("thinking")
         try:
             content, finish = self._steps(resolved, messages)
         except _Cancelled:
             self._fail({"code": "cancelled", "message": "the run was cancelled"})
             self.status("idle")
-            return self._result(resolved, "".join(self.partial), "cancelled", recalled)
+            return self._result("".join(self.partial), "cancelled")
         except BaseException as exc:
             error = exc if isinstance(exc, QorvenError) else InternalError("the agent run failed unexpectedly")
             if not isinstance(exc, QorvenError):
@@ -118,57 +136,52 @@ class _Run:
                 error.headers["x-should-retry"] = "false"
             self._fail({"code": error.code, "message": error.message})
             self.status("error")
-            self.emit(RunEvent("error", {"code": error.code, "message": error.message}))
             if error is exc:
                 raise
             raise error from exc
         final = self.store(id=self.answer_id, role="assistant", content=content, usage=self.usage)
         if final is not None:
-            self.publish(self.session_topic, "message.completed", final.to_dict())
+            self.emit(events.MessageCompleted(final))
         self.status("idle")
-        self.emit(RunEvent("finish", {"finish_reason": finish, "usage": self.usage}))
+        self.emit(events.RunFinished(finish_reason=finish, usage=self.usage))
         self._after_run(resolved, query, content)
-        return self._result(resolved, content, finish, recalled)
+        return self._result(content, finish)
 
-    def _result(self, resolved, content: str, finish: str, recalled: list[dict]) -> RunResult:
-        return RunResult(session_id=self.session.id if self.session else None, message_id=self.answer_id,
-                         content=content, tool_calls=self.tool_log, usage=self.usage, finish_reason=finish,
-                         recalled=recalled, model=resolved.model_id, tools_ran=self.tools_ran)
+    def _result(self, content: str, finish: str) -> RunResult:
+        return RunResult(session_id=self.session_id, message_id=self.answer_id, content=content,
+                         tool_calls=self.tool_log, usage=self.usage, finish_reason=finish)
 
-    def _resolve_model(self):
-        model = self.ctx.model_ids.agent_model(self.agent)
+    def _resolve_model(self) -> ResolvedModel:
+        model = self.services.model_ids.agent_model(self.agent)
         if not model:
             raise NoModelConfigured(f"agent {self.agent.name} has no model and no default model is set; add a "
                                     "provider and set a default model (PUT /v1/models/default)")
         try:
-            return self.ctx.providers.resolve(self.tenant, model)
+            return self.services.providers.resolve(self.tenant, model)
         except ModelNotFound as exc:
             raise NoModelConfigured(f"agent {self.agent.name}'s model is not usable: {exc.message}") from None
 
     def _recall(self, query: str) -> list[dict[str, Any]]:
-        memory = self.ctx.memory
-        if memory is None or not self.agent.memory_enabled or not query:
+        if not self.agent.memory_enabled or not query:
             return []
         try:
-            return list(memory.recall(self.tenant, self.agent.id, query, limit=5) or [])
+            return list(self.services.memory.recall(self.tenant, self.agent.id, query, limit=5) or [])
         except Exception:  # a broken recall must not stop the answer
             log.warning("memory recall failed for agent %s", self.agent.name, exc_info=True)
             return []
 
     def _tool_context(self) -> ToolContext:
-        ctx = self.ctx
-        session_id = self.session.id if self.session else None
-        memory = ctx.memory.for_agent(self.tenant, self.agent.id, session_id) if ctx.memory is not None else None
-        delegate = (ctx.delegate_for(tenant_id=self.tenant, agent=self.agent, session_id=session_id,
-                                     depth=self.req.depth) if ctx.delegate_for is not None else None)
-        return ToolContext(tenant_id=self.tenant, workspace_dir=ctx.config.workspace_dir, agent_id=self.agent.id,
-                           agent_name=self.agent.name, session_id=session_id,
-                           settings=tool_settings(ctx.config),
-                           memory=memory, delegate=delegate, depth=self.req.depth)
+        """The run's ToolContext; each call gets a copy whose ``delegate`` knows the call (``_call_tool``)."""
+        services = self.services
+        return ToolContext(tenant_id=self.tenant, workspace_dir=services.config.workspace_dir,
+                           agent_id=self.agent.id, agent_name=self.agent.name, session_id=self.session_id,
+                           settings=tool_settings(services.config),
+                           memory=services.memory.for_agent(self.tenant, self.agent.id, self.session_id),
+                           depth=self.req.depth)
 
-    def _steps(self, resolved, messages: list[dict[str, Any]]) -> tuple[str, str]:
-        registry = self.ctx.tools
-        allowed = [name for name in self.agent.tools if _has_tool(registry, name)]
+    def _steps(self, resolved: ResolvedModel, messages: list[dict[str, Any]]) -> tuple[str, str]:
+        registry = self.services.tools
+        allowed = [name for name in self.agent.tools if registry.has(name)]
         tools = registry.schemas_for(allowed) if allowed else None
         tool_ctx = self._tool_context() if tools else None
         messages = for_upstream(messages, resolved.provider.kind)
@@ -180,9 +193,7 @@ class _Run:
             if not calls:
                 return text, finish or "stop"
             assistant = {"role": "assistant", "content": text or None, "tool_calls": calls}
-            stored = self.store(role="assistant", content=text or None, tool_calls=calls)
-            if stored is not None:
-                self.publish(self.session_topic, "message.created", stored.to_dict())
+            self.store_and_tell(role="assistant", content=text or None, tool_calls=calls)
             self.partial = []
             messages = messages + [assistant]
             for call in calls:
@@ -192,14 +203,12 @@ class _Run:
             self.status("thinking")
         return "", "length"  # unreachable: the last step offers no tools
 
-    def _stream(self, resolved, request: ChatRequest) -> tuple[str, list[dict[str, Any]], str | None]:
+    def _stream(self, resolved: ResolvedModel, request: ChatRequest) -> tuple[str, list[dict[str, Any]], str | None]:
         answer = StreamAssembler()
         answer.text = self.partial  # a cancelled or failed run stores what had streamed
-        emit, publish, cancel = self.emit, self.publish, self.cancel
-        topic, answer_id = self.session_topic, self.answer_id
+        emit, cancel, answer_id = self.emit, self.cancel, self.answer_id
         for event in resolved.adapter.stream_chat(request, cancel):
-            kind = type(event)
-            if kind is Usage:  # summed over the run's model calls
+            if isinstance(event, Usage):  # summed over the run's model calls
                 usage = self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
                 usage["prompt_tokens"] += event.prompt_tokens
                 usage["completion_tokens"] += event.completion_tokens
@@ -207,15 +216,13 @@ class _Run:
                 self.usage = usage
             else:
                 answer.add(event)
-                if kind is TextDelta:
-                    emit(RunEvent("text_delta", {"text": event.text}))
-                    if topic is not None:
-                        publish(topic, "message.delta", {"message_id": answer_id, "delta": event.text})
+                if isinstance(event, TextDelta):
+                    emit(events.AnswerDelta(message_id=answer_id, text=event.text))
             if cancel.is_set():
                 break
         if cancel.is_set():
             raise _Cancelled
-        return "".join(answer.text), answer.tool_calls(lambda: self.ctx.ids.new("call")), answer.finish_reason
+        return "".join(answer.text), answer.tool_calls(lambda: self.services.ids.new("call")), answer.finish_reason
 
     def _call_tool(self, call: dict[str, Any], allowed: list[str], tool_ctx: ToolContext | None) -> dict[str, Any]:
         name = call["function"]["name"]
@@ -225,11 +232,10 @@ class _Run:
             arguments: Any = json.loads(raw) if raw.strip() else {}
         except ValueError:
             arguments = raw
-        self.emit(RunEvent("tool_call", {"call_id": call_id, "tool": name, "arguments": arguments}))
-        session_id = self.session.id if self.session else None
-        self.publish(self.session_topic, "tool.started", {"call_id": call_id, "tool": name, "arguments": arguments,
-                                                          "agent_id": self.agent.id, "session_id": session_id})
+        self.emit(events.ToolCalled(agent_id=self.agent.id, session_id=self.session_id, call_id=call_id, tool=name,
+                                    arguments=arguments))
         self.status("tool")
+        outcome: dict[str, Any]
         if name not in allowed or tool_ctx is None:
             outcome = {"ok": False, "error": {"code": "unknown_tool", "message": f"{name!r} is not one of your tools"},
                        "duration_ms": 0}
@@ -238,16 +244,16 @@ class _Run:
                                               "message": "arguments must be a JSON object"}, "duration_ms": 0}
         else:
             self.tools_ran = True
-            outcome = self.ctx.tools.invoke(name, arguments, tool_ctx, raise_invalid=False).to_dict()
-        event = {"call_id": call_id, "tool": name, **outcome}
-        self.emit(RunEvent("tool_result", event))
+            parent = ParentRun(emit=self.emit, cancel=self.cancel, call_id=call_id)
+            delegate = self.services.delegation.delegate_for(self.tenant, self.agent, self.req.depth, parent)
+            outcome = self.services.tools.invoke(name, arguments, replace(tool_ctx, delegate=delegate),
+                                                 raise_invalid=False).to_dict()
         self.tool_log.append({"call_id": call_id, "tool": name, "arguments": arguments, **outcome})
         content = json.dumps(outcome["result"] if outcome["ok"] else {"error": outcome["error"]},
                              ensure_ascii=False, default=str)
-        stored = self.store(role="tool", content=content, tool_call_id=call_id)
-        if stored is not None:
-            self.publish(self.session_topic, "message.created", stored.to_dict())
-        self.publish(self.session_topic, "tool.finished", {**event, "agent_id": self.agent.id, "session_id": session_id})
+        self.store_and_tell(role="tool", content=content, tool_call_id=call_id)
+        self.emit(events.ToolFinished(agent_id=self.agent.id, session_id=self.session_id, call_id=call_id, tool=name,
+                                      outcome=outcome))
         return {"role": "tool", "tool_call_id": call_id, "content": content}
 
     def _fail(self, error: dict[str, Any]) -> None:
@@ -258,11 +264,11 @@ class _Run:
             log.exception("could not store the failed message of a run")
             return
         if failed is not None:
-            self.publish(self.session_topic, "message.completed", failed.to_dict())
+            self.emit(events.MessageCompleted(failed))
 
-    def _after_run(self, resolved, user_text: str, answer: str) -> None:
-        memory = self.ctx.memory
-        if memory is None or not self.agent.memory_auto_save or not answer:
+    def _after_run(self, resolved: ResolvedModel, user_text: str, answer: str) -> None:
+        memory = self.services.memory
+        if not self.agent.memory_auto_save or not answer:
             return
         adapter, upstream = resolved.adapter, resolved.upstream_model
 
@@ -271,17 +277,8 @@ class _Run:
 
         def work() -> None:
             try:
-                memory.after_run(self.tenant, self.agent, self.session.id if self.session else None, user_text,
-                                 answer, complete=complete)
+                memory.after_run(self.tenant, self.agent, self.session_id, user_text, answer, complete=complete)
             except Exception:
                 log.warning("saving memories after a run of %s failed", self.agent.name, exc_info=True)
 
         threading.Thread(target=work, name="memory-after-run", daemon=True).start()
-
-
-def _has_tool(registry, name: str) -> bool:
-    try:
-        registry.get(name)
-        return True
-    except QorvenError:
-        return False

@@ -83,6 +83,13 @@ class AgentService:
             return self.store.get(tenant_id, id_or_name)
         return self.store.get_by_name(tenant_id, id_or_name)
 
+    def require(self, tenant_id: str, id_or_name: str, *, param: str) -> Agent:
+        """A live agent by id or unique name; ``NotFound`` naming the request field ``param`` if none matches."""
+        agent = self.resolve(tenant_id, id_or_name)
+        if agent is None:
+            raise NotFound(f"agent {id_or_name} not found", param=param)
+        return agent
+
     def list_page(self, tenant_id: str, *, limit: int | None, cursor: str | None,
                   include_deleted: bool = False) -> Page:
         return self.store.page(tenant_id, limit=limit, cursor=cursor, include_deleted=include_deleted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qorven_local.agents.service import AgentService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, ValidationError
 from qorven_local.models import CHANNELS, CHAT_FAMILY_CHANNELS, Message, Page, Session
@@ -12,7 +13,9 @@ from qorven_local.storage.sessions import MessageStore, SessionStore
 
 
 class SessionService:
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, agents) -> None:
+    """Open, read, update and archive sessions; store and read their messages."""
+
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, agents: AgentService) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
@@ -75,18 +78,10 @@ class SessionService:
         return self.update(tenant_id, session_id, {"status": "archived"})
 
     # messages -----------------------------------------------------------------------------------
-    def add_message(self, conn: Any, session: Session, *, role: str, content: str | None,
-                    channel: str | None = None, agent_id: str | None = None, tool_calls: Any = None,
-                    tool_call_id: str | None = None, status: str = "complete", error: Any = None,
-                    usage: Any = None) -> Message:
-        """Insert a message inside the caller's transaction and bump the session's counters."""
-        message = Message(id=self.ids.new("msg"), tenant_id=session.tenant_id, session_id=session.id,
-                          agent_id=agent_id if agent_id is not None else session.agent_id, role=role,
-                          content=content, channel=channel or session.channel, tool_calls=tool_calls,
-                          tool_call_id=tool_call_id, status=status, error=error, usage=usage,
-                          created_at=self.clock.iso())
-        self.messages.insert(conn, message)
-        return message
+    def store_message(self, message: Message) -> None:
+        """Write one whole message row into its session."""
+        with self.db.write() as conn:
+            self.messages.insert(conn, message)
 
     def list_messages(self, tenant_id: str, session_id: str, *, channel: str | None, limit: int | None,
                       cursor: str | None) -> Page:

@@ -49,14 +49,14 @@ class ChannelService:
     """Bindings CRUD, secrets, status, routing dry runs and the inbound webhook pipeline."""
 
     def __init__(self, db: Database, clock: Clock, ids: IdFactory, box: SecretBox, agents: AgentService,
-                 sessions: SessionService, runner: AgentRuns | None, hub: Callable[[], Hub | None]) -> None:
+                 sessions: SessionService, runner: AgentRuns, hub: Hub) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
         self.agents = agents
         self.sessions = sessions
         self.runner = runner  # for the worker's agent runs
-        self._hub = hub       # the hub is made after the service (runtime), so it is looked up on use
+        self.hub = hub
         self.bindings = BindingStore(db)
         self.jobs = JobStore(db)
         self.secrets = ChannelSecrets(box, self.bindings)
@@ -307,6 +307,4 @@ class ChannelService:
 
     def publish(self, tenant_id: str, agent_id: str, event: str, data: dict[str, Any]) -> None:
         """On ``agent:<id>``; the hub mirrors it to ``activity``."""
-        hub = self._hub()
-        if hub is not None:
-            hub.publish(tenant_id, f"agent:{agent_id}", event, data)
+        self.hub.publish(tenant_id, f"agent:{agent_id}", event, data)

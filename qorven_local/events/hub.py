@@ -91,7 +91,7 @@ class Subscription:
         """Take queued events (all, or at most ``limit``) as event dicts, oldest first."""
         self._pending = False
         self._ready.clear()
-        out = []
+        out: list[dict[str, Any]] = []
         queue = self._queue
         last_ts, last_iso = None, ""
         while queue and (limit is None or len(out) < limit):

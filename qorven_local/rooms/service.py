@@ -1,7 +1,7 @@
 """Rooms: several agents in one conversation, taking turns, and deciding together.
 
 Turn-taking. A human post is stored, then members answer one after another, each as a plan-run
-through ``ctx.runner`` (so each counts against the tenant's concurrency limit while it runs).
+through the AgentRunner (so each counts against the tenant's concurrency limit while it runs).
 ``round_robin``: every member, in member order; ``mention``: only the members named ``@name`` in
 the post, in mention order. Every member answers in its own ``room`` session, created with the
 room; its prompt is the room's messages since that member last spoke, as ``[name]: text`` lines,
@@ -23,12 +23,21 @@ import json
 import re
 import threading
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Callable, Iterator
 
-from qorven_local.agents.runs import RunEvent, RunRequest
-from qorven_local.errors import Conflict, NotFound, QorvenError, TooManyRuns, ValidationError
+from qorven_local.agents.events import RunEvent
+from qorven_local.agents.runner import AgentRunner
+from qorven_local.agents.runs import RunRequest
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
+from qorven_local.clock import Clock, IdFactory
+from qorven_local.errors import Conflict, NotFound, QorvenError, ValidationError
+from qorven_local.events.hub import Hub
 from qorven_local.models import Agent, Page
-from qorven_local.storage.rooms import Room, RoomMember, RoomMessage, RoomStore
+from qorven_local.rooms.types import Room, RoomMember, RoomMessage
+from qorven_local.storage.db import Database
+from qorven_local.storage.rooms import RoomStore
 
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_-]{0,47})", re.IGNORECASE)
 MAX_MEMBERS = 12
@@ -43,6 +52,7 @@ RULING_INSTRUCTIONS = (
 
 OnMessage = Callable[[RoomMessage], None]
 OnEvent = Callable[[RoomMessage, RunEvent], None]
+Members = list[tuple[Agent, str]]   # (agent, its room session id), in speaking order
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
@@ -91,11 +101,18 @@ def mentioned(content: str, members: list[Agent]) -> list[Agent]:
 
 
 class RoomService:
-    """``ctx.rooms``: create and read rooms, post turns, decide."""
+    """Create and read rooms, post turns, decide."""
 
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
-        self.store = RoomStore(ctx.db)
+    def __init__(self, *, db: Database, agents: AgentService, sessions: SessionService, runner: AgentRunner,
+                 hub: Hub, ids: IdFactory, clock: Clock) -> None:
+        self.db = db
+        self.agents = agents
+        self.sessions = sessions
+        self.runner = runner
+        self.hub = hub
+        self.ids = ids
+        self.clock = clock
+        self.store = RoomStore(db)
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
 
@@ -105,23 +122,21 @@ class RoomService:
         refs = list(fields["members"])
         agents: list[Agent] = []
         for ref in refs:
-            agent = self.ctx.agents.resolve(tenant_id, ref)
-            if agent is None:
-                raise NotFound(f"agent {ref} not found", param="members")
+            agent = self.agents.require(tenant_id, ref, param="members")
             if agent in agents:
                 raise ValidationError(f"agent {agent.name} is listed twice", param="members")
             agents.append(agent)
         chair_ref = fields.get("chair_agent_id")
-        chair = agents[0] if chair_ref is None else self.ctx.agents.resolve(tenant_id, chair_ref)
+        chair = agents[0] if chair_ref is None else self.agents.resolve(tenant_id, chair_ref)
         if chair is None or chair not in agents:
             raise ValidationError("the chair must be one of the members", param="chair_agent_id")
-        now = self.ctx.clock.iso()
-        room = Room(id=self.ctx.ids.new("room"), tenant_id=tenant_id, name=fields["name"],
+        now = self.clock.iso()
+        room = Room(id=self.ids.new("room"), tenant_id=tenant_id, name=fields["name"],
                     topic=fields.get("topic") or "", chair_agent_id=chair.id, mode=fields.get("mode", "round_robin"),
                     status="open", decision=None, created_at=now, updated_at=now)
-        with self.ctx.db.write() as conn:
+        with self.db.write() as conn:
             for position, agent in enumerate(agents):
-                session, _ = self.ctx.sessions.open(tenant_id, agent.id, "room", None, f"Room: {room.name}")
+                session, _ = self.sessions.open(tenant_id, agent.id, "room", None, f"Room: {room.name}")
                 room.members.append(RoomMember(agent.id, position, session.id))
             self.store.insert(conn, room)
         return room
@@ -151,7 +166,7 @@ class RoomService:
             speakers = [a for a, _ in members] if room.mode == "round_robin" else \
                 mentioned(content, [a for a, _ in members])
             if speakers:
-                self._check_capacity(tenant_id)
+                self.runner.check_capacity(tenant_id)
             new = [self._add(room, role="user", agent_id=None, kind="message", content=content,
                              on_message=on_message)]
             sessions = {a.id: s for a, s in members}
@@ -175,8 +190,8 @@ class RoomService:
                           "votes": []}
             else:
                 result = self._deliberate(room, method or "vote", question, on_message)
-            result["decided_at"] = now = self.ctx.clock.iso()
-            with self.ctx.db.write() as conn:
+            result["decided_at"] = now = self.clock.iso()
+            with self.db.write() as conn:
                 if not self.store.mark_decided(conn, tenant_id, room.id, result, now):
                     raise Conflict(f"room {room.id} is already decided")
         room = self.get(tenant_id, room.id)
@@ -185,7 +200,7 @@ class RoomService:
 
     def _deliberate(self, room: Room, method: str, question: str, on_message: OnMessage | None) -> dict[str, Any]:
         members = self._members(room)
-        self._check_capacity(room.tenant_id)
+        self.runner.check_capacity(room.tenant_id)
         chair = next(a for a, _ in members if a.id == room.chair_agent_id)
         chair_session = next(s for a, s in members if a.id == chair.id)
         votes: list[dict[str, Any]] = []
@@ -211,7 +226,7 @@ class RoomService:
                     "summary": summary or text, "votes": votes}
         return self._count(room, chair, chair_session, members, question, votes, on_message)
 
-    def _count(self, room: Room, chair: Agent, chair_session: str, members, question: str,
+    def _count(self, room: Room, chair: Agent, chair_session: str, members: Members, question: str,
                votes: list[dict[str, Any]], on_message: OnMessage | None) -> dict[str, Any]:
         tally: dict[str, list[str]] = {}   # key -> [first spelling, *voter ids]
         for v in votes:
@@ -249,8 +264,8 @@ class RoomService:
                 + summary[1:], "votes": votes}
 
     # -- one member's answer ---------------------------------------------------------------------
-    def _reply(self, room: Room, agent: Agent, session_id: str, members, instruction: str | None, *, kind: str,
-               on_message: OnMessage | None, on_event: OnEvent | None = None,
+    def _reply(self, room: Room, agent: Agent, session_id: str, members: Members, instruction: str | None, *,
+               kind: str, on_message: OnMessage | None, on_event: OnEvent | None = None,
                cancel: threading.Event | None = None) -> RoomMessage:
         """Run ``agent`` on what it has not seen yet (plus ``instruction``); store its answer."""
         tenant = room.tenant_id
@@ -260,15 +275,12 @@ class RoomService:
                  for m in unseen if m.status == "complete"]
         if instruction:
             lines.append(instruction)
-        message = RoomMessage(id=self.ctx.ids.new("msg"), tenant_id=tenant, room_id=room.id, role="assistant",
+        message = RoomMessage(id=self.ids.new("msg"), tenant_id=tenant, room_id=room.id, role="assistant",
                               agent_id=agent.id, kind=kind, content="", session_id=session_id)
-        forward = None
-        if on_event is not None:
-            def forward(event: RunEvent) -> None:
-                on_event(message, event)
+        forward = partial(on_event, message) if on_event is not None else None
         try:
-            session = self.ctx.sessions.get(tenant, session_id)
-            result = self.ctx.runner.run(RunRequest(
+            session = self.sessions.get(tenant, session_id)
+            result = self.runner.run(RunRequest(
                 tenant_id=tenant, agent=agent, session=session, user_message="\n\n".join(lines) or "(no new messages)",
                 channel="room", extra_system=self._room_brief(room, agent, members), cancel=cancel,
                 on_event=forward))
@@ -279,7 +291,7 @@ class RoomService:
             message.status, message.error = "failed", {"code": exc.code, "message": exc.message}
         return self._store(message, on_message)
 
-    def _room_brief(self, room: Room, agent: Agent, members) -> str:
+    def _room_brief(self, room: Room, agent: Agent, members: Members) -> str:
         roster = "\n".join(f"- {a.name}" + (" (chair)" if a.id == room.chair_agent_id else "")
                            + (" (you)" if a.id == agent.id else "") + (f": {a.description}" if a.description else "")
                            for a, _ in members)
@@ -289,23 +301,16 @@ class RoomService:
                 "Answer with your own contribution only, briefly, without speaking for the others.")
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _members(self, room: Room) -> list[tuple[Agent, str]]:
+    def _members(self, room: Room) -> Members:
         """(agent, session id) of each member that still exists, in speaking order."""
         out = []
         for member in room.members:
-            agent = self.ctx.agents.resolve(room.tenant_id, member.agent_id)
+            agent = self.agents.resolve(room.tenant_id, member.agent_id)
             if agent is not None:
                 out.append((agent, member.session_id))
         if not out:
             raise Conflict(f"room {room.id} has no remaining members")
         return out
-
-    def _check_capacity(self, tenant_id: str) -> None:
-        """Refuse up front (503) when the tenant's plan-run slots are all taken."""
-        limit = int(self.ctx.config.max_runs_per_tenant)
-        if self.ctx.runner.active_runs(tenant_id) >= limit:
-            raise TooManyRuns(f"{limit} agent runs are already in progress for this tenant; retry shortly",
-                              retry_after=2)
 
     @contextmanager
     def _turn(self, room: Room) -> Iterator[None]:
@@ -321,13 +326,13 @@ class RoomService:
 
     def _add(self, room: Room, *, role: str, agent_id: str | None, kind: str, content: str,
              on_message: OnMessage | None) -> RoomMessage:
-        message = RoomMessage(id=self.ctx.ids.new("msg"), tenant_id=room.tenant_id, room_id=room.id, role=role,
+        message = RoomMessage(id=self.ids.new("msg"), tenant_id=room.tenant_id, room_id=room.id, role=role,
                               agent_id=agent_id, kind=kind, content=content, session_id=None)
         return self._store(message, on_message)
 
     def _store(self, message: RoomMessage, on_message: OnMessage | None) -> RoomMessage:
-        message.created_at = self.ctx.clock.iso()
-        with self.ctx.db.write() as conn:
+        message.created_at = self.clock.iso()
+        with self.db.write() as conn:
             self.store.add_message(conn, message)
         self._publish_message(message)
         if on_message is not None:
@@ -335,11 +340,7 @@ class RoomService:
         return message
 
     def _publish_message(self, message: RoomMessage) -> None:
-        hub = self.ctx.hub
-        if hub is not None:
-            hub.publish(message.tenant_id, f"room:{message.room_id}", "room.message", message.to_dict())
+        self.hub.publish(message.tenant_id, f"room:{message.room_id}", "room.message", message.to_dict())
 
     def _publish(self, room: Room, event: str, data: dict[str, Any]) -> None:
-        hub = self.ctx.hub
-        if hub is not None:
-            hub.publish(room.tenant_id, f"room:{room.id}", event, data)
+        self.hub.publish(room.tenant_id, f"room:{room.id}", event, data)

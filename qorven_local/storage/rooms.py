@@ -2,64 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from qorven_local.models import Page
+from qorven_local.rooms.types import Room, RoomMember, RoomMessage
 from qorven_local.storage.db import Database, dumps, loads
 from qorven_local.storage.paging import fetch_page
-
-
-@dataclass(frozen=True)
-class RoomMember:
-    agent_id: str
-    position: int
-    session_id: str
-
-
-@dataclass
-class Room:
-    id: str
-    tenant_id: str
-    name: str
-    topic: str
-    chair_agent_id: str
-    mode: str
-    status: str
-    decision: dict[str, Any] | None
-    created_at: str
-    updated_at: str
-    members: list[RoomMember] = field(default_factory=list)
-
-    @property
-    def member_ids(self) -> list[str]:
-        return [m.agent_id for m in self.members]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "object": "room", "name": self.name, "topic": self.topic, "members": self.member_ids,
-                "chair_agent_id": self.chair_agent_id, "mode": self.mode, "status": self.status,
-                "decision": self.decision, "created_at": self.created_at, "updated_at": self.updated_at}
-
-
-@dataclass
-class RoomMessage:
-    id: str
-    tenant_id: str
-    room_id: str
-    role: str                 # user (the human) | assistant (a member)
-    agent_id: str | None
-    kind: str                 # message | vote | ruling
-    content: str
-    session_id: str | None
-    status: str = "complete"
-    error: dict[str, Any] | None = None
-    created_at: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "object": "room.message", "room_id": self.room_id, "role": self.role,
-                "agent_id": self.agent_id, "kind": self.kind, "content": self.content,
-                "session_id": self.session_id, "status": self.status, "error": self.error,
-                "created_at": self.created_at}
 
 
 def _room(row: Any) -> Room:

@@ -90,12 +90,6 @@ class MessageStore:
         conn.execute("UPDATE sessions SET message_count = message_count + 1, last_message_at = ?, updated_at = ? "
                      "WHERE id = ?", (message.created_at, message.created_at, message.session_id))
 
-    def update(self, conn: Any, message: Message) -> None:
-        conn.execute("UPDATE messages SET content = ?, tool_calls = ?, status = ?, error = ?, usage = ? "
-                     "WHERE id = ? AND tenant_id = ?",
-                     (message.content, dumps(message.tool_calls), message.status, dumps(message.error),
-                      dumps(message.usage), message.id, message.tenant_id))
-
     def page(self, tenant_id: str, session_id: str, *, channel: str | None, limit: int | None,
              cursor: str | None) -> Page:
         where, args = ["tenant_id = ?", "session_id = ?"], [tenant_id, session_id]

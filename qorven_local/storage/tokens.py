@@ -21,7 +21,7 @@ class TokenStore:
         return self.db.query_one("SELECT * FROM tokens WHERE token_hash = ?", (token_hash,))
 
     def count(self) -> int:
-        return self.db.query_one("SELECT count(*) FROM tokens")[0]
+        return int(self.db.scalar("SELECT count(*) FROM tokens"))
 
     def live_admin_tokens(self, conn: Any, tenant_id: str, now: str) -> list[Any]:
         return conn.execute(

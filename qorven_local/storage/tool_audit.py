@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from qorven_local.models import Page
 from qorven_local.storage.db import Database
 from qorven_local.storage.paging import fetch_page
+from qorven_local.tools.types import ToolInvocation
 
 ARGUMENTS_KEPT_CHARS = 2000   # arguments can carry whole files; the audit keeps a prefix and a digest
-
-
-@dataclass(frozen=True)
-class ToolInvocation:
-    id: str
-    tenant_id: str
-    tool: str
-    arguments: str            # JSON, truncated to ARGUMENTS_KEPT_CHARS
-    arguments_sha256: str
-    ok: bool
-    error_code: str | None
-    duration_ms: int
-    invoked_by: str | None
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "tool": self.tool, "arguments": self.arguments,
-                "arguments_sha256": self.arguments_sha256, "ok": self.ok, "error_code": self.error_code,
-                "duration_ms": self.duration_ms, "invoked_by": self.invoked_by, "created_at": self.created_at}
 
 
 def digest_arguments(arguments: Any) -> tuple[str, str]:

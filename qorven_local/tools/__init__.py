@@ -1,2 +1,2 @@
-"""Tools agents can call: ``registry`` (Tool, ToolRegistry, default_registry), ``context``
-(ToolContext and the service Protocols), ``schema`` (signature → JSON Schema), ``builtin/``."""
+"""Tools agents can call: ``registry`` (Tool, ToolRegistry), ``context`` (ToolContext and the service
+Protocols), ``schema`` (signature → JSON Schema), ``builtin/`` (the built-in tools, ``default_registry``)."""

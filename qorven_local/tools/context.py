@@ -42,7 +42,7 @@ class Delegate(Protocol):
 
 @dataclass(frozen=True)
 class ToolSettings:
-    """Limits and outbound rules for the built-in tools (the lead maps app settings onto these)."""
+    """Limits and outbound rules for the built-in tools (``tools/service.py`` maps the app settings onto them)."""
 
     allow_private: bool = False            # http_get may reach loopback/private/link-local addresses
     allowed_hosts: tuple[str, ...] = ()    # "host" or "host:port" exempt from the private-address rule

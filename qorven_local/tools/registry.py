@@ -17,7 +17,7 @@ jsonschema is imported on first use (start-up time).
 
 from __future__ import annotations
 
-import contextvars
+import builtins
 import json
 import logging
 import threading
@@ -129,10 +129,16 @@ class ToolRegistry:
         except KeyError:
             raise NotFound(f"tool {name} not found") from None
 
-    def list(self) -> list[Tool]:
-        return list(self._tools.values())
+    def has(self, name: str) -> bool:
+        return name in self._tools
 
-    def schemas_for(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[Tool]:
+        return builtins.list(self._tools.values())
+
+    def names(self) -> builtins.list[str]:
+        return builtins.list(self._tools)
+
+    def schemas_for(self, names: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
         """OpenAI ``tools`` entries for ``names`` (all tools when None); unknown names are NotFound."""
         chosen = self.list() if names is None else [self.get(n) for n in names]
         return [t.openai_schema() for t in chosen]
@@ -216,8 +222,7 @@ def _run_with_timeout(t: Tool, args: dict[str, Any], timeout: float) -> tuple[bo
             log.exception("tool %s failed", t.name)
             outcome.append((False, {"code": "tool_failed", "message": f"{type(exc).__name__}: {exc}"}))
 
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,),
-                              name=f"tool-{t.name}", daemon=True)
+    worker = threading.Thread(target=run, name=f"tool-{t.name}", daemon=True)
     worker.start()
     worker.join(timeout)
     if not outcome:
@@ -228,9 +233,3 @@ def _run_with_timeout(t: Tool, args: dict[str, Any], timeout: float) -> tuple[bo
 def _ms_since(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
-
-def default_registry() -> ToolRegistry:
-    """A registry holding every built-in tool."""
-    from qorven_local.tools.builtin import BUILTIN_TOOLS  # late: built-ins import this module
-
-    return ToolRegistry(BUILTIN_TOOLS)

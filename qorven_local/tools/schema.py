@@ -92,7 +92,7 @@ def type_schema(hint: Any, *, where: str) -> tuple[dict[str, Any], bool]:
     if hint in _SCALARS:
         return {"type": _SCALARS[hint]}, False
     if hint is list or origin is list:
-        schema: dict[str, Any] = {"type": "array"}
+        schema = {"type": "array"}
         if args:
             schema["items"] = type_schema(args[0], where=where)[0]
         return schema, False

@@ -16,6 +16,9 @@ import threading
 from json.encoder import encode_basestring as _encode_str  # the C encoder: a JSON string literal
 from typing import Any, Callable, Iterator
 
+import falcon
+
+from qorven_local.agents.events import Delegated, ToolCalled, ToolFinished
 from qorven_local.errors import InternalError, QorvenError
 from qorven_local.web.errors import envelope
 
@@ -66,6 +69,24 @@ class ChunkWriter:
 def named(event: str, data: dict[str, Any]) -> bytes:
     """A named SSE event (Qorven form only; OpenAI clients never see these)."""
     return b"event: " + event.encode() + b"\ndata: " + _dumps(data) + b"\n\n"
+
+
+def tool_event(event: ToolCalled | ToolFinished | Delegated) -> tuple[str, dict[str, Any]]:
+    """The name (``tool_call``/``tool_result``) and data of a run's tool event in a chat or room stream.
+
+    A delegated child's event names the parent's ``delegate`` call, the child's depth, agent and
+    session, then the child's own call.
+    """
+    match event:
+        case ToolCalled():
+            return "tool_call", {"call_id": event.call_id, "tool": event.tool, "arguments": event.arguments}
+        case ToolFinished():
+            return "tool_result", {"call_id": event.call_id, "tool": event.tool, **event.outcome}
+        case Delegated(event=inner):
+            name, data = tool_event(inner)
+            return name, {"parent_call_id": event.parent_call_id, "depth": event.depth, "agent_id": inner.agent_id,
+                          "agent": event.agent, "session_id": inner.session_id, **data}
+    raise TypeError(f"not a tool event: {event!r}")
 
 
 def error_frame(error: QorvenError, request_id: str | None) -> bytes:
@@ -173,12 +194,12 @@ class SSEBridge:
             self.cancel.set()  # done, failed, or the client went away: the producer stops
 
 
-def bridge_for(req: Any, cancel: threading.Event, ping_s: float) -> "SSEBridge":
+def bridge_for(req: falcon.Request, cancel: threading.Event, ping_s: float) -> SSEBridge:
     """An SSEBridge for a request, told how to see waitress's client-disconnect flag."""
     return SSEBridge(cancel, ping_s=ping_s, disconnected=req.env.get("waitress.client_disconnected"))
 
 
-def respond_stream(resp: Any, bridge: "SSEBridge", request_id: str | None,
+def respond_stream(resp: falcon.Response, bridge: SSEBridge, request_id: str | None,
                    after_first: Callable[[], None] | None = None) -> None:
     """Answer with the bridge's frames as text/event-stream.
 

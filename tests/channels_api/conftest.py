@@ -252,7 +252,8 @@ CONFIG = {"twilio_sms": {"public_base_url": PUBLIC_BASE}, "whatsapp": {"verify_t
 def product_log() -> bytes:
     """What the product's log file holds (one file handler per process, following the newest server)."""
     import logging
-    files = [h.baseFilename for h in logging.getLogger("qorven").handlers if getattr(h, "_qorven", None) == "file"]
+    files = [h.baseFilename for h in logging.getLogger("qorven").handlers
+             if isinstance(h, logging.FileHandler) and h.get_name() == "qorven-file"]
     assert files, "the qorven log handler is not installed"
     for handler in logging.getLogger("qorven").handlers:
         handler.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -11,6 +12,7 @@ import pytest
 
 from tests.chat.conftest import configure, sse_events
 from tests.fakes import Reply
+from tests.support.servers import InProcessServer
 
 CALC = Reply.tool_calls([{"id": "call_calc", "name": "calculator", "arguments": {"expression": "6*7"}}])
 
@@ -189,18 +191,19 @@ def test_client_disconnect_stops_a_proxied_stream(server, api, fake):
     assert time.monotonic() - closed_at < 1.5
 
 
-def test_keep_alive_pings_while_the_model_is_silent(server, api, fake):
-    server.ctx.sse_ping_s = 0.2
+def test_keep_alive_pings_while_the_model_is_silent(tmp_path, fake):
     fake.enqueue(Reply.text("slow answer", chunks=1, delay=0.6))
-    with api.stream("POST", "/v1/chat/completions", json={
-            "model": "fake/fake-model", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as r:
-        events = sse_events(r.iter_lines())
+    with InProcessServer(tmp_path / "home", settings={"sse_ping_seconds": 0.2}) as server, server.client() as api:
+        configure(api, fake)
+        with api.stream("POST", "/v1/chat/completions", json={
+                "model": "fake/fake-model", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as r:
+            events = sse_events(r.iter_lines())
     assert ("comment", "ping") in events
     assert events[-1] == ("message", "[DONE]")
 
 
 class RecordingMemory:
-    """A small stand-in for ctx.memory (the memory engineer's service has the same three calls)."""
+    """A small stand-in for the runner's MemoryService (the real one has the same three calls)."""
 
     def __init__(self) -> None:
         self.saved: list[tuple] = []
@@ -219,7 +222,10 @@ class RecordingMemory:
 
 
 def test_memories_are_recalled_into_the_prompt_and_saved_after_the_run(server, api, fake):
-    memory = server.ctx.memory = RecordingMemory()
+    memory = RecordingMemory()
+    runner = server.ctx.runner
+    services = runner.services
+    runner.services = dataclasses.replace(services, memory=memory)
     try:
         fake.enqueue(Reply.text("Miso is a fine name."), Reply.text("cat named Miso"))
         with api.stream("POST", "/v1/chat/completions",
@@ -236,7 +242,7 @@ def test_memories_are_recalled_into_the_prompt_and_saved_after_the_run(server, a
                                                            "cat named Miso")
         assert session_id == named["session"]["session_id"]
     finally:
-        server.ctx.memory = None
+        runner.services = services
 
 
 def test_an_agent_on_an_anthropic_provider_runs_tools(server, api, fake):

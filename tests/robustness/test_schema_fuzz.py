@@ -30,7 +30,6 @@ from werkzeug.test import Client
 
 from qorven_local.bootstrap import build_context, ensure_admin_token
 from qorven_local.config import load_config
-from qorven_local.events.hub import Hub
 from qorven_local.web.app import create_app
 from tests.fakes import FakeProvider
 from tests.support.loopback_only import loopback_only
@@ -169,7 +168,6 @@ def fuzz_target(tmp_path_factory):
     with loopback_only(), FakeProvider(api_key=FAKE_KEY) as fake:
         ctx = build_context(config)
         token = ensure_admin_token(ctx)
-        ctx.hub = Hub(clock=ctx.clock.time)
         app = LiveToken(create_app(ctx), token)
         api = Client(app)
         auth = {"Authorization": SENTINEL}

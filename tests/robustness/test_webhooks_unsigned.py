@@ -23,7 +23,6 @@ from werkzeug.test import Client  # noqa: E402
 
 from qorven_local.bootstrap import build_context, ensure_admin_token
 from qorven_local.config import load_config
-from qorven_local.events.hub import Hub
 from qorven_local.web.app import create_app, route_table
 from tests.support.loopback_only import loopback_only
 from tests.support.servers import TEST_LIMITS
@@ -46,7 +45,6 @@ def webhook_app(tmp_path_factory):
     with loopback_only():
         ctx = build_context(config)
         token = ensure_admin_token(ctx)
-        ctx.hub = Hub(clock=ctx.clock.time)
         app = create_app(ctx)
         paths = {route.path for route in route_table(ctx)}
         if "/v1/webhooks/{channel}" not in paths:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qorven_local.tools.context import ToolContext, ToolSettings
-from qorven_local.tools.registry import default_registry
+from qorven_local.tools.builtin import default_registry
 
 FIXED_NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=timezone.utc)  # a Saturday
 

@@ -6,13 +6,13 @@ import dataclasses
 import inspect
 
 from qorven_local.security import urlpolicy
-from qorven_local.tools import context, registry
+from qorven_local.tools import builtin, context, registry
 
 
 def test_registry_exports():
-    for name in ("Tool", "ToolRegistry", "ToolResult", "ToolError", "tool", "default_registry",
-                 "validate_arguments"):
+    for name in ("Tool", "ToolRegistry", "ToolResult", "ToolError", "tool", "validate_arguments"):
         assert hasattr(registry, name), name
+    assert hasattr(builtin, "default_registry")
     assert list(inspect.signature(registry.ToolRegistry.invoke).parameters) == [
         "self", "name", "arguments", "ctx", "raise_invalid"]
     assert [f.name for f in dataclasses.fields(registry.ToolResult)] == ["ok", "result", "error", "duration_ms"]

@@ -19,7 +19,7 @@ class _TextExtractor(HTMLParser):
         self._skip = 0          # depth inside elements whose text is not content
         self._in_title = False
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
         elif tag in _SKIP:
@@ -27,7 +27,7 @@ class _TextExtractor(HTMLParser):
         if tag in _BLOCK:
             self.parts.append("\n")
 
-    def handle_startendtag(self, tag: str, attrs) -> None:
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK:
             self.parts.append("\n")
 

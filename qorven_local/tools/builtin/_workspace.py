@@ -15,6 +15,7 @@ import errno
 import os
 import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Callable
 
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolError
@@ -95,7 +96,8 @@ def _enter(dir_fd: int, name: str, make: bool, rel: PurePosixPath) -> int:
         name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=dir_fd), rel)
 
 
-def _checked_open(opener, rel: PurePosixPath) -> int:
+def _checked_open(opener: Callable[[], int], rel: PurePosixPath) -> int:
+    """Run ``opener`` (an ``os.open``), turning each way it can fail into the tool error that says why."""
     try:
         return opener()
     except FileNotFoundError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from qorven_local.tools.builtin import _workspace as ws
+import qorven_local.tools.builtin._workspace as ws
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolError, tool
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from qorven_local.tools.builtin import _workspace as ws
+import qorven_local.tools.builtin._workspace as ws
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolError, tool
 

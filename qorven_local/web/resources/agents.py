@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from qorven_local.agents.service import AgentService
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_bool, read_body
 from qorven_local.web.spec import PAGED, Param, operation
@@ -12,8 +13,10 @@ INCLUDE_DELETED = Param("include_deleted", {"type": "boolean", "default": False}
 
 
 class AgentsResource:
-    def __init__(self, ctx) -> None:
-        self.agents = ctx.agents
+    """/v1/agents: list and create."""
+
+    def __init__(self, agents: AgentService) -> None:
+        self.agents = agents
 
     @operation(summary="List agents", tag="agents", response=schemas.list_of(schemas.AGENT),
                query=PAGED + (INCLUDE_DELETED,))
@@ -31,8 +34,10 @@ class AgentsResource:
 
 
 class AgentResource:
-    def __init__(self, ctx) -> None:
-        self.agents = ctx.agents
+    """/v1/agents/{agent_id}: read, update, delete one agent."""
+
+    def __init__(self, agents: AgentService) -> None:
+        self.agents = agents
 
     @operation(summary="Get an agent", tag="agents", response=schemas.AGENT, query=(INCLUDE_DELETED,))
     def on_get(self, req: falcon.Request, resp: falcon.Response, agent_id: str) -> None:

@@ -8,15 +8,23 @@ from typing import Any
 
 import falcon
 
-from qorven_local.agents.model_ids import ChatTarget
-from qorven_local.agents.runs import RunEvent, RunRequest, RunResult
-from qorven_local.errors import NotFound, ValidationError
+from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, RunEvent, RunFinished, RunStarted,
+                                        ToolCalled, ToolFinished)
+from qorven_local.agents.model_ids import ModelDirectory
+from qorven_local.agents.runner import AgentRunner
+from qorven_local.agents.runs import RunRequest
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
+from qorven_local.clock import Clock, IdFactory
+from qorven_local.errors import ValidationError
+from qorven_local.models import Agent, Session
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
+from qorven_local.providers.registry import ResolvedModel
 from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation
+from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream, tool_event
 from qorven_local.web.validation import validate
-from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream
 
 _MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
 OPENAI_FORM = {
@@ -89,8 +97,17 @@ def _usage_dict(usage: Usage | None) -> dict[str, int] | None:
 
 
 class ChatCompletionsResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
+    """Chat completions: an agent run (Qorven form, or the OpenAI form naming an agent) or a proxied model."""
+
+    def __init__(self, *, agents: AgentService, sessions: SessionService, model_ids: ModelDirectory,
+                 runner: AgentRunner, clock: Clock, ids: IdFactory, sse_ping_s: float) -> None:
+        self.agents = agents
+        self.sessions = sessions
+        self.model_ids = model_ids
+        self.runner = runner
+        self.clock = clock
+        self.ids = ids
+        self.sse_ping_s = sse_ping_s
 
     @operation(summary="Chat: run an agent (Qorven form or model qor:<name>) or proxy a provider model; JSON "
                        "or SSE (stream=true)", tag="chat", request=CHAT_REQUEST, response=CHAT_RESPONSE,
@@ -112,42 +129,40 @@ class ChatCompletionsResource:
             check_openai_form(body)
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
-        created = int(self.ctx.clock.time())
-        completion_id = "chatcmpl-" + self.ctx.ids.new("cmp")[4:]
+        created = int(self.clock.time())
+        completion_id = "chatcmpl-" + self.ids.new("cmp")[4:]
         rid = getattr(req.context, "request_id", None)
 
         if read_schema is QORVEN_FORM:
-            agent = self.ctx.agents.resolve(tenant, body["agent_id"])
-            if agent is None:
-                raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
+            agent = self.agents.require(tenant, body["agent_id"], param="agent_id")
             session = self._session(tenant, agent, body.get("session_id"))
             run = RunRequest(tenant_id=tenant, agent=agent, session=session,
                              user_message=content_text(body["message"]), channel=session.channel)
             model_name = "qor:" + agent.name
             self._agent(req, resp, run, model_name, stream, include_usage, completion_id, created, rid, named_events=True)
             return
-        target = self.ctx.model_ids.chat_target(tenant, body["model"])
+        target = self.model_ids.chat_target(tenant, body["model"])
         if target.agent is not None:
             run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
                              messages=list(body["messages"]))
             self._agent(req, resp, run, body["model"], stream, include_usage, completion_id, created, rid,
                         named_events=False)
         else:
-            self._proxy(req, resp, target, body, stream, include_usage, completion_id, created, rid)
+            assert target.model is not None  # a ChatTarget names an agent or a model
+            self._proxy(req, resp, target.model, body, stream, include_usage, completion_id, created, rid)
 
-    def _session(self, tenant: str, agent, session_id: str | None):
+    def _session(self, tenant: str, agent: Agent, session_id: str | None) -> Session:
         if session_id:
-            session = self.ctx.sessions.get(tenant, session_id)
+            session = self.sessions.get(tenant, session_id)
             if session.agent_id != agent.id:
                 raise ValidationError(f"session {session_id} belongs to another agent", param="session_id")
             return session
-        return self.ctx.sessions.open(tenant, agent.id, "web")[0]
-
+        return self.sessions.open(tenant, agent.id, "web")[0]
 
     # -- agents ---------------------------------------------------------------------------------
-    def _agent(self, req, resp, run: RunRequest, model_name: str, stream: bool, include_usage: bool,
-               completion_id: str, created: int, rid: str | None, named_events: bool) -> None:
-        runner = self.ctx.runner
+    def _agent(self, req: falcon.Request, resp: falcon.Response, run: RunRequest, model_name: str, stream: bool,
+               include_usage: bool, completion_id: str, created: int, rid: str | None, named_events: bool) -> None:
+        runner = self.runner
         if not stream:
             result = runner.run(run)
             resp.media = _completion(completion_id, created, model_name, result.content, None,
@@ -156,44 +171,46 @@ class ChatCompletionsResource:
                                              "tool_calls": result.tool_calls} if named_events else None)
             return
         cancel = run.cancel = threading.Event()
-        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s)
         writer = ChunkWriter(completion_id, created, model_name)
         put = bridge.put
         state = {"role": False}
 
         def on_event(event: RunEvent) -> None:
-            kind = event.type
-            if kind == "text_delta":
-                frame = writer.text(event.data["text"])
-                if not state["role"]:
+            match event:
+                case AnswerDelta():
+                    frame = writer.text(event.text)
+                    if not state["role"]:
+                        state["role"] = True
+                        frame = writer.role() + frame
+                    put(frame)
+                case RunFinished():
+                    frame = b"" if state["role"] else writer.role()
                     state["role"] = True
-                    frame = writer.role() + frame
-                put(frame)
-            elif kind == "finish":
-                frame = b"" if state["role"] else writer.role()
-                state["role"] = True
-                frame += writer.finish(_reason(event.data["finish_reason"]))
-                if include_usage:
-                    frame += writer.usage(event.data["usage"] or {"prompt_tokens": 0, "completion_tokens": 0,
-                                                                  "total_tokens": 0})
-                put(frame + DONE)
-            elif named_events and kind in ("session", "memory", "tool_call", "tool_result"):
-                put(named(kind, event.data))
+                    frame += writer.finish(_reason(event.finish_reason))
+                    if include_usage:
+                        frame += writer.usage(event.usage or {"prompt_tokens": 0, "completion_tokens": 0,
+                                                              "total_tokens": 0})
+                    put(frame + DONE)
+                case RunStarted() if named_events:
+                    put(named("session", {"session_id": event.session_id, "agent_id": event.agent_id,
+                                          "message_id": event.message_id}))
+                case MemoryRecalled() if named_events:
+                    put(named("memory", {"recalled": event.recalled}))
+                case ToolCalled() | ToolFinished() | Delegated() if named_events:
+                    put(named(*tool_event(event)))
 
         run.on_event = on_event
 
         def produce(_: SSEBridge) -> None:
-            result: RunResult = runner.run(run)
-            if result.finish_reason == "cancelled":
-                return
+            runner.run(run)  # its events reach the client through on_event
 
         bridge.start(produce, name="agent-run")
         respond_stream(resp, bridge, rid)
 
     # -- provider models ------------------------------------------------------------------------
-    def _proxy(self, req, resp, target: ChatTarget, body: dict[str, Any], stream: bool, include_usage: bool,
-               completion_id: str, created: int, rid: str | None) -> None:
-        resolved = target.model
+    def _proxy(self, req: falcon.Request, resp: falcon.Response, resolved: ResolvedModel, body: dict[str, Any],
+               stream: bool, include_usage: bool, completion_id: str, created: int, rid: str | None) -> None:
         request = ChatRequest.from_openai(body, model=resolved.upstream_model)
         request.messages = for_upstream(request.messages, resolved.provider.kind)
         adapter = resolved.adapter
@@ -205,7 +222,7 @@ class ChatCompletionsResource:
             return
         cancel = threading.Event()
         writer = ChunkWriter(completion_id, created, model_name)
-        state = {"usage": None, "finished": None, "chars": 0}
+        state: dict[str, Any] = {"usage": None, "finished": None, "chars": 0}
 
         def frame_of(event: Any) -> bytes | None:
             kind = type(event)
@@ -245,7 +262,7 @@ class ChatCompletionsResource:
             resp.data = first
             return
 
-        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s)
         bridge.put(first)
 
         def produce(out: SSEBridge) -> None:

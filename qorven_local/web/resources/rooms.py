@@ -7,12 +7,14 @@ from typing import Any
 
 import falcon
 
-from qorven_local.agents.runs import RunEvent
-from qorven_local.storage.rooms import RoomMessage
+from qorven_local.agents.events import AnswerDelta, Delegated, RunEvent, ToolCalled, ToolFinished
+from qorven_local.context import AppContext
+from qorven_local.rooms.service import RoomService
+from qorven_local.rooms.types import RoomMessage
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.schemas import NULLABLE_STR, TIMESTAMP, list_of
 from qorven_local.web.spec import PAGED, Param, Route, operation
-from qorven_local.web.sse import DONE, SSEBridge, bridge_for, named, respond_stream
+from qorven_local.web.sse import DONE, SSEBridge, bridge_for, named, respond_stream, tool_event
 
 DECISION = {
     "type": ["object", "null"],
@@ -88,10 +90,11 @@ DECIDE_REQUEST = {
 }
 
 
-
 class RoomsResource:
-    def __init__(self, ctx) -> None:
-        self.rooms = ctx.rooms
+    """/v1/rooms: list and create."""
+
+    def __init__(self, rooms: RoomService) -> None:
+        self.rooms = rooms
 
     @operation(summary="List rooms (newest first)", tag="rooms", response=list_of(ROOM),
                query=PAGED + (Param("status", {"enum": ["open", "decided"]}, "only this status"),))
@@ -109,8 +112,10 @@ class RoomsResource:
 
 
 class RoomResource:
-    def __init__(self, ctx) -> None:
-        self.rooms = ctx.rooms
+    """/v1/rooms/{room_id}: one room."""
+
+    def __init__(self, rooms: RoomService) -> None:
+        self.rooms = rooms
 
     @operation(summary="Get a room", tag="rooms", response=ROOM)
     def on_get(self, req: falcon.Request, resp: falcon.Response, room_id: str) -> None:
@@ -118,9 +123,11 @@ class RoomResource:
 
 
 class RoomMessagesResource:
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
-        self.rooms = ctx.rooms
+    """/v1/rooms/{room_id}/messages: the transcript, and posting a turn (JSON or SSE)."""
+
+    def __init__(self, rooms: RoomService, sse_ping_s: float) -> None:
+        self.rooms = rooms
+        self.sse_ping_s = sse_ping_s
 
     @operation(summary="The room's transcript (oldest first)", tag="rooms", response=list_of(ROOM_MESSAGE),
                query=PAGED)
@@ -147,18 +154,20 @@ class RoomMessagesResource:
                           "next_cursor": None}
             return
         cancel = threading.Event()
-        bridge = bridge_for(req, cancel, self.ctx.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s)
         put = bridge.put
 
         def on_message(message: RoomMessage) -> None:
             put(named("room.message", message.to_dict()))
 
         def on_event(message: RoomMessage, event: RunEvent) -> None:
-            if event.type == "text_delta":
-                put(named("room.delta", {"message_id": message.id, "agent_id": message.agent_id,
-                                         "text": event.data["text"]}))
-            elif event.type in ("tool_call", "tool_result"):
-                put(named(event.type, {"message_id": message.id, "agent_id": message.agent_id, **event.data}))
+            match event:
+                case AnswerDelta():
+                    put(named("room.delta", {"message_id": message.id, "agent_id": message.agent_id,
+                                             "text": event.text}))
+                case ToolCalled() | ToolFinished() | Delegated():
+                    name, data = tool_event(event)
+                    put(named(name, {"message_id": message.id, "agent_id": message.agent_id, **data}))
 
         def produce(_: SSEBridge) -> None:
             self.rooms.post(tenant, room_id, body["content"], on_message=on_message, on_event=on_event,
@@ -171,8 +180,10 @@ class RoomMessagesResource:
 
 
 class RoomDecideResource:
-    def __init__(self, ctx) -> None:
-        self.rooms = ctx.rooms
+    """/v1/rooms/{room_id}/decide: reach and record the room's decision."""
+
+    def __init__(self, rooms: RoomService) -> None:
+        self.rooms = rooms
 
     @operation(summary="Decide: by vote (majority, ties to the chair), by the chair's ruling, or record a human "
                        "decision", tag="rooms", request=DECIDE_REQUEST, response=ROOM,
@@ -189,10 +200,11 @@ class RoomDecideResource:
         resp.media = room.to_dict()
 
 
-def room_routes(ctx) -> list[Route]:
+def room_routes(ctx: AppContext) -> list[Route]:
+    """The /v1/rooms routes over the context's RoomService."""
     return [
-        Route("/v1/rooms", RoomsResource(ctx)),
-        Route("/v1/rooms/{room_id}", RoomResource(ctx)),
-        Route("/v1/rooms/{room_id}/messages", RoomMessagesResource(ctx)),
-        Route("/v1/rooms/{room_id}/decide", RoomDecideResource(ctx)),
+        Route("/v1/rooms", RoomsResource(ctx.rooms)),
+        Route("/v1/rooms/{room_id}", RoomResource(ctx.rooms)),
+        Route("/v1/rooms/{room_id}/messages", RoomMessagesResource(ctx.rooms, ctx.config.sse_ping_seconds)),
+        Route("/v1/rooms/{room_id}/decide", RoomDecideResource(ctx.rooms)),
     ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from qorven_local.errors import NotFound
+from qorven_local.agents.service import AgentService
+from qorven_local.agents.sessions import SessionService
 from qorven_local.models import CHANNELS
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, query_required, read_body
@@ -19,9 +20,11 @@ SESSION_FILTERS = (
 
 
 class SessionsResource:
-    def __init__(self, ctx) -> None:
-        self.sessions = ctx.sessions
-        self.agents = ctx.agents
+    """/v1/sessions: list and open sessions."""
+
+    def __init__(self, sessions: SessionService, agents: AgentService) -> None:
+        self.sessions = sessions
+        self.agents = agents
 
     @operation(summary="List sessions (newest first)", tag="sessions", response=schemas.list_of(schemas.SESSION),
                query=PAGED + SESSION_FILTERS)
@@ -37,9 +40,7 @@ class SessionsResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, schemas.SESSION_CREATE)
         tenant = principal(req).tenant_id
-        agent = self.agents.resolve(tenant, body["agent_id"])
-        if agent is None:
-            raise NotFound(f"agent {body['agent_id']} not found", param="agent_id")
+        agent = self.agents.require(tenant, body["agent_id"], param="agent_id")
         session, created = self.sessions.open(tenant, agent.id, body.get("channel", "web"), body.get("peer"),
                                               body.get("title"))
         resp.status = 201 if created else 200
@@ -47,8 +48,10 @@ class SessionsResource:
 
 
 class SessionResource:
-    def __init__(self, ctx) -> None:
-        self.sessions = ctx.sessions
+    """/v1/sessions/{session_id}: read, update, archive one session."""
+
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
 
     @operation(summary="Get a session", tag="sessions", response=schemas.SESSION)
     def on_get(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
@@ -66,8 +69,10 @@ class SessionResource:
 
 
 class MessagesResource:
-    def __init__(self, ctx) -> None:
-        self.sessions = ctx.sessions
+    """/v1/messages: one session's messages."""
+
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
 
     @operation(summary="List a session's messages (oldest first)", tag="messages",
                response=schemas.list_of(schemas.MESSAGE),

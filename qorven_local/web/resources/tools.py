@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import falcon
 
+from qorven_local.context import AppContext
+from qorven_local.tools.service import ToolService
 from qorven_local.web.io import page_args, page_body, principal, read_body
 from qorven_local.web.schemas import list_of
 from qorven_local.web.spec import PAGED, Route, operation
@@ -60,8 +62,10 @@ INVOCATION = {
 
 
 class ToolsResource:
-    def __init__(self, ctx) -> None:
-        self.tools = ctx.tool_service
+    """/v1/tools: the catalogue."""
+
+    def __init__(self, tools: ToolService) -> None:
+        self.tools = tools
 
     @operation(summary="List the tools (registry order)", tag="tools", response=TOOL_LIST, query=PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -69,8 +73,10 @@ class ToolsResource:
 
 
 class ToolResource:
-    def __init__(self, ctx) -> None:
-        self.tools = ctx.tool_service
+    """/v1/tools/{tool_id}: one tool, with the agents that use it."""
+
+    def __init__(self, tools: ToolService) -> None:
+        self.tools = tools
 
     @operation(summary="Inspect a tool: schema, permission, and which agents use it", tag="tools", response=TOOL)
     def on_get(self, req: falcon.Request, resp: falcon.Response, tool_id: str) -> None:
@@ -78,8 +84,10 @@ class ToolResource:
 
 
 class ToolInvokeResource:
-    def __init__(self, ctx) -> None:
-        self.tools = ctx.tool_service
+    """/v1/tools/{tool_id}/invoke: audited direct invocation."""
+
+    def __init__(self, tools: ToolService) -> None:
+        self.tools = tools
 
     @operation(summary="Invoke a tool directly (admin); a failing tool answers 200 with ok=false", tag="tools",
                request=INVOKE_REQUEST, response=INVOKE_RESPONSE, admin=True, errors=("invalid_arguments",),
@@ -93,8 +101,10 @@ class ToolInvokeResource:
 
 
 class ToolInvocationsResource:
-    def __init__(self, ctx) -> None:
-        self.tools = ctx.tool_service
+    """/v1/tools/{tool_id}/invocations: the audit trail."""
+
+    def __init__(self, tools: ToolService) -> None:
+        self.tools = tools
 
     @operation(summary="The audit trail of a tool's direct invocations, newest first (admin)", tag="tools",
                response=list_of(INVOCATION),
@@ -104,10 +114,11 @@ class ToolInvocationsResource:
         resp.media = page_body(page)
 
 
-def tool_routes(ctx) -> list[Route]:
+def tool_routes(ctx: AppContext) -> list[Route]:
+    """The /v1/tools routes over the context's ToolService."""
     return [
-        Route("/v1/tools", ToolsResource(ctx)),
-        Route("/v1/tools/{tool_id}", ToolResource(ctx)),
-        Route("/v1/tools/{tool_id}/invoke", ToolInvokeResource(ctx)),
-        Route("/v1/tools/{tool_id}/invocations", ToolInvocationsResource(ctx)),
+        Route("/v1/tools", ToolsResource(ctx.tool_service)),
+        Route("/v1/tools/{tool_id}", ToolResource(ctx.tool_service)),
+        Route("/v1/tools/{tool_id}/invoke", ToolInvokeResource(ctx.tool_service)),
+        Route("/v1/tools/{tool_id}/invocations", ToolInvocationsResource(ctx.tool_service)),
     ]
