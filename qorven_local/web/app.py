@@ -61,8 +61,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx.providers)),
         *channel_routes(ctx.channels),
-        *tool_routes(ctx),
-        *room_routes(ctx),
+        *tool_routes(ctx.tool_service),
+        *room_routes(ctx.rooms, ctx.config.sse_ping_seconds),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]

@@ -8,7 +8,6 @@ from typing import Any
 import falcon
 
 from qorven_local.agents.events import AnswerDelta, Delegated, RunEvent, ToolCalled, ToolFinished
-from qorven_local.context import AppContext
 from qorven_local.rooms.service import RoomService
 from qorven_local.rooms.types import RoomMessage
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
@@ -200,11 +199,11 @@ class RoomDecideResource:
         resp.media = room.to_dict()
 
 
-def room_routes(ctx: AppContext) -> list[Route]:
-    """The /v1/rooms routes over the context's RoomService."""
+def room_routes(rooms: RoomService, sse_ping_s: float) -> list[Route]:
+    """The /v1/rooms routes over the RoomService."""
     return [
-        Route("/v1/rooms", RoomsResource(ctx.rooms)),
-        Route("/v1/rooms/{room_id}", RoomResource(ctx.rooms)),
-        Route("/v1/rooms/{room_id}/messages", RoomMessagesResource(ctx.rooms, ctx.config.sse_ping_seconds)),
-        Route("/v1/rooms/{room_id}/decide", RoomDecideResource(ctx.rooms)),
+        Route("/v1/rooms", RoomsResource(rooms)),
+        Route("/v1/rooms/{room_id}", RoomResource(rooms)),
+        Route("/v1/rooms/{room_id}/messages", RoomMessagesResource(rooms, sse_ping_s)),
+        Route("/v1/rooms/{room_id}/decide", RoomDecideResource(rooms)),
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import falcon
 
-from qorven_local.context import AppContext
 from qorven_local.tools.service import ToolService
 from qorven_local.web.io import page_args, page_body, principal, read_body
 from qorven_local.web.schemas import list_of
@@ -114,11 +113,11 @@ class ToolInvocationsResource:
         resp.media = page_body(page)
 
 
-def tool_routes(ctx: AppContext) -> list[Route]:
-    """The /v1/tools routes over the context's ToolService."""
+def tool_routes(tools: ToolService) -> list[Route]:
+    """The /v1/tools routes over the ToolService."""
     return [
-        Route("/v1/tools", ToolsResource(ctx.tool_service)),
-        Route("/v1/tools/{tool_id}", ToolResource(ctx.tool_service)),
-        Route("/v1/tools/{tool_id}/invoke", ToolInvokeResource(ctx.tool_service)),
-        Route("/v1/tools/{tool_id}/invocations", ToolInvocationsResource(ctx.tool_service)),
+        Route("/v1/tools", ToolsResource(tools)),
+        Route("/v1/tools/{tool_id}", ToolResource(tools)),
+        Route("/v1/tools/{tool_id}/invoke", ToolInvokeResource(tools)),
+        Route("/v1/tools/{tool_id}/invocations", ToolInvocationsResource(tools)),
     ]
