@@ -15,6 +15,7 @@ from qorven_local.storage.migrations import migrate
 from tests.channels_api.conftest import SECRET, make_binding, sign_github, sign_webhook
 from tests.channels_api.test_telegram_e2e import configure_llm, llm, settled  # noqa: F401 (fixture)
 from tests.fakes import Reply
+from tests.support.wait import wait_until
 
 
 def _github_comment(text: str, number: int, login: str) -> bytes:
@@ -103,7 +104,8 @@ def test_channel_runs_are_plan_runs_and_wait_for_a_free_slot(tmp_path, llm, chan
                                config={"reply_url": channel_api.base_url + "/reply"})
         llm.enqueue(Reply.text("slow answer", chunks=4, delay=0.3), Reply.text("second answer"))
         sign_webhook(binding).post(admin, binding["id"])
-        time.sleep(0.2)  # the first run holds the tenant's only slot
+        # the first run holds the tenant's only slot once it is asking the model
+        wait_until(llm.chat_requests, message="the first run never reached the model")
         sign_webhook(binding).post(admin, binding["id"])
         calls = channel_api.wait_for(2, timeout=20)
         assert [c.json()["text"] for c in calls] == ["slow answer", "second answer"]

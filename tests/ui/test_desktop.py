@@ -20,6 +20,7 @@ import sqlean
 from qorven_local.desktop.single_instance import running_instance, send_command
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
+from tests.support.wait import wait_until
 from tests.ui.conftest import REPO, SHOTS, configure
 
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
@@ -174,10 +175,8 @@ def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everyth
         app.wait_for("window open", timeout=60)
         assert not any("token=" in line for line in app.lines), "the window's token must not be printed"
         # The page got the token through the window bridge once it has used it against the API.
-        deadline = time.monotonic() + 30
-        while not any(used for used, _ in token_rows(home, "desktop window")):
-            assert time.monotonic() < deadline, "the window never used its token"
-            time.sleep(0.2)
+        wait_until(lambda: any(used for used, _ in token_rows(home, "desktop window")), timeout=30,
+                   interval=0.2, message="the window never used its token")
         SHOTS.mkdir(parents=True, exist_ok=True)
         colours = screenshot_when_painted(xvfb, SHOTS / "desktop-window.png")
         assert colours > 20, "the window stayed blank"

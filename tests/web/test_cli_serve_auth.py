@@ -52,7 +52,7 @@ def test_rotate_token_with_grace_then_revokes(tmp_path):
         with httpx.Client(base_url=srv.url) as c:
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {old}"}).status_code == 200
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {new}"}).status_code == 200
-            time.sleep(2.2)
+            time.sleep(2.2)  # a fixed time on purpose: the old token's 2 s grace period must run out
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {old}"}).status_code == 401
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {new}"}).status_code == 200
         now = qorven("auth", "rotate-token", "--home", str(srv.home))
