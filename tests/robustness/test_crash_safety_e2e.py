@@ -94,6 +94,7 @@ def _read_journal(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_sigkill_never_loses_an_acknowledged_write(tmp_path):
     rng = random.Random(SEED)

@@ -77,6 +77,7 @@ def second_launch(home: Path, env: dict[str, str] | None = None) -> subprocess.C
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_headless_serves_the_ui_and_a_second_launch_hands_over(tmp_path):
     home = tmp_path / "home"
     app = App(home, "--headless", "--no-open")
@@ -166,6 +167,7 @@ def seed_a_conversation(home: Path, fake) -> None:
         assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.slow
 def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everything(tmp_path, xvfb, fake):
     home = tmp_path / "home"
     seed_a_conversation(home, fake)
