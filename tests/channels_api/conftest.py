@@ -21,8 +21,11 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.fakes import FakeProvider
 from tests.support.fake_channel_api import FakeChannelAPI, running_fake_channel_api
 from tests.support.servers import InProcessServer
+from tests.support.upstream import UPSTREAM_KEY
+from tests.support.wait import wait_until
 
 PUBLIC_BASE = "https://qorven.example.test"   # what Twilio would be configured to call
 DISCORD_KEY = Ed25519PrivateKey.generate()
@@ -40,7 +43,14 @@ def channel_api() -> Iterator[FakeChannelAPI]:
         yield api
 
 
-# --- servers ------------------------------------------------------------------------------------
+# --- the model upstream and servers -------------------------------------------------------------
+
+@pytest.fixture
+def llm() -> Iterator[FakeProvider]:
+    """A fake model upstream of its own for each test (add it with ``configure_upstream``)."""
+    with FakeProvider(api_key=UPSTREAM_KEY) as fake:
+        yield fake
+
 
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):
@@ -75,6 +85,12 @@ def count(server, sql: str, *args: Any) -> int:
 
 def binding_status(api: httpx.Client, binding_id: str) -> dict:
     return next(s for s in api.get("/v1/channels/status").json()["data"] if s["id"] == binding_id)
+
+
+def settled(api: httpx.Client, binding_id: str, timeout: float = 10.0) -> dict:
+    """The binding's status once nothing is left in its outbox."""
+    return wait_until(lambda: (status := binding_status(api, binding_id))["outbox_pending"] == 0 and status,
+                      timeout=timeout, message=f"the outbox of {binding_id} never drained")
 
 
 # --- one correctly signed delivery per kind -----------------------------------------------------

@@ -17,21 +17,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.channels_api.conftest import make_binding, sign_webhook
-from tests.channels_api.test_telegram_e2e import KEY, configure_llm
-from tests.fakes import FakeProvider, Reply
+from tests.fakes import Reply
+from tests.support.upstream import configure_upstream
 from tests.support.wait import wait_until
-
-
-@pytest.fixture
-def llm():
-    with FakeProvider(api_key=KEY) as fake:
-        yield fake
 
 
 @pytest.fixture
 def live(server, admin, llm):
     """A configured server and a quiet agent (no memory calls), plus helpers."""
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     agent = admin.post("/v1/agents", json={"name": "echo", "memory": {"enabled": False, "auto_save": False}})
     assert agent.status_code == 201, agent.text
     session = admin.post("/v1/sessions", json={"agent_id": "echo"}).json()

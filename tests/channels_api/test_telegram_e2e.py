@@ -10,36 +10,21 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
 import pytest
 
-from tests.channels_api.conftest import (SECRET, WRONG, binding_status, make_binding, product_log, sign_discord, sign_telegram,
-                                         telegram_body)
+from tests.channels_api.conftest import (SECRET, WRONG, binding_status, make_binding, product_log, settled, sign_discord,
+                                         sign_telegram, telegram_body)
 from tests.fakes import FakeProvider, Reply
+from tests.support.upstream import configure_upstream
 from tests.support.wait import wait_until
 
-KEY = "sk-live-channels-test-0123456789abcdef"
 BOT_TOKEN = "123456:bot-token-AAbbCCddEEff0123456789"
-
-
-def configure_llm(api: httpx.Client, fake: FakeProvider) -> None:
-    provider = api.post("/v1/providers", json={"name": "fake", "kind": "openai_compatible", "base_url": fake.base_url})
-    assert provider.status_code == 201, provider.text
-    assert api.put(f"/v1/providers/{provider.json()['id']}/keys", json={"key": KEY}).status_code == 200
-    assert api.put("/v1/models/selected", json={"models": ["fake/fake-model"]}).status_code == 200
-    assert api.put("/v1/models/default", json={"model": "fake/fake-model"}).status_code == 200
-
-
-@pytest.fixture
-def llm():
-    with FakeProvider(api_key=KEY) as fake:
-        yield fake
 
 
 @pytest.fixture
 def telegram(admin, server, llm, channel_api):
     """A configured server with a Telegram binding whose Bot API is the recording fake."""
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     binding = make_binding(admin, "telegram", config={"api_base_url": channel_api.base_url})
     assert admin.put(f"/v1/channels/{binding['id']}/secret",
                      json={"secret": BOT_TOKEN, "name": "bot_token"}).status_code == 200
@@ -50,12 +35,6 @@ def telegram(admin, server, llm, channel_api):
 def answers(fake: FakeProvider, text: str) -> list:
     """The model calls that answered ``text`` (agents may also call the model to save memories)."""
     return [r for r in fake.chat_requests() if (r.body.get("messages") or [{}])[-1].get("content") == text]
-
-
-def settled(api: httpx.Client, binding_id: str, timeout: float = 10.0) -> dict:
-    """The binding's status once nothing is left in its outbox."""
-    return wait_until(lambda: (status := binding_status(api, binding_id))["outbox_pending"] == 0 and status,
-                      timeout=timeout, message=f"the outbox of {binding_id} never drained")
 
 
 def test_a_telegram_message_gets_the_agents_reply_in_the_senders_session(admin, telegram, llm, channel_api):
@@ -166,7 +145,7 @@ def test_nothing_is_sent_without_a_model(admin, server, channel_api):
 
 
 def test_a_discord_command_is_deferred_then_answered_as_a_follow_up(admin, server, llm, channel_api):
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     binding = make_binding(admin, "discord", config={"api_base_url": channel_api.base_url})
     interaction_token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OmZha2UtdG9rZW4tZm9yLXRlc3Rz"
     body = json.dumps({"id": "1190000000000000001", "type": 2, "application_id": "app1",
