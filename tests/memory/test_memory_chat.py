@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from tests.chat.conftest import KEY, configure, sse_events
+from tests.chat.conftest import configure, sse_events
 from tests.fakes import FakeProvider, Reply
+from tests.support.upstream import UPSTREAM_KEY as KEY
 from tests.support.wait import wait_until
 
 

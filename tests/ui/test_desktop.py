@@ -20,8 +20,9 @@ import sqlean
 from qorven_local.desktop.single_instance import running_instance, send_command
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
+from tests.support.upstream import configure_upstream
 from tests.support.wait import wait_until
-from tests.ui.conftest import REPO, SHOTS, configure
+from tests.ui.conftest import REPO, SHOTS
 
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
@@ -161,7 +162,7 @@ def seed_a_conversation(home: Path, fake) -> None:
     fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "19*23"}}]),
                  Reply.text("19 × 23 = **437**. I checked it with the `calculator` tool.", chunks=4))
     with InProcessServer(home) as server, server.client() as api:
-        configure(api, fake)
+        configure_upstream(api, fake)
         answer = api.post("/v1/chat/completions", json={"agent_id": "prime", "message": "What is 19 times 23?",
                                                         "stream": False})
         assert answer.status_code == 200, answer.text
