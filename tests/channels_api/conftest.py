@@ -1,4 +1,5 @@
-"""Channel API fixtures: a real server, a fake channel API on loopback, and request signers per kind.
+"""Channel API fixtures: a real server, the fake model upstream and a fake channel API on loopback, and
+request signers per kind.
 
 Every signer builds the request the provider's published scheme describes, from the test's own
 secret; nothing is taken from the code under test except the header names.
