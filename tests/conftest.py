@@ -1,12 +1,17 @@
-"""Shared fixtures: real servers on ephemeral loopback ports with a real SQLite file per test."""
+"""Shared fixtures: real servers on ephemeral loopback ports with a real SQLite file per test, and the
+fake model upstream they are pointed at."""
 
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
+import httpx
 import pytest
 
+from tests.fakes import FakeProvider
 from tests.support.servers import InProcessServer, ServeProcess
+from tests.support.upstream import UPSTREAM_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +40,23 @@ def serve_process(tmp_path_factory):
 
 
 @pytest.fixture
-def admin(server):
+def admin(server: InProcessServer) -> Iterator[httpx.Client]:
+    """An httpx client of ``server`` with the first admin token."""
     with server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def module_fake() -> Iterator[FakeProvider]:
+    """One fake model upstream shared by a test module (add it to a server with ``configure_upstream``)."""
+    with FakeProvider(api_key=UPSTREAM_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(module_fake: FakeProvider) -> Iterator[FakeProvider]:
+    """The module's fake upstream with an empty script and request log, expecting ``UPSTREAM_KEY``."""
+    module_fake.reset()
+    module_fake.api_key = UPSTREAM_KEY
+    yield module_fake
+    module_fake.reset()

@@ -1,4 +1,5 @@
-"""Channel API fixtures: a real server, a fake channel API on loopback, and request signers per kind.
+"""Channel API fixtures: a real server, the fake model upstream and a fake channel API on loopback, and
+request signers per kind.
 
 Every signer builds the request the provider's published scheme describes, from the test's own
 secret; nothing is taken from the code under test except the header names.
@@ -10,19 +11,22 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
+import logging
 import time
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.fakes import FakeProvider
+from tests.support.fake_channel_api import FakeChannelAPI, running_fake_channel_api
 from tests.support.servers import InProcessServer
+from tests.support.upstream import UPSTREAM_KEY
+from tests.support.wait import wait_until
 
 PUBLIC_BASE = "https://qorven.example.test"   # what Twilio would be configured to call
 DISCORD_KEY = Ed25519PrivateKey.generate()
@@ -34,73 +38,20 @@ WRONG = "not-the-secret_0123456789abcdef00"
 
 # --- a fake channel API (Telegram Bot API, Slack Web API, ...) -----------------------------------
 
-@dataclass
-class Call:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+@pytest.fixture
+def channel_api() -> Iterator[FakeChannelAPI]:
+    with running_fake_channel_api() as api:
+        yield api
 
 
-@dataclass
-class FakeChannelAPI:
-    """Records each request; answers from ``script`` (status, headers) in order, then 200."""
-
-    base_url: str = ""
-    calls: list[Call] = field(default_factory=list)
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, n: int, timeout: float = 10.0) -> list[Call]:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.calls) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"expected {n} calls to the fake API, got {len(self.calls)}")
-                self.arrived.wait(left)
-            return list(self.calls)
-
+# --- the model upstream and servers -------------------------------------------------------------
 
 @pytest.fixture
-def channel_api():
-    api = FakeChannelAPI()
+def llm() -> Iterator[FakeProvider]:
+    """A fake model upstream of its own for each test (add it with ``configure_upstream``)."""
+    with FakeProvider(api_key=UPSTREAM_KEY) as fake:
+        yield fake
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with api.arrived:
-                status, headers = api.script.pop(0) if api.script else (200, {})
-                payload = json.dumps({"ok": status < 300, "result": {"message_id": len(api.calls) + 1}}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-                api.calls.append(Call("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                api.arrived.notify_all()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-# --- servers ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):
@@ -135,6 +86,12 @@ def count(server, sql: str, *args: Any) -> int:
 
 def binding_status(api: httpx.Client, binding_id: str) -> dict:
     return next(s for s in api.get("/v1/channels/status").json()["data"] if s["id"] == binding_id)
+
+
+def settled(api: httpx.Client, binding_id: str, timeout: float = 10.0) -> dict:
+    """The binding's status once nothing is left in its outbox."""
+    return wait_until(lambda: (status := binding_status(api, binding_id))["outbox_pending"] == 0 and status,
+                      timeout=timeout, message=f"the outbox of {binding_id} never drained")
 
 
 # --- one correctly signed delivery per kind -----------------------------------------------------
@@ -251,7 +208,6 @@ CONFIG = {"twilio_sms": {"public_base_url": PUBLIC_BASE}, "whatsapp": {"verify_t
 
 def product_log() -> bytes:
     """What the product's log file holds (one file handler per process, following the newest server)."""
-    import logging
     files = [h.baseFilename for h in logging.getLogger("qorven").handlers
              if isinstance(h, logging.FileHandler) and h.get_name() == "qorven-file"]
     assert files, "the qorven log handler is not installed"

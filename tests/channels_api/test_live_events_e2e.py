@@ -17,20 +17,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.channels_api.conftest import make_binding, sign_webhook
-from tests.channels_api.test_telegram_e2e import KEY, configure_llm
-from tests.fakes import FakeProvider, Reply
-
-
-@pytest.fixture
-def llm():
-    with FakeProvider(api_key=KEY) as fake:
-        yield fake
+from tests.fakes import Reply
+from tests.support.upstream import configure_upstream
+from tests.support.wait import wait_until
 
 
 @pytest.fixture
 def live(server, admin, llm):
     """A configured server and a quiet agent (no memory calls), plus helpers."""
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     agent = admin.post("/v1/agents", json={"name": "echo", "memory": {"enabled": False, "auto_save": False}})
     assert agent.status_code == 201, agent.text
     session = admin.post("/v1/sessions", json={"agent_id": "echo"}).json()
@@ -142,7 +137,8 @@ def _raw_ws_that_never_reads(port: int, token: str, session_id: str) -> socket.s
 def test_a_client_that_never_reads_is_dropped_while_others_keep_receiving(server, admin, live, llm):
     session_id = live["session"]["id"]
     slow = _raw_ws_that_never_reads(server.port, server.admin_token, session_id)
-    time.sleep(0.2)  # let the subscription land
+    # a fixed time on purpose: this client never reads, so its "subscribed" reply cannot be awaited
+    time.sleep(0.2)
     gateway = server.runtime.server.ws
     try:
         with ws(server, server.admin_token, max_size=None) as feed:
@@ -158,10 +154,8 @@ def test_a_client_that_never_reads_is_dropped_while_others_keep_receiving(server
 
             # dropped rather than stalling the hub: with 1013 once its queue overflowed (a heavily
             # loaded machine may hit the 10 s send timeout first, which drops it too)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not (gateway.stats()["closed_slow"]
-                                                       + gateway.stats()["send_timeouts"]):
-                time.sleep(0.05)
+            wait_until(lambda: gateway.stats()["closed_slow"] + gateway.stats()["send_timeouts"], timeout=30,
+                       interval=0.05, message=lambda: f"the slow client was never dropped: {gateway.stats()}")
             assert gateway.stats()["closed_slow"] + gateway.stats()["send_timeouts"] == 1, gateway.stats()
 
             llm.enqueue(Reply.text("still here"))

@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 from qorven_local.storage.channels import BindingStore
 from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate
-from tests.channels_api.conftest import SECRET, make_binding, sign_github, sign_webhook
-from tests.channels_api.test_telegram_e2e import configure_llm, llm, settled  # noqa: F401 (fixture)
+from tests.channels_api.conftest import SECRET, make_binding, settled, sign_github, sign_webhook
 from tests.fakes import Reply
+from tests.support.upstream import configure_upstream
+from tests.support.wait import wait_until
 
 
 def _github_comment(text: str, number: int, login: str) -> bytes:
@@ -24,7 +25,7 @@ def _github_comment(text: str, number: int, login: str) -> bytes:
 
 
 def test_github_comments_share_one_session_per_issue(admin, server, llm, channel_api):  # noqa: F811
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     binding = make_binding(admin, "github", config={"api_base_url": channel_api.base_url})
     admin.put(f"/v1/channels/{binding['id']}/secret", json={"secret": "ghp_test_token_0123456789", "name": "token"})
     for text, number, login in (("first", 12, "ada"), ("second", 12, "grace"), ("elsewhere", 13, "ada")):
@@ -39,7 +40,7 @@ def test_github_comments_share_one_session_per_issue(admin, server, llm, channel
 
 
 def test_the_generic_webhook_posts_a_signed_reply_to_reply_url(admin, server, llm, channel_api):  # noqa: F811
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     binding = make_binding(admin, "webhook", config={"reply_url": channel_api.base_url + "/hooks/reply"})
     delivery = sign_webhook(binding)
     assert delivery.post(admin, binding["id"]).status_code == 200
@@ -97,13 +98,14 @@ def test_channel_runs_are_plan_runs_and_wait_for_a_free_slot(tmp_path, llm, chan
     from tests.support.servers import InProcessServer
     with InProcessServer(tmp_path / "home", settings={"max_runs_per_tenant": 1}) as server, \
             server.client() as admin:
-        configure_llm(admin, llm)
+        configure_upstream(admin, llm)
         admin.post("/v1/agents", json={"name": "quiet", "memory": {"enabled": False, "auto_save": False}})
         binding = make_binding(admin, "webhook", agent="quiet",
                                config={"reply_url": channel_api.base_url + "/reply"})
         llm.enqueue(Reply.text("slow answer", chunks=4, delay=0.3), Reply.text("second answer"))
         sign_webhook(binding).post(admin, binding["id"])
-        time.sleep(0.2)  # the first run holds the tenant's only slot
+        # the first run holds the tenant's only slot once it is asking the model
+        wait_until(llm.chat_requests, message="the first run never reached the model")
         sign_webhook(binding).post(admin, binding["id"])
         calls = channel_api.wait_for(2, timeout=20)
         assert [c.json()["text"] for c in calls] == ["slow answer", "second answer"]

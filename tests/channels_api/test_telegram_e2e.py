@@ -10,35 +10,21 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
 import pytest
 
-from tests.channels_api.conftest import (SECRET, WRONG, binding_status, make_binding, product_log, sign_discord, sign_telegram,
-                                         telegram_body)
+from tests.channels_api.conftest import (SECRET, WRONG, binding_status, make_binding, product_log, settled, sign_discord,
+                                         sign_telegram, telegram_body)
 from tests.fakes import FakeProvider, Reply
+from tests.support.upstream import configure_upstream
+from tests.support.wait import wait_until
 
-KEY = "sk-live-channels-test-0123456789abcdef"
 BOT_TOKEN = "123456:bot-token-AAbbCCddEEff0123456789"
-
-
-def configure_llm(api: httpx.Client, fake: FakeProvider) -> None:
-    provider = api.post("/v1/providers", json={"name": "fake", "kind": "openai_compatible", "base_url": fake.base_url})
-    assert provider.status_code == 201, provider.text
-    assert api.put(f"/v1/providers/{provider.json()['id']}/keys", json={"key": KEY}).status_code == 200
-    assert api.put("/v1/models/selected", json={"models": ["fake/fake-model"]}).status_code == 200
-    assert api.put("/v1/models/default", json={"model": "fake/fake-model"}).status_code == 200
-
-
-@pytest.fixture
-def llm():
-    with FakeProvider(api_key=KEY) as fake:
-        yield fake
 
 
 @pytest.fixture
 def telegram(admin, server, llm, channel_api):
     """A configured server with a Telegram binding whose Bot API is the recording fake."""
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     binding = make_binding(admin, "telegram", config={"api_base_url": channel_api.base_url})
     assert admin.put(f"/v1/channels/{binding['id']}/secret",
                      json={"secret": BOT_TOKEN, "name": "bot_token"}).status_code == 200
@@ -49,16 +35,6 @@ def telegram(admin, server, llm, channel_api):
 def answers(fake: FakeProvider, text: str) -> list:
     """The model calls that answered ``text`` (agents may also call the model to save memories)."""
     return [r for r in fake.chat_requests() if (r.body.get("messages") or [{}])[-1].get("content") == text]
-
-
-def settled(api: httpx.Client, binding_id: str, timeout: float = 10.0) -> dict:
-    """The binding's status once nothing is left in its outbox."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = binding_status(api, binding_id)
-        if status["outbox_pending"] == 0 or time.monotonic() > deadline:
-            return status
-        time.sleep(0.02)
 
 
 def test_a_telegram_message_gets_the_agents_reply_in_the_senders_session(admin, telegram, llm, channel_api):
@@ -96,7 +72,7 @@ def test_a_telegram_message_gets_the_agents_reply_in_the_senders_session(admin, 
 
     # a replayed update answers 200 and runs nothing: no model call, no send, no message
     assert first.post(admin, telegram["id"]).status_code == 200
-    time.sleep(0.3)
+    time.sleep(0.3)  # a fixed time on purpose: nothing may happen, and an absence cannot be polled for
     assert len(answers(llm, "hello agent")) == 1 and len(channel_api.calls) == 2
     assert len(admin.get("/v1/messages", params={"session_id": session_id}).json()["data"]) == 4
 
@@ -124,7 +100,7 @@ def test_rejected_requests_reach_neither_the_model_nor_the_channel(admin, telegr
     for secret in (WRONG, ""):
         response = sign_telegram(telegram, secret=secret).post(admin, telegram["id"])
         assert response.status_code == 401
-    time.sleep(0.3)
+    time.sleep(0.3)  # a fixed time on purpose: nothing may happen, and an absence cannot be polled for
     assert llm.requests == [] and channel_api.calls == []
     assert admin.get("/v1/sessions", params={"channel": "telegram"}).json()["data"] == []
     assert binding_status(admin, telegram["id"])["rejected_count"] == 2
@@ -149,7 +125,7 @@ def test_a_refused_send_fails_at_once_and_shows_in_status(admin, telegram, llm, 
     status = settled(admin, telegram["id"])
     assert status["healthy"] is False and "400" in status["last_error"] and BOT_TOKEN not in status["last_error"]
     assert admin.get(f"/v1/channels/{telegram['id']}/deliveries").json()["data"][0]["status"] == "failed"
-    time.sleep(0.2)
+    time.sleep(0.2)  # a fixed time on purpose: give a wrong retry the chance to show
     assert len(channel_api.calls) == 1  # a 4xx is not retried
 
     sign_telegram(telegram).post(admin, telegram["id"])  # the next delivery works and clears the error
@@ -160,9 +136,8 @@ def test_a_refused_send_fails_at_once_and_shows_in_status(admin, telegram, llm, 
 def test_nothing_is_sent_without_a_model(admin, server, channel_api):
     binding = make_binding(admin, "telegram", config={"api_base_url": channel_api.base_url})
     assert sign_telegram(binding).post(admin, binding["id"]).status_code == 200
-    deadline = time.monotonic() + 5
-    while binding_status(admin, binding["id"])["last_error"] is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: binding_status(admin, binding["id"])["last_error"] is not None,
+               message="the binding never reported an error")
     status = binding_status(admin, binding["id"])
     assert status["last_error"].startswith("no_model_configured") and status["outbox_pending"] == 0
     assert channel_api.calls == []
@@ -170,7 +145,7 @@ def test_nothing_is_sent_without_a_model(admin, server, channel_api):
 
 
 def test_a_discord_command_is_deferred_then_answered_as_a_follow_up(admin, server, llm, channel_api):
-    configure_llm(admin, llm)
+    configure_upstream(admin, llm)
     binding = make_binding(admin, "discord", config={"api_base_url": channel_api.base_url})
     interaction_token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OmZha2UtdG9rZW4tZm9yLXRlc3Rz"
     body = json.dumps({"id": "1190000000000000001", "type": 2, "application_id": "app1",

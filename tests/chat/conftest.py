@@ -1,4 +1,5 @@
-"""Chat fixtures: the fake provider upstream, a configured server, and OpenAI's published schemas."""
+"""Chat helpers: a server configured with both of the fake upstream's models, OpenAI's published schemas,
+and an SSE reader. The fake upstream itself (``fake``, ``module_fake``) is tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -7,33 +8,14 @@ import pytest
 
 from tests.fakes import FakeProvider
 from tests.support.openai_schemas import validate_openai
-
-KEY = "sk-live-chat-test-0123456789abcdef"
+from tests.support.upstream import configure_upstream
 
 
 def configure(api: httpx.Client, fake: FakeProvider, name: str = "fake") -> dict:
     """Add the fake as a provider with its key, select its models and make fake-model the default."""
-    provider = api.post("/v1/providers", json={"name": name, "kind": "openai_compatible", "base_url": fake.base_url})
-    assert provider.status_code == 201, provider.text
-    assert api.put(f"/v1/providers/{provider.json()['id']}/keys", json={"key": KEY}).status_code == 200
-    assert api.put("/v1/models/selected", json={"models": [f"{name}/fake-model", f"{name}/fake-model-large"]}).status_code == 200
-    assert api.put("/v1/models/default", json={"model": f"{name}/fake-model"}).status_code == 200
+    provider = configure_upstream(api, fake, name, models=("fake-model", "fake-model-large"))
     assert api.get("/v1/models/catalog").json()["errors"] == []  # fetched: unknown models are now 404
-    return provider.json()
-
-
-@pytest.fixture(scope="module")
-def module_fake():
-    with FakeProvider(api_key=KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def fake(module_fake):
-    module_fake.reset()
-    module_fake.api_key = KEY
-    yield module_fake
-    module_fake.reset()
+    return provider
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from tests.chat.conftest import configure, sse_events
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
+from tests.support.wait import wait_until
 
 CALC = Reply.tool_calls([{"id": "call_calc", "name": "calculator", "arguments": {"expression": "6*7"}}])
 
@@ -150,9 +151,9 @@ def test_sixth_concurrent_run_is_refused_while_health_stays_fast(server, api, fa
         assert not errors
         for c in clients:
             c.close()
-        deadline = time.monotonic() + 3  # the closed streams end their runs
-        while server.ctx.runner.active_runs("default") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # the closed streams end their runs
+        wait_until(lambda: server.ctx.runner.active_runs("default") == 0, timeout=3, interval=0.05,
+                   message="runs still active after their streams closed")
         assert server.ctx.runner.active_runs("default") == 0
     finally:
         fake.default_reply = original
@@ -170,9 +171,8 @@ def test_client_disconnect_stops_an_agent_run_within_a_second(server, api, fake)
         closed_at = time.monotonic()
     assert fake.wait_client_disconnect(1, timeout=1.5)
     assert time.monotonic() - closed_at < 1.5
-    deadline = time.monotonic() + 1
-    while time.monotonic() < deadline and messages_of(api, session_id)[-1]["status"] != "failed":
-        time.sleep(0.05)
+    wait_until(lambda: messages_of(api, session_id)[-1]["status"] == "failed", timeout=1, interval=0.05,
+               message="the cancelled run's message never failed")
     last = messages_of(api, session_id)[-1]
     assert last["status"] == "failed" and last["error"]["code"] == "cancelled" and last["content"].startswith("word")
     assert server.ctx.runner.active_runs("default") == 0

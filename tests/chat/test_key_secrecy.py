@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.chat.conftest import KEY, configure
+from tests.chat.conftest import configure
 from tests.fakes import Reply
 from tests.support.servers import ServeProcess
+from tests.support.upstream import UPSTREAM_KEY as KEY
 
 
 def test_the_key_never_appears_in_responses_logs_or_the_database(tmp_path, fake):

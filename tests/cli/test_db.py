@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 
 import sqlean
 
@@ -14,6 +13,7 @@ from qorven_local.config import load_config
 from qorven_local.storage.db import connect
 from tests.cli.conftest import run_qorven
 from tests.support.servers import REPO
+from tests.support.wait import wait_until
 
 ROWS_BEFORE = 6000  # ~12 MB of 2 KB rows: the backup takes many 256-page steps
 
@@ -57,8 +57,8 @@ def test_backup_under_write_load_holds_every_row_committed_before_it_began(tmp_p
     writer = Writer(config.db_path)
     writer.start()
     try:
-        while writer.committed < ROWS_BEFORE + 50:  # the load is really running
-            time.sleep(0.01)
+        wait_until(lambda: writer.committed >= ROWS_BEFORE + 50, timeout=60, interval=0.01,
+                   message="the write load never got going")  # the load is really running
         committed_before = writer.committed
         proc = subprocess.Popen([sys.executable, "-m", "qorven_local.cli.main", "db", "backup",
                                  str(tmp_path / "copy.db"), "--home", str(config.home)],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass
 
 import falcon
@@ -125,16 +124,6 @@ def make_live():
 @pytest.fixture
 def live(make_live):
     return make_live()
-
-
-def wait_until(predicate, timeout=5.0, interval=0.01):
-    """Poll predicate until true; fail the test at the deadline (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def our_threads():

@@ -24,7 +24,9 @@ from qorven_local.events.hub import Hub
 from qorven_local.events.ws import WebSocketGateway, WSLimits
 from qorven_local.server import Server
 
-from .conftest import FAST, authorize, make_app, our_threads, wait_until
+from tests.support.wait import wait_until
+
+from .conftest import FAST, authorize, make_app, our_threads
 from .wsclient import (http_exchange, open_socket, read_response, read_until_eof, recv_frames,
                        reset, send_text, upgrade_request)
 

@@ -15,7 +15,9 @@ from qorven_local.events.ws import WebSocketGateway, WSLimits
 from qorven_local.security.access import subprotocol_token
 from qorven_local.server import Server
 
-from .conftest import FAST, authorize, make_app, wait_until
+from tests.support.wait import wait_until
+
+from .conftest import FAST, authorize, make_app
 from .wsclient import open_socket, read_response, read_until_eof, upgrade_request
 
 AUTH_A = {"Authorization": "Bearer tok-a"}

@@ -7,6 +7,7 @@ Each renderer turns a Reply into a whole JSON answer (``whole``) or a sequence o
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
     return max(1, len(json.dumps(body.get("messages") or [])) // 4)
 
 
-class Renderer:
+class Renderer(ABC):
+    """One wire format: a Reply as a whole JSON answer, as SSE frames, and a mid-stream error frame."""
+
     anthropic = False
 
     def __init__(self, body: dict[str, Any]) -> None:
@@ -73,6 +76,18 @@ class Renderer:
     def usage(self, reply: Reply) -> tuple[int, int]:
         return _prompt_tokens(self.body), len(reply.pieces()) + sum(
             len(p) for _, _, p in reply.call_pieces())
+
+    @abstractmethod
+    def whole(self, reply: Reply) -> dict[str, Any]:
+        """The non-streamed answer."""
+
+    @abstractmethod
+    def stream(self, reply: Reply, before: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
+        """The streamed answer, frame by frame, calling ``before(n)`` ahead of unit n."""
+
+    @abstractmethod
+    def error_event(self, message: str) -> bytes:
+        """The frame an upstream sends when it fails mid-stream."""
 
 
 def _sse(payload: Any, event: str | None = None) -> bytes:

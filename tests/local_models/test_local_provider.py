@@ -16,6 +16,7 @@ from qorven_local.providers.events import ChatRequest, Finish, TextDelta, collec
 from qorven_local.providers.local.options import LocalOptions
 from qorven_local.providers.local.pool import ModelPool
 from qorven_local.providers.local.provider import LocalGGUFProvider
+from tests.support.wait import wait_until
 
 
 class ScriptedLlama:
@@ -101,9 +102,8 @@ def test_cancel_stops_a_generation_quickly_and_frees_the_model(tmp_path):
             cancelled_at = time.monotonic()
     assert time.monotonic() - cancelled_at < 0.5
     assert all(type(e) is TextDelta for e in got) and len(got) < 10  # no Finish after a cancel
-    deadline = time.monotonic() + 2
-    while provider.pool._models[str(tmp_path / "models" / "m.gguf")].users and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: provider.pool._models[str(tmp_path / "models" / "m.gguf")].users == 0, timeout=2,
+               interval=0.01, message="the cancelled stream kept its model in use")
     assert provider.pool._models[str(tmp_path / "models" / "m.gguf")].users == 0
 
 
@@ -124,9 +124,7 @@ def test_one_model_resident_by_default_and_idle_unload(tmp_path):
         collect(provider.stream_chat(ChatRequest(model=name, messages=[{"role": "user", "content": "hi"}])))
     assert [Path(p).name for p in pool.loaded()] == ["b.gguf"]
     assert loaded[0][1].closed  # a was unloaded to load b
-    deadline = time.monotonic() + 5
-    while pool.loaded() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: pool.loaded() == [], timeout=5, interval=0.05, message="the idle model was never unloaded")
     assert pool.loaded() == [] and loaded[1][1].closed
 
 

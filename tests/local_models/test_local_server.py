@@ -15,6 +15,7 @@ from qorven_local.providers.local.importer import import_model
 from qorven_local.providers.local.options import LocalOptions
 from tests.local_models.conftest import MODEL, add_local, install
 from tests.support.servers import InProcessServer
+from tests.support.wait import wait_until
 
 pytest.importorskip("llama_cpp", reason="the local extra is not installed: pip install -e '.[local]'")
 
@@ -56,9 +57,8 @@ def test_stream_through_the_openai_sdk_then_unload_on_idle(local_server):
     adapter = registry.adapter(registry.get(_tenant(local_server), provider["id"]))  # the cached one chat used
     model_path = str(local_server.home / "models" / f"{MODEL}.gguf")
     assert model_path in adapter.pool.loaded()
-    deadline = time.monotonic() + 10
-    while model_path in adapter.pool.loaded() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: model_path not in adapter.pool.loaded(), timeout=10, interval=0.05,
+               message="the model stayed loaded past the idle timeout")
     assert model_path not in adapter.pool.loaded(), "the model stayed loaded past the idle timeout"
 
 

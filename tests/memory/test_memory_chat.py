@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from tests.chat.conftest import KEY, configure, sse_events
+from tests.chat.conftest import configure, sse_events
 from tests.fakes import FakeProvider, Reply
+from tests.support.upstream import UPSTREAM_KEY as KEY
+from tests.support.wait import wait_until
 
 
 @pytest.fixture
@@ -71,11 +72,8 @@ def test_auto_save_extracts_facts_after_a_run_and_they_are_recalled_later(server
         first = api.post("/v1/chat/completions", json={"agent_id": "writer", "stream": False,
                                                        "message": "I live in Ghent, by the way."})
         assert first.status_code == 200, first.text
-        deadline = time.monotonic() + 30
-        stored = []
-        while time.monotonic() < deadline and not stored:
-            stored = api.get("/v1/memory", params={"agent_id": writer["id"]}).json()["data"]
-            time.sleep(0.1)
+        stored = wait_until(lambda: api.get("/v1/memory", params={"agent_id": writer["id"]}).json()["data"],
+                            timeout=30, interval=0.1, message="the run saved no memory")
         assert [m["content"] for m in stored] == ["The user lives in Ghent"]
         assert stored[0]["source"] == "agent" and stored[0]["importance"] == 0.8
         extraction = fake.chat_requests()[-1].body["messages"]

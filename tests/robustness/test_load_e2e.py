@@ -24,6 +24,7 @@ def _bench():
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_mixed_load_has_no_errors_and_loses_no_writes(tmp_path):
     result = _bench().run_load(clients=20, duration=10, seed=11, chat_tokens=10, home=tmp_path / "home")

@@ -181,6 +181,7 @@ def fuzz_target(tmp_path_factory):
         ctx.db.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_every_operation_holds_its_contract(fuzz_target, monkeypatch, caplog):
     app, home = fuzz_target

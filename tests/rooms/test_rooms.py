@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 from tests.fakes import Reply
+from tests.support.wait import wait_until
 from tests.tools_api.stack import agent_requests, answer_by_agent, last_user_text, sse
 
 
@@ -191,9 +191,7 @@ def test_one_turn_at_a_time_per_room(api, fake, server):
 
     worker = threading.Thread(target=post)
     worker.start()
-    deadline = time.monotonic() + 10
-    while not fake.chat_requests() and time.monotonic() < deadline:  # until the first turn is running
-        time.sleep(0.01)
+    wait_until(fake.chat_requests, timeout=10, interval=0.01, message="the first turn never started")
     busy = api.post(f"/v1/rooms/{room['id']}/messages", json={"content": "two"})
     deciding = api.post(f"/v1/rooms/{room['id']}/decide", json={"method": "vote"})
     worker.join()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 _real_getaddrinfo = socket.getaddrinfo
 _real_connect = socket.socket.connect
@@ -56,15 +56,18 @@ def _guarded_connect_ex(self, address):
     return _real_connect_ex(self, address)
 
 
+def _install(getaddrinfo: Callable[..., Any], connect: Callable[..., Any], connect_ex: Callable[..., Any]) -> None:
+    # setattr: these are the stdlib's own functions and methods, replaced process-wide on purpose
+    setattr(socket, "getaddrinfo", getaddrinfo)
+    setattr(socket.socket, "connect", connect)
+    setattr(socket.socket, "connect_ex", connect_ex)
+
+
 @contextlib.contextmanager
 def loopback_only() -> Iterator[None]:
     """Within the block, resolving or connecting to a non-loopback address fails at once."""
-    socket.getaddrinfo = _guarded_getaddrinfo
-    socket.socket.connect = _guarded_connect
-    socket.socket.connect_ex = _guarded_connect_ex
+    _install(_guarded_getaddrinfo, _guarded_connect, _guarded_connect_ex)
     try:
         yield
     finally:
-        socket.getaddrinfo = _real_getaddrinfo
-        socket.socket.connect = _real_connect
-        socket.socket.connect_ex = _real_connect_ex
+        _install(_real_getaddrinfo, _real_connect, _real_connect_ex)

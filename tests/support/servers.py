@@ -13,11 +13,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
 from qorven_local.config import load_config
+from qorven_local.context import AppContext
 from qorven_local.runtime import Runtime
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,11 @@ class _ClientMixin:
     """What both kinds of test server offer: the admin token and an httpx client."""
 
     home: Path
-    url: str
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, e.g. ``http://127.0.0.1:PORT`` (no trailing slash)."""
+        raise NotImplementedError
 
     @property
     def admin_token(self) -> str:
@@ -53,7 +58,7 @@ class ServeProcess(_ClientMixin):
         self.settings = {**TEST_LIMITS, **(settings or {})}
         self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
-        self.url = ""
+        self._url = ""
         self.output: list[str] = []
         self.first_token: str | None = None
 
@@ -65,9 +70,11 @@ class ServeProcess(_ClientMixin):
         cmd = [sys.executable, "-m", "qorven_local.cli.main", "serve", "--home", str(self.home), "--port", "0"]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1)
+        stdout = self.proc.stdout
+        assert stdout is not None  # stdout=PIPE
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
+            line = stdout.readline()
             if not line:
                 if self.proc.poll() is not None:
                     raise RuntimeError("qorven serve exited:\n" + "".join(self.output))
@@ -77,20 +84,22 @@ class ServeProcess(_ClientMixin):
                 self.first_token = line.strip()
             match = URL_LINE.search(line)
             if match:
-                self.url = match.group(1)
-                threading.Thread(target=self._drain, daemon=True).start()
+                self._url = match.group(1)
+                threading.Thread(target=self._drain, args=(stdout,), daemon=True).start()
                 return self
         raise RuntimeError("qorven serve printed no URL in time:\n" + "".join(self.output))
 
-    def _drain(self) -> None:
-        for line in self.proc.stdout:
+    def _drain(self, stdout: IO[str]) -> None:
+        for line in stdout:
             self.output.append(line)
 
+    @property
+    def url(self) -> str:
+        return self._url
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
-
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.proc is None or self.proc.poll() is not None:
@@ -124,7 +133,9 @@ class InProcessServer(_ClientMixin):
         return self
 
     @property
-    def ctx(self):
+    def ctx(self) -> AppContext:
+        """The running Runtime's context."""
+        assert self.runtime.ctx is not None, "start() the server first"
         return self.runtime.ctx
 
     @property
@@ -134,8 +145,6 @@ class InProcessServer(_ClientMixin):
     @property
     def port(self) -> int:
         return self.runtime.port
-
-
 
     def stop(self) -> None:
         self.runtime.stop()

@@ -16,10 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.chat.conftest import KEY, configure
+from tests.chat.conftest import configure
 from tests.fakes import FakeProvider, Reply
 from tests.fakes.fake_provider import echo_last_user
 from tests.support.servers import InProcessServer
+from tests.support.upstream import UPSTREAM_KEY as KEY
 
 
 @contextmanager

@@ -15,12 +15,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.fakes import FakeProvider
-from tests.support.servers import InProcessServer
+from tests.support.upstream import configure_upstream
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-output" / "ui"
-KEY = "sk-ui-test-0123456789abcdef"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
@@ -41,40 +39,10 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def module_fake():
-    with FakeProvider(api_key=KEY) as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(module_fake):
-    module_fake.reset()
-    module_fake.api_key = KEY
-    yield module_fake
-    module_fake.reset()
-
-
-@pytest.fixture
-def server(tmp_path):
-    with InProcessServer(tmp_path / "home") as srv:
-        yield srv
-
-
-@pytest.fixture
-def api(server):
-    with server.client() as client:
-        yield client
-
-
-def configure(api: httpx.Client, fake: FakeProvider, name: str = "fake") -> dict:
-    """Add the fake as a provider with its key and make fake/fake-model the default model."""
-    provider = api.post("/v1/providers", json={"name": name, "kind": "openai_compatible", "base_url": fake.base_url})
-    assert provider.status_code == 201, provider.text
-    assert api.put(f"/v1/providers/{provider.json()['id']}/keys", json={"key": KEY}).status_code == 200
-    assert api.put("/v1/models/selected", json={"models": [f"{name}/fake-model"]}).status_code == 200
-    assert api.put("/v1/models/default", json={"model": f"{name}/fake-model"}).status_code == 200
-    return provider.json()
+def api(admin: httpx.Client) -> httpx.Client:
+    """The admin client of ``server`` (tests/conftest.py's), under the name the UI tests use."""
+    return admin
 
 
 def require_api(api: httpx.Client, path: str) -> None:
@@ -86,7 +54,7 @@ def require_api(api: httpx.Client, path: str) -> None:
 @pytest.fixture
 def configured(api, fake):
     """A server whose default model is the fake's."""
-    configure(api, fake)
+    configure_upstream(api, fake)
     return api
 
 

@@ -20,7 +20,9 @@ import sqlean
 from qorven_local.desktop.single_instance import running_instance, send_command
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
-from tests.ui.conftest import REPO, SHOTS, configure
+from tests.support.upstream import configure_upstream
+from tests.support.wait import wait_until
+from tests.ui.conftest import REPO, SHOTS
 
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
@@ -76,6 +78,7 @@ def second_launch(home: Path, env: dict[str, str] | None = None) -> subprocess.C
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_headless_serves_the_ui_and_a_second_launch_hands_over(tmp_path):
     home = tmp_path / "home"
     app = App(home, "--headless", "--no-open")
@@ -159,12 +162,13 @@ def seed_a_conversation(home: Path, fake) -> None:
     fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "19*23"}}]),
                  Reply.text("19 × 23 = **437**. I checked it with the `calculator` tool.", chunks=4))
     with InProcessServer(home) as server, server.client() as api:
-        configure(api, fake)
+        configure_upstream(api, fake)
         answer = api.post("/v1/chat/completions", json={"agent_id": "prime", "message": "What is 19 times 23?",
                                                         "stream": False})
         assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.slow
 def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everything(tmp_path, xvfb, fake):
     home = tmp_path / "home"
     seed_a_conversation(home, fake)
@@ -174,10 +178,8 @@ def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everyth
         app.wait_for("window open", timeout=60)
         assert not any("token=" in line for line in app.lines), "the window's token must not be printed"
         # The page got the token through the window bridge once it has used it against the API.
-        deadline = time.monotonic() + 30
-        while not any(used for used, _ in token_rows(home, "desktop window")):
-            assert time.monotonic() < deadline, "the window never used its token"
-            time.sleep(0.2)
+        wait_until(lambda: any(used for used, _ in token_rows(home, "desktop window")), timeout=30,
+                   interval=0.2, message="the window never used its token")
         SHOTS.mkdir(parents=True, exist_ok=True)
         colours = screenshot_when_painted(xvfb, SHOTS / "desktop-window.png")
         assert colours > 20, "the window stayed blank"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import KEY
+from tests.support.upstream import UPSTREAM_KEY as KEY
 
 
 def test_first_run_adds_a_provider_and_picks_the_default_model(ui, server, api, fake):

@@ -10,6 +10,7 @@ from tests.ui.conftest import SHOTS
 SCREENS = ["Chat", "Agents", "Memory", "Rooms", "Channels", "Models", "Settings"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_every_screen_fits_900_by_600(browser, server, configured, theme):
     context = browser.new_context(viewport={"width": 900, "height": 600}, color_scheme=theme)

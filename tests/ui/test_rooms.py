@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.fakes import Reply
 from tests.ui.conftest import require_api
 
 
+@pytest.mark.slow
 def test_a_room_discusses_then_decides_by_vote(ui, server, configured, fake):
     require_api(configured, "/v1/rooms")
     ui.open(server.admin_token, "rooms")

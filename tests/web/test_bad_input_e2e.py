@@ -4,29 +4,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
-from jsonschema import Draft202012Validator
 
-from qorven_local.errors import all_error_classes
-from qorven_local.web.schemas import ERROR
-from tests.support.openai_schemas import validate_openai
-
-ENVELOPE = Draft202012Validator(ERROR)
-
-
-def check_envelope(r: httpx.Response, status: int, code: str, param: str | None = ...) -> dict:
-    assert r.status_code == status, (r.status_code, r.text[:300])
-    body = r.json()
-    ENVELOPE.validate(body)
-    validate_openai("ErrorResponse", body)
-    assert body["error"]["code"] == code, body
-    assert body["error"]["request_id"] == r.headers["x-request-id"]
-    expected_type = next(c.type for c in all_error_classes() if c.code == code)
-    assert body["error"]["type"] == expected_type
-    if param is not ...:
-        assert body["error"]["param"] == param, body
-    return body
+from tests.support.envelope import check_envelope
 
 
 def test_malformed_json(serve_process):

@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from qorven_local.security.tokens import new_token
 from tests.support.servers import ServeProcess
@@ -52,7 +53,7 @@ def test_rotate_token_with_grace_then_revokes(tmp_path):
         with httpx.Client(base_url=srv.url) as c:
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {old}"}).status_code == 200
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {new}"}).status_code == 200
-            time.sleep(2.2)
+            time.sleep(2.2)  # a fixed time on purpose: the old token's 2 s grace period must run out
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {old}"}).status_code == 401
             assert c.get("/v1/agents", headers={"Authorization": f"Bearer {new}"}).status_code == 200
         now = qorven("auth", "rotate-token", "--home", str(srv.home))
@@ -77,6 +78,7 @@ def test_create_token_validates_input(tmp_path):
     assert bad.returncode == 2 and "tenant" in bad.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_and_sigint_stop_cleanly(tmp_path):
     for sig in (signal.SIGTERM, signal.SIGINT):
         srv = ServeProcess(tmp_path / "h").start()
@@ -89,6 +91,7 @@ def test_sigterm_and_sigint_stop_cleanly(tmp_path):
     assert check.stdout.strip() == "ok"
 
 
+@pytest.mark.slow
 def test_non_loopback_bind_warns(tmp_path):
     srv = ServeProcess(tmp_path / "h", {"host": "0.0.0.0"})
     srv.start()

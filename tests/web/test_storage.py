@@ -115,7 +115,7 @@ def test_closing_while_other_threads_read_and_write_waits_for_them_and_then_refu
     for t in threads:
         t.start()
     started.wait()
-    time.sleep(0.3)
+    time.sleep(0.3)  # a fixed time on purpose: the close must land while statements are stepping
     db.close()
     for t in threads:
         t.join(timeout=30)
