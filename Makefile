@@ -45,10 +45,11 @@ run: venv
 test: venv system-deps
 	@$(MAKE) --no-print-directory gui-backend
 	@$(MAKE) --no-print-directory build
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) dist build/__build__ .pytest_cache test-output
+	rm -rf $(VENV) dist build/__build__ .pytest_cache .mypy_cache test-output
 
 # One-file executable in dist/ (PyInstaller). Rebuilt only when the spec, a source file, the UI or
 # the dependency list changed, so CI and `make test-build` reuse it otherwise.
