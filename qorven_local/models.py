@@ -1,13 +1,12 @@
-"""Plain dataclasses for what the API shows. Imports nothing of ours."""
+"""Plain dataclasses every layer shares: who is calling and a page of a list. Imports nothing of ours.
+
+Each domain's own types live in its package's ``types.py`` (``agents/types.py``, ``memory/types.py``, ...).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
-
-CHAT_FAMILY_CHANNELS = ("web", "desktop", "cli", "api", "telegram", "whatsapp", "slack_dm", "discord_dm", "sms")
-OTHER_CHANNELS = ("room", "task", "webhook", "slack", "discord", "github")
-CHANNELS = CHAT_FAMILY_CHANNELS + OTHER_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -21,87 +20,6 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.scope == "admin"
-
-
-def _api_fields(record: Session | Message, object_name: str) -> dict[str, Any]:
-    """Every field but the tenant (implied by the token), plus the API's ``object`` name."""
-    fields = asdict(record)
-    fields.pop("tenant_id")
-    fields["object"] = object_name
-    return fields
-
-
-@dataclass
-class Agent:
-    """An agent of a tenant: its instructions, model, tools and memory settings."""
-
-    id: str
-    tenant_id: str
-    name: str
-    display_name: str
-    description: str
-    instructions: str
-    model: str | None
-    tools: list[str]
-    memory_enabled: bool
-    memory_auto_save: bool
-    temperature: float | None
-    builtin: bool
-    created_at: str
-    updated_at: str
-    deleted_at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "object": "agent", "name": self.name, "display_name": self.display_name,
-            "description": self.description, "instructions": self.instructions, "model": self.model,
-            "tools": list(self.tools),
-            "memory": {"enabled": self.memory_enabled, "auto_save": self.memory_auto_save},
-            "temperature": self.temperature, "builtin": self.builtin,
-            "created_at": self.created_at, "updated_at": self.updated_at, "deleted_at": self.deleted_at,
-        }
-
-
-@dataclass
-class Session:
-    """A conversation of one agent on one channel (with one peer, for chat-family channels)."""
-
-    id: str
-    tenant_id: str
-    agent_id: str
-    channel: str
-    peer: str | None
-    title: str | None
-    status: str
-    message_count: int
-    created_at: str
-    updated_at: str
-    last_message_at: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return _api_fields(self, "session")
-
-
-@dataclass
-class Message:
-    """One message of a session, stored whole."""
-
-    id: str
-    tenant_id: str
-    session_id: str
-    agent_id: str | None
-    role: str
-    content: str | None
-    channel: str
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
-    status: str = "complete"
-    error: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
-    created_at: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _api_fields(self, "message")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from qorven_local.models import Agent, Message
+from qorven_local.agents.types import Agent, Message
 from qorven_local.providers.normalize import content_text
 
 CHARS_PER_TOKEN = 4

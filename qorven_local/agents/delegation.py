@@ -27,7 +27,7 @@ from qorven_local.agents.runs import RunRequest, RunResult
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.errors import NotFound
-from qorven_local.models import Agent
+from qorven_local.agents.types import Agent
 from qorven_local.tools.context import Delegate
 
 

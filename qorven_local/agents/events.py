@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from qorven_local.models import Message
+from qorven_local.agents.types import Message
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
 from qorven_local.memory.service import MemoryService
-from qorven_local.models import Message
+from qorven_local.agents.types import Message
 from qorven_local.providers.events import ChatRequest, StreamAssembler, TextDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream, last_user_text
 from qorven_local.providers.registry import ProviderRegistry, ResolvedModel

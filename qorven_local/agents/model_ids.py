@@ -10,7 +10,7 @@ from typing import Any
 from qorven_local.agents.service import AgentService
 from qorven_local.clock import parse_iso
 from qorven_local.errors import ModelNotFound
-from qorven_local.models import Agent
+from qorven_local.agents.types import Agent
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.providers.resolution import ResolvedModel
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from qorven_local.agents.events import RunListener
 from qorven_local.errors import TooManyRuns
-from qorven_local.models import Agent, Session
+from qorven_local.agents.types import Agent, Session
 
 RETRY_AFTER_S = 2
 

@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable
 from qorven_local.agents.builtin import BUILTIN_AGENTS
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, ValidationError
-from qorven_local.models import Agent, Page
+from qorven_local.agents.types import Agent
+from qorven_local.models import Page
 from qorven_local.storage.agents import AgentStore
 from qorven_local.storage.db import Database, IntegrityError
 

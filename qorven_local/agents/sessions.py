@@ -7,7 +7,8 @@ from typing import Any
 from qorven_local.agents.service import AgentService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, ValidationError
-from qorven_local.models import CHANNELS, CHAT_FAMILY_CHANNELS, Message, Page, Session
+from qorven_local.agents.types import CHANNELS, CHAT_FAMILY_CHANNELS, Message, Session
+from qorven_local.models import Page
 from qorven_local.storage.db import Database, IntegrityError
 from qorven_local.storage.sessions import MessageStore, SessionStore
 

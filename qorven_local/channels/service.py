@@ -30,7 +30,8 @@ from qorven_local.channels.types import Binding, ChannelJob, HandshakeReply, Inb
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, MethodNotAllowed, NotFound, Unauthorized, ValidationError
 from qorven_local.events.hub import Hub
-from qorven_local.models import CHAT_FAMILY_CHANNELS, Page
+from qorven_local.agents.types import CHAT_FAMILY_CHANNELS
+from qorven_local.models import Page
 from qorven_local.security.secrets import SecretBox
 from qorven_local.storage.channels import BindingStore, JobStore
 from qorven_local.storage.db import Database, IntegrityError

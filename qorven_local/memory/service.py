@@ -26,7 +26,8 @@ from qorven_local.memory.extraction import MAX_EXTRACTED, extraction_messages, p
 from qorven_local.memory.index import VectorIndex, to_blob
 from qorven_local.memory.search import Hit, HybridSearch
 from qorven_local.memory.types import KINDS, SCOPES, SOURCES, Memory
-from qorven_local.models import Agent, Page
+from qorven_local.agents.types import Agent
+from qorven_local.models import Page
 from qorven_local.storage.db import Database
 from qorven_local.storage.memory import MemoryStore
 

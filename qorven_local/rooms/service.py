@@ -34,7 +34,8 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, QorvenError, ValidationError
 from qorven_local.events.hub import Hub
-from qorven_local.models import Agent, Page
+from qorven_local.agents.types import Agent
+from qorven_local.models import Page
 from qorven_local.rooms.types import Room, RoomMember, RoomMessage
 from qorven_local.storage.db import Database
 from qorven_local.storage.rooms import RoomStore

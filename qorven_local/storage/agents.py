@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qorven_local.models import Agent, Page
+from qorven_local.agents.types import Agent
+from qorven_local.models import Page
 from qorven_local.storage.db import Database, dumps, loads
 from qorven_local.storage.paging import fetch_page
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qorven_local.models import CHAT_FAMILY_CHANNELS, Message, Page, Session
+from qorven_local.agents.types import CHAT_FAMILY_CHANNELS, Message, Session
+from qorven_local.models import Page
 from qorven_local.storage.db import Database, dumps, loads
 from qorven_local.storage.paging import fetch_page
 

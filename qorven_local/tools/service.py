@@ -16,7 +16,8 @@ from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
 from qorven_local.errors import InvalidArguments
 from qorven_local.memory.service import MemoryService
-from qorven_local.models import Agent, Page, Principal
+from qorven_local.agents.types import Agent
+from qorven_local.models import Page, Principal
 from qorven_local.storage.db import Database
 from qorven_local.storage.paging import check_limit, decode_cursor, encode_cursor
 from qorven_local.storage.tool_audit import ToolAuditStore, digest_arguments

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qorven_local.models import CHANNELS
+from qorven_local.agents.types import CHANNELS
 
 NULLABLE_STR = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "description": "ISO-8601 UTC, e.g. 2026-11-28T13:12:11.123Z"}

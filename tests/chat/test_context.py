@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qorven_local.agents.context import build_messages, fit_history, paired_tool_calls
-from qorven_local.models import Agent
+from qorven_local.agents.types import Agent
 
 
 def agent(**kw) -> Agent:

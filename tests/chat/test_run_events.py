@@ -9,7 +9,7 @@ from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, 
                                         RunFinished, StatusChanged, ToolCalled, ToolFinished)
 from qorven_local.agents.publish import HubPublisher
 from qorven_local.events.hub import Hub
-from qorven_local.models import Agent, Message
+from qorven_local.agents.types import Agent, Message
 from qorven_local.web.sse import tool_event
 
 CALLED = ToolCalled(agent_id="agt_r", session_id="ses_r", call_id="call_r", tool="http_get",

@@ -17,7 +17,7 @@ from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import ValidationError
-from qorven_local.models import Agent, Session
+from qorven_local.agents.types import Agent, Session
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.providers.registry import ResolvedModel

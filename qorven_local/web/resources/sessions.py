@@ -6,7 +6,7 @@ import falcon
 
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
-from qorven_local.models import CHANNELS
+from qorven_local.agents.types import CHANNELS
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, query_required, read_body
 from qorven_local.web.spec import PAGED, Param, operation
