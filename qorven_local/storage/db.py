@@ -14,6 +14,7 @@ import itertools
 import json
 import threading
 import weakref
+from urllib.parse import quote
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -141,7 +142,24 @@ class Database:
         """Refuse to start on a damaged file rather than make it worse."""
         result = self._writer.execute("PRAGMA quick_check").fetchone()[0]
         if result != "ok":
-            raise NotReady(f"database {self.path} failed quick_check: {result}")
+            raise NotReady(f"database {self.path.name} failed quick_check: {result}")
+
+    def probe(self) -> None:
+        """Open a fresh connection and read the schema through it; ``NotReady`` when that fails.
+
+        For ``/readyz``: the connections already open keep working when no new one can be opened
+        (no file descriptors left, the file gone or unreadable), yet every new thread's reads fail.
+        Read-only, so a missing file is reported rather than created empty.
+        """
+        try:
+            conn = sqlean.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True,
+                                  timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("select count(*) from sqlite_master").fetchone()
+            finally:
+                conn.close()
+        except sqlean.Error as exc:
+            raise NotReady(f"cannot open {self.path.name}: {exc}") from exc
 
     def integrity_check(self) -> list[str]:
         """The full integrity check's findings ('ok' alone when the file is sound)."""
