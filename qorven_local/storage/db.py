@@ -14,10 +14,10 @@ import itertools
 import json
 import threading
 import weakref
-from urllib.parse import quote
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import quote
 
 import sqlean
 import sqlite_vec
