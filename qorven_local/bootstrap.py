@@ -117,15 +117,16 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                                  db=db, config=config, ids=ids, clock=clock),
         rooms=RoomService(db=db, agents=agents, sessions=sessions, runner=runner, hub=hub, ids=ids, clock=clock),
         channels=ChannelService(db, clock, ids, secrets, agents, sessions, runner, hub),
-        readiness=readiness_checks(db, config, warm_up),
+        readiness=readiness_checks(db, warm_up),
         started_at=time.time(),
     )
 
 
-def readiness_checks(db: Database, config: Config, warm_up: EmbedderWarmUp) -> MappingProxyType[str, ReadinessCheck]:
+def readiness_checks(db: Database, warm_up: EmbedderWarmUp) -> MappingProxyType[str, ReadinessCheck]:
     """What ``/readyz`` checks: the database answers, migrations ran, sqlite-vec is loaded, the embedder answers."""
     def database() -> tuple[bool, str]:
-        return db.scalar("select 1") == 1, str(config.db_path)
+        db.probe()  # a fresh connection: the open ones keep answering when no new one can be opened
+        return True, db.path.name
 
     def migrations() -> tuple[bool, str]:
         pending = pending_migrations(db)

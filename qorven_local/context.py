@@ -7,6 +7,7 @@ only the composition root (``bootstrap``, ``runtime``) and ``web/app.py``'s rout
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from qorven_local.tools.registry import ToolRegistry
 from qorven_local.tools.service import ToolService
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
+# an absolute path in a check's detail (not a URL's path): /readyz is public, it names files only
+_ABSOLUTE_PATH = re.compile(r"(?<![\w./:~-])(?:/[^\s'\"/:]+)+/([^\s'\"/:]+)")
 
 
 @dataclass(frozen=True)
@@ -69,5 +72,5 @@ class AppContext:
                 ok, detail = check()
             except Exception as exc:  # a failing check must not take /readyz down with it
                 ok, detail = False, f"{type(exc).__name__}: {exc}"
-            results[name] = {"ok": bool(ok), "detail": detail}
+            results[name] = {"ok": bool(ok), "detail": _ABSOLUTE_PATH.sub(r"\1", detail)}
         return results

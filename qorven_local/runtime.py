@@ -105,6 +105,8 @@ class Runtime:
 
     def stop(self) -> None:
         self._stopped.set()
+        if self.ctx is not None:
+            self.ctx.runner.shutdown()  # first: runs in flight get their grace while their streams still deliver
         if self.server is not None:
             self.server.stop()
             self.server = None

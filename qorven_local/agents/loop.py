@@ -4,7 +4,7 @@ A stateful run stores, in order: the user message, each assistant message that a
 (with ``tool_calls``), one ``tool`` message per result (with ``tool_call_id``), and the final
 assistant message. Rows are written whole, once their content is known, so a failed or cancelled
 run never leaves a half-written row: it ends with a ``failed`` assistant message carrying the error
-(and whatever text had streamed). Each fact is told once, as an event of ``agents/events.py``, to
+(a cancelled one with a ``stopped`` message), and whatever text had streamed. Each fact is told once, as an event of ``agents/events.py``, to
 the run's listener.
 """
 
@@ -125,7 +125,7 @@ class _Run:
         try:
             content, finish = self._steps(resolved, messages)
         except _Cancelled:
-            self._fail({"code": "cancelled", "message": "the run was cancelled"})
+            self._fail(None, status="stopped")
             self.status("idle")
             return self._result("".join(self.partial), "cancelled")
         except BaseException as exc:
@@ -256,10 +256,11 @@ class _Run:
                                       outcome=outcome))
         return {"role": "tool", "tool_call_id": call_id, "content": content}
 
-    def _fail(self, error: dict[str, Any]) -> None:
+    def _fail(self, error: dict[str, Any] | None, status: str = "failed") -> None:
+        """Store the unfinished answer with what had streamed: ``failed`` with its error, or ``stopped``."""
         try:
             failed = self.store(id=self.answer_id, role="assistant", content="".join(self.partial) or None,
-                                status="failed", error=error, usage=self.usage)
+                                status=status, error=error, usage=self.usage)
         except Exception:
             log.exception("could not store the failed message of a run")
             return

@@ -1,18 +1,23 @@
 """The one way to open the SQLite database.
 
 SQLite comes from ``sqlean.py`` because the stdlib ``sqlite3`` of many Pythons cannot load
-extensions, and sqlite-vec is a loadable extension. Reads use one connection per thread;
-writes go through a single writer connection under a lock with ``BEGIN IMMEDIATE``, so waitress
-threads never interleave a multi-row write and never hit "database is locked" among themselves.
+extensions, and sqlite-vec is a loadable extension. Reads use one connection per thread, closed
+when that thread ends (``/ws`` sessions, SSE streams and tool calls each run on a short-lived thread,
+so connections kept for dead threads would exhaust the process's file descriptors). Writes go
+through a single writer connection under a lock with ``BEGIN IMMEDIATE``, so waitress threads never
+interleave a multi-row write and never hit "database is locked" among themselves.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import quote
 
 import sqlean
 import sqlite_vec
@@ -66,6 +71,29 @@ class DatabaseClosed(RuntimeError):
     """The database was closed (the app is shutting down); no more reads or writes."""
 
 
+class _Reader:
+    """One thread's read connection and the lock held while it is in use.
+
+    Only the thread's ``threading.local`` refers to it, so it dies with its thread; the finalizer
+    registered on it then closes the connection.
+    """
+
+    __slots__ = ("conn", "in_use", "__weakref__")
+
+    def __init__(self, conn: sqlean.Connection) -> None:
+        self.conn = conn
+        self.in_use = threading.RLock()
+
+
+def _close_reader(conn: sqlean.Connection, in_use: threading.RLock,
+                  open_readers: dict[int, weakref.finalize], lock: threading.Lock, key: int) -> None:
+    """Close a read connection once its current use ends (its thread ended or the database closes)."""
+    with lock:
+        open_readers.pop(key, None)
+    with in_use:
+        conn.close()
+
+
 class Database:
     """Per-thread read connections and one serialized writer for a database file.
 
@@ -78,7 +106,9 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._readers: list[tuple[sqlean.Connection, threading.RLock]] = []
+        # what closes each open reader (run at most once: by its thread's end or by ``close``)
+        self._readers: dict[int, weakref.finalize] = {}
+        self._reader_keys = itertools.count()
         self._readers_lock = threading.Lock()
         self._closed = False
         self._write_lock = threading.RLock()
@@ -86,24 +116,50 @@ class Database:
         self.vec_version = self._writer.execute("select vec_version()").fetchone()[0]
         self.sqlite_version = self._writer.execute("select sqlite_version()").fetchone()[0]
 
-    def _reader(self) -> tuple[sqlean.Connection, threading.RLock]:
-        """This thread's read connection and the lock held while it is in use."""
-        reader = getattr(self._local, "reader", None)
+    def _reader(self) -> _Reader:
+        """This thread's read connection, opened on first use and closed when the thread ends."""
+        reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is None:
-            conn = connect(self.path)
+            reader = _Reader(connect(self.path))
             with self._readers_lock:
                 if self._closed:
-                    conn.close()
-                    raise DatabaseClosed(f"database {self.path} is closed")
-                reader = self._local.reader = (conn, threading.RLock())
-                self._readers.append(reader)
+                    reader.conn.close()
+                    raise DatabaseClosed(f"database {self.path.name} is closed")
+                key = next(self._reader_keys)
+                closer = weakref.finalize(reader, _close_reader, reader.conn, reader.in_use,
+                                          self._readers, self._readers_lock, key)
+                closer.atexit = False  # at exit a daemon thread may still hold its reader: do not wait for it
+                self._readers[key] = closer
+            self._local.reader = reader
         return reader
+
+    def open_readers(self) -> int:
+        """How many per-thread read connections are open now."""
+        with self._readers_lock:
+            return len(self._readers)
 
     def quick_check(self) -> None:
         """Refuse to start on a damaged file rather than make it worse."""
         result = self._writer.execute("PRAGMA quick_check").fetchone()[0]
         if result != "ok":
-            raise NotReady(f"database {self.path} failed quick_check: {result}")
+            raise NotReady(f"database {self.path.name} failed quick_check: {result}")
+
+    def probe(self) -> None:
+        """Open a fresh connection and read the schema through it; ``NotReady`` when that fails.
+
+        For ``/readyz``: the connections already open keep working when no new one can be opened
+        (no file descriptors left, the file gone or unreadable), yet every new thread's reads fail.
+        Read-only, so a missing file is reported rather than created empty.
+        """
+        try:
+            conn = sqlean.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True,
+                                  timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("select count(*) from sqlite_master").fetchone()
+            finally:
+                conn.close()
+        except sqlean.Error as exc:
+            raise NotReady(f"cannot open {self.path.name}: {exc}") from exc
 
     def integrity_check(self) -> list[str]:
         """The full integrity check's findings ('ok' alone when the file is sound)."""
@@ -115,11 +171,11 @@ class Database:
         if self.in_write():
             yield self._writer
             return
-        conn, in_use = self._reader()
-        with in_use:
+        reader = self._reader()
+        with reader.in_use:
             if self._closed:
-                raise DatabaseClosed(f"database {self.path} is closed")
-            yield conn
+                raise DatabaseClosed(f"database {self.path.name} is closed")
+            yield reader.conn
 
     def in_write(self) -> bool:
         """True inside a ``write()`` on this thread (other threads' reads do not see its rows yet)."""
@@ -130,7 +186,7 @@ class Database:
         """One transaction (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""
         with self._write_lock:
             if self._closed:
-                raise DatabaseClosed(f"database {self.path} is closed")
+                raise DatabaseClosed(f"database {self.path.name} is closed")
             depth = getattr(self._local, "write_depth", 0)
             self._local.write_depth = depth + 1
             try:
@@ -171,10 +227,9 @@ class Database:
         """
         with self._readers_lock:
             self._closed = True
-            readers, self._readers = self._readers, []
-        for conn, in_use in readers:
-            with in_use:
-                conn.close()
+            closers = list(self._readers.values())
+        for close_reader in closers:
+            close_reader()
         with self._write_lock:
             self._writer.close()
 

@@ -130,7 +130,7 @@ MESSAGE = {
         "agent_id": NULLABLE_STR, "role": {"enum": ["system", "user", "assistant", "tool"]},
         "content": NULLABLE_STR, "channel": {"type": "string"},
         "tool_calls": {"type": ["array", "null"], "items": {"type": "object"}},
-        "tool_call_id": NULLABLE_STR, "status": {"enum": ["complete", "streaming", "failed"]},
+        "tool_call_id": NULLABLE_STR, "status": {"enum": ["complete", "streaming", "stopped", "failed"]},
         "error": {"type": ["object", "null"]}, "usage": {"type": ["object", "null"]},
         "created_at": TIMESTAMP,
     },

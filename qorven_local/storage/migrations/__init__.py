@@ -46,6 +46,33 @@ def transform_table(conn: sqlean.Connection, table: str, **changes: Any) -> None
     table_tools(conn).table(table).transform(**changes)
 
 
+def widen_check(conn: sqlean.Connection, table: str, old: str, new: str) -> None:
+    """Replace a CHECK constraint ``old`` in ``table``'s SQL by ``new``, which must accept every stored row.
+
+    SQLite cannot alter a CHECK constraint, and rebuilding a table can cascade-delete the rows that
+    reference it. Widening a CHECK changes no stored data, so this uses SQLite's documented in-place
+    procedure (https://sqlite.org/lang_altertable.html, "making other kinds of table schema
+    changes"): rewrite the table's SQL in the schema table and bump schema_version, inside the
+    migration's transaction. Already widened: nothing to do.
+    """
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    if new in sql:
+        return
+    if old not in sql:
+        raise RuntimeError(f"{table} has an unexpected CHECK constraint; cannot widen it to {new}")
+    (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+                     (sql.replace(old, new), table))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+    (check,) = conn.execute("PRAGMA integrity_check").fetchone()
+    if check != "ok":
+        raise RuntimeError(f"integrity check failed after widening a CHECK of {table}: {check}")
+
+
 def discover() -> list[tuple[str, Callable[[sqlean.Connection], None]]]:
     """(name, migrate) for every ``mNNN_*`` module here, in name order."""
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name[:1] == "m" and m.name[1:4].isdigit())

@@ -1,0 +1,103 @@
+"""Threads that read the database do not leave connections (file descriptors) behind when they end.
+
+``/ws`` sessions, SSE streams and tool calls each run on a short-lived thread; a read connection kept
+for every dead thread let ~500 unauthenticated ``/ws`` upgrades exhaust a 1,024 descriptor limit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tests.support.wait import wait_until
+
+ROUNDS = 300
+MARGIN = 12  # descriptors the server may open meanwhile for its own reasons (a pool connection, a log file)
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def read_on_short_lived_threads(db, count: int) -> None:
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            assert db.scalar("select count(*) from messages") is not None
+        except BaseException as exc:  # reported below: an assert in a thread would be lost
+            errors.append(exc)
+
+    for start in range(0, count, 25):  # a few at a time, like request threads come and go
+        batch = [threading.Thread(target=read) for _ in range(min(25, count - start))]
+        for thread in batch:
+            thread.start()
+        for thread in batch:
+            thread.join(10)
+    assert not errors, errors[:3]
+
+
+def refused_ws_upgrades(port: int, count: int) -> None:
+    for _ in range(count):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"Authorization": "Bearer qvn_bogus"},
+                    open_timeout=5, close_timeout=1)
+        assert refused.value.response.status_code == 401
+
+
+def test_reads_on_short_lived_threads_leave_no_descriptors_behind(server, admin):
+    assert admin.get("/v1/agents").status_code == 200  # the request threads' own readers exist already
+    db = server.ctx.db
+    read_on_short_lived_threads(db, 5)
+    before = open_descriptors()
+
+    read_on_short_lived_threads(db, ROUNDS)
+
+    wait_until(lambda: open_descriptors() <= before + MARGIN, timeout=5, interval=0.05,
+               message=lambda: f"{open_descriptors() - before} descriptors leaked by {ROUNDS} reader threads")
+    assert db.open_readers() < 20
+
+
+def test_refused_ws_upgrades_leave_no_descriptors_behind(server, admin):
+    assert admin.get("/v1/agents").status_code == 200
+    refused_ws_upgrades(server.port, 5)
+    before = open_descriptors()
+
+    refused_ws_upgrades(server.port, ROUNDS)
+
+    wait_until(lambda: open_descriptors() <= before + MARGIN, timeout=5, interval=0.05,
+               message=lambda: f"{open_descriptors() - before} descriptors leaked by {ROUNDS} refused /ws upgrades")
+    assert admin.get("/v1/agents").status_code == 200
+
+
+def test_close_still_waits_for_a_reader_in_use_and_later_reads_are_refused(server):
+    from qorven_local.storage.db import DatabaseClosed
+
+    db = server.ctx.db
+    in_read, release, outcome = threading.Event(), threading.Event(), []
+
+    def long_read() -> None:
+        with db.read() as conn:
+            in_read.set()
+            release.wait(5)
+            outcome.append(conn.execute("select 1").fetchone()[0])
+        try:
+            db.scalar("select 1")
+        except DatabaseClosed:
+            outcome.append("closed")
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    assert in_read.wait(5)
+    closer = threading.Thread(target=server.stop)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive(), "close did not wait for the read in progress"
+    release.set()
+    reader.join(5)
+    closer.join(10)
+    assert outcome == [1, "closed"]
