@@ -7,8 +7,9 @@ switched over without dropping deliveries; ``keep_previous: false`` drops it at 
 secret). Config rules and the API objects are in ``binding.py``.
 
 ``receive()`` is the webhook pipeline in the order ``channels/base.py`` prescribes: verify on
-the raw bytes first, then handshakes, parse, de-duplicate by the provider's event id (a repeat
-answers the ack again and runs nothing), store the job and answer the kind's ack at once. The
+the raw bytes first, then handshakes, parse, de-duplicate by a digest of the signed bytes and by the
+provider's event id (a repeat answers the ack again and runs nothing; the digest catches a captured
+delivery re-sent under a new unsigned id), store the job and answer the kind's ack at once. The
 agent run and the reply's delivery happen on the ``ChannelWorker`` (``outbox.py``), which
 ``start_worker()`` starts and ``stop_worker()`` stops.
 """
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels import routing
-from qorven_local.channels.base import OK_REPLY
+from qorven_local.channels.base import OK_REPLY, signed_digest
 from qorven_local.channels.binding import check_config
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
 from qorven_local.channels.outbox import AgentRuns, ChannelWorker
@@ -268,18 +269,21 @@ class ChannelService:
         if not binding.enabled:
             log.info("channel %s is disabled; dropped event %s", binding.id, inbound.event_id)
             return kind.ack(inbound)
-        self.accept(binding, inbound)
+        self.accept(binding, inbound, signed_digest(raw, headers, kind.SIGNED_HEADERS))
         return kind.ack(inbound)
 
-    def accept(self, binding: Binding, inbound: Inbound) -> ChannelJob | None:
-        """Record the event id, open the session and queue the run; None for a replay."""
+    def accept(self, binding: Binding, inbound: Inbound, digest: str) -> ChannelJob | None:
+        """Record the signed bytes' digest and the event id, open the session and queue the run; None for
+        a replay of either."""
         tenant_id = binding.tenant_id
         chosen = routing.route(binding, inbound.text, self._agent_exists(tenant_id))
         now_ts, now = self.clock.time(), self.clock.iso()
         channel = routing.session_channel(binding.kind)
         peer = routing.session_peer(binding.kind, inbound)
         with self.db.write() as conn:
-            if not self.bindings.remember_event(conn, binding.id, inbound.event_id, now_ts):
+            # The digest first: a replay under a fresh id must not claim that id for a later real event.
+            if not (self.bindings.remember_event(conn, binding.id, digest, now_ts)
+                    and self.bindings.remember_event(conn, binding.id, inbound.event_id, now_ts)):
                 log.info("channel %s: event %s already handled; not run again", binding.id, inbound.event_id)
                 return None
             if chosen is None:

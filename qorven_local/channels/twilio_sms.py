@@ -30,6 +30,7 @@ DEFAULT_API_BASE_URL = "https://api.twilio.com"
 SECRET_NAMES: tuple[str, ...] = ("auth_token",)  # the account's auth token both verifies and sends
 SEND_SECRET: str | None = "auth_token"
 HEADER = "X-Twilio-Signature"
+SIGNED_HEADERS: tuple[str, ...] = ()  # the URL (fixed per binding) and the form body
 MAX_TEXT = 1600
 CONFIG_KEYS = {
     "api_base_url": f"REST API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
