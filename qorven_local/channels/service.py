@@ -4,7 +4,9 @@ Bindings connect one channel account (a Telegram bot, a Slack app, ...) to an ag
 secrets are write-only (``secrets.py``). Setting the verifying secret (the kind's first
 ``SECRET_NAMES`` entry) keeps the previous value as a second accepted one, so a provider can be
 switched over without dropping deliveries; ``keep_previous: false`` drops it at once (a leaked
-secret). Config rules and the API objects are in ``binding.py``.
+secret). Moving a URL the binding sends to onto another scheme, host or port clears all of its
+secrets (they never follow a base URL elsewhere). Config rules and the API objects are in
+``binding.py``.
 
 ``receive()`` is the webhook pipeline in the order ``channels/base.py`` prescribes: verify on
 the raw bytes first, then handshakes, parse, de-duplicate by a digest of the signed bytes and by the
@@ -23,7 +25,7 @@ from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels import routing
 from qorven_local.channels.base import OK_REPLY, signed_digest
-from qorven_local.channels.binding import check_config
+from qorven_local.channels.binding import check_config, moved_send_urls
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
 from qorven_local.channels.outbox import AgentRuns, ChannelWorker
 from qorven_local.channels.secrets import ChannelSecrets
@@ -155,16 +157,24 @@ class ChannelService:
             binding.agent_id = self._agent_id(tenant_id, fields["agent_id"], "agent_id")
         if "enabled" in fields:
             binding.enabled = bool(fields["enabled"])
+        moved: list[str] = []
         if "config" in fields:
-            binding.config = check_config(binding.kind, fields["config"] or {})
+            config = check_config(binding.kind, fields["config"] or {})
+            moved = moved_send_urls(binding.kind, binding.config, config)
+            binding.config = config
         if "routing" in fields:
             binding.routing = self._routing(tenant_id, fields["routing"])
         binding.updated_at = self.clock.iso()
         try:
             with self.db.write() as conn:
                 self.bindings.update(conn, binding)
+                for name in channel_kind(binding.kind).SECRET_NAMES if moved else ():
+                    self.bindings.delete_secret(conn, binding.id, name)
         except IntegrityError:
             raise Conflict(f"a channel named {binding.name!r} already exists", param="name") from None
+        if moved:
+            log.info("channel %s: %s moved to another origin; its secrets were cleared", binding.id,
+                     " and ".join(moved))
         return self.get(tenant_id, binding_id)
 
     def delete(self, tenant_id: str, binding_id: str) -> Binding:
