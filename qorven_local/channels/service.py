@@ -238,7 +238,11 @@ class ChannelService:
 
     # the webhook pipeline ------------------------------------------------------------------------
     def webhook_binding(self, ref: str) -> Binding:
-        """A binding by id, or by kind when exactly one binding of that kind exists (any tenant)."""
+        """A binding by id, or by kind when exactly one binding of that kind exists on the whole install.
+
+        Counted across tenants: the public route knows no tenant, so a second tenant's binding of the
+        same kind makes the kind ambiguous for everyone, and each binding answers on its own id.
+        """
         if ref.startswith("chn_"):
             binding = self.bindings.get_any_tenant(ref)
             if binding is not None:
@@ -247,7 +251,10 @@ class ChannelService:
             found = self.bindings.by_kind_any_tenant(ref)
             if len(found) == 1:
                 return found[0]
-        raise NotFound(f"no channel {ref!r} (use the binding id when several bindings share a kind)")
+            if found:
+                raise NotFound(f"several {ref} channels exist on this install; post to /v1/webhooks/<binding id> "
+                               "(each binding's webhook_url)")
+        raise NotFound(f"no channel {ref!r}; post to /v1/webhooks/<binding id> (the binding's webhook_url)")
 
     def receive(self, ref: str, method: str, raw: bytes, headers: Mapping[str, str], url: str,
                 query: dict[str, Any], content_type: str) -> HandshakeReply:
