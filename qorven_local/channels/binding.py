@@ -65,7 +65,11 @@ def check_config(kind_name: str, config: Any) -> dict[str, Any]:
 def _origin(url: str) -> tuple[str, str, int] | None:
     if not url:
         return None
-    target = split_url(url)
+    try:
+        target = split_url(url)
+    except BlockedURL:
+        # Only a stored config can be malformed (new ones are checked first): it matches no origin.
+        return ("", url, 0)
     return target.scheme, target.host, target.port
 
 
