@@ -7,6 +7,7 @@ A kind module (``telegram.py``, ``slack.py``, ...) is a plain module with these 
     SECRET_NAMES: tuple[str, ...]  names the binding's secrets are stored under; the FIRST verifies
     SEND_SECRET: str | None        which of SECRET_NAMES ``send`` receives (None: it needs none)
     CONFIG_KEYS: dict[str, str]    the non-secret ``config`` keys it reads -> what each is for
+    SIGNED_HEADERS: tuple[str, ...]  headers the signature covers besides the body (its timestamp)
     verify(raw_body, headers, url, secrets, config, now) -> None        raises Unauthorized
     handshake(method, query, raw_body, headers, config) -> HandshakeReply | None
     parse(raw_body, headers, content_type) -> Inbound | None          raises ValidationError
@@ -26,7 +27,10 @@ or echoed for an unauthenticated request):
     3.         handshake("POST", ...)           a reply (Slack url_verification, Discord PING,
                                                 GitHub ping) is answered as is; no run
     4.         parse(...)                       None -> 200 OK_REPLY, no run (not for agents)
-    5.         de-duplicate on (binding id, inbound.event_id): a repeat -> ack(inbound), no run
+    5.         de-duplicate on (binding id, signed_digest(...)), then on (binding id, inbound.event_id):
+               a repeat -> ack(inbound), no run. Event ids travel in unsigned headers (Qorven's
+               X-Qorven-Event-Id, GitHub's X-GitHub-Delivery), so the digest of what the signature
+               covers is what stops a captured delivery re-sent under a fresh id.
     6.         store, answer ack(inbound), run the agent in the background, ``send`` the reply
                from the outbox (Discord needs ack's deferral within 3 s; Twilio wants TwiML).
 
@@ -65,6 +69,7 @@ class ChannelKind(Protocol):
     SECRET_NAMES: tuple[str, ...]
     SEND_SECRET: str | None
     CONFIG_KEYS: dict[str, str]
+    SIGNED_HEADERS: tuple[str, ...]
 
     def verify(self, raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[str],
                config: dict, now: float) -> None: ...
@@ -165,6 +170,20 @@ def verify_timestamped_hmac(kind: str, raw_body: bytes, headers: Mapping[str, st
     given, timestamp = timestamped_signature(headers, now, kind, signature_header, timestamp_header)
     if not matches_any(given, (sign(s, timestamp, raw_body) for s in usable)):
         raise Unauthorized(f"{kind} webhook: {signature_header} does not match the body")
+
+
+def signed_digest(raw_body: bytes, headers: Mapping[str, str], signed_headers: Iterable[str]) -> str:
+    """A digest of the bytes a delivery's signature covers: the signed headers' values, then the body.
+
+    Each header value is length-prefixed so no split of the same bytes between header and body
+    gives the same digest. The prefix keeps it apart from providers' event ids in the same table.
+    """
+    digest = hashlib.sha256()
+    for name in signed_headers:
+        value = (header(headers, name) or "").strip().encode()
+        digest.update(len(value).to_bytes(8, "big") + value)
+    digest.update(raw_body)
+    return "signed-sha256:" + digest.hexdigest()
 
 
 # --- surface defaults -----------------------------------------------------------------------

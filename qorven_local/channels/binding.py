@@ -4,6 +4,10 @@ Config URLs (``api_base_url``, ``reply_url``, ``public_base_url``) must be http(
 credentials; plain http only to loopback (local fakes, tests, a local relay), since a bot token
 travels with every send. They are not resolved or range-checked at save time: bindings are
 written by admins, and a self-hosted API proxy on the LAN is a legitimate target.
+
+Secrets never follow a URL elsewhere: when the scheme, host or port of a URL a binding sends to
+(``SEND_URL_KEYS``) changes, the service clears the binding's secrets, as providers do for keys.
+``public_base_url`` is only where the provider calls us, so it carries nothing and clears nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from qorven_local.errors import ValidationError
 from qorven_local.security.urlpolicy import BlockedURL, split_url
 
 URL_KEYS = ("api_base_url", "reply_url", "public_base_url")
+SEND_URL_KEYS = ("api_base_url", "reply_url")  # a send secret, or what it signs, travels to these
 MAX_CONFIG_VALUE_CHARS = 2000
 
 
@@ -55,6 +60,30 @@ def check_config(kind_name: str, config: Any) -> dict[str, Any]:
                                       param=f"config.{key}")
         clean[key] = value
     return clean
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    if not url:
+        return None
+    try:
+        target = split_url(url)
+    except BlockedURL:
+        # Only a stored config can be malformed (new ones are checked first): it matches no origin.
+        return ("", url, 0)
+    return target.scheme, target.host, target.port
+
+
+def _send_origins(kind_name: str, config: dict[str, Any]) -> dict[str, tuple[str, str, int] | None]:
+    """(scheme, host, port) of each URL the binding sends to; an unset api_base_url is the kind's API."""
+    defaults = {"api_base_url": channel_kind(kind_name).DEFAULT_API_BASE_URL}
+    return {key: _origin(str(config.get(key) or defaults.get(key) or "")) for key in SEND_URL_KEYS}
+
+
+def moved_send_urls(kind_name: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The config keys whose send URL now points at another scheme, host or port (unsetting one moves
+    nothing: no secret travels to where nothing is sent)."""
+    old, new = _send_origins(kind_name, before), _send_origins(kind_name, after)
+    return [key for key in SEND_URL_KEYS if new[key] is not None and new[key] != old[key]]
 
 
 def binding_to_dict(binding: Binding, webhook_url: str, secret_names: tuple[str, ...]) -> dict[str, Any]:

@@ -31,6 +31,8 @@ CONFIG_KEYS = {
     "api_base_url": f"API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
     "application_id": "the application id, if interactions ever arrive without one",
 }
+TIMESTAMP_HEADER = "X-Signature-Timestamp"
+SIGNED_HEADERS: tuple[str, ...] = (TIMESTAMP_HEADER,)  # Ed25519 over timestamp + body
 MAX_TEXT = 2000
 
 PING, APPLICATION_COMMAND = 1, 2
@@ -50,7 +52,7 @@ def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[
 
     keys = require_secrets(secrets, KIND)
     signature_hex, timestamp = timestamped_signature(headers, now, KIND, "X-Signature-Ed25519",
-                                                     "X-Signature-Timestamp")
+                                                     TIMESTAMP_HEADER)
     try:
         signature = bytes.fromhex(signature_hex)
     except ValueError:

@@ -31,6 +31,7 @@ CONFIG_KEYS = {
     "api_base_url": f"REST API base (default {DEFAULT_API_BASE_URL}; Enterprise: https://HOST/api/v3)",
 }
 HEADER = HUB_SIGNATURE_HEADER
+SIGNED_HEADERS: tuple[str, ...] = ()  # the HMAC covers the body alone; X-GitHub-Delivery is unsigned
 REPLY_MARKER = "<!-- qorven-local -->"
 MAX_TEXT = 65000  # GitHub's comment limit is 65536 characters; the marker needs room
 

@@ -4,11 +4,14 @@ Bindings connect one channel account (a Telegram bot, a Slack app, ...) to an ag
 secrets are write-only (``secrets.py``). Setting the verifying secret (the kind's first
 ``SECRET_NAMES`` entry) keeps the previous value as a second accepted one, so a provider can be
 switched over without dropping deliveries; ``keep_previous: false`` drops it at once (a leaked
-secret). Config rules and the API objects are in ``binding.py``.
+secret). Moving a URL the binding sends to onto another scheme, host or port clears all of its
+secrets (they never follow a base URL elsewhere). Config rules and the API objects are in
+``binding.py``.
 
 ``receive()`` is the webhook pipeline in the order ``channels/base.py`` prescribes: verify on
-the raw bytes first, then handshakes, parse, de-duplicate by the provider's event id (a repeat
-answers the ack again and runs nothing), store the job and answer the kind's ack at once. The
+the raw bytes first, then handshakes, parse, de-duplicate by a digest of the signed bytes and by the
+provider's event id (a repeat answers the ack again and runs nothing; the digest catches a captured
+delivery re-sent under a new unsigned id), store the job and answer the kind's ack at once. The
 agent run and the reply's delivery happen on the ``ChannelWorker`` (``outbox.py``), which
 ``start_worker()`` starts and ``stop_worker()`` stops.
 """
@@ -21,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels import routing
-from qorven_local.channels.base import OK_REPLY
-from qorven_local.channels.binding import check_config
+from qorven_local.channels.base import OK_REPLY, signed_digest
+from qorven_local.channels.binding import check_config, moved_send_urls
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
 from qorven_local.channels.outbox import AgentRuns, ChannelWorker
 from qorven_local.channels.secrets import ChannelSecrets
@@ -154,16 +157,24 @@ class ChannelService:
             binding.agent_id = self._agent_id(tenant_id, fields["agent_id"], "agent_id")
         if "enabled" in fields:
             binding.enabled = bool(fields["enabled"])
+        moved: list[str] = []
         if "config" in fields:
-            binding.config = check_config(binding.kind, fields["config"] or {})
+            config = check_config(binding.kind, fields["config"] or {})
+            moved = moved_send_urls(binding.kind, binding.config, config)
+            binding.config = config
         if "routing" in fields:
             binding.routing = self._routing(tenant_id, fields["routing"])
         binding.updated_at = self.clock.iso()
         try:
             with self.db.write() as conn:
                 self.bindings.update(conn, binding)
+                for name in channel_kind(binding.kind).SECRET_NAMES if moved else ():
+                    self.bindings.delete_secret(conn, binding.id, name)
         except IntegrityError:
             raise Conflict(f"a channel named {binding.name!r} already exists", param="name") from None
+        if moved:
+            log.info("channel %s: %s moved to another origin; its secrets were cleared", binding.id,
+                     " and ".join(moved))
         return self.get(tenant_id, binding_id)
 
     def delete(self, tenant_id: str, binding_id: str) -> Binding:
@@ -227,7 +238,11 @@ class ChannelService:
 
     # the webhook pipeline ------------------------------------------------------------------------
     def webhook_binding(self, ref: str) -> Binding:
-        """A binding by id, or by kind when exactly one binding of that kind exists (any tenant)."""
+        """A binding by id, or by kind when exactly one binding of that kind exists on the whole install.
+
+        Counted across tenants: the public route knows no tenant, so a second tenant's binding of the
+        same kind makes the kind ambiguous for everyone, and each binding answers on its own id.
+        """
         if ref.startswith("chn_"):
             binding = self.bindings.get_any_tenant(ref)
             if binding is not None:
@@ -236,7 +251,10 @@ class ChannelService:
             found = self.bindings.by_kind_any_tenant(ref)
             if len(found) == 1:
                 return found[0]
-        raise NotFound(f"no channel {ref!r} (use the binding id when several bindings share a kind)")
+            if found:
+                raise NotFound(f"several {ref} channels exist on this install; post to /v1/webhooks/<binding id> "
+                               "(each binding's webhook_url)")
+        raise NotFound(f"no channel {ref!r}; post to /v1/webhooks/<binding id> (the binding's webhook_url)")
 
     def receive(self, ref: str, method: str, raw: bytes, headers: Mapping[str, str], url: str,
                 query: dict[str, Any], content_type: str) -> HandshakeReply:
@@ -268,18 +286,21 @@ class ChannelService:
         if not binding.enabled:
             log.info("channel %s is disabled; dropped event %s", binding.id, inbound.event_id)
             return kind.ack(inbound)
-        self.accept(binding, inbound)
+        self.accept(binding, inbound, signed_digest(raw, headers, kind.SIGNED_HEADERS))
         return kind.ack(inbound)
 
-    def accept(self, binding: Binding, inbound: Inbound) -> ChannelJob | None:
-        """Record the event id, open the session and queue the run; None for a replay."""
+    def accept(self, binding: Binding, inbound: Inbound, digest: str) -> ChannelJob | None:
+        """Record the signed bytes' digest and the event id, open the session and queue the run; None for
+        a replay of either."""
         tenant_id = binding.tenant_id
         chosen = routing.route(binding, inbound.text, self._agent_exists(tenant_id))
         now_ts, now = self.clock.time(), self.clock.iso()
         channel = routing.session_channel(binding.kind)
         peer = routing.session_peer(binding.kind, inbound)
         with self.db.write() as conn:
-            if not self.bindings.remember_event(conn, binding.id, inbound.event_id, now_ts):
+            # The digest first: a replay under a fresh id must not claim that id for a later real event.
+            if not (self.bindings.remember_event(conn, binding.id, digest, now_ts)
+                    and self.bindings.remember_event(conn, binding.id, inbound.event_id, now_ts)):
                 log.info("channel %s: event %s already handled; not run again", binding.id, inbound.event_id)
                 return None
             if chosen is None:

@@ -26,6 +26,8 @@ SEND_SECRET: str | None = "bot_token"
 CONFIG_KEYS = {
     "api_base_url": f"Web API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
 }
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNED_HEADERS: tuple[str, ...] = (TIMESTAMP_HEADER,)  # v0:{ts}:{body}
 MAX_TEXT = 3900  # Slack truncates text past 40k, but advises messages under 4k characters
 
 # Message subtypes that are a person writing; everything else (edits, joins, bot_message) is not.
@@ -41,7 +43,7 @@ def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[
            config: dict, now: float) -> None:
     """Accept a fresh request whose v0 signature matches one of the signing secrets."""
     verify_timestamped_hmac(KIND, raw_body, headers, secrets, now, signature_header="X-Slack-Signature",
-                            timestamp_header="X-Slack-Request-Timestamp", sign=sign)
+                            timestamp_header=TIMESTAMP_HEADER, sign=sign)
 
 
 def handshake(method: str, query: dict, raw_body: bytes, headers: Mapping[str, str],

@@ -23,6 +23,7 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 SECRET_NAMES: tuple[str, ...] = ("secret_token", "bot_token")
 SEND_SECRET: str | None = "bot_token"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SIGNED_HEADERS: tuple[str, ...] = ()  # a shared token, no signature: the body's update_id de-duplicates
 MAX_TEXT = 4096
 CONFIG_KEYS = {
     "api_base_url": f"Bot API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",

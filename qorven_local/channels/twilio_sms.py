@@ -3,7 +3,9 @@
 Verify: ``X-Twilio-Signature = base64(HMAC-SHA1(auth_token, url + k1 + v1 + k2 + v2 ...))`` over the
 POSTed form params sorted by name, where ``url`` is the public URL Twilio called. It is built from
 ``config["public_base_url"]`` + the request path and query, never from Host/X-Forwarded-* headers
-(which the sender controls). JSON bodies are covered by the ``bodySHA256`` query parameter instead.
+(which the sender controls). Only form-encoded bodies are accepted: the signature covers form
+parameters and nothing else, so any other body (JSON, text, none declared) is refused with 401 before
+it is read (Twilio's bodySHA256 scheme for JSON webhooks is not used by Messaging).
 Send: ``POST {base}/2010-04-01/Accounts/{account_sid}/Messages.json`` (form, basic auth).
 """
 
@@ -13,7 +15,7 @@ import base64
 import hashlib
 import hmac
 from typing import TYPE_CHECKING, Iterable, Mapping
-from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from qorven_local.channels.base import (
     api_base, chunk_text, header, matches_any, no_handshake, post, require_config, require_header,
@@ -30,6 +32,8 @@ DEFAULT_API_BASE_URL = "https://api.twilio.com"
 SECRET_NAMES: tuple[str, ...] = ("auth_token",)  # the account's auth token both verifies and sends
 SEND_SECRET: str | None = "auth_token"
 HEADER = "X-Twilio-Signature"
+FORM_TYPE = "application/x-www-form-urlencoded"
+SIGNED_HEADERS: tuple[str, ...] = ()  # the URL (fixed per binding) and the form body
 MAX_TEXT = 1600
 CONFIG_KEYS = {
     "api_base_url": f"REST API base URL (default {DEFAULT_API_BASE_URL}); tests point it at a fake",
@@ -77,24 +81,23 @@ def verify(raw_body: bytes, headers: Mapping[str, str], url: str, secrets: list[
     """Accept the request if its signature matches one of the auth tokens (the scheme has no timestamp)."""
     usable = require_secrets(secrets, KIND)
     given = require_header(headers, HEADER, KIND).strip()
+    _require_form(headers)
     full_url = public_url(config, url)
-    query = parse_qs(urlsplit(full_url).query)
-    if "bodySHA256" in query:
-        # JSON webhooks: the signature covers the URL only; the body is pinned by its hash.
-        params: list[tuple[str, str]] = []
-        body_hash = hashlib.sha256(raw_body).hexdigest()
-        if not hmac.compare_digest(body_hash.encode(), query["bodySHA256"][0].encode()):
-            raise Unauthorized(f"{KIND} webhook: body does not match bodySHA256")
-    else:
-        params = _form_params(raw_body, header(headers, "Content-Type") or "")
+    params = _form_params(raw_body)
     candidates = [sign(s, u, params) for s in usable for u in _with_and_without_port(full_url)]
     if not matches_any(given, candidates):
         raise Unauthorized(f"{KIND} webhook: {HEADER} does not match the URL and parameters")
 
 
-def _form_params(raw_body: bytes, content_type: str) -> list[tuple[str, str]]:
-    if "application/x-www-form-urlencoded" not in content_type.lower() and content_type:
-        return []
+def _require_form(headers: Mapping[str, str]) -> None:
+    """Refuse a body that is not form encoded: the signature would cover none of what parse reads."""
+    media = (header(headers, "Content-Type") or "").split(";")[0].strip().lower()
+    if media != FORM_TYPE:
+        raise Unauthorized(f"{KIND} webhook: Content-Type must be {FORM_TYPE}, not {media or 'missing'} "
+                           "(the signature covers form parameters only)")
+
+
+def _form_params(raw_body: bytes) -> list[tuple[str, str]]:
     try:
         return parse_qsl(raw_body.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:

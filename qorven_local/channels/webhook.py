@@ -30,7 +30,8 @@ SECRET_NAMES: tuple[str, ...] = ("signing_secret",)  # the one secret verifies i
 SEND_SECRET: str | None = "signing_secret"
 TIMESTAMP_HEADER = "X-Qorven-Timestamp"
 SIGNATURE_HEADER = "X-Qorven-Signature"
-EVENT_ID_HEADER = "X-Qorven-Event-Id"
+EVENT_ID_HEADER = "X-Qorven-Event-Id"  # not signed: de-duplication also keys on the signed bytes
+SIGNED_HEADERS: tuple[str, ...] = (TIMESTAMP_HEADER,)  # ts + "." + body
 CONFIG_KEYS = {
     "reply_url": "where replies are POSTed, signed like inbound requests (unset: replies are only stored)",
 }

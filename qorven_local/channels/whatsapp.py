@@ -30,6 +30,7 @@ CONFIG_KEYS = {
     "phone_number_id": "the business number to send from when the inbound does not name it",
 }
 HEADER = HUB_SIGNATURE_HEADER
+SIGNED_HEADERS: tuple[str, ...] = ()  # the HMAC covers the body alone
 MAX_TEXT = 4096
 
 

@@ -134,7 +134,7 @@ class BindingStore:
 
     # replay guard ----------------------------------------------------------------------------
     def remember_event(self, conn: sqlean.Connection, binding_id: str, event_id: str, now_ts: float) -> bool:
-        """Record an event id; False if it was already there (a replay)."""
+        """Record an event id or a signed-bytes digest; False if it was already there (a replay)."""
         cur = conn.execute("INSERT OR IGNORE INTO channel_events (binding_id, event_id, received_ts) "
                            "VALUES (?,?,?)", (binding_id, event_id, now_ts))
         return cur.rowcount == 1

@@ -35,6 +35,7 @@ def test_each_kind_module_has_the_base_surface(name):
     assert module.SECRET_NAMES and all(isinstance(n, str) for n in module.SECRET_NAMES)
     assert module.SEND_SECRET is None or module.SEND_SECRET in module.SECRET_NAMES
     assert isinstance(module.CONFIG_KEYS, dict)
+    assert isinstance(module.SIGNED_HEADERS, tuple) and all(isinstance(h, str) for h in module.SIGNED_HEADERS)
     for function, params in FUNCTIONS.items():
         assert list(inspect.signature(getattr(module, function)).parameters) == params, function
 

@@ -87,14 +87,13 @@ def test_both_auth_tokens_work_during_rotation():
                secrets=("new", "old"))
 
 
-def test_json_bodies_are_pinned_by_body_sha256():
-    body = b'{"hello": "world"}'
-    url = "/v1/webhooks/chn_1?bodySHA256=" + hashlib.sha256(body).hexdigest()
-    signature = twilio_sms.sign(TOKEN, "https://mycompany.com" + url)
-    headers = {"Content-Type": "application/json"}
-    verify(body, signature, url=url, headers=headers)
-    with pytest.raises(Unauthorized, match="bodySHA256"):
-        verify(b'{"hello": "moon"}', signature, url=url, headers=headers)
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
+def test_bodies_that_are_not_form_encoded_are_refused_whatever_the_signature(content_type):
+    body = urlencode(FORM).encode()
+    url = "/v1/webhooks/chn_1"
+    signature = twilio_sms.sign(TOKEN, "https://mycompany.com" + url)  # the URL alone: no params signed
+    with pytest.raises(Unauthorized, match="x-www-form-urlencoded"):
+        verify(body, signature, url=url, headers={"Content-Type": content_type})
 
 
 def test_an_incoming_sms_becomes_an_inbound_and_is_acked_with_empty_twiml():

@@ -106,7 +106,9 @@ def test_channel_runs_are_plan_runs_and_wait_for_a_free_slot(tmp_path, llm, chan
         sign_webhook(binding).post(admin, binding["id"])
         # the first run holds the tenant's only slot once it is asking the model
         wait_until(llm.chat_requests, message="the first run never reached the model")
-        sign_webhook(binding).post(admin, binding["id"])
+        # another message (the same signed bytes within the same second would be a replay)
+        sign_webhook(binding, body=json.dumps({"text": "and another", "sender": "ada"}).encode()).post(
+            admin, binding["id"])
         calls = channel_api.wait_for(2, timeout=20)
         assert [c.json()["text"] for c in calls] == ["slow answer", "second answer"]
         assert settled(admin, binding["id"])["outbox_pending"] == 0

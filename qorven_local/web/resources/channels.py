@@ -169,7 +169,10 @@ class ChannelResource:
         resp.media = render(req, self.channels.get(principal(req).tenant_id, binding_id))
 
     @operation(summary="Edit a channel binding (kind is fixed)", tag="channels", request=CHANNEL_PATCH,
-               response=CHANNEL, admin=True, errors=("conflict",))
+               response=CHANNEL, admin=True, errors=("conflict",),
+               description="`config` replaces the whole config. Moving where the binding sends "
+                           "(`api_base_url`, or the generic webhook's `reply_url`) to another scheme, host "
+                           "or port clears all of its secrets: they never follow a URL elsewhere.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
         binding = self.channels.update(principal(req).tenant_id, binding_id, read_body(req, CHANNEL_PATCH))
         resp.media = render(req, binding)

@@ -44,8 +44,9 @@ class WebhookResource:
                content_types=("application/json", "application/x-www-form-urlencoded"),
                description="`{channel}` is a binding id, or its kind when exactly one binding of that kind "
                            "exists. The signature is checked on the raw body before anything else (401 "
-                           "`unauthorized` otherwise, counted in status). A delivery whose event id was "
-                           "already accepted answers 200 again and runs nothing. Accepted messages answer "
+                           "`unauthorized` otherwise, counted in status). A delivery whose event id or "
+                           "signed bytes (body, and timestamp where signed) were already accepted in the "
+                           "last 7 days answers 200 again and runs nothing. Accepted messages answer "
                            "200 at once with the channel's acknowledgement (Discord: a deferred response, "
                            "Twilio: empty TwiML); the agent answers in the background, as a plan-run, in "
                            "the sender's session (channel telegram, whatsapp, sms, slack_dm or discord_dm: the "
