@@ -33,6 +33,7 @@ from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
 from qorven_local.tools.builtin import default_registry
 from qorven_local.tools.service import ToolService
+from qorven_local.tools.workspaces import adopt_shared_layout
 
 log = logging.getLogger("qorven")
 _FILE_HANDLER = "qorven-file"        # handler names, so a later start finds the ones it added
@@ -85,6 +86,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     """
     config.ensure_dirs()
     setup_logging(config)
+    adopt_shared_layout(config.workspace_dir, DEFAULT_TENANT)
     clock = clock or Clock()
     ids = IdFactory(clock)
     db = Database(config.db_path)

@@ -33,6 +33,7 @@ from qorven_local.providers.registry import ProviderRegistry, ResolvedModel
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolRegistry
 from qorven_local.tools.service import tool_settings
+from qorven_local.tools.workspaces import tenant_workspace
 
 log = logging.getLogger("qorven.agents")
 
@@ -173,7 +174,8 @@ class _Run:
     def _tool_context(self) -> ToolContext:
         """The run's ToolContext; each call gets a copy whose ``delegate`` knows the call (``_call_tool``)."""
         services = self.services
-        return ToolContext(tenant_id=self.tenant, workspace_dir=services.config.workspace_dir,
+        return ToolContext(tenant_id=self.tenant,
+                           workspace_dir=tenant_workspace(services.config.workspace_dir, self.tenant),
                            agent_id=self.agent.id, agent_name=self.agent.name, session_id=self.session_id,
                            settings=tool_settings(services.config),
                            memory=services.memory.for_agent(self.tenant, self.agent.id, self.session_id),

@@ -220,7 +220,9 @@ def _run_with_timeout(t: Tool, args: dict[str, Any], timeout: float) -> tuple[bo
             outcome.append((False, {"code": exc.code, "message": exc.message}))
         except Exception as exc:  # a bug in a tool must not crash the agent loop
             log.exception("tool %s failed", t.name)
-            outcome.append((False, {"code": "tool_failed", "message": f"{type(exc).__name__}: {exc}"}))
+            # An OSError's text carries its absolute path (the data root); the model only gets why.
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            outcome.append((False, {"code": "tool_failed", "message": f"{type(exc).__name__}: {detail}"}))
 
     worker = threading.Thread(target=run, name=f"tool-{t.name}", daemon=True)
     worker.start()
