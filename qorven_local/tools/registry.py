@@ -138,6 +138,10 @@ class ToolRegistry:
     def names(self) -> builtins.list[str]:
         return builtins.list(self._tools)
 
+    def admin_names(self) -> builtins.list[str]:
+        """The tools only an admin may invoke directly or give to an agent."""
+        return [t.name for t in self._tools.values() if t.permission == "admin"]
+
     def schemas_for(self, names: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
         """OpenAI ``tools`` entries for ``names`` (all tools when None); unknown names are NotFound."""
         chosen = self.list() if names is None else [self.get(n) for n in names]
