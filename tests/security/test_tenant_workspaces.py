@@ -10,7 +10,9 @@ import json
 import shutil
 
 import httpx
+import pytest
 
+from qorven_local.tools.workspaces import folder_name
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
 from tests.support.upstream import configure_upstream
@@ -83,3 +85,23 @@ def test_a_tool_result_never_names_the_data_root(server, admin):
     assert not outcome["ok"]
     assert outcome["error"]["code"] == "io_error", outcome
     assert str(server.home) not in json.dumps(outcome) and "qorven-home" not in json.dumps(outcome)
+
+
+def test_a_move_cut_short_by_a_crash_finishes_on_the_next_start_without_overwriting(tmp_path):
+    root = tmp_path / "home" / "workspace"
+    (root / ".moving-to-default").mkdir(parents=True)  # a start that died after marking the move
+    (root / ".moving-to-default" / "a.txt").write_text("from the old layout")
+    (root / ".per-tenant").write_text("")
+    (root / "default").mkdir()
+    (root / "default" / "a.txt").write_text("already the default tenant's")
+    with InProcessServer(tmp_path / "home") as server, server.client() as admin:
+        assert invoke(admin, "read_file", path="a.txt")["result"]["content"] == "already the default tenant's"
+        assert invoke(admin, "read_file", path="a.txt.moved-1")["result"]["content"] == "from the old layout"
+    assert not (root / ".moving-to-default").exists()
+
+
+def test_tenant_folder_names_are_single_safe_components():
+    assert folder_name("acme") == "acme" and folder_name("nul") == "_nul" and folder_name("com1") == "_com1"
+    for bad in ("../x", "a/b", "", ".hidden", "Upper", "x" * 64):
+        with pytest.raises(ValueError):
+            folder_name(bad)
