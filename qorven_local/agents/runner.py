@@ -1,4 +1,4 @@
-"""The AgentRunner: runs agents (blocking), admits plan-runs, gives each request its budget, and tells each run's events to the hub."""
+"""The AgentRunner: runs agents (blocking), admits plan-runs, gives each request its budget, tells the hub."""
 
 from __future__ import annotations
 
