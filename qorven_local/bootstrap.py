@@ -33,6 +33,7 @@ from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
 from qorven_local.tools.builtin import default_registry
 from qorven_local.tools.service import ToolService
+from qorven_local.tools.workspaces import adopt_shared_layout
 
 log = logging.getLogger("qorven")
 _FILE_HANDLER = "qorven-file"        # handler names, so a later start finds the ones it added
@@ -85,6 +86,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     """
     config.ensure_dirs()
     setup_logging(config)
+    adopt_shared_layout(config.workspace_dir, DEFAULT_TENANT)
     clock = clock or Clock()
     ids = IdFactory(clock)
     db = Database(config.db_path)
@@ -95,7 +97,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     hub = Hub(clock=clock.time)
     secrets = SecretBox(config.secret_key_path)
     tools = default_registry()
-    agents = AgentService(db, clock, ids, known_tools=tools.names)
+    agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names)
     sessions = SessionService(db, clock, ids, agents)
     tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(

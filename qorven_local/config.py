@@ -62,7 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second.", float),
     Setting("rate_ip_burst", 20, "Per client IP: burst size.", int),
     Setting("rate_tenant_per_min", 600, "Per tenant: requests per minute.", int),
-    Setting("max_runs_per_tenant", 5, "Per tenant: concurrent agent runs (plan-runs).", int),
+    Setting("max_runs_per_tenant", 5, "Per tenant: concurrent agent runs (plan-runs), delegated child runs included.",
+            int),
+    Setting("max_tool_calls_per_turn", 16, "Tool calls one agent run may make; later calls answer budget_exceeded "
+            "and the model is asked for its final answer.", int),
+    Setting("max_child_runs_per_request", 8, "Delegated child runs one request may start, over its whole "
+            "delegation tree; later delegate calls answer budget_exceeded.", int),
     Setting("shutdown_grace_seconds", 5.0, "On stop: seconds agent runs in flight get to finish before they are "
             "stopped (stored as stopped with the text so far).", float),
     Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),

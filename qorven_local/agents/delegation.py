@@ -7,9 +7,11 @@ run as ``parent``; the tools API binds one without a parent. Calling it:
 - resolves the named agent in the same tenant (unknown → ``NotFound``, which the tool reports);
 - runs it in a fresh ``task`` session of that agent at ``depth + 1``, so both sessions keep their
   messages: the parent's ``delegate`` call and result, the child's task and answer;
-- does **not** count the child as another plan-run when a parent run is in progress: the parent
-  already holds a slot, so a chain at the tenant's limit can never deadlock waiting for itself.
-  A delegation started outside any run (``POST /v1/tools/delegate/invoke``) is a plan-run;
+- spends one child run of the request's budget (``RequestBudget``, shared by the whole tree: a model
+  that delegates in a loop cannot multiply runs); none left → the tool error ``budget_exceeded``;
+- admits the child as a plan-run: children count against the tenant's concurrent-run limit. Admission
+  refuses rather than waits, so a chain at the limit never deadlocks on itself: the ``delegate`` call
+  fails with the tool error ``too_many_runs`` and the parent answers with what it has;
 - forwards the child's tool events to the parent run as ``Delegated`` events naming the parent's
   ``delegate`` call and the child's depth and agent, so a stream shows the whole chain; the
   child's text deltas and finish stay its own;
@@ -23,21 +25,23 @@ from dataclasses import dataclass
 from typing import Callable
 
 from qorven_local.agents.events import Delegated, RunEvent, RunListener, ToolCalled, ToolFinished
-from qorven_local.agents.runs import RunRequest, RunResult
+from qorven_local.agents.runs import RequestBudget, RunRequest, RunResult
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
-from qorven_local.errors import NotFound
+from qorven_local.errors import NotFound, TooManyRuns
 from qorven_local.agents.types import Agent
 from qorven_local.tools.context import Delegate
+from qorven_local.tools.registry import ToolError
 
 
 @dataclass(frozen=True)
 class ParentRun:
-    """The run that calls ``delegate``: where its events go, its cancel event, and the calling tool call."""
+    """The run that calls ``delegate``: where its events go, its cancel event, the calling tool call, its budget."""
 
     emit: RunListener
     cancel: threading.Event
     call_id: str
+    budget: RequestBudget | None = None
 
 
 class Delegation:
@@ -63,14 +67,22 @@ class Delegation:
         if child is None:
             raise NotFound(f"agent {agent_name!r} not found; use one of: "
                            + ", ".join(a.name for a in self.agents.list_all(tenant_id)))
+        budget = parent.budget if parent is not None else None
+        if budget is not None and not budget.take_child_run():
+            raise ToolError("budget_exceeded", f"this request already started {budget.child_runs} delegated "
+                                               "tasks, its limit; answer with what you have")
         title = f"Task from {parent_agent.name}" if parent_agent is not None else "Task"
         session, _ = self.sessions.open(tenant_id, child.id, "task", None, title)
         child_depth = depth + 1
-        result = self.run(RunRequest(
-            tenant_id=tenant_id, agent=child, session=session, user_message=task, channel="task",
-            depth=child_depth, cancel=parent.cancel if parent is not None else None,
-            on_event=forwarder_to(parent, child, child_depth) if parent is not None else None,
-            plan_run=parent is None))
+        try:
+            result = self.run(RunRequest(
+                tenant_id=tenant_id, agent=child, session=session, user_message=task, channel="task",
+                depth=child_depth, cancel=parent.cancel if parent is not None else None,
+                on_event=forwarder_to(parent, child, child_depth) if parent is not None else None,
+                budget=budget))
+        except TooManyRuns as exc:
+            raise ToolError("too_many_runs", f"{exc.message}; {agent_name} cannot start now, so do the task "
+                                             "yourself or answer with what you have") from None
         return result.content
 
 

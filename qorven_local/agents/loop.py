@@ -33,6 +33,7 @@ from qorven_local.providers.registry import ProviderRegistry, ResolvedModel
 from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolRegistry
 from qorven_local.tools.service import tool_settings
+from qorven_local.tools.workspaces import tenant_workspace
 
 log = logging.getLogger("qorven.agents")
 
@@ -80,6 +81,7 @@ class _Run:
         self.tool_log: list[dict[str, Any]] = []
         self.usage: dict[str, int] | None = None
         self.tools_ran = False
+        self.tool_calls_left = int(services.config.max_tool_calls_per_turn)
 
     def status(self, status: str) -> None:
         self.emit(events.StatusChanged(agent_id=self.agent.id, session_id=self.session_id, status=status))
@@ -173,7 +175,8 @@ class _Run:
     def _tool_context(self) -> ToolContext:
         """The run's ToolContext; each call gets a copy whose ``delegate`` knows the call (``_call_tool``)."""
         services = self.services
-        return ToolContext(tenant_id=self.tenant, workspace_dir=services.config.workspace_dir,
+        return ToolContext(tenant_id=self.tenant,
+                           workspace_dir=tenant_workspace(services.config.workspace_dir, self.tenant),
                            agent_id=self.agent.id, agent_name=self.agent.name, session_id=self.session_id,
                            settings=tool_settings(services.config),
                            memory=services.memory.for_agent(self.tenant, self.agent.id, self.session_id),
@@ -186,7 +189,8 @@ class _Run:
         tool_ctx = self._tool_context() if tools else None
         messages = for_upstream(messages, resolved.provider.kind)
         for step in range(MAX_STEPS):
-            last = step == MAX_STEPS - 1
+            # The last step, or a spent tool budget, offers no tools: the model has to answer.
+            last = step == MAX_STEPS - 1 or self.tool_calls_left <= 0
             request = ChatRequest(model=resolved.upstream_model, messages=messages,
                                   tools=None if last else tools, temperature=self.agent.temperature)
             text, calls, finish = self._stream(resolved, request)
@@ -236,7 +240,12 @@ class _Run:
                                     arguments=arguments))
         self.status("tool")
         outcome: dict[str, Any]
-        if name not in allowed or tool_ctx is None:
+        self.tool_calls_left -= 1
+        if self.tool_calls_left < 0:
+            limit = self.services.config.max_tool_calls_per_turn
+            outcome = {"ok": False, "error": {"code": "budget_exceeded", "message": f"this turn already made {limit} "
+                                              "tool calls, its limit; answer with what you have"}, "duration_ms": 0}
+        elif name not in allowed or tool_ctx is None:
             outcome = {"ok": False, "error": {"code": "unknown_tool", "message": f"{name!r} is not one of your tools"},
                        "duration_ms": 0}
         elif not isinstance(arguments, dict):
@@ -244,7 +253,7 @@ class _Run:
                                               "message": "arguments must be a JSON object"}, "duration_ms": 0}
         else:
             self.tools_ran = True
-            parent = ParentRun(emit=self.emit, cancel=self.cancel, call_id=call_id)
+            parent = ParentRun(emit=self.emit, cancel=self.cancel, call_id=call_id, budget=self.req.budget)
             delegate = self.services.delegation.delegate_for(self.tenant, self.agent, self.req.depth, parent)
             outcome = self.services.tools.invoke(name, arguments, replace(tool_ctx, delegate=delegate),
                                                  raise_invalid=False).to_dict()

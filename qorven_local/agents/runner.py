@@ -1,4 +1,4 @@
-"""The AgentRunner: runs agents (blocking), admits plan-runs, and tells each run's events to the hub."""
+"""The AgentRunner: runs agents (blocking), admits plan-runs, gives each request its budget, tells the hub."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from qorven_local.agents.events import RunEvent, RunListener
 from qorven_local.agents.loop import RunServices, run_agent
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.publish import HubPublisher
-from qorven_local.agents.runs import RunAdmission, RunRequest, RunResult
+from qorven_local.agents.runs import RequestBudget, RunAdmission, RunRequest, RunResult
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
@@ -42,6 +42,8 @@ class AgentRunner:
         """Run the agent loop for ``req``: its events go to the hub and to ``req.on_event``."""
         if req.cancel is None:
             req.cancel = threading.Event()
+        if req.budget is None:  # a top run: its delegation tree shares this one budget
+            req.budget = RequestBudget(int(self.services.config.max_child_runs_per_request))
         emit = _both(HubPublisher(self.hub, req.tenant_id, req.session.id if req.session else None), req.on_event)
         with self.drain.running(req.cancel):
             if req.plan_run:

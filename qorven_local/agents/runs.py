@@ -36,6 +36,28 @@ class RunRequest:
     cancel: threading.Event | None = None
     on_event: RunListener | None = None
     plan_run: bool = True                # counts against the per-tenant concurrency limit
+    budget: RequestBudget | None = None  # shared by a request's whole delegation tree; the runner makes one
+
+
+class RequestBudget:
+    """What one request (a chat turn, a channel message, a direct ``delegate`` call) may spend on child runs.
+
+    One budget is shared by the top run and every run it delegates to, however deep, so a model that
+    delegates in a loop is stopped after ``child_runs`` children in all, not per level.
+    """
+
+    def __init__(self, child_runs: int) -> None:
+        self.child_runs = child_runs
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def take_child_run(self) -> bool:
+        """Count one more child run; False (and nothing counted) when the request has none left."""
+        with self._lock:
+            if self._started >= self.child_runs:
+                return False
+            self._started += 1
+            return True
 
 
 @dataclass

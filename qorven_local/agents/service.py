@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 
 from qorven_local.agents.builtin import BUILTIN_AGENTS
 from qorven_local.clock import Clock, IdFactory
-from qorven_local.errors import Conflict, NotFound, ValidationError
+from qorven_local.errors import AdminOnly, Conflict, NotFound, ValidationError
 from qorven_local.agents.types import Agent
 from qorven_local.models import Page
 from qorven_local.storage.agents import AgentStore
@@ -25,15 +25,24 @@ def check_name(name: str) -> str:
 
 
 class AgentService:
-    """The domain of agents; ``known_tools`` names the tools an agent may list."""
+    """The domain of agents; ``known_tools`` names the tools an agent may list, ``admin_tools`` the
+    admin-permission ones.
+
+    Only an admin puts an admin-permission tool on an agent (creating it, or adding the tool by
+    editing it); the built-in agents are seeded with theirs. A user may still edit an agent that has
+    one, and remove it, but not add it: so a run's admin-only tools were always granted by an admin,
+    and a user token cannot reach through an agent what ``POST /v1/tools/{id}/invoke`` refuses it.
+    """
 
     def __init__(self, db: Database, clock: Clock, ids: IdFactory,
-                 known_tools: Callable[[], Iterable[str]] | None = None) -> None:
+                 known_tools: Callable[[], Iterable[str]] | None = None,
+                 admin_tools: Callable[[], Iterable[str]] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
         self.store = AgentStore(db)
         self._known_tools = known_tools
+        self._admin_tools = admin_tools
 
     def seed_builtins(self, conn: Any, tenant_id: str, now: str) -> None:
         """Insert the five built-in agents for a new tenant (inside the caller's transaction)."""
@@ -55,7 +64,16 @@ class AgentService:
                 raise ValidationError(f"unknown tool(s): {', '.join(unknown)}", param="tools")
         return tools
 
-    def create(self, tenant_id: str, fields: dict[str, Any]) -> Agent:
+    def _check_grant(self, added: Iterable[str], by_admin: bool) -> None:
+        """Refuse a non-admin caller adding admin-permission tools (403 ``admin_only``, param ``tools``)."""
+        if by_admin or self._admin_tools is None:
+            return
+        refused = sorted(set(added) & set(self._admin_tools()))
+        if refused:
+            raise AdminOnly(f"only an admin token may give an agent the admin-only tool(s) {', '.join(refused)}",
+                            param="tools")
+
+    def create(self, tenant_id: str, fields: dict[str, Any], *, by_admin: bool) -> Agent:
         now = self.clock.iso()
         memory = fields.get("memory") or {}
         agent = Agent(
@@ -65,6 +83,7 @@ class AgentService:
             model=fields.get("model"), tools=self._check_tools(list(fields.get("tools", []))),
             memory_enabled=memory.get("enabled", True), memory_auto_save=memory.get("auto_save", False),
             temperature=fields.get("temperature"), builtin=False, created_at=now, updated_at=now)
+        self._check_grant(agent.tools, by_admin)
         try:
             with self.db.write() as conn:
                 self.store.insert(conn, agent)
@@ -98,7 +117,7 @@ class AgentService:
     def list_all(self, tenant_id: str) -> list[Agent]:
         return self.store.list_all(tenant_id)
 
-    def update(self, tenant_id: str, agent_id: str, fields: dict[str, Any]) -> Agent:
+    def update(self, tenant_id: str, agent_id: str, fields: dict[str, Any], *, by_admin: bool) -> Agent:
         with self.db.write() as conn:
             agent = self.get(tenant_id, agent_id)
             changes: dict[str, Any] = {}
@@ -111,6 +130,7 @@ class AgentService:
                 changes["name"] = check_name(fields["name"])
             if "tools" in fields:
                 changes["tools"] = self._check_tools(list(fields["tools"]))
+                self._check_grant(set(changes["tools"]) - set(agent.tools), by_admin)
             memory = fields.get("memory") or {}
             if "enabled" in memory:
                 changes["memory_enabled"] = memory["enabled"]

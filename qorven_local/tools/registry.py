@@ -138,6 +138,10 @@ class ToolRegistry:
     def names(self) -> builtins.list[str]:
         return builtins.list(self._tools)
 
+    def admin_names(self) -> builtins.list[str]:
+        """The tools only an admin may invoke directly or give to an agent."""
+        return [t.name for t in self._tools.values() if t.permission == "admin"]
+
     def schemas_for(self, names: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
         """OpenAI ``tools`` entries for ``names`` (all tools when None); unknown names are NotFound."""
         chosen = self.list() if names is None else [self.get(n) for n in names]
@@ -220,7 +224,9 @@ def _run_with_timeout(t: Tool, args: dict[str, Any], timeout: float) -> tuple[bo
             outcome.append((False, {"code": exc.code, "message": exc.message}))
         except Exception as exc:  # a bug in a tool must not crash the agent loop
             log.exception("tool %s failed", t.name)
-            outcome.append((False, {"code": "tool_failed", "message": f"{type(exc).__name__}: {exc}"}))
+            # An OSError's text carries its absolute path (the data root); the model only gets why.
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            outcome.append((False, {"code": "tool_failed", "message": f"{type(exc).__name__}: {detail}"}))
 
     worker = threading.Thread(target=run, name=f"tool-{t.name}", daemon=True)
     worker.start()

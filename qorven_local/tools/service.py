@@ -24,6 +24,7 @@ from qorven_local.storage.tool_audit import ToolAuditStore, digest_arguments
 from qorven_local.tools.context import ToolContext, ToolSettings
 from qorven_local.tools.registry import Tool, ToolRegistry, ToolResult
 from qorven_local.tools.types import ToolInvocation
+from qorven_local.tools.workspaces import tenant_workspace
 
 
 def tool_settings(config: Config) -> ToolSettings:
@@ -89,7 +90,8 @@ class ToolService:
         # for_agent is typed for an agent id, but a call without an agent passes None, which the
         # MemoryService.search and .save it forwards to accept (their agent_id is str | None).
         memory = self.memory.for_agent(tenant_id, agent_id, None)  # type: ignore[arg-type]
-        return ToolContext(tenant_id=tenant_id, workspace_dir=self.config.workspace_dir, agent_id=agent_id,
+        return ToolContext(tenant_id=tenant_id, workspace_dir=tenant_workspace(self.config.workspace_dir, tenant_id),
+                           agent_id=agent_id,
                            agent_name=agent.name if agent is not None else None, settings=tool_settings(self.config),
                            memory=memory, delegate=self.delegation.delegate_for(tenant_id, agent, 0), depth=0)
 

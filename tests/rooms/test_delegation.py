@@ -1,7 +1,8 @@
 """Delegation prime → researcher on the full stack: nested tool events in the stream, messages in both sessions.
 
-The server allows ONE concurrent plan-run: the child run rides on its parent's slot, so a delegation
-at the limit completes instead of deadlocking or failing.
+Child runs are plan-runs: the server allows three concurrent ones, so the two-level chain (three runs)
+fits. A child that finds no free slot fails its ``delegate`` call instead of waiting
+(``tests/security/test_run_budgets.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from tests.tools_api.stack import agent_requests, agent_stack, last_user_text, s
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with agent_stack(tmp_path_factory.mktemp("delegation") / "home", {"max_runs_per_tenant": "1"}) as pair:
+    with agent_stack(tmp_path_factory.mktemp("delegation") / "home", {"max_runs_per_tenant": "3"}) as pair:
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def one_slot(tmp_path_factory):
+    with agent_stack(tmp_path_factory.mktemp("one-slot") / "home", {"max_runs_per_tenant": "1"}) as pair:
         yield pair
 
 
@@ -87,9 +94,9 @@ def test_the_non_streamed_answer_lists_the_delegation(stack, fake):
     assert [c["tool"] for c in calls] == ["delegate"] and calls[0]["result"]["agent"] == "researcher"
 
 
-def test_a_run_at_the_limit_still_refuses_a_second_plan_run(stack, fake):
-    """The child did not take a slot, but an independent run still does: the limit is intact."""
-    server, _ = stack
+def test_a_run_at_the_limit_still_refuses_a_second_plan_run(one_slot):
+    """A run holding the only slot: another chat run and a room turn are refused at once."""
+    server, fake = one_slot
     fake.enqueue(Reply.text("slow answer", chunks=4, delay=0.3))
     with server.client() as api, server.client() as other:
         with api.stream("POST", "/v1/chat/completions",

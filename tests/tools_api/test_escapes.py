@@ -21,7 +21,7 @@ def outside(server, tmp_path):
     folder = tmp_path / "outside"
     folder.mkdir()
     (folder / "secret.txt").write_text("do not read")
-    workspace = server.ctx.config.workspace_dir
+    workspace = server.ctx.config.workspace_dir / "default"  # the admin tenant's folder
     link = workspace / "escape"
     if link.is_symlink():
         link.unlink()

@@ -51,7 +51,7 @@ def test_offline_builtins_through_invoke(api, server):
 
     written = invoke(api, "write_file", {"path": "notes/plan.md", "content": "step one"}).json()
     assert written["ok"] is True
-    assert (server.ctx.config.workspace_dir / "notes" / "plan.md").read_text() == "step one"
+    assert (server.ctx.config.workspace_dir / "default" / "notes" / "plan.md").read_text() == "step one"
     listing = invoke(api, "list_files", {"path": "notes"}).json()["result"]
     assert [e["name"] for e in listing["entries"]] == ["plan.md"]
     assert "step one" in str(invoke(api, "read_file", {"path": "notes/plan.md"}).json()["result"])

@@ -40,7 +40,7 @@ def test_offline_tools_in_a_run(api, fake, toolbox, server):
     assert run_with_tool_call(api, fake, "toolbox", "current_time", {})["ok"] is True
     assert run_with_tool_call(api, fake, "toolbox", "calculator", {"expression": "6*7"})["result"]["result"] == 42
     assert run_with_tool_call(api, fake, "toolbox", "write_file", {"path": "run/a.txt", "content": "hi"})["ok"]
-    assert (server.ctx.config.workspace_dir / "run" / "a.txt").read_text() == "hi"
+    assert (server.ctx.config.workspace_dir / "default" / "run" / "a.txt").read_text() == "hi"
     listed = run_with_tool_call(api, fake, "toolbox", "list_files", {"path": "run"})
     assert [e["name"] for e in listed["result"]["entries"]] == ["a.txt"]
     assert "hi" in str(run_with_tool_call(api, fake, "toolbox", "read_file", {"path": "run/a.txt"})["result"])

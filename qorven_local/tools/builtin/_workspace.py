@@ -1,4 +1,6 @@
-"""Confinement of the file tools to ``ctx.workspace_dir``.
+"""Confinement of the file tools to ``ctx.workspace_dir`` (the calling tenant's folder, ``tools/workspaces.py``).
+
+Errors name paths relative to that folder, never the absolute path of the data root.
 
 Two layers, because either alone has a gap:
 1. ``resolve`` rejects absolute paths and any ``..`` component, then resolves symlinks and requires
@@ -28,7 +30,10 @@ _HAS_DIR_FD = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd a
 
 def root_of(ctx: ToolContext) -> Path:
     """The real path of the workspace, created on first use."""
-    ctx.workspace_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        ctx.workspace_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # its message would name the absolute path of the data root
+        raise ToolError("io_error", f"the workspace folder is not usable: {exc.strerror}") from None
     return Path(os.path.realpath(ctx.workspace_dir))
 
 
@@ -63,7 +68,7 @@ def open_at(root: Path, rel: PurePosixPath, flags: int, *, make_parents: bool = 
             root.joinpath(*rel.parent.parts).mkdir(parents=True, exist_ok=True)
         return _checked_open(lambda: os.open(root.joinpath(*rel.parts), flags | _O_CLOEXEC, mode), rel)
     parts = [p for p in rel.parts if p != "."]
-    dir_fd = os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+    dir_fd = _checked_open(lambda: os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC), PurePosixPath("."))
     try:
         for name in parts[:-1]:
             child = _enter(dir_fd, name, make_parents, rel)

@@ -8,7 +8,7 @@ from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolError, tool
 
 
-@tool(builtin=True)
+@tool("admin", builtin=True)  # it changes stored state: an admin grants it (agents/service.py)
 def memory_save(ctx: ToolContext, content: Annotated[str, {"minLength": 1, "maxLength": 8000}],
                 kind: Literal["fact", "preference", "note", "skill", "summary"] = "note") -> dict:
     """Save a memory the agent should recall in later conversations.

@@ -9,7 +9,7 @@ from qorven_local.tools.context import ToolContext
 from qorven_local.tools.registry import ToolError, tool
 
 
-@tool(builtin=True)
+@tool("admin", builtin=True)  # it changes stored state: an admin grants it (agents/service.py)
 def write_file(ctx: ToolContext, path: str, content: str) -> dict:
     """Write a UTF-8 text file in the workspace, replacing it if it exists; missing folders are created.
 

@@ -9,6 +9,8 @@ from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_bool, read_body
 from qorven_local.web.spec import PAGED, Param, operation
 
+ADMIN_TOOLS = ("Only an admin token may put a tool with `permission: admin` on an agent (a user token adding one "
+               "gets 403 `admin_only`, param `tools`); a user may keep or remove the ones an admin granted.")
 INCLUDE_DELETED = Param("include_deleted", {"type": "boolean", "default": False}, "also show soft-deleted agents")
 
 
@@ -26,9 +28,10 @@ class AgentsResource:
         resp.media = page_body(page)
 
     @operation(summary="Create an agent", tag="agents", request=schemas.AGENT_CREATE, response=schemas.AGENT,
-               status=201, errors=("conflict",))
+               status=201, errors=("conflict", "admin_only"), description=ADMIN_TOOLS)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        agent = self.agents.create(principal(req).tenant_id, read_body(req, schemas.AGENT_CREATE))
+        caller = principal(req)
+        agent = self.agents.create(caller.tenant_id, read_body(req, schemas.AGENT_CREATE), by_admin=caller.is_admin)
         resp.status = 201
         resp.media = agent.to_dict()
 
@@ -45,9 +48,11 @@ class AgentResource:
         resp.media = agent.to_dict()
 
     @operation(summary="Edit an agent", tag="agents", request=schemas.AGENT_PATCH, response=schemas.AGENT,
-               errors=("conflict",))
+               errors=("conflict", "admin_only"), description=ADMIN_TOOLS)
     def on_patch(self, req: falcon.Request, resp: falcon.Response, agent_id: str) -> None:
-        agent = self.agents.update(principal(req).tenant_id, agent_id, read_body(req, schemas.AGENT_PATCH))
+        caller = principal(req)
+        agent = self.agents.update(caller.tenant_id, agent_id, read_body(req, schemas.AGENT_PATCH),
+                                   by_admin=caller.is_admin)
         resp.media = agent.to_dict()
 
     @operation(summary="Soft-delete an agent (its sessions and memories are kept)", tag="agents",
