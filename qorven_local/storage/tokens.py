@@ -10,8 +10,8 @@ from qorven_local.storage.db import Database, Row
 from qorven_local.storage.paging import fetch_page
 
 # A token works while none of these holds (``?`` is now).
-DEAD = "(revoked_at IS NOT NULL OR (revoke_after IS NOT NULL AND revoke_after <= ?) " \
-       "OR (expires_at IS NOT NULL AND expires_at <= ?))"
+DEAD = ("(revoked_at IS NOT NULL OR (revoke_after IS NOT NULL AND revoke_after <= ?) "
+        "OR (expires_at IS NOT NULL AND expires_at <= ?))")
 
 
 def row_to_info(row: Row) -> TokenInfo:
