@@ -56,13 +56,13 @@ def test_a_running_launch_keeps_renewing_its_tokens(server, admin):
 
 
 def test_launch_tokens_from_before_the_marker_are_swept_too(tmp_path, monkeypatch):
-    """Migration m008 marks the old launcher's live tokens (labels ``desktop window``/``browser``) as launch
+    """Migration m009 marks the old launcher's live tokens (labels ``desktop window``/``browser``) as launch
     tokens, so the first launch after the upgrade revokes a crash's leftovers."""
     home = tmp_path / "home"
     config = load_config({"home": str(home)}, env={})
     config.ensure_dirs()
     everything = migrations.discover
-    monkeypatch.setattr(migrations, "discover", lambda: [m for m in everything() if m[0] < "m008"])
+    monkeypatch.setattr(migrations, "discover", lambda: [m for m in everything() if m[0] < "m009_token_expiry"])
     db = Database(config.db_path)
     migrations.migrate(db, "2026-01-01T00:00:00Z")
     old_launch, kept = new_token(), new_token()
