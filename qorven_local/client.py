@@ -548,6 +548,19 @@ class Rooms(_Listable):
         return self._c.request("POST", f"/v1/rooms/{_q(room_id)}/decide", json=body)
 
 
+class Tokens(_Listable):
+    """``/v1/auth/tokens``: the tenant's tokens (never the tokens themselves) and revoking one (admin)."""
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page:
+        return self._page("/v1/auth/tokens", limit=limit, cursor=cursor)
+
+    def iterate(self) -> Iterator[dict[str, Any]]:
+        return self._iterate("/v1/auth/tokens")
+
+    def revoke(self, token_id: str) -> dict[str, Any]:
+        return self._c.request("DELETE", f"/v1/auth/tokens/{_q(token_id)}")
+
+
 class Channels(_Listable):
     """``/v1/channels`` (secrets are write-only)."""
 
@@ -662,6 +675,7 @@ class Client:
         self.tools = Tools(self)
         self.rooms = Rooms(self)
         self.channels = Channels(self)
+        self.tokens = Tokens(self)
 
     # -- plumbing
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:

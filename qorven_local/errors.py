@@ -10,6 +10,7 @@ handshakes. This module imports nothing of ours.
     ├── ValidationError          400 validation_error      (param names the field)
     ├── Unauthorized             401 unauthorized
     ├── AdminOnly                403 admin_only
+    ├── GraceToken               403 grace_token            (a rotated-out token managing tokens)
     ├── ForbiddenHost            403 forbidden_host
     ├── ForbiddenOrigin          403 forbidden_origin
     ├── NotFound                 404 not_found
@@ -74,6 +75,11 @@ class Unauthorized(QorvenError):
 class AdminOnly(QorvenError):
     code, status, type = "admin_only", 403, "permission_error"
     description = "A user token was used on an admin route."
+
+
+class GraceToken(QorvenError):
+    code, status, type = "grace_token", 403, "permission_error"
+    description = "A token in its rotation grace period may not manage tokens; use the new token."
 
 
 class ForbiddenHost(QorvenError):

@@ -53,7 +53,8 @@ class Runtime:
         ctx = self.ctx = build_context(self.config, self.clock)
         token = ensure_admin_token(ctx)
         app = create_app(ctx)
-        gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"))
+        gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"),
+                                   dead_tokens=ctx.tokens.dead_among)
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,
                              ws=gateway, max_request_body_size=self.config.max_body_bytes * 5 + 1024,
                              ident="qorven")

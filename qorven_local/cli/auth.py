@@ -1,4 +1,4 @@
-"""``qorven auth``: rotate the admin token, create tokens for tenants (works on the local database)."""
+"""``qorven auth``: rotate the admin token, create, list and revoke tokens (works on the local database)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from qorven_local.cli.common import add_home_flag, fail, local_config
+from qorven_local.cli.remote import print_json, print_table
 from qorven_local.config import DEFAULT_TENANT
 from qorven_local.errors import QorvenError
 
@@ -23,6 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--scope", choices=("user", "admin"), default="user")
     create.add_argument("--label", default=None)
     add_home_flag(create)
+    listing = sub.add_parser("list-tokens", help="List a tenant's tokens (never the tokens themselves).")
+    listing.add_argument("--tenant", default=DEFAULT_TENANT, help="Tenant (default: default).")
+    listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    add_home_flag(listing)
+    revoke = sub.add_parser("revoke-token", help="Revoke a token now, by its id (tok_..., from list-tokens).")
+    revoke.add_argument("token_id", metavar="ID")
+    add_home_flag(revoke)
+
+TOKEN_COLUMNS = [("ID", "id"), ("TENANT", "tenant_id"), ("SCOPE", "scope"), ("KIND", "kind"), ("LABEL", "label"),
+                 ("TOKEN", "hint"), ("CREATED", "created_at"), ("LAST USED", "last_used_at"),
+                 ("REVOKED", "revoked_at"), ("GRACE ENDS", "revoke_after"), ("EXPIRES", "expires_at")]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
             print(token)
             print(f"(previous admin token(s) revoked {'now' if args.grace == 0 else 'at ' + revoke_at})",
                   file=sys.stderr)
+        elif args.auth_command == "list-tokens":
+            tokens = [t.to_dict() for t in ctx.tokens.list_all(args.tenant)]
+            print_json(tokens) if args.json else print_table(tokens, TOKEN_COLUMNS)
+        elif args.auth_command == "revoke-token":
+            info = ctx.tokens.revoke_one(args.token_id, tenant_id=None)
+            print(f"revoked {info.id} ({info.scope} token of {info.tenant_id}, {info.label or 'no label'})")
         else:
             print(ctx.tokens.issue(args.tenant, args.scope, args.label))
     except QorvenError as exc:

@@ -119,6 +119,7 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
     first_token = runtime.start()
     assert runtime.ctx is not None  # start() built it
     launch_tokens = LaunchTokens(runtime.ctx.tokens)
+    launch_tokens.sweep()  # we hold the instance lock: live launch tokens are a crashed launch's
     window: DesktopWindow | None = None
     stop = threading.Event()
     try:

@@ -10,7 +10,8 @@ bounded queue and the close handshake.
 Client -> server: ``{"type": "subscribe"|"unsubscribe", "topics": [...]}``, ``{"type": "ping"}``.
 Server -> client: ``subscribed``/``unsubscribed`` (the topics asked for), ``pong``, hub events
 (``{"type": "event", ...}``, see ``hub.py``) and ``{"type": "error", "code", "message"}``.
-Close codes: 1001 server stopping, 1011 no pong in time, 1013 client too slow (queue overflow).
+Close codes: 1001 server stopping, 1011 no pong in time, 1013 client too slow (queue overflow),
+4401 token revoked (revoked, expired or past its rotation grace; checked about every second).
 """
 
 from __future__ import annotations
@@ -50,8 +51,13 @@ class Authenticated(Protocol):
     @property
     def tenant_id(self) -> str: ...
 
+    @property
+    def token_id(self) -> str | None: ...
+
 
 Authorize = Callable[[Mapping[str, str], str], Authenticated]
+DeadTokens = Callable[[set[str]], set[str]]  # of these token ids, those that no longer authenticate
+CLOSE_TOKEN_REVOKED = 4401  # like HTTP 401: reconnecting with the same token will not work
 
 
 def _select_subprotocol(protocol: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -108,6 +114,7 @@ class WSLimits:
     max_queue: int = 1024            # hub events waiting per client; overflow closes 1013
     max_out_bytes: int = 1 << 20     # serialized bytes waiting per client before we stop draining
     max_message_bytes: int = 1 << 16
+    token_recheck: float = 1.0       # how often open sessions' tokens are checked for revocation
 
 
 class WebSocketGateway:
@@ -116,14 +123,20 @@ class WebSocketGateway:
     ``authorize(headers, path)`` gets a case-insensitive header mapping and the request path
     (with query); it returns a principal with a ``tenant_id`` or raises ``QorvenError``
     (ForbiddenHost/ForbiddenOrigin -> 403, Unauthorized -> 401), answered before the upgrade.
+    With ``dead_tokens``, a watcher thread asks it every ``limits.token_recheck`` seconds which of
+    the open sessions' tokens stopped working, and closes those sessions with 4401.
     """
 
     def __init__(self, hub: Hub, authorize: Authorize, *, limits: WSLimits = WSLimits(),
                  clock: Callable[[], float] = time.monotonic,
-                 new_request_id: Callable[[], str] | None = None) -> None:
+                 new_request_id: Callable[[], str] | None = None,
+                 dead_tokens: DeadTokens | None = None) -> None:
         self.hub = hub
         self.limits = limits
         self._authorize = authorize
+        self._dead_tokens = dead_tokens
+        self._watcher: threading.Thread | None = None
+        self._stop_watch = threading.Event()
         self._clock = clock
         self._new_request_id = new_request_id or (lambda: "req_" + secrets.token_hex(12))
         self._lock = threading.Lock()
@@ -131,7 +144,7 @@ class WebSocketGateway:
         self._closing = False
         self._ids = itertools.count(1)
         self._stats = dict.fromkeys(("accepted", "rejected", "refused_busy", "closed_slow",
-                                     "closed_no_pong", "send_timeouts"), 0)
+                                     "closed_no_pong", "send_timeouts", "closed_revoked"), 0)
 
     @property
     def active_sessions(self) -> int:
@@ -158,6 +171,7 @@ class WebSocketGateway:
                 session = None
             if session is not None:
                 self._sessions.add(session)
+                self._start_watcher()
         if session is not None:
             try:
                 session.thread.start()
@@ -174,13 +188,41 @@ class WebSocketGateway:
         with self._lock:
             self._closing = True
             sessions = list(self._sessions)
+            watcher = self._watcher
+        self._stop_watch.set()
         for s in sessions:
             s.stop()
         self.hub.close()
         deadline = time.monotonic() + timeout
+        if watcher is not None:  # it reads the database, which closes after us
+            watcher.join(max(0.0, deadline - time.monotonic()))
         for s in sessions:
             s.thread.join(max(0.0, deadline - time.monotonic()))
         return not any(s.thread.is_alive() for s in sessions)
+
+    def _start_watcher(self) -> None:
+        """Start the token watcher with the first session (caller holds the lock)."""
+        if self._dead_tokens is None or self._watcher is not None:
+            return
+        self._watcher = threading.Thread(target=self._watch_tokens, name="qorven-ws-tokens", daemon=True)
+        self._watcher.start()
+
+    def _watch_tokens(self) -> None:
+        """Close the sessions whose token stopped working; one query per tick for all sessions."""
+        assert self._dead_tokens is not None
+        while not self._stop_watch.wait(self.limits.token_recheck):  # ends with close()
+            with self._lock:
+                sessions = [s for s in self._sessions if s.token_id is not None]
+            if not sessions:
+                continue
+            try:
+                dead = self._dead_tokens({s.token_id for s in sessions if s.token_id is not None})
+            except Exception:  # a busy database: the next tick asks again
+                log.exception("checking the /ws sessions' tokens failed")
+                continue
+            for s in sessions:
+                if s.token_id in dead:
+                    s.revoke()
 
     def _forget(self, session: _Session) -> None:
         with self._lock:
@@ -231,6 +273,8 @@ class _Session:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._stopping = False
+        self._revoked = False
+        self.token_id: str | None = None  # set by the accepted handshake
         self.sub: Subscription | None = None
         self.p = ServerProtocol(subprotocols=[SUBPROTOCOL], select_subprotocol=_select_subprotocol,
                                 max_size=gateway.limits.max_message_bytes)
@@ -250,6 +294,11 @@ class _Session:
 
     def stop(self) -> None:
         self._stopping = True
+        self.wake()
+
+    def revoke(self) -> None:
+        """The session's token stopped working: close with 4401 (any thread)."""
+        self._revoked = True
         self.wake()
 
     def release(self) -> None:
@@ -297,6 +346,7 @@ class _Session:
         try:
             principal = gw._authorize(HeaderView(request.headers), request.path)
             tenant_id = principal.tenant_id
+            self.token_id = principal.token_id
         except QorvenError as err:
             return self._refuse(err, request_id)
         except Exception:
@@ -429,6 +479,9 @@ class _Session:
         p, lim, sub = self.p, self.gw.limits, self._subscription
         if self._stopping or sub.closed:
             return p.send_close(1001, "server stopping")
+        if self._revoked:
+            self.gw._count("closed_revoked")
+            return p.send_close(CLOSE_TOKEN_REVOKED, "token revoked")
         if sub.overflowed:
             self.gw._count("closed_slow")
             return p.send_close(1013, "client too slow")

@@ -23,6 +23,7 @@ from qorven_local.web.resources.sessions import MessagesResource, SessionResourc
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
                                                RotateTokenResource, SettingsResource, UIFileResource,
                                                UIResource, WebSocketFallbackResource)
+from qorven_local.web.resources.tokens import TokenResource, TokensResource
 from qorven_local.web.resources.tools import tool_routes
 from qorven_local.web.spec import Route
 
@@ -40,6 +41,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/messages", MessagesResource(ctx.sessions)),
         Route("/v1/settings", SettingsResource(ctx.config, ctx.db)),
         Route("/v1/auth/rotate", RotateTokenResource(ctx.tokens)),
+        Route("/v1/auth/tokens", TokensResource(ctx.tokens)),
+        Route("/v1/auth/tokens/{token_id}", TokenResource(ctx.tokens)),
         Route("/ws", WebSocketFallbackResource()),
         Route("/v1/memory", MemoriesResource(ctx.memory)),
         Route("/v1/memory/search", MemorySearchResource(ctx.memory)),

@@ -25,6 +25,7 @@ FAMILIES = {
     "tools": {"list", "get", "invoke"},
     "rooms": {"list", "get", "create", "post", "messages", "decide"},
     "channels": {"list", "get", "create", "update", "delete", "set_secret", "status", "test_routing"},
+    "tokens": {"list", "iterate", "revoke"},
 }
 
 CLIENT_METHODS = {"request", "stream_events", "subscribe", "health", "ready", "settings", "rotate_token",

@@ -21,6 +21,7 @@ TOKENS = {"tok-a": "tenant_a", "tok-b": "tenant_b"}
 @dataclass(frozen=True)
 class Principal:
     tenant_id: str
+    token_id: str | None = None
 
 
 def authorize(headers, path):

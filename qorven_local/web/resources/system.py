@@ -112,11 +112,12 @@ class RotateTokenResource:
 
     @operation(summary="Mint a new admin token; the caller's tenant's other admin tokens are revoked after the "
                        "grace period", tag="auth", request=ROTATE_REQUEST, response=ROTATED, admin=True,
-               status=201, body_required=False)
+               status=201, body_required=False, errors=("grace_token",))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, ROTATE_REQUEST) if req.content_length else {}
-        token, revoke_at = self._tokens.rotate_admin(principal(req).tenant_id, body.get("label"),
-                                                        body.get("grace_seconds", 60))
+        who = principal(req)
+        token, revoke_at = self._tokens.rotate_admin(who.tenant_id, body.get("label"),
+                                                        body.get("grace_seconds", 60), by=who)
         resp.status = 201
         resp.media = {"token": token, "revokes_previous_at": revoke_at}
 
