@@ -2,6 +2,11 @@
 
 GCRA keeps one timestamp per key (the "theoretical arrival time"), so checks are O(1) and memory
 stays small; idle keys are pruned.
+
+Who pays for a request decides who can be locked out by it. Requests without a valid token (and
+those the gate refuses) pay into the client IP's *anonymous* bucket; an authenticated request pays
+into the bucket of its IP *and token*, so a web page that floods the port from the same loopback
+address with refused or tokenless requests cannot starve the user's own clients.
 """
 
 from __future__ import annotations
@@ -79,11 +84,19 @@ class RateLimiter:
     """The per-IP and per-tenant limits of the API contract."""
 
     def __init__(self, clock, ip_rps: float, ip_burst: int, tenant_per_min: int) -> None:
-        self.ip = Bucket(Policy("ip", ip_rps, ip_burst, max(1, math.ceil(ip_burst / ip_rps))), clock)
+        window = max(1, math.ceil(ip_burst / ip_rps))
+        self.ip = Bucket(Policy("ip", ip_rps, ip_burst, window), clock)  # key: IP and token
+        self.anonymous = Bucket(Policy("anonymous", ip_rps, ip_burst, window), clock)  # key: IP
         self.tenant = Bucket(Policy("tenant", tenant_per_min / 60.0, tenant_per_min, 60), clock)
 
     def policies_header(self) -> str:
         return f"{self.ip.policy.header}, {self.tenant.policy.header}"
+
+    def take_authenticated(self, ip: str, token_id: str | None, tenant_id: str) -> Decision:
+        """Charge a request with a valid token: its IP-and-token bucket, then its tenant's."""
+        decision = self.ip.take(f"{ip} {token_id or tenant_id}")
+        tenant = self.tenant.take(tenant_id)
+        return tenant if tenant.remaining < 50 else decision  # advertise the binding window
 
     @staticmethod
     def header(decision: Decision) -> str:
