@@ -65,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_runs_per_tenant", 5, "Per tenant: concurrent agent runs (plan-runs).", int),
     Setting("max_streams_per_tenant", 8, "Per tenant: concurrent streamed answers (SSE) and proxied model calls; "
             "each holds a worker thread. The next one gets 429 rate_limited.", int),
+    Setting("max_sockets_per_tenant", 32, "Per tenant: open /ws live-event sockets. The next one gets 503 "
+            "too_many_connections.", int),
     Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),
     Setting("log_level", "INFO", "Log level for <home>/logs/qorven.log and the console."),
     Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),

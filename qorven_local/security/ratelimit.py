@@ -6,7 +6,8 @@ stays small; idle keys are pruned.
 Who pays for a request decides who can be locked out by it. Requests without a valid token (and
 those the gate refuses) pay into the client IP's *anonymous* bucket; an authenticated request pays
 into the bucket of its IP *and token*, so a web page that floods the port from the same loopback
-address with refused or tokenless requests cannot starve the user's own clients.
+address with refused or tokenless requests cannot starve the user's own clients. ``/ws`` handshakes
+pay into their own per-IP bucket before any token work.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ class RateLimiter:
         window = max(1, math.ceil(ip_burst / ip_rps))
         self.ip = Bucket(Policy("ip", ip_rps, ip_burst, window), clock)  # key: IP and token
         self.anonymous = Bucket(Policy("anonymous", ip_rps, ip_burst, window), clock)  # key: IP
+        self.ws_handshake = Bucket(Policy("ws", ip_rps, ip_burst, window), clock)  # key: IP
         self.tenant = Bucket(Policy("tenant", tenant_per_min / 60.0, tenant_per_min, 60), clock)
         self.streams = ConcurrencyCap("streams", streams_per_tenant)
 
