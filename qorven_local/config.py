@@ -67,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
             "each holds a worker thread. The next one gets 429 rate_limited.", int),
     Setting("max_sockets_per_tenant", 32, "Per tenant: open /ws live-event sockets. The next one gets 503 "
             "too_many_connections.", int),
+    Setting("max_connections", 500, "Open HTTP connections at most (waitress connection_limit); past it the "
+            "server stops accepting until one closes.", int),
+    Setting("header_timeout", 10, "Seconds a connection may take to send a complete request head; slower ones "
+            "are closed (the slow-client guard).", int),
     Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),
     Setting("log_level", "INFO", "Log level for <home>/logs/qorven.log and the console."),
     Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),

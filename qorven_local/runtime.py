@@ -58,7 +58,8 @@ class Runtime:
                                    limits=WSLimits(max_sessions_per_tenant=self.config.max_sockets_per_tenant))
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,
                              ws=gateway, max_request_body_size=self.config.max_body_bytes * 5 + 1024,
-                             ident="qorven")
+                             ident="qorven", header_timeout=self.config.header_timeout,
+                             connection_limit=self.config.max_connections)
         self.server.start()
         start_workers(ctx)
         log.info("serving at %s (data %s)", self.url, self.config.home)
