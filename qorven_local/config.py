@@ -59,8 +59,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token", None, "First admin token on first start (scripted installs); also the client's token."),
     Setting("server", None, "Base URL of the server the client and CLI talk to."),
     Setting("allowed_hosts", (), "Extra Host header values accepted (comma-separated), e.g. a LAN name.", _csv),
-    Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second.", float),
-    Setting("rate_ip_burst", 20, "Per client IP: burst size.", int),
+    Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second (one bucket per token, one for "
+            "refused or tokenless requests, one for /ws handshakes).", float),
+    Setting("rate_ip_burst", 20, "Per client IP: burst size (of each of those buckets).", int),
     Setting("rate_tenant_per_min", 600, "Per tenant: requests per minute.", int),
     Setting("max_runs_per_tenant", 5, "Per tenant: concurrent agent runs (plan-runs).", int),
     Setting("max_streams_per_tenant", 8, "Per tenant: concurrent streamed answers (SSE) and proxied model calls; "
