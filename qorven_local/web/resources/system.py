@@ -126,7 +126,7 @@ class WebSocketFallbackResource:
 
     @operation(summary="WebSocket live events (upgrade only; see the Live events section)", tag="events",
                response=schemas.ERROR, public=True, status=426,
-               errors=("upgrade_required", "unauthorized", "rate_limited", "too_many_connections"),
+               errors=("upgrade_required", "rate_limited", "too_many_connections"),
                description="The upgrade's refusals: 401 without a valid token, 429 rate_limited when this "
                            "IP's handshakes come too fast (before any token work), 503 too_many_connections "
                            "past the tenant's QORVEN_MAX_SOCKETS_PER_TENANT open sockets; both with Retry-After.")
