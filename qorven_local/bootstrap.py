@@ -112,7 +112,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     return AppContext(
         config=config, db=db, clock=clock, ids=ids, hub=hub, secrets=secrets, tokens=tokens,
         access=AccessPolicy(tokens, config.allowed_hosts, config.host),
-        limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min),
+        limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min,
+                            config.max_streams_per_tenant),
         tools=tools, agents=agents, sessions=sessions, providers=providers, model_ids=model_ids, memory=memory,
         embedder_warm_up=warm_up, runner=runner,
         tool_service=ToolService(registry=tools, agents=agents, memory=memory, delegation=runner.delegation,

@@ -59,8 +59,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token", None, "First admin token on first start (scripted installs); also the client's token."),
     Setting("server", None, "Base URL of the server the client and CLI talk to."),
     Setting("allowed_hosts", (), "Extra Host header values accepted (comma-separated), e.g. a LAN name.", _csv),
-    Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second.", float),
-    Setting("rate_ip_burst", 20, "Per client IP: burst size.", int),
+    Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second (one bucket per token, one for "
+            "refused or tokenless requests, one for /ws handshakes).", float),
+    Setting("rate_ip_burst", 20, "Per client IP: burst size (of each of those buckets).", int),
     Setting("rate_tenant_per_min", 600, "Per tenant: requests per minute.", int),
     Setting("max_runs_per_tenant", 5, "Per tenant: concurrent agent runs (plan-runs), delegated child runs included.",
             int),
@@ -70,6 +71,14 @@ SETTINGS: tuple[Setting, ...] = (
             "delegation tree; later delegate calls answer budget_exceeded.", int),
     Setting("shutdown_grace_seconds", 5.0, "On stop: seconds agent runs in flight get to finish before they are "
             "stopped (stored as stopped with the text so far).", float),
+    Setting("max_streams_per_tenant", 8, "Per tenant: concurrent streamed answers (SSE) and proxied model calls; "
+            "each holds a worker thread. The next one gets 429 rate_limited.", int),
+    Setting("max_sockets_per_tenant", 32, "Per tenant: open /ws live-event sockets. The next one gets 503 "
+            "too_many_connections.", int),
+    Setting("max_connections", 500, "Open HTTP connections at most (waitress connection_limit); past it the "
+            "server stops accepting until one closes.", int),
+    Setting("header_timeout", 10, "Seconds a connection may take to send a complete request head; slower ones "
+            "are closed (the slow-client guard).", int),
     Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),
     Setting("log_level", "INFO", "Log level for <home>/logs/qorven.log and the console."),
     Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),

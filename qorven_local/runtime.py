@@ -12,7 +12,7 @@ from qorven_local.bootstrap import build_context, ensure_admin_token
 from qorven_local.config import Config
 from qorven_local.clock import Clock
 from qorven_local.context import AppContext
-from qorven_local.events.ws import WebSocketGateway
+from qorven_local.events.ws import WebSocketGateway, WSLimits
 from qorven_local.models import Principal
 from qorven_local.memory.warmup import warm_embedder
 from qorven_local.server import Server
@@ -54,10 +54,13 @@ class Runtime:
         token = ensure_admin_token(ctx)
         app = create_app(ctx)
         gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"),
-                                   dead_tokens=ctx.tokens.dead_among)
+                                   dead_tokens=ctx.tokens.dead_among,
+                                   admit=ctx.limiter.ws_handshake.take,
+                                   limits=WSLimits(max_sessions_per_tenant=self.config.max_sockets_per_tenant))
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,
                              ws=gateway, max_request_body_size=self.config.max_body_bytes * 5 + 1024,
-                             ident="qorven")
+                             ident="qorven", header_timeout=self.config.header_timeout,
+                             connection_limit=self.config.max_connections)
         self.server.start()
         start_workers(ctx)
         log.info("serving at %s (data %s)", self.url, self.config.home)

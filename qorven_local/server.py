@@ -3,7 +3,13 @@
 Waitress cannot upgrade a connection, so ``WSHandoffChannel`` watches an idle connection's first
 request head; when it is ``GET /ws`` (or ``/api/ws``) with ``Upgrade: websocket``, the socket leaves
 waitress (without being closed) and goes to ``WebSocketGateway.adopt``. Everything else, SSE
-included, stays with waitress and the WSGI app. The seams are waitress internals, hence the pin
+included, stays with waitress and the WSGI app.
+
+Slow clients: waitress reads a request head on its loop thread without a deadline, and a connection
+that trickles a byte now and then stays "active", so a few hundred half-sent heads used to fill the
+connection limit. ``header_timeout`` closes any connection that has not sent a complete request head
+that long after it began one (or after it connected); waitress's ``channel_timeout`` still closes idle
+keep-alive connections. The seams are waitress internals, hence the pin
 ``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``. This is the only
 module that imports waitress.
 """
@@ -11,6 +17,7 @@ module that imports waitress.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import signal
 import socket
@@ -37,7 +44,22 @@ class WSHandoffChannel(HTTPChannel):
     _ws_head = b""
     socket: socket.socket | None  # waitress's dispatcher attribute (None once closed), untyped there
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # When the request head now being read began (time.time(), like waitress's own stamps);
+        # None between requests. A fresh connection owes its first head from the moment it connects.
+        self.head_since: float | None = self.creation_time
+
     def received(self, data: bytes) -> bool:  # runs on waitress's loop thread
+        if self.head_since is None and data:
+            self.head_since = time.time()
+        try:
+            return self._receive(data)
+        finally:
+            if not self._ws_head and (self.request is None or self.request.headers_finished):
+                self.head_since = None  # no head pending (a body may be, which channel_timeout watches)
+
+    def _receive(self, data: bytes) -> bool:
         gateway = self.server.ws_gateway
         if gateway is not None and (self._ws_head or (
                 self.request is None and not self.requests and not self.will_close
@@ -65,23 +87,39 @@ class WSHandoffChannel(HTTPChannel):
 class _HandoffWSGIServer(TcpWSGIServer):
     channel_class = WSHandoffChannel
 
-    def __init__(self, app: Callable, gateway: WebSocketGateway | None, **adjustments: Any):
+    def __init__(self, app: Callable, gateway: WebSocketGateway | None, header_timeout: float | None,
+                 **adjustments: Any):
         self.ws_gateway = gateway
+        self.header_timeout = header_timeout
         super().__init__(app, **adjustments)
+
+    def maintenance(self, now: float) -> None:
+        """waitress's idle sweep, plus closing connections whose request head is overdue."""
+        super().maintenance(now)
+        if self.header_timeout is None:
+            return
+        cutoff = now - self.header_timeout
+        for channel in self.active_channels.values():
+            since = getattr(channel, "head_since", None)
+            if since is not None and since < cutoff and not channel.requests:
+                channel.will_close = True  # the loop closes it on its next round
 
 
 class Server:
     """Serves a WSGI app (and ``/ws`` when a gateway is given) on one port.
 
-    ``port=0`` binds an ephemeral port; ``port`` then tells the real one. Extra keyword
-    arguments are waitress adjustments (e.g. ``channel_timeout``).
+    ``port=0`` binds an ephemeral port; ``port`` then tells the real one. ``header_timeout``
+    (seconds) closes connections slower than that to send a request head. Extra keyword
+    arguments are waitress adjustments (e.g. ``channel_timeout``, ``connection_limit``).
     """
 
     def __init__(self, app: Callable, *, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 8, ws: WebSocketGateway | None = None,
-                 **adjustments: Any) -> None:
+                 header_timeout: float | None = None, **adjustments: Any) -> None:
         self.ws = ws
-        self._wsgi = _HandoffWSGIServer(app, ws, host=host, port=port, threads=threads,
+        if header_timeout is not None:  # the sweep runs every cleanup_interval: often enough to keep the deadline
+            adjustments.setdefault("cleanup_interval", max(1, math.ceil(header_timeout / 2)))
+        self._wsgi = _HandoffWSGIServer(app, ws, header_timeout, host=host, port=port, threads=threads,
                                         asyncore_use_poll=True, **adjustments)
         self.host = str(self._wsgi.effective_host)
         self.port = int(self._wsgi.effective_port)

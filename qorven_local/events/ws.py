@@ -12,6 +12,10 @@ Server -> client: ``subscribed``/``unsubscribed`` (the topics asked for), ``pong
 (``{"type": "event", ...}``, see ``hub.py``) and ``{"type": "error", "code", "message"}``.
 Close codes: 1001 server stopping, 1011 no pong in time, 1013 client too slow (queue overflow),
 4401 token revoked (revoked, expired or past its rotation grace; checked about every second).
+
+Admission, in order: the process-wide session cap (503 at once), the per-IP handshake rate (``admit``,
+429, before any token work, so refused handshakes count too), ``authorize``, then the per-tenant
+session cap (503): one token cannot hold every session of the process.
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
-from qorven_local.errors import (InternalError, MethodNotAllowed, QorvenError, TooManyConnections,
+from qorven_local.errors import (InternalError, MethodNotAllowed, QorvenError, RateLimited, TooManyConnections,
                                  UpgradeRequired, ValidationError, envelope_bytes)
 from qorven_local.events.hub import Hub, Subscription
+from qorven_local.security.ratelimit import ConcurrencyCap, Slot
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ class Authenticated(Protocol):
 Authorize = Callable[[Mapping[str, str], str], Authenticated]
 DeadTokens = Callable[[set[str]], set[str]]  # of these token ids, those that no longer authenticate
 CLOSE_TOKEN_REVOKED = 4401  # like HTTP 401: reconnecting with the same token will not work
+Admit = Callable[[str], object]  # charge one handshake from a client IP; raises QorvenError to refuse it
 
 
 def _select_subprotocol(protocol: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -107,6 +113,7 @@ class WSLimits:
     """Runtime limits of ``/ws`` sessions (seconds, counts, bytes)."""
 
     max_sessions: int = 1000
+    max_sessions_per_tenant: int = 1000  # the product passes its setting (max_sockets_per_tenant, 32)
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
     send_timeout: float = 10.0       # no byte accepted by the socket for this long: drop
@@ -130,10 +137,11 @@ class WebSocketGateway:
     def __init__(self, hub: Hub, authorize: Authorize, *, limits: WSLimits = WSLimits(),
                  clock: Callable[[], float] = time.monotonic,
                  new_request_id: Callable[[], str] | None = None,
-                 dead_tokens: DeadTokens | None = None) -> None:
+                 dead_tokens: DeadTokens | None = None, admit: Admit | None = None) -> None:
         self.hub = hub
         self.limits = limits
         self._authorize = authorize
+        self._admit = admit
         self._dead_tokens = dead_tokens
         self._watcher: threading.Thread | None = None
         self._stop_watch = threading.Event()
@@ -141,6 +149,7 @@ class WebSocketGateway:
         self._new_request_id = new_request_id or (lambda: "req_" + secrets.token_hex(12))
         self._lock = threading.Lock()
         self._sessions: set[_Session] = set()
+        self._tenant_sessions = ConcurrencyCap("live-event connections", limits.max_sessions_per_tenant)
         self._closing = False
         self._ids = itertools.count(1)
         self._stats = dict.fromkeys(("accepted", "rejected", "refused_busy", "closed_slow",
@@ -227,6 +236,8 @@ class WebSocketGateway:
     def _forget(self, session: _Session) -> None:
         with self._lock:
             self._sessions.discard(session)
+        if session.tenant_slot is not None:
+            session.tenant_slot.release()
 
     def _count(self, name: str) -> None:
         with self._lock:
@@ -275,6 +286,7 @@ class _Session:
         self._stopping = False
         self._revoked = False
         self.token_id: str | None = None  # set by the accepted handshake
+        self.tenant_slot: Slot | None = None  # the session's place in its tenant's cap, once authorized
         self.sub: Subscription | None = None
         self.p = ServerProtocol(subprotocols=[SUBPROTOCOL], select_subprotocol=_select_subprotocol,
                                 max_size=gateway.limits.max_message_bytes)
@@ -344,6 +356,8 @@ class _Session:
         request = events[0]
         request_id = gw._new_request_id()
         try:
+            if gw._admit is not None:
+                gw._admit(_client_ip(self.addr))
             principal = gw._authorize(HeaderView(request.headers), request.path)
             tenant_id = principal.tenant_id
             self.token_id = principal.token_id
@@ -353,6 +367,12 @@ class _Session:
             log.exception("authorize() failed for a websocket handshake")
             return self._refuse(InternalError(f"Internal error (request {request_id})."),
                                 request_id)
+        try:
+            self.tenant_slot = gw._tenant_sessions.acquire(tenant_id)
+        except RateLimited:  # a socket past the cap is refused like the process-wide cap refuses it
+            return self._refuse(TooManyConnections(
+                f"This token's tenant already holds {gw.limits.max_sessions_per_tenant} live-event "
+                f"connections; close one or retry later.", retry_after=1), request_id)
         response = p.accept(request)
         if response.status_code != 101:
             return self._refuse(_handshake_error(response.status_code, p.handshake_exc),
@@ -545,6 +565,11 @@ class _Session:
             self._flush(now)
             if self._out:
                 waiter.wait(True, deadline - now)
+
+
+def _client_ip(addr: Any) -> str:
+    """The IP of a socket peer address (waitress hands ``(host, port)``; tests may hand a string)."""
+    return str(addr[0]) if isinstance(addr, tuple) and addr else str(addr)
 
 
 def _dumps(obj: Any) -> bytes:

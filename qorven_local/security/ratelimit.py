@@ -1,7 +1,13 @@
-"""Rate limits: GCRA buckets per client IP and per tenant.
+"""Rate limits: GCRA buckets per client IP and per tenant, and caps on concurrent holders per tenant.
 
 GCRA keeps one timestamp per key (the "theoretical arrival time"), so checks are O(1) and memory
 stays small; idle keys are pruned.
+
+Who pays for a request decides who can be locked out by it. Requests without a valid token (and
+those the gate refuses) pay into the client IP's *anonymous* bucket; an authenticated request pays
+into the bucket of its IP *and token*, so a web page that floods the port from the same loopback
+address with refused or tokenless requests cannot starve the user's own clients. ``/ws`` handshakes
+pay into their own per-IP bucket before any token work.
 """
 
 from __future__ import annotations
@@ -75,15 +81,80 @@ class Bucket:
         self._next_prune = now + 60
 
 
-class RateLimiter:
-    """The per-IP and per-tenant limits of the API contract."""
+class Slot:
+    """One admitted holder of a ``ConcurrencyCap``; ``release()`` gives it back (idempotent)."""
 
-    def __init__(self, clock, ip_rps: float, ip_burst: int, tenant_per_min: int) -> None:
-        self.ip = Bucket(Policy("ip", ip_rps, ip_burst, max(1, math.ceil(ip_burst / ip_rps))), clock)
+    def __init__(self, cap: ConcurrencyCap, key: str) -> None:
+        self._cap, self._key = cap, key
+        self._released = False
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._cap._release(self._key)
+
+    def __enter__(self) -> Slot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class ConcurrencyCap:
+    """At most ``limit`` concurrent holders per key (e.g. a tenant's open streams)."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = limit
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> Slot:
+        """Admit one more holder for ``key`` or raise RateLimited (429, Retry-After 1)."""
+        with self._lock:
+            held = self._held.get(key, 0)
+            if held >= self.limit:
+                raise RateLimited(f"too many concurrent {self.name} for this tenant ({self.limit}); "
+                                  f"retry when one ends", retry_after=1)
+            self._held[key] = held + 1
+        return Slot(self, key)
+
+    def held(self, key: str) -> int:
+        with self._lock:
+            return self._held.get(key, 0)
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            left = self._held.get(key, 0) - 1
+            if left > 0:
+                self._held[key] = left
+            else:
+                self._held.pop(key, None)
+
+
+class RateLimiter:
+    """The per-IP and per-tenant limits of the API contract, and the per-tenant stream cap."""
+
+    def __init__(self, clock, ip_rps: float, ip_burst: int, tenant_per_min: int,
+                 streams_per_tenant: int = 8) -> None:
+        window = max(1, math.ceil(ip_burst / ip_rps))
+        self.ip = Bucket(Policy("ip", ip_rps, ip_burst, window), clock)  # key: IP and token
+        self.anonymous = Bucket(Policy("anonymous", ip_rps, ip_burst, window), clock)  # key: IP
+        self.ws_handshake = Bucket(Policy("ws", ip_rps, ip_burst, window), clock)  # key: IP
         self.tenant = Bucket(Policy("tenant", tenant_per_min / 60.0, tenant_per_min, 60), clock)
+        self.streams = ConcurrencyCap("streams", streams_per_tenant)
 
     def policies_header(self) -> str:
         return f"{self.ip.policy.header}, {self.tenant.policy.header}"
+
+    def take_authenticated(self, ip: str, token_id: str | None, tenant_id: str) -> Decision:
+        """Charge a request with a valid token: its IP-and-token bucket, then its tenant's."""
+        decision = self.ip.take(f"{ip} {token_id or tenant_id}")
+        tenant = self.tenant.take(tenant_id)
+        return tenant if tenant.remaining < 50 else decision  # advertise the binding window
 
     @staticmethod
     def header(decision: Decision) -> str:

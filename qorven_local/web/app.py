@@ -51,7 +51,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/embeddings", EmbeddingsResource(ctx.memory.embedder)),
         Route("/v1/chat/completions", ChatCompletionsResource(
             agents=ctx.agents, sessions=ctx.sessions, model_ids=ctx.model_ids, runner=ctx.runner, clock=ctx.clock,
-            ids=ctx.ids, sse_ping_s=ctx.config.sse_ping_seconds)),
+            ids=ctx.ids, sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),
         Route("/v1/models", ModelsResource(ctx.model_ids)),
         Route("/v1/models/catalog", CatalogResource(ctx.providers)),
         Route("/v1/models/selected", SelectedModelsResource(ctx.providers)),
@@ -65,7 +65,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx.providers)),
         *channel_routes(ctx.channels),
         *tool_routes(ctx.tool_service),
-        *room_routes(ctx.rooms, ctx.config.sse_ping_seconds),
+        *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]

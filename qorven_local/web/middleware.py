@@ -1,5 +1,10 @@
-"""The request gate, in order: request id → path alias → Host → Origin → per-IP limit → body rules
-→ (after routing) token → per-tenant limit → admin check.
+"""The request gate, in order: request id → path alias → Host → Origin → body rules → (after
+routing) token → rate limits → admin check.
+
+The rate limit is charged once the gate knows who is asking: a request with a valid token pays into
+its IP-and-token and tenant buckets; one that is refused (Host, Origin, token) or needs no token
+(webhooks, unknown routes) pays into its IP's anonymous bucket. So a page flooding the port from
+the same address cannot lock the user's own clients out (see ``security/ratelimit.py``).
 
 Only web/ imports falcon; the rules themselves live in security/ so the WebSocket path shares them.
 """
@@ -9,9 +14,9 @@ from __future__ import annotations
 import falcon
 
 from qorven_local.clock import IdFactory
-from qorven_local.errors import AdminOnly, PayloadTooLarge, UnsupportedMediaType
+from qorven_local.errors import AdminOnly, PayloadTooLarge, QorvenError, UnsupportedMediaType
 from qorven_local.security.access import AccessPolicy
-from qorven_local.security.ratelimit import RateLimiter
+from qorven_local.security.ratelimit import Decision, RateLimiter
 from qorven_local.web.spec import operation_of
 from qorven_local.web.validation import validate_query
 
@@ -55,14 +60,15 @@ class RequestGate:
         req.context.headers = headers = _lower_headers(req)
         port = req.env.get("SERVER_PORT")
         webhook = req.path.startswith(WEBHOOK_PREFIX)
+        req.context.limited = req.path not in UNLIMITED_PATHS and not is_static(req.path)
         if not webhook:
             # webhooks arrive through tunnels under foreign Host names; their signatures guard them
-            self.policy.check_host(headers.get("host"), port)
-            self.policy.check_origin(headers, port, method=req.method)
-        if req.path not in UNLIMITED_PATHS and not is_static(req.path):
-            decision = self.limiter.ip.take(req.remote_addr or "unknown")
-            resp.set_header("RateLimit-Policy", self.limiter.policies_header())
-            resp.set_header("RateLimit", self.limiter.header(decision))
+            try:
+                self.policy.check_host(headers.get("host"), port)
+                self.policy.check_origin(headers, port, method=req.method)
+            except QorvenError:
+                self._charge_anonymous(req, resp)
+                raise
         limit = self.max_body * 5 if webhook else self.max_body
         if req.content_length is not None and req.content_length > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
@@ -74,17 +80,34 @@ class RequestGate:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
         if resource is None:
+            self._charge_anonymous(req, resp)
             return
         op = operation_of(resource, req.method)
         if op is not None and op.public:
             req.context.principal = None
+            self._charge_anonymous(req, resp)
             return
-        principal = self.policy.authenticate(req.context.headers)
+        try:
+            principal = self.policy.authenticate(req.context.headers)
+        except QorvenError:
+            self._charge_anonymous(req, resp)
+            raise
         req.context.principal = principal
-        decision = self.limiter.tenant.take(principal.tenant_id)
-        if decision.remaining < 50:  # advertise the tenant window only when it is the binding one
-            resp.set_header("RateLimit", self.limiter.header(decision))
+        if req.context.limited:
+            decision = self.limiter.take_authenticated(req.remote_addr or "unknown", principal.token_id,
+                                                       principal.tenant_id)
+            self._advertise(resp, self.limiter.policies_header(), decision)
         if op is not None and op.admin and not principal.is_admin:
             raise AdminOnly(f"{req.method} {req.path} needs an admin token")
         if op is not None and op.query:
             validate_query(req.params, op.query)
+
+    def _charge_anonymous(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Charge a tokenless or refused request to its IP's anonymous bucket (raises 429 when empty)."""
+        if req.context.limited:
+            decision = self.limiter.anonymous.take(req.remote_addr or "unknown")
+            self._advertise(resp, decision.policy.header, decision)
+
+    def _advertise(self, resp: falcon.Response, policies: str, decision: Decision) -> None:
+        resp.set_header("RateLimit-Policy", policies)
+        resp.set_header("RateLimit", self.limiter.header(decision))

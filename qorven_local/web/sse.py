@@ -3,7 +3,8 @@
 The producer (a provider stream or an agent run) runs on its own thread and ``put``s ready-made
 frames; the WSGI iterable handed to waitress yields them, joining whatever has queued up into one
 write, sends ``: ping`` after ``ping_s`` of silence, and sets ``cancel`` when the client goes away
-(waitress closes the iterable when a write fails), which stops the producer.
+(waitress closes the iterable when a write fails), which stops the producer. A stream holds one of
+its tenant's stream slots (``security/ratelimit.py``'s ``ConcurrencyCap``) until it ends, however it ends.
 
 Frames are built from byte templates: per token only the text is JSON-encoded.
 """
@@ -20,6 +21,7 @@ import falcon
 
 from qorven_local.agents.events import Delegated, ToolCalled, ToolFinished
 from qorven_local.errors import InternalError, QorvenError
+from qorven_local.security.ratelimit import Slot
 from qorven_local.web.errors import envelope
 
 DONE = b"data: [DONE]\n\n"
@@ -100,10 +102,11 @@ class SSEBridge:
     """A queue of frames from one producer thread to the response iterable."""
 
     def __init__(self, cancel: threading.Event, *, ping_s: float = 15.0,
-                 disconnected: Callable[[], bool] | None = None) -> None:
+                 disconnected: Callable[[], bool] | None = None, slot: Slot | None = None) -> None:
         self.cancel = cancel
         self.ping_s = ping_s
         self._disconnected = disconnected
+        self._slot = slot
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self.put = self._queue.put          # producer: a frame (bytes)
 
@@ -113,6 +116,12 @@ class SSEBridge:
 
     def end(self) -> None:
         self._queue.put(_END)
+
+    def close(self) -> None:
+        """The stream is over (finished, failed or abandoned): stop the producer, free the stream slot."""
+        self.cancel.set()
+        if self._slot is not None:
+            self._slot.release()
 
     def start(self, produce: Callable[["SSEBridge"], None], name: str = "sse-producer") -> None:
         def run() -> None:
@@ -147,7 +156,7 @@ class SSEBridge:
             if item is None:
                 continue
             if isinstance(item, BaseException):
-                self.cancel.set()
+                self.close()
                 raise item
             return item
 
@@ -191,12 +200,12 @@ class SSEBridge:
                         continue
                 item = self._get(self.ping_s)
         finally:
-            self.cancel.set()  # done, failed, or the client went away: the producer stops
+            self.close()  # done, failed, or the client went away: the producer stops
 
 
-def bridge_for(req: falcon.Request, cancel: threading.Event, ping_s: float) -> SSEBridge:
-    """An SSEBridge for a request, told how to see waitress's client-disconnect flag."""
-    return SSEBridge(cancel, ping_s=ping_s, disconnected=req.env.get("waitress.client_disconnected"))
+def bridge_for(req: falcon.Request, cancel: threading.Event, ping_s: float, slot: Slot | None = None) -> SSEBridge:
+    """An SSEBridge for a request, told how to see waitress's client-disconnect flag; it frees ``slot`` at its end."""
+    return SSEBridge(cancel, ping_s=ping_s, disconnected=req.env.get("waitress.client_disconnected"), slot=slot)
 
 
 def respond_stream(resp: falcon.Response, bridge: SSEBridge, request_id: str | None,

@@ -23,7 +23,8 @@ from qorven_local.runtime import Runtime
 
 REPO = Path(__file__).resolve().parents[2]
 # generous limits so ordinary tests never trip them; rate-limit tests pass their own
-TEST_LIMITS = {"rate_ip_rps": "100000", "rate_ip_burst": "100000", "rate_tenant_per_min": "1000000"}
+TEST_LIMITS = {"rate_ip_rps": "100000", "rate_ip_burst": "100000", "rate_tenant_per_min": "1000000",
+               "max_streams_per_tenant": "1000", "max_sockets_per_tenant": "1000"}
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
 

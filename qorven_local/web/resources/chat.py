@@ -21,6 +21,7 @@ from qorven_local.agents.types import Agent, Session
 from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.providers.registry import ResolvedModel
+from qorven_local.security.ratelimit import ConcurrencyCap
 from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation
 from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream, tool_event
@@ -100,7 +101,8 @@ class ChatCompletionsResource:
     """Chat completions: an agent run (Qorven form, or the OpenAI form naming an agent) or a proxied model."""
 
     def __init__(self, *, agents: AgentService, sessions: SessionService, model_ids: ModelDirectory,
-                 runner: AgentRunner, clock: Clock, ids: IdFactory, sse_ping_s: float) -> None:
+                 runner: AgentRunner, clock: Clock, ids: IdFactory, sse_ping_s: float,
+                 streams: ConcurrencyCap) -> None:
         self.agents = agents
         self.sessions = sessions
         self.model_ids = model_ids
@@ -108,6 +110,7 @@ class ChatCompletionsResource:
         self.clock = clock
         self.ids = ids
         self.sse_ping_s = sse_ping_s
+        self.streams = streams  # each stream or proxied call holds a worker thread: capped per tenant
 
     @operation(summary="Chat: run an agent (Qorven form or model qor:<name>) or proxy a provider model; JSON "
                        "or SSE (stream=true)", tag="chat", request=CHAT_REQUEST, response=CHAT_RESPONSE,
@@ -171,7 +174,7 @@ class ChatCompletionsResource:
                                              "tool_calls": result.tool_calls} if named_events else None)
             return
         cancel = run.cancel = threading.Event()
-        bridge = bridge_for(req, cancel, self.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s, self.streams.acquire(run.tenant_id))
         writer = ChunkWriter(completion_id, created, model_name)
         put = bridge.put
         state = {"role": False}
@@ -215,8 +218,10 @@ class ChatCompletionsResource:
         request.messages = for_upstream(request.messages, resolved.provider.kind)
         adapter = resolved.adapter
         model_name = body["model"]
+        tenant = principal(req).tenant_id
         if not stream:
-            result = collect(adapter.stream_chat(request))
+            with self.streams.acquire(tenant):
+                result = collect(adapter.stream_chat(request))
             resp.media = _completion(completion_id, created, model_name, result.text, result.tool_calls or None,
                                      result.finish_reason or "stop", _usage_dict(result.usage))
             return
@@ -248,21 +253,27 @@ class ChatCompletionsResource:
 
         # The first event is awaited on this thread: no hand-off before the first token, and an
         # upstream failure before it is an ordinary HTTP error.
-        events = adapter.stream_chat(request, cancel)
-        first = writer.role()
-        for event in events:
-            frame = frame_of(event)
-            if frame is not None:
-                first += frame
-                break
-        else:
-            first += tail()
-            resp.content_type = "text/event-stream; charset=utf-8"
-            resp.set_header("Cache-Control", "no-cache")
-            resp.data = first
-            return
+        slot = self.streams.acquire(tenant)
+        try:
+            events = adapter.stream_chat(request, cancel)
+            first = writer.role()
+            for event in events:
+                frame = frame_of(event)
+                if frame is not None:
+                    first += frame
+                    break
+            else:
+                first += tail()
+                resp.content_type = "text/event-stream; charset=utf-8"
+                resp.set_header("Cache-Control", "no-cache")
+                resp.data = first
+                slot.release()
+                return
+        except BaseException:
+            slot.release()
+            raise
 
-        bridge = bridge_for(req, cancel, self.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s, slot)
         bridge.put(first)
 
         def produce(out: SSEBridge) -> None:

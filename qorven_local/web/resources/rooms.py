@@ -10,6 +10,7 @@ import falcon
 from qorven_local.agents.events import AnswerDelta, Delegated, RunEvent, ToolCalled, ToolFinished
 from qorven_local.rooms.service import RoomService
 from qorven_local.rooms.types import RoomMessage
+from qorven_local.security.ratelimit import ConcurrencyCap
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.schemas import NULLABLE_STR, TIMESTAMP, list_of
 from qorven_local.web.spec import PAGED, Param, Route, operation
@@ -124,9 +125,10 @@ class RoomResource:
 class RoomMessagesResource:
     """/v1/rooms/{room_id}/messages: the transcript, and posting a turn (JSON or SSE)."""
 
-    def __init__(self, rooms: RoomService, sse_ping_s: float) -> None:
+    def __init__(self, rooms: RoomService, sse_ping_s: float, streams: ConcurrencyCap) -> None:
         self.rooms = rooms
         self.sse_ping_s = sse_ping_s
+        self.streams = streams
 
     @operation(summary="The room's transcript (oldest first)", tag="rooms", response=list_of(ROOM_MESSAGE),
                query=PAGED)
@@ -153,7 +155,7 @@ class RoomMessagesResource:
                           "next_cursor": None}
             return
         cancel = threading.Event()
-        bridge = bridge_for(req, cancel, self.sse_ping_s)
+        bridge = bridge_for(req, cancel, self.sse_ping_s, self.streams.acquire(tenant))
         put = bridge.put
 
         def on_message(message: RoomMessage) -> None:
@@ -199,11 +201,11 @@ class RoomDecideResource:
         resp.media = room.to_dict()
 
 
-def room_routes(rooms: RoomService, sse_ping_s: float) -> list[Route]:
+def room_routes(rooms: RoomService, sse_ping_s: float, streams: ConcurrencyCap) -> list[Route]:
     """The /v1/rooms routes over the RoomService."""
     return [
         Route("/v1/rooms", RoomsResource(rooms)),
         Route("/v1/rooms/{room_id}", RoomResource(rooms)),
-        Route("/v1/rooms/{room_id}/messages", RoomMessagesResource(rooms, sse_ping_s)),
+        Route("/v1/rooms/{room_id}/messages", RoomMessagesResource(rooms, sse_ping_s, streams)),
         Route("/v1/rooms/{room_id}/decide", RoomDecideResource(rooms)),
     ]

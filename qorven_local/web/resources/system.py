@@ -126,7 +126,11 @@ class WebSocketFallbackResource:
     """A plain GET on /ws (no upgrade reached the hand-off): say so."""
 
     @operation(summary="WebSocket live events (upgrade only; see the Live events section)", tag="events",
-               response=schemas.ERROR, public=True, status=426, errors=("upgrade_required",))
+               response=schemas.ERROR, public=True, status=426,
+               errors=("upgrade_required", "rate_limited", "too_many_connections"),
+               description="The upgrade's refusals: 401 without a valid token, 429 rate_limited when this "
+                           "IP's handshakes come too fast (before any token work), 503 too_many_connections "
+                           "past the tenant's QORVEN_MAX_SOCKETS_PER_TENANT open sockets; both with Retry-After.")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         # waitress refuses a hop-by-hop Upgrade header, so only the status says it
         raise UpgradeRequired("connect with a WebSocket client (subprotocols qorven.v1, token.<token>)")
