@@ -1,12 +1,14 @@
 """The UI's markdown renderer (ui/js/markdown.js, run in the browser) never makes a clickable link into
 this app that carries a sign-in fragment (``#token=``, ``#login=``): an answer steered by someone else's
-text could otherwise sign the reader's browser in as that someone (login CSRF)."""
+text could otherwise sign the reader's browser in as that someone (login CSRF).
+
+A finding of the hardening review; it lives here rather than in tests/security because it needs this
+folder's Chromium fixture, and a second session-wide Playwright in one process breaks the first.
+"""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.ui.conftest import browser, ui  # noqa: F401  (the UI tests' Chromium and page fixtures)
 
 RENDER = """async (src) => {
   const { renderMarkdown } = await import('/ui/js/markdown.js');
@@ -18,7 +20,7 @@ RENDER = """async (src) => {
 
 
 @pytest.fixture
-def render(ui, server):  # noqa: F811
+def render(ui, server):
     ui.open(server.admin_token)
     ui.page.wait_for_load_state()
     return lambda src: ui.page.evaluate(RENDER, src)
