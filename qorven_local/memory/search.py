@@ -24,7 +24,8 @@ a term in 2,000 memories has a BM25 weight of at most ln(1 + N/2000), 3.9 at N =
 for a rare word, and below ~2,000 memories nothing is ever dropped. (At 5,000 the keyword side of
 a 100k-memory search took 5.2 ms p50 and 16 ms p95; at 2,000, 1.3 and 6.4 ms.) At least
 ``MIN_KEYWORD_TERMS`` terms (the rarest) always stay, and exact terms are never dropped. Counts are
-cached per term for ``TERM_COUNT_TTL_S``.
+the searching tenant's own (one tenant's words must not shape another's ranking or reveal their
+frequencies) and cached per tenant and term for ``TERM_COUNT_TTL_S``.
 """
 
 from __future__ import annotations
@@ -202,25 +203,25 @@ class HybridSearch:
         self.store = store
         self.index = index
         self.common_term_docs = common_term_docs
-        self._term_counts: dict[str, tuple[int, float]] = {}
+        self._term_counts: dict[tuple[str, str], tuple[int, float]] = {}
         self._term_counts_lock = threading.Lock()
 
-    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """Memories holding each term (capped just above ``common_term_docs``), cached a while."""
+    def term_counts(self, tenant_id: str, terms: Sequence[str]) -> dict[str, int]:
+        """The tenant's memories holding each term (capped just above ``common_term_docs``), cached a while."""
         now = time.monotonic()
         known: dict[str, int] = {}
         with self._term_counts_lock:
             for term in terms:
-                cached = self._term_counts.get(term)
+                cached = self._term_counts.get((tenant_id, term))
                 if cached is not None and now - cached[1] < TERM_COUNT_TTL_S:
                     known[term] = cached[0]
         missing = [t for t in terms if t not in known]
         if missing:
-            fresh = self.store.term_doc_counts(missing, self.common_term_docs)
+            fresh = self.store.term_doc_counts(missing, self.common_term_docs, tenant_id)
             with self._term_counts_lock:
                 if len(self._term_counts) + len(fresh) > TERM_COUNT_CACHE:
                     self._term_counts.clear()
-                self._term_counts.update((t, (c, now)) for t, c in fresh.items())
+                self._term_counts.update(((tenant_id, t), (c, now)) for t, c in fresh.items())
             known.update(fresh)
         return known
 
@@ -229,10 +230,13 @@ class HybridSearch:
         """(seqs by BM25, the exact ones): memories holding an exact term (quoted phrase,
         identifier) come first, then those sharing only ordinary words."""
         query = fts_query(text)
-        if not query.any_terms:
+        if not query.any_terms or not partitions:
             return [], []
         if len(query.any_terms) > MIN_KEYWORD_TERMS:
-            query = query.without_common(self.term_counts(query.any_terms), self.common_term_docs)
+            # the partitions are one tenant's (the service resolves them per tenant)
+            tenant_id = self.store.partition_tenant(partitions[0])
+            if tenant_id is not None:
+                query = query.without_common(self.term_counts(tenant_id, query.any_terms), self.common_term_docs)
         first = self.store.fts_search(query.match_exact, partitions, n, kinds) if query.exact_terms else []
         rest = self.store.fts_search(query.match_any, partitions, n, kinds)
         return list(dict.fromkeys([*first, *rest]))[:n], first

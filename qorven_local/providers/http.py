@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from qorven_local.errors import ProviderError, ProviderTimeout, retry_after_seconds
 from qorven_local.providers.events import ModelInfo
+from qorven_local.security.redaction import redact, secret_pattern
 
 if TYPE_CHECKING:
     import httpx
@@ -21,7 +22,8 @@ class HTTPProvider:
     """Base of the HTTP adapters: one httpx.Client, explicit timeouts, no redirects, error mapping.
 
     The key only ever travels in headers built by ``_auth_headers``; every message we raise is
-    scrubbed of it, because upstream error bodies sometimes echo the key they were given.
+    scrubbed of it, because upstream error bodies sometimes echo the key they were given (as is,
+    URL-encoded or base64-encoded: ``security/redaction.py``).
     """
 
     kind = "http"
@@ -36,6 +38,7 @@ class HTTPProvider:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key or None
+        self._key_pattern = secret_pattern(self._api_key)
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
         if transport is None and not urllib.request.getproxies():
             transport = _cancellable_transport(limits)
@@ -62,7 +65,7 @@ class HTTPProvider:
         return f"provider {self.name!r} ({self.kind})"
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "[key]") if self._api_key else text
+        return redact(text, self._key_pattern)
 
     def list_models(self) -> list[ModelInfo]:
         raise NotImplementedError
@@ -166,8 +169,10 @@ class HTTPProvider:
             raise self._stream_error("ended the stream before finishing the answer")
 
     def _stream_error(self, reason: str, **details: Any) -> ProviderError:
+        # upstream codes and types travel in the details and may echo the key as much as the message
+        shown = {name: self._scrub(value) if isinstance(value, str) else value for name, value in details.items()}
         return ProviderError(f"{self._label()} {self._scrub(reason)}"[:600],
-                             details={"provider": self.name, **details})
+                             details={"provider": self.name, **shown})
 
 
 def _error_message(text: str) -> str:

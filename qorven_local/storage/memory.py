@@ -242,12 +242,30 @@ class MemoryStore:
                 params = [expr, limit]
             return [r[0] for r in conn.execute(sql, params)]
 
-    def term_doc_counts(self, terms: Sequence[str], cap: int) -> dict[str, int]:
-        """How many memories (all tenants) hold each FTS5 term, counted up to ``cap + 1`` at most."""
+    def partition_tenant(self, partition_id: int) -> str | None:
+        """The tenant a memory partition belongs to (None for an unknown id)."""
         with self.db.read() as conn:
-            return {term: conn.execute("SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? "
-                                       "LIMIT ?)", (f"content : {term}", cap + 1)).fetchone()[0]
-                    for term in terms}
+            row = conn.execute("SELECT tenant_id FROM memory_partitions WHERE id = ?", (partition_id,)).fetchone()
+        return row[0] if row else None
+
+    def term_doc_counts(self, terms: Sequence[str], cap: int, tenant_id: str) -> dict[str, int]:
+        """How many of a tenant's memories hold each FTS5 term, counted up to ``cap + 1`` at most.
+
+        Per tenant, so another tenant's words never decide which terms of this tenant's query are
+        common (nor reveal how often they use them). While no other tenant has memory partitions, the
+        count reads the FTS index alone, as cheaply as ever; otherwise each match's row is checked.
+        """
+        with self.db.read() as conn:
+            shared = conn.execute("SELECT 1 FROM memory_partitions WHERE tenant_id != ? LIMIT 1",
+                                  (tenant_id,)).fetchone() is not None
+            args: list[Any] = [cap + 1]
+            if not shared:
+                sql = "SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"
+            else:
+                sql = ("SELECT count(*) FROM (SELECT 1 FROM memory_fts f JOIN memories m ON m.seq = f.rowid "
+                       "WHERE memory_fts MATCH ? AND m.tenant_id = ? LIMIT ?)")
+                args = [tenant_id, cap + 1]
+            return {term: conn.execute(sql, [f"content : {term}", *args]).fetchone()[0] for term in terms}
 
     def seq_high_water(self) -> int:
         """The highest memory seq in use: at least the number of memories stored, read in O(log n)."""

@@ -19,6 +19,8 @@ from qorven_local.storage.db import Connection, Row
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+MAX_ROWID = 2**63 - 1  # SQLite's INTEGER range; a larger key cannot be bound and would answer 500
+MAX_CURSOR_CHARS = 512  # ours are under 100; a longer one is not ours, so it is not parsed at all
 
 
 def encode_cursor(rowid: int, item_id: str) -> str:
@@ -27,15 +29,20 @@ def encode_cursor(rowid: int, item_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    """The rowid a cursor points after; anything malformed is a 400."""
+    """The rowid a cursor points after; anything malformed (not ours, or out of range) is a 400."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        rowid = data["k"]
-        if not isinstance(rowid, int) or isinstance(rowid, bool) or not isinstance(data.get("id"), str):
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise ValueError
+        rowid = data.get("k")
+        # rowids are positive; a negative key would silently restart a list instead of failing
+        if not isinstance(rowid, int) or isinstance(rowid, bool) or not 0 <= rowid <= MAX_ROWID:
             raise ValueError
         return rowid
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         raise ValidationError("cursor is malformed; pass next_cursor from the previous page unchanged",
                               param="cursor") from None
 

@@ -23,6 +23,9 @@ from qorven_local.web.validation import validate_query
 WEBHOOK_PREFIX = "/v1/webhooks/"
 UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# On every response, errors and the UI included: no browser sniffs a JSON body into HTML or script,
+# and no link followed out of the UI tells the other site where it came from (paths can carry ids).
+SAFETY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
 
 
 def canonical_path(path: str) -> str:
@@ -56,6 +59,8 @@ class RequestGate:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.request_id = self.ids.new("req")
         resp.set_header("x-request-id", req.context.request_id)
+        for name, value in SAFETY_HEADERS:
+            resp.set_header(name, value)
         req.path = canonical_path(req.path)
         req.context.headers = headers = _lower_headers(req)
         port = req.env.get("SERVER_PORT")

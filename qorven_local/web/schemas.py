@@ -235,15 +235,28 @@ MEMORY_DELETED = {
 }
 
 EMBEDDING_TEXT = {"type": "string", "minLength": 1, "pattern": "\\S"}
+# What one embeddings request may ask of the CPU. The model reads at most 256 tokens of each input, so
+# the work is the tokens it reads: 16384 is 64 full-length chunks (or 2048 short sentences), seconds of
+# CPU, where 256 full-length inputs cost over a minute. Inputs and characters are capped as OpenAI does
+# and so the tokenizer's own pass stays short.
+MAX_EMBEDDING_INPUTS = 2048
+MAX_EMBEDDING_CHARS = 1_000_000
+MAX_EMBEDDING_TOKENS = 16384
+EMBEDDING_LIMITS = (
+    f"One request may carry at most {MAX_EMBEDDING_INPUTS} inputs, {MAX_EMBEDDING_CHARS} characters in all, and "
+    f"{MAX_EMBEDDING_TOKENS} tokens as the model reads them (each input is cut at 256 tokens; usage.prompt_tokens "
+    "counts the same tokens). Beyond any of these the answer is 413 payload_too_large (param input), not 400: the "
+    "request is valid but asks for more CPU than one request may take, so split it into smaller batches (e.g. "
+    "LangChain's chunk_size, LlamaIndex's embed_batch_size); OpenAI SDKs do not retry a 413.")
 
 EMBEDDINGS_REQUEST = {
     "type": "object", "required": ["input"],
-    "description": "OpenAI's embeddings request; unknown fields are ignored.",
+    "description": "OpenAI's embeddings request; unknown fields are ignored. " + EMBEDDING_LIMITS,
     "properties": {
-        "input": {"description": "a non-blank string or an array of 1..256 of them (token arrays are refused: "
-                                 "the bundled model has its own tokenizer)",
+        "input": {"description": f"a non-blank string or an array of 1..{MAX_EMBEDDING_INPUTS} of them (token "
+                                 "arrays are refused: the bundled model has its own tokenizer)",
                   "oneOf": [EMBEDDING_TEXT, {"type": "array", "items": EMBEDDING_TEXT, "minItems": 1,
-                                             "maxItems": 256}]},
+                                             "maxItems": MAX_EMBEDDING_INPUTS}]},
         "model": {"type": ["string", "null"], "description": "all-minilm-l6-v2 (the default; null means it too)"},
         "encoding_format": {"enum": ["float", "base64"], "default": "float"},
         "dimensions": {"type": "integer", "enum": [384], "description": "only 384 is accepted"},

@@ -48,7 +48,7 @@ class Reply:
     arg_chunks: int = 3                # pieces each tool call's arguments are streamed in
     finish_reason: str | None = None   # OpenAI's name; default stop, or tool_calls with calls
     status: int = 200
-    error_message: str = ""
+    error_message: str = ""           # the error answer's message, or the in-stream error's (error_after)
     retry_after: int | None = None
     never_answer: bool = False
     hang_after: int | None = None
@@ -344,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
             if n == reply.malformed_after:
                 yield b"data: {\"choices\": [{\"delta\": {\"content\": \"unterminated\n\n"
             if n == reply.error_after:
-                yield renderer.error_event("fake upstream failed mid-stream")
+                yield renderer.error_event(reply.error_message or "fake upstream failed mid-stream")
             if n == reply.disconnect_after:
                 raise _Stop
         return before

@@ -49,7 +49,7 @@ def test_without_common_keeps_exact_terms_and_at_least_the_rarest_terms():
 def test_term_counts_are_capped_just_above_the_threshold(harbour):
     local, _, _ = harbour
     ranker = HybridSearch(local.memory.store, local.memory.index, common_term_docs=2)
-    counts = ranker.term_counts(['"harbour"', '"turquoise"', '"winch"', '"absent"'])
+    counts = ranker.term_counts("default", ['"harbour"', '"turquoise"', '"winch"', '"absent"'])
     assert counts == {'"harbour"': 3, '"turquoise"': 2, '"winch"': 1, '"absent"': 0}
 
 

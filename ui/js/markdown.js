@@ -222,11 +222,16 @@ export function parseInline(text) {
   return nodes;
 }
 
-/** A link only when the URL is http(s) or mailto; anything else (javascript:, data:) is text. */
+/**
+ * A link only when the URL is http(s) or mailto; anything else (javascript:, data:) is text. So is
+ * a link into this app carrying a sign-in fragment (#token=, #login=): an answer, which anyone's
+ * text can steer, must not offer a click that signs this browser in as someone else.
+ */
 function link(url, children) {
   let parsed = null;
   try { parsed = new URL(url, location.origin); } catch { parsed = null; }
-  if (!parsed || !["http:", "https:", "mailto:"].includes(parsed.protocol) || !/^(https?:|mailto:)/i.test(url)) {
+  if (!parsed || !["http:", "https:", "mailto:"].includes(parsed.protocol) || !/^(https?:|mailto:)/i.test(url)
+      || signsIntoThisApp(parsed)) {
     const span = h("span");
     span.append(...children);
     return span;
@@ -234,4 +239,16 @@ function link(url, children) {
   const a = h("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer nofollow" });
   a.append(...children);
   return a;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** True for a URL of this app (its origin, or its port on another loopback name) whose fragment signs in. */
+function signsIntoThisApp(url) {
+  const here = url.origin === location.origin
+    || (LOOPBACK_HOSTS.has(url.hostname) && LOOPBACK_HOSTS.has(location.hostname) && url.port === location.port);
+  if (!here || !url.hash) return false;
+  let fragment = url.hash;
+  try { fragment = decodeURIComponent(fragment); } catch { /* a malformed escape: test it as it is */ }
+  return /(?:^#|[&?#/;])\s*(?:token|login)=/i.test(fragment);
 }

@@ -27,21 +27,26 @@ def check_import_source(path: Any, allowed_roots: Iterable[Path]) -> Path:
     """The real path of an importable GGUF file, or ValidationError (param ``path``) saying why not.
 
     The real path (symlinks resolved) must be a regular file under an allowed root, so a link in
-    the home folder pointing elsewhere is refused like the target itself would be.
+    the home folder pointing elsewhere is refused like the target itself would be. The roots are
+    checked before anything is said about the file: outside them, a missing path and an existing one
+    get the same answer, so the endpoint cannot be used to probe which paths exist on the machine.
     """
     if not isinstance(path, str) or not path.strip():
         raise ValidationError("path must be a non-empty string", param="path")
     raw = Path(path.strip()).expanduser()
     if not raw.is_absolute():
         raise ValidationError("path must be absolute", param="path")
-    try:
-        real = raw.resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise ValidationError(f"no such file: {raw}", param="path") from None
     roots = [Path(r).resolve() for r in allowed_roots]
-    if not any(real.is_relative_to(r) for r in roots):
-        raise ValidationError(f"{raw} is outside the folders models may be imported from "
+    outside = ValidationError(f"{raw} is missing or outside the folders models may be imported from "
                               f"({', '.join(str(r) for r in roots)})", param="path")
+    try:
+        real = raw.resolve()  # not strict: where the path leads, whether or not it exists
+    except (OSError, RuntimeError):  # a symlink loop: where it leads is unknown, so not under a root
+        raise outside from None
+    if not any(real.is_relative_to(r) for r in roots):
+        raise outside
+    if not real.exists():
+        raise ValidationError(f"no such file: {raw}", param="path")
     if not real.is_file():
         raise ValidationError(f"{raw} is not a regular file", param="path")
     try:

@@ -7,7 +7,7 @@ import base64
 import falcon
 import numpy as np
 
-from qorven_local.errors import ModelNotFound, ValidationError
+from qorven_local.errors import ModelNotFound, PayloadTooLarge, ValidationError
 from qorven_local.memory.embedder import DIMENSIONS, MODEL_ID, Embedder
 from qorven_local.memory.service import MemoryService
 from qorven_local.web import schemas
@@ -20,7 +20,6 @@ MEMORY_FILTERS = (
     Param("kind", {"enum": schemas.MEMORY_KINDS}, "only this kind"),
     Param("session_id", {"type": "string"}, "only memories saved in this session"),
 )
-MAX_EMBEDDING_INPUTS = 256      # ~1.5 s of CPU at batch 32; OpenAI allows 2048, a local model less
 
 
 class MemorySearchResource:
@@ -98,8 +97,9 @@ def embedding_inputs(value: object) -> list[str]:
         value = [value]
     if not isinstance(value, list) or not value:
         raise ValidationError("input must be a string or a non-empty array of strings", param="input")
-    if len(value) > MAX_EMBEDDING_INPUTS:
-        raise ValidationError(f"input may hold at most {MAX_EMBEDDING_INPUTS} strings", param="input")
+    if len(value) > schemas.MAX_EMBEDDING_INPUTS:
+        raise PayloadTooLarge(f"input may hold at most {schemas.MAX_EMBEDDING_INPUTS} strings; send them in smaller "
+                              "batches", param="input")
     for i, item in enumerate(value):
         if isinstance(item, (int, list)) and not isinstance(item, bool):
             raise ValidationError(
@@ -109,6 +109,9 @@ def embedding_inputs(value: object) -> list[str]:
             raise ValidationError(f"input[{i}] must be a string", param="input")
         if not item.strip():
             raise ValidationError(f"input[{i}] must not be empty", param="input")
+    if sum(len(text) for text in value) > schemas.MAX_EMBEDDING_CHARS:
+        raise PayloadTooLarge(f"input may hold at most {schemas.MAX_EMBEDDING_CHARS} characters in all; send it in "
+                              "smaller batches", param="input")
     return value
 
 
@@ -118,7 +121,7 @@ class EmbeddingsResource:
 
     @operation(summary="Embed text with the bundled model (OpenAI shape)", tag="embeddings",
                request=schemas.EMBEDDINGS_REQUEST, response=schemas.EMBEDDINGS_RESPONSE,
-               errors=("model_not_found",))
+               errors=("model_not_found",), description=schemas.EMBEDDING_LIMITS)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req)
         if not isinstance(body, dict):
@@ -136,8 +139,12 @@ class EmbeddingsResource:
         if dimensions is not None and (isinstance(dimensions, bool) or dimensions != DIMENSIONS):
             raise ValidationError(f"{MODEL_ID} only produces {DIMENSIONS} dimensions", param="dimensions")
         texts = embedding_inputs(body["input"])
-        vectors = self.embedder.embed(texts)
+        # counted before embedding: the tokenizer's pass is cheap, the model's is what the cap protects
         tokens = self.embedder.count_tokens(texts)
+        if tokens > schemas.MAX_EMBEDDING_TOKENS:
+            raise PayloadTooLarge(f"input is {tokens} tokens as {MODEL_ID} reads them; one request may carry at most "
+                                  f"{schemas.MAX_EMBEDDING_TOKENS}: send it in smaller batches", param="input")
+        vectors = self.embedder.embed(texts)
         data = []
         for i, vector in enumerate(vectors):
             encoded: str | list[float]
