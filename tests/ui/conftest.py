@@ -110,3 +110,20 @@ def ui(browser, server):
     view = UI(page, server.url)
     yield view
     context.close()
+
+
+RENDER_MARKDOWN = """async (src) => {
+  const { renderMarkdown } = await import('/ui/js/markdown.js');
+  const box = document.createElement('div');
+  box.append(renderMarkdown(src));
+  return {html: box.innerHTML, links: [...box.querySelectorAll('a')].map((a) => a.href),
+          text: box.textContent};
+}"""
+
+
+@pytest.fixture
+def rendered_markdown(ui, server):
+    """Render markdown with the UI's own renderer in the browser: ``{html, links, text}``."""
+    ui.open(server.admin_token)
+    ui.page.wait_for_load_state()
+    return lambda src: ui.page.evaluate(RENDER_MARKDOWN, src)

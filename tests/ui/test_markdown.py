@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-RENDER = """async (src) => {
-  const { renderMarkdown } = await import('/ui/js/markdown.js');
-  const box = document.createElement('div');
-  box.append(renderMarkdown(src));
-  return box.innerHTML;
-}"""
-
 
 @pytest.fixture
-def render(ui, server):
-    ui.open(server.admin_token)
-    ui.page.wait_for_load_state()
-    return lambda src: ui.page.evaluate(RENDER, src)
+def render(rendered_markdown):
+    return lambda src: rendered_markdown(src)["html"]
 
 
 @pytest.mark.parametrize("src, bad", [

@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-RENDER = """async (src) => {
-  const { renderMarkdown } = await import('/ui/js/markdown.js');
-  const box = document.createElement('div');
-  box.append(renderMarkdown(src));
-  return {html: box.innerHTML, links: [...box.querySelectorAll('a')].map((a) => a.href),
-          text: box.textContent};
-}"""
-
 
 @pytest.fixture
-def render(ui, server):
-    ui.open(server.admin_token)
-    ui.page.wait_for_load_state()
-    return lambda src: ui.page.evaluate(RENDER, src)
+def render(rendered_markdown):
+    return rendered_markdown
 
 
 @pytest.mark.parametrize("template", [
