@@ -5,6 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.fakes import Reply
+from tests.support.wait import wait_until
 
 
 def open_chat(ui, server):
@@ -70,6 +71,18 @@ def test_stop_ends_a_reply_mid_stream(ui, server, configured, fake):
     assert fake.wait_client_disconnect(timeout=10), "the server did not cancel the upstream request"
     assert "word399" not in reply.inner_text()
     ui.shot("chat-stopped")
+    # Reopened later, the stored reply still reads "Stopped." with what was shown, not an error.
+    with server.client() as api:
+        def last_reply_status():
+            session = api.get("/v1/sessions").json()["data"][0]
+            stored = api.get("/v1/messages", params={"session_id": session["id"]}).json()["data"]
+            return stored[-1]["status"] if stored and stored[-1]["role"] == "assistant" else None
+        wait_until(lambda: last_reply_status() == "stopped", timeout=10)
+    page.reload()
+    reopened = page.locator("article.msg.assistant").last
+    expect(reopened).to_contain_text("Stopped.")
+    expect(reopened).to_contain_text("word5")
+    expect(reopened.locator(".error-box")).to_have_count(0)
     ui.assert_clean()
 
 

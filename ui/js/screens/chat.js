@@ -218,6 +218,7 @@ export async function mount(container, { navigate }) {
         }
         if (m.status === "failed") run.fail(m.error && typeof m.error === "object" ? m.error : { code: "failed", message: m.error || "The reply failed." });
         else if (m.status === "streaming") run.note("Still being written…");
+        else if (m.status === "stopped") run.note("Stopped.");
         run.render();
       } else if (m.role === "tool") {
         const card = cards.get(m.tool_call_id);
