@@ -148,7 +148,8 @@ class _Run:
             self.emit(events.MessageCompleted(final))
         self.status("idle")
         self.emit(events.RunFinished(finish_reason=finish, usage=self.usage, tool_calls=self.client_calls))
-        self._after_run(resolved, query, content)
+        if self.client_calls is None:  # a turn waiting on the client's tools is not an answer to learn from yet
+            self._after_run(resolved, query, content)
         return self._result(content, finish)
 
     def _result(self, content: str, finish: str) -> RunResult:

@@ -11,6 +11,7 @@ import json
 from tests.compat.agents_as_models import AGENT, client, raw, served, stream_chunks  # noqa: F401
 from tests.fakes import Reply
 from tests.support.openai_schemas import validate_openai
+from tests.support.wait import wait_until
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "The weather in a city",
@@ -95,3 +96,17 @@ def test_tool_choice_required_is_sent_on_the_first_model_call_only(client, fake)
     first, second = fake.chat_requests()
     # kept on every call it would force tools until the run's tool budget ran out
     assert first.body["tool_choice"] == "required" and "tool_choice" not in second.body
+
+
+def test_memory_is_learned_from_the_finished_turn_not_from_one_waiting_on_a_client_tool(client, fake):
+    fake.enqueue(Reply.tool_calls([CALL], text="I will look that up for you."), Reply.text("Sunny in Paris"))
+    asked = client.chat.completions.create(model="qor:prime", messages=ASK, tools=[WEATHER])  # prime auto-saves
+    assert asked.choices[0].finish_reason == "tool_calls"
+    follow_up = ASK + [asked.choices[0].message.model_dump(exclude_none=True),
+                       {"role": "tool", "tool_call_id": "call_w1", "content": "sunny"}]
+    assert client.chat.completions.create(model="qor:prime", messages=follow_up,
+                                          tools=[WEATHER]).choices[0].message.content == "Sunny in Paris"
+    # memory extraction is a tool-less model call made after a run; only the finished turn makes one
+    extractions = lambda: [r for r in fake.chat_requests() if "tools" not in r.body]  # noqa: E731
+    wait_until(extractions, message="the finished turn's memory extraction")
+    assert len(fake.chat_requests()) == 3 and len(extractions()) == 1
