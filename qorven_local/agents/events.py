@@ -100,10 +100,12 @@ class Delegated:
 
 @dataclass(frozen=True)
 class RunFinished:
-    """The run ended normally; ``usage`` is summed over its model calls."""
+    """The run ended normally; ``usage`` is summed over its model calls; ``tool_calls`` are client tool calls
+    (OpenAI format) the run ended on, for the client to run."""
 
     finish_reason: str
     usage: dict[str, int] | None
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 RunEvent = Union[RunStarted, MemoryRecalled, StatusChanged, AnswerDelta, MessageStored, MessageCompleted,

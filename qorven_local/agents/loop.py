@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from qorven_local.agents import events
+from qorven_local.agents.client_options import client_tool_names, offered_tools, step_request
 from qorven_local.agents.context import HISTORY_LIMIT, build_messages, paired_tool_calls, stored_to_openai
 from qorven_local.agents.delegation import Delegation, ParentRun
 from qorven_local.agents.model_ids import ModelDirectory
@@ -82,6 +83,7 @@ class _Run:
         self.usage: dict[str, int] | None = None
         self.tools_ran = False
         self.tool_calls_left = int(services.config.max_tool_calls_per_turn)
+        self.client_calls: list[dict[str, Any]] | None = None  # calls of client tools, returned to the client
 
     def status(self, status: str) -> None:
         self.emit(events.StatusChanged(agent_id=self.agent.id, session_id=self.session_id, status=status))
@@ -145,13 +147,15 @@ class _Run:
         if final is not None:
             self.emit(events.MessageCompleted(final))
         self.status("idle")
-        self.emit(events.RunFinished(finish_reason=finish, usage=self.usage))
-        self._after_run(resolved, query, content)
+        self.emit(events.RunFinished(finish_reason=finish, usage=self.usage, tool_calls=self.client_calls))
+        if self.client_calls is None:  # a turn waiting on the client's tools is not an answer to learn from yet
+            self._after_run(resolved, query, content)
         return self._result(content, finish)
 
     def _result(self, content: str, finish: str) -> RunResult:
         return RunResult(session_id=self.session_id, message_id=self.answer_id, content=content,
-                         tool_calls=self.tool_log, usage=self.usage, finish_reason=finish)
+                         tool_calls=self.tool_log, usage=self.usage, finish_reason=finish,
+                         client_tool_calls=self.client_calls)
 
     def _resolve_model(self) -> ResolvedModel:
         model = self.services.model_ids.agent_model(self.agent)
@@ -184,18 +188,26 @@ class _Run:
 
     def _steps(self, resolved: ResolvedModel, messages: list[dict[str, Any]]) -> tuple[str, str]:
         registry = self.services.tools
+        client = self.req.client
+        client_names = client_tool_names(client)
         allowed = [name for name in self.agent.tools if registry.has(name)]
-        tools = registry.schemas_for(allowed) if allowed else None
-        tool_ctx = self._tool_context() if tools else None
+        own = registry.schemas_for(allowed) if allowed else None
+        tools, client_only = offered_tools(own, client), offered_tools(None, client)
+        tool_ctx = self._tool_context() if own else None
         messages = for_upstream(messages, resolved.provider.kind)
         for step in range(MAX_STEPS):
-            # The last step, or a spent tool budget, offers no tools: the model has to answer.
+            # The last step, or a spent tool budget, offers none of the agent's tools: the model has to
+            # answer (or call a client tool, which ends the run too).
             last = step == MAX_STEPS - 1 or self.tool_calls_left <= 0
-            request = ChatRequest(model=resolved.upstream_model, messages=messages,
-                                  tools=None if last else tools, temperature=self.agent.temperature)
+            request = step_request(client, model=resolved.upstream_model, messages=messages,
+                                   tools=client_only if last else tools, temperature=self.agent.temperature,
+                                   first=step == 0)
             text, calls, finish = self._stream(resolved, request)
             if not calls:
                 return text, finish or "stop"
+            if client_names and any(call["function"]["name"] in client_names for call in calls):
+                self.client_calls = [call for call in calls if call["function"]["name"] in client_names]
+                return text, "tool_calls"
             assistant = {"role": "assistant", "content": text or None, "tool_calls": calls}
             self.store_and_tell(role="assistant", content=text or None, tool_calls=calls)
             self.partial = []
@@ -205,7 +217,7 @@ class _Run:
             if self.cancel.is_set():  # only now: every call asked for has its result stored
                 raise _Cancelled
             self.status("thinking")
-        return "", "length"  # unreachable: the last step offers no tools
+        return "", "length"  # unreachable: the last step offers none of the agent's tools
 
     def _stream(self, resolved: ResolvedModel, request: ChatRequest) -> tuple[str, list[dict[str, Any]], str | None]:
         answer = StreamAssembler()

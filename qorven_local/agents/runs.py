@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from qorven_local.agents.events import RunListener
 from qorven_local.errors import TooManyRuns
 from qorven_local.agents.types import Agent, Session
+from qorven_local.providers.events import ChatRequest
 
 RETRY_AFTER_S = 2
 
@@ -37,6 +38,7 @@ class RunRequest:
     on_event: RunListener | None = None
     plan_run: bool = True                # counts against the per-tenant concurrency limit
     budget: RequestBudget | None = None  # shared by a request's whole delegation tree; the runner makes one
+    client: ChatRequest | None = None    # an agent as a model: the client's options and tools (client_options.py)
 
 
 class RequestBudget:
@@ -69,7 +71,8 @@ class RunResult:
     content: str                         # the final answer's text
     tool_calls: list[dict]               # each call: {call_id, tool, arguments, ok, result | error, duration_ms}
     usage: dict | None                   # summed over the run's model calls
-    finish_reason: str                   # stop | length | content_filter | cancelled
+    finish_reason: str                   # stop | length | content_filter | cancelled | tool_calls
+    client_tool_calls: list[dict] | None = None  # calls of the client's tools (OpenAI format): the run ended on them
 
 
 class RunAdmission:

@@ -43,6 +43,9 @@ OPENAI_FORM = {
         "temperature": {"type": ["number", "null"]},
         "max_tokens": {"type": ["integer", "null"]}, "max_completion_tokens": {"type": ["integer", "null"]},
         "stop": {"type": ["string", "array", "null"]},
+        "top_p": {"type": ["number", "null"]}, "seed": {"type": ["integer", "null"]},
+        "response_format": {"type": ["object", "null"]}, "reasoning_effort": {"type": ["string", "null"]},
+        "tool_choice": {"type": ["string", "object", "null"]},
     },
 }
 QORVEN_FORM = {
@@ -74,7 +77,8 @@ def check_openai_form(body: dict[str, Any]) -> None:
             raise ValidationError(f"messages.{i}.role must be one of {', '.join(ROLES)}", param=f"messages.{i}.role")
     for name, types in (("stream", (bool,)), ("stream_options", (dict,)), ("tools", (list,)),
                         ("temperature", (int, float)), ("max_tokens", (int,)), ("max_completion_tokens", (int,)),
-                        ("stop", (str, list))):
+                        ("stop", (str, list)), ("top_p", (int, float)), ("seed", (int,)),
+                        ("response_format", (dict,)), ("reasoning_effort", (str,)), ("tool_choice", (str, dict))):
         value = body.get(name)
         # bool is an int subclass in Python, but true is not a temperature or a token count
         if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
@@ -147,7 +151,7 @@ class ChatCompletionsResource:
         target = self.model_ids.chat_target(tenant, body["model"])
         if target.agent is not None:
             run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
-                             messages=list(body["messages"]))
+                             messages=list(body["messages"]), client=ChatRequest.from_openai(body))
             self._agent(req, resp, run, body["model"], stream, include_usage, completion_id, created, rid,
                         named_events=False)
         else:
@@ -168,7 +172,7 @@ class ChatCompletionsResource:
         runner = self.runner
         if not stream:
             result = runner.run(run)
-            resp.media = _completion(completion_id, created, model_name, result.content, None,
+            resp.media = _completion(completion_id, created, model_name, result.content, result.client_tool_calls,
                                      _reason(result.finish_reason), result.usage,
                                      qorven={"session_id": result.session_id, "message_id": result.message_id,
                                              "tool_calls": result.tool_calls} if named_events else None)
@@ -190,6 +194,9 @@ class ChatCompletionsResource:
                 case RunFinished():
                     frame = b"" if state["role"] else writer.role()
                     state["role"] = True
+                    for index, call in enumerate(event.tool_calls or ()):  # each client tool call in one delta
+                        frame += writer.tool_call(index, call["id"], call["function"]["name"],
+                                                  call["function"]["arguments"])
                     frame += writer.finish(_reason(event.finish_reason))
                     if include_usage:
                         frame += writer.usage(event.usage or {"prompt_tokens": 0, "completion_tokens": 0,
