@@ -211,7 +211,7 @@ class LocalGGUFProvider:
         """llama.cpp's own completion, one prompt after another (choice index = prompt position).
 
         ``suffix`` runs fill-in-the-middle on models with FIM tokens (else a ``validation_error``);
-        ``echo`` repeats the prompt first. Usage counts the prompt's tokens and the streamed ones.
+        ``echo`` repeats the prompt first. Usage counts the prompt's tokens and the streamed pieces.
         """
         if request.n != 1:
             raise ValidationError("only n=1 is supported on local models", param="n")
@@ -229,7 +229,7 @@ class LocalGGUFProvider:
                                     lambda choice: choice.get("text") or None, cancel)
             try:
                 for text in self._drain(out, cancel, state):
-                    counts[1] += 1  # llama.cpp streams one token a chunk
+                    counts[1] += 1  # a piece a sampled token (multi-byte characters may join a few)
                     yield CompletionPiece(index, text)
             finally:
                 stop.set()
