@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import openai
 import pytest
 
 from tests.support.openai_schemas import validate_openai
@@ -13,6 +14,11 @@ try:  # the local-model fixture needs the gguf writer (the local extra); its tes
     from tests.local_models.conftest import tiny_gguf  # noqa: F401  (a fixture, re-exported)
 except pytest.skip.Exception:
     pass
+
+
+def sdk(server, timeout: float = 20) -> openai.OpenAI:
+    """The official SDK pointed at a test server (``InProcessServer`` or ``ServeProcess``), no retries."""
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=server.admin_token, max_retries=0, timeout=timeout)
 
 
 def sse_data(response: httpx.Response) -> list[str]:

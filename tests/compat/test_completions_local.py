@@ -9,7 +9,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.compat.conftest import completion_chunks
+from tests.compat.conftest import completion_chunks, sdk
 from tests.support.openai_schemas import validate_openai
 from tests.support.servers import InProcessServer
 
@@ -35,8 +35,7 @@ def local_server(tmp_path_factory, tiny_gguf):
 
 @pytest.fixture
 def client(local_server):
-    with openai.OpenAI(base_url=local_server.url + "/v1", api_key=local_server.admin_token, max_retries=0,
-                       timeout=60) as c:
+    with sdk(local_server, timeout=60) as c:
         yield c
 
 

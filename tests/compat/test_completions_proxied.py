@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from tests.chat.conftest import configure
-from tests.compat.conftest import completion_chunks
+from tests.compat.conftest import completion_chunks, sdk
 from tests.fakes import Reply
 from tests.support.openai_schemas import validate_openai
 
@@ -19,19 +19,21 @@ MODEL = "fake/fake-model"
 
 @pytest.fixture(scope="module")
 def served(serve_process, module_fake):
+    """One ``qorven serve`` with the fake upstream as provider ``fake`` (kind openai_compatible)."""
     with serve_process.client() as api:
-        configure(api, module_fake)
+        assert configure(api, module_fake)["kind"] == "openai_compatible"  # a kind with its own /completions
     return serve_process
 
 
 @pytest.fixture
 def client(served, fake):
-    with openai.OpenAI(base_url=served.url + "/v1", api_key=served.admin_token, max_retries=0, timeout=20) as c:
+    with sdk(served) as c:
         yield c
 
 
 @pytest.fixture
 def raw(served, fake):
+    """Plain HTTP, as curl sends it."""
     with served.client() as api:
         yield api
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.compat.conftest import completion_chunks
+from tests.compat.conftest import completion_chunks, sdk
 from tests.fakes import Reply
 from tests.support.openai_schemas import validate_openai
 
@@ -29,7 +29,7 @@ def api(server, fake):
 
 @pytest.fixture
 def client(server, api):
-    with openai.OpenAI(base_url=server.url + "/v1", api_key=server.admin_token, max_retries=0, timeout=20) as c:
+    with sdk(server) as c:
         yield c
 
 
