@@ -50,6 +50,9 @@ def _through_chat(resolved: ResolvedModel, request: CompletionRequest,
     for index, prompt in enumerate(request.prompts):
         if request.echo:
             yield CompletionPiece(index, prompt)
+        if request.max_tokens == 0:  # OpenAI's "echo only"; a chat upstream would take 0 as its default
+            yield CompletionPiece(index, finish_reason="length")
+            continue
         chat = ChatRequest(model=request.model,
                            messages=for_upstream([{"role": "user", "content": prompt}], resolved.provider.kind),
                            temperature=request.temperature, max_tokens=request.max_tokens, stop=request.stop,

@@ -69,6 +69,12 @@ def test_sdk_stream_runs_natively(client, local_server):
     assert "".join(c["choices"][0]["text"] for c in parsed) == text
 
 
+def test_max_tokens_zero_only_echoes(client):
+    answer = client.completions.create(model=LOCAL, prompt="Hello there", max_tokens=0, echo=True)
+    assert answer.choices[0].text == "Hello there" and answer.choices[0].finish_reason == "length"
+    assert answer.usage.completion_tokens == 0
+
+
 @pytest.mark.parametrize("option, value, says", [
     ("suffix", " world", "has no fill-in-the-middle tokens"),
     ("logprobs", 1, "not supported on local models"),

@@ -62,6 +62,8 @@ def test_sdk_plain_completion_is_proxied_with_every_option(client, raw, fake):
     assert whole.status_code == 200, whole.text
     validate_openai("CreateCompletionResponse", whole.json())
     assert whole.json()["choices"][0]["text"] == "x y"
+    for alias in ("/api/completions", "/api/v1/completions"):  # the UI's prefixes serve the same handler
+        assert raw.post(alias, json={"model": MODEL, "prompt": "z"}).json()["choices"][0]["text"] == "z"
 
 
 def test_sdk_stream_with_usage_then_done(client, raw, fake):

@@ -67,6 +67,12 @@ def test_sdk_stream_through_chat(client, api, fake):
     assert "".join(c["choices"][0]["text"] for c in parsed) == "x y"
 
 
+def test_max_tokens_zero_only_echoes_without_calling_upstream(client, fake):
+    answer = client.completions.create(model=MODEL, prompt="Just this", max_tokens=0, echo=True)
+    assert answer.choices[0].text == "Just this" and answer.choices[0].finish_reason == "length"
+    assert messages_posts(fake) == []
+
+
 @pytest.mark.parametrize("option, value", [("suffix", " end"), ("logprobs", 1), ("n", 2)])
 def test_what_chat_cannot_do_is_a_clear_400(client, fake, option, value):
     with pytest.raises(openai.BadRequestError) as caught:

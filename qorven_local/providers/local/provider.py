@@ -223,6 +223,9 @@ class LocalGGUFProvider:
         for index, prompt in enumerate(request.prompts):
             if request.echo:
                 yield CompletionPiece(index, prompt)
+            if request.max_tokens == 0:  # OpenAI's "echo only"; llama.cpp would take 0 as "until the context ends"
+                yield CompletionPiece(index, finish_reason="length")
+                continue
             state: dict[str, Any] = {}
             out, stop = self._start(request.model, partial(self._completion_stream, request=request, prompt=prompt,
                                                            state=state),
