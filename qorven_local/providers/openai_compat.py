@@ -15,6 +15,7 @@ from qorven_local.providers.events import (
     ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta, Usage,
 )
 from qorven_local.providers.http import HTTPProvider
+from qorven_local.providers.text_completion import CompletionEvent, CompletionPiece, CompletionRequest
 
 KINDS = ("openai", "ollama", "openai_compatible")
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "ollama": "http://127.0.0.1:11434/v1"}
@@ -98,6 +99,49 @@ class OpenAICompatProvider(HTTPProvider):
                 raise self._stream_error("sent a malformed stream chunk") from None
         else:  # no [DONE]: the stream must at least have finished the answer
             self._check_finished(finished, cancel)
+
+    def completion_body(self, request: CompletionRequest) -> dict[str, Any]:
+        """The JSON body for ``POST {base_url}/completions`` (a one-prompt list goes as a string)."""
+        body: dict[str, Any] = dict(request.extra)
+        body.update(request.options(), model=request.model, stream=True,
+                    prompt=request.prompts[0] if len(request.prompts) == 1 else request.prompts)
+        if self._stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        for key, value in (("suffix", request.suffix), ("user", request.user)):
+            if value is not None:
+                body[key] = value
+        if request.n != 1:
+            body["n"] = request.n
+        if request.echo:
+            body["echo"] = True
+        return body
+
+    def stream_completion(self, request: CompletionRequest,
+                          cancel: threading.Event | None = None) -> Iterator[CompletionEvent]:
+        """Stream the upstream's own ``/completions``; yields CompletionPiece and (last) Usage."""
+        finished: set[int] = set()
+        for data in self._stream_sse(self.base_url + "/completions", self.completion_body(request), cancel):
+            if data == b"[DONE]":
+                break
+            try:
+                chunk = json.loads(data)
+                if chunk.get("error"):
+                    raise self._in_stream_error(chunk["error"])
+                for choice in chunk.get("choices") or ():
+                    index = choice.get("index") or 0
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        finished.add(index)
+                    text = choice.get("text")
+                    if text or reason or choice.get("logprobs"):
+                        yield CompletionPiece(index, text or "", choice.get("logprobs"), reason)
+                usage = chunk.get("usage")
+                if usage:
+                    yield Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+                raise self._stream_error("sent a malformed completion chunk") from None
+        else:  # no [DONE]: the stream must at least have finished the answer
+            self._check_finished(bool(finished), cancel)
 
     def _in_stream_error(self, err: Any) -> ProviderError:
         message = err.get("message") if isinstance(err, dict) else str(err)

@@ -13,6 +13,7 @@ from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResou
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
 from qorven_local.web.resources.chat import ChatCompletionsResource
+from qorven_local.web.resources.completions import CompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
                                                SelectedModelsResource)
 from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
@@ -52,6 +53,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/chat/completions", ChatCompletionsResource(
             agents=ctx.agents, sessions=ctx.sessions, model_ids=ctx.model_ids, runner=ctx.runner, clock=ctx.clock,
             ids=ctx.ids, sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),
+        Route("/v1/completions", CompletionsResource(model_ids=ctx.model_ids, clock=ctx.clock, ids=ctx.ids,
+                                                     sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),
         Route("/v1/models", ModelsResource(ctx.model_ids)),
         Route("/v1/models/catalog", CatalogResource(ctx.providers)),
         Route("/v1/models/selected", SelectedModelsResource(ctx.providers)),

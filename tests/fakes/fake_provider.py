@@ -10,7 +10,8 @@ message. Every request is logged for assertions.
         ... point a client at fake.base_url (http://127.0.0.1:PORT/v1) ...
         assert fake.requests[-1].body["model"] == "gpt-4o-mini"
 
-Endpoints: ``POST /v1/chat/completions``, ``POST /v1/messages``, ``GET /v1/models`` (Anthropic's shape
+Endpoints: ``POST /v1/chat/completions``, ``POST /v1/completions`` (legacy text completions),
+``POST /v1/messages``, ``GET /v1/models`` (Anthropic's shape
 when the request carries ``anthropic-version`` or ``x-api-key``), ``GET /api/tags``.
 Standalone, for benchmarks: ``python -m tests.fakes.fake_provider --port 8099 --tokens 2000``.
 """
@@ -29,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 from tests.fakes.wire_formats import (
-    AnthropicRenderer, OpenAIRenderer, Renderer, anthropic_models, ollama_model, openai_models,
+    AnthropicRenderer, CompletionRenderer, OpenAIRenderer, Renderer, anthropic_models, ollama_model, openai_models,
 )
 
 @dataclass
@@ -128,7 +129,13 @@ class RecordedRequest:
 
 
 def echo_last_user(body: dict[str, Any]) -> Reply:
-    """The default answer: the text of the last user message (OpenAI or Anthropic shape)."""
+    """The default answer: the text of the last user message (OpenAI or Anthropic shape), or a legacy
+    completion's (first) prompt."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, list):
+        prompt = prompt[0] if prompt else None
+    if "messages" not in body and isinstance(prompt, str) and prompt:
+        return Reply.text(prompt)
     for msg in reversed(body.get("messages") or []):
         if msg.get("role") == "user":
             content = msg.get("content")
@@ -287,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._json(404, {"error": {"message": "not found"}})
                 return self._json(200, anthropic_models(self.fake.models) if anthropic
                                   else openai_models(self.fake.models))
-            renderer = {"/v1/chat/completions": OpenAIRenderer,
+            renderer = {"/v1/chat/completions": OpenAIRenderer, "/v1/completions": CompletionRenderer,
                         "/v1/messages": AnthropicRenderer}.get(path)
             if renderer is not None and self.command == "POST":
                 if not isinstance(body, dict):

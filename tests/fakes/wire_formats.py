@@ -143,6 +143,51 @@ class OpenAIRenderer(Renderer):
         return _sse({"error": {"message": message, "type": "server_error", "code": None}})
 
 
+class CompletionRenderer(Renderer):
+    """OpenAI's legacy ``/completions``: the reply's text for every choice (prompts × n), streamed as
+    ``text_completion`` chunks (each with ``finish_reason`` null until the choice's last)."""
+
+    def _indices(self) -> range:
+        prompt = self.body.get("prompt")
+        prompts = len(prompt) if isinstance(prompt, list) else 1
+        return range(prompts * int(self.body.get("n") or 1))
+
+    def _usage(self, reply: Reply) -> dict[str, int]:
+        prompt = max(1, len(json.dumps(self.body.get("prompt"))) // 4)
+        completion = len(reply.pieces()) * len(self._indices())
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _choice(self, index: int, text: str, finish: str | None) -> dict[str, Any]:
+        logprobs = ({"tokens": [text], "token_logprobs": [-0.5], "top_logprobs": [{text: -0.5}],
+                     "text_offset": [0]} if self.body.get("logprobs") is not None and text else None)
+        return {"text": text, "index": index, "logprobs": logprobs, "finish_reason": finish}
+
+    def whole(self, reply: Reply) -> dict[str, Any]:
+        text = "".join(reply.pieces())
+        return {"id": "cmpl-fake", "object": "text_completion", "created": CREATED, "model": self.model,
+                "choices": [{**self._choice(i, text, reply.reason()), "logprobs": None} for i in self._indices()],
+                "usage": self._usage(reply)}
+
+    def stream(self, reply: Reply, before: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
+        base = {"id": "cmpl-fake", "object": "text_completion", "created": CREATED, "model": self.model}
+
+        def text(piece: str) -> bytes:
+            return b"".join(_sse({**base, "choices": [self._choice(i, piece, None)]}) for i in self._indices())
+
+        def no_tools(*_: Any) -> bytes:
+            return b""
+
+        yield from self.units(reply, before, text, tool_start=no_tools, tool_args=no_tools)
+        for i in self._indices():
+            yield _sse({**base, "choices": [self._choice(i, "", reply.reason())]})
+        if (self.body.get("stream_options") or {}).get("include_usage"):
+            yield _sse({**base, "choices": [], "usage": self._usage(reply)})
+        yield b"data: [DONE]\n\n"
+
+    def error_event(self, message: str) -> bytes:
+        return _sse({"error": {"message": message, "type": "server_error", "code": None}})
+
+
 _STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
 
 

@@ -32,7 +32,8 @@ WORDS = ("the and to of a in is you that it for on with as are this be at or hav
 
 
 def write_tiny_llama(path: Path, *, seed: int = 0, n_layer: int = 2, n_embd: int = 64,
-                     context_length: int = 2048) -> Path:
+                     context_length: int = 2048, fim: bool = False) -> Path:
+    """Write the model to ``path``; ``fim`` adds fill-in-the-middle tokens (``<PRE>``, ``<SUF>``, ``<MID>``)."""
     import gguf
 
     rng = np.random.default_rng(seed)
@@ -48,6 +49,12 @@ def write_tiny_llama(path: Path, *, seed: int = 0, n_layer: int = 2, n_embd: int
             seen.add(piece)
             tokens.append(piece.encode())
             types.append(gguf.TokenType.NORMAL)
+    fim_ids = []
+    if fim:
+        for piece in ("<PRE>", "<SUF>", "<MID>"):
+            fim_ids.append(len(tokens))
+            tokens.append(piece.encode())
+            types.append(gguf.TokenType.CONTROL)
     scores = [0.0] * 3 + [-1000.0] * 256 + [-float(i) for i in range(len(tokens) - 259)]
     n_vocab, n_ff, n_head = len(tokens), n_embd * 2, 4
 
@@ -71,6 +78,9 @@ def write_tiny_llama(path: Path, *, seed: int = 0, n_layer: int = 2, n_embd: int
     w.add_eos_token_id(2)
     w.add_unk_token_id(0)
     w.add_chat_template(CHAT_TEMPLATE)
+    for key, token_id in zip((gguf.Keys.Tokenizer.FIM_PRE_ID, gguf.Keys.Tokenizer.FIM_SUF_ID,
+                              gguf.Keys.Tokenizer.FIM_MID_ID), fim_ids):
+        w.add_uint32(key, token_id)
 
     def t(name: str, *shape: int) -> None:
         w.add_tensor(name, (rng.standard_normal(shape) * 0.02).astype(np.float32))

@@ -12,15 +12,17 @@ import logging
 import queue
 import threading
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from qorven_local.errors import ProviderError
-from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, ModelInfo, ToolCallDelta
+from qorven_local.errors import ProviderError, QorvenError, ValidationError
+from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, ModelInfo, ToolCallDelta, Usage
 from qorven_local.providers.local.gguf_header import NotGGUF, describe, read_header
 from qorven_local.providers.local.options import BASE_URL, INSTALL_HINT, LocalOptions, runtime_available
 from qorven_local.providers.local.parser import parse_model_output
 from qorven_local.providers.local.pool import LoadedModel, ModelPool, load_llama, shared_pool
+from qorven_local.providers.text_completion import CompletionEvent, CompletionPiece, CompletionRequest
 
 log = logging.getLogger("qorven.providers.local")
 
@@ -140,23 +142,32 @@ class LocalGGUFProvider:
     def close(self) -> None:
         pass  # the pool outlives adapters; its janitor unloads idle models
 
-    # -- chat -----------------------------------------------------------------------------------
-    def stream_chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
-        path = self.path_of(request.model)
+    # -- generation -----------------------------------------------------------------------------
+    def _start(self, model: str, produce: Callable[[Any], Iterator[dict[str, Any]]],
+               pick: Callable[[dict[str, Any]], Any], cancel: threading.Event) -> tuple[queue.Queue, threading.Event]:
+        """Run ``produce(llm)`` (a llama.cpp stream) for ``model`` on a worker thread; its picked pieces,
+        then its finish, arrive on the returned queue. Setting the returned event stops the worker."""
+        path = self.path_of(model)
         if path is None:
-            raise ProviderError(f"provider {self.name!r} (local) has no model {request.model!r} in "
+            raise ProviderError(f"provider {self.name!r} (local) has no model {model!r} in "
                                 f"{self.options.models_dir}", details={"provider": self.name})
-        cancel = cancel or threading.Event()
         n_ctx = self.options.n_ctx
-        ctx_len = (self.describe(request.model) or {}).get("context_length")
+        ctx_len = (self.describe(model) or {}).get("context_length")
         if isinstance(ctx_len, int) and ctx_len > 0:
             n_ctx = min(n_ctx, ctx_len)
         entry = self.pool.acquire(path, n_ctx)
         out: queue.Queue = queue.Queue()
         stop = threading.Event()
-        worker = threading.Thread(target=self._generate, args=(entry, request, out, stop, cancel),
+        worker = threading.Thread(target=self._generate, args=(entry, produce, pick, out, stop, cancel),
                                   name=f"local-gen-{path.stem}"[:40], daemon=True)
         worker.start()
+        return out, stop
+
+    # -- chat -----------------------------------------------------------------------------------
+    def stream_chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
+        cancel = cancel or threading.Event()
+        out, stop = self._start(request.model, lambda llm: self._chat_stream(llm, request),
+                                lambda choice: (choice.get("delta") or {}).get("content"), cancel)
         state: dict[str, Any] = {}
         try:
             pieces = self._drain(out, cancel, state)
@@ -173,7 +184,86 @@ class LocalGGUFProvider:
         finally:
             stop.set()  # the worker stops at its next token and releases the model
 
-    def _drain(self, out: queue.Queue, cancel: threading.Event, state: dict[str, Any]) -> Iterator[str]:
+    @staticmethod
+    def _chat_stream(llm: Any, request: ChatRequest) -> Iterator[dict[str, Any]]:
+        messages = _plain_messages(request.messages)
+        kwargs: dict[str, Any] = {"stream": True}
+        if request.tools:
+            template = str(getattr(llm, "metadata", {}).get("tokenizer.chat_template", ""))
+            if "tools" in template:
+                kwargs["tools"] = request.tools
+            else:
+                messages = _with_tool_prompt(messages, request.tools)
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.max_tokens:
+            kwargs["max_tokens"] = request.max_tokens
+        if request.stop:
+            kwargs["stop"] = request.stop
+        for key in ("top_p", "seed", "presence_penalty", "frequency_penalty", "top_k"):
+            if key in request.extra:
+                kwargs[key] = request.extra[key]
+        return llm.create_chat_completion(messages=messages, **kwargs)
+
+    # -- text completions -----------------------------------------------------------------------
+    def stream_completion(self, request: CompletionRequest,
+                          cancel: threading.Event | None = None) -> Iterator[CompletionEvent]:
+        """llama.cpp's own completion, one prompt after another (choice index = prompt position).
+
+        ``suffix`` runs fill-in-the-middle on models with FIM tokens (else a ``validation_error``);
+        ``echo`` repeats the prompt first. Usage counts the prompt's tokens and the streamed pieces.
+        """
+        if request.n != 1:
+            raise ValidationError("only n=1 is supported on local models", param="n")
+        if request.logprobs is not None:
+            raise ValidationError("logprobs is not supported on local models (they are loaded without "
+                                  "per-token logits)", param="logprobs")
+        cancel = cancel or threading.Event()
+        counts = [0, 0]
+        for index, prompt in enumerate(request.prompts):
+            if request.echo:
+                yield CompletionPiece(index, prompt)
+            if request.max_tokens == 0:  # OpenAI's "echo only"; llama.cpp would take 0 as "until the context ends"
+                yield CompletionPiece(index, finish_reason="length")
+                continue
+            state: dict[str, Any] = {}
+            out, stop = self._start(request.model, partial(self._completion_stream, request=request, prompt=prompt,
+                                                           state=state),
+                                    lambda choice: choice.get("text") or None, cancel)
+            try:
+                for text in self._drain(out, cancel, state):
+                    counts[1] += 1  # a piece a sampled token (multi-byte characters may join a few)
+                    yield CompletionPiece(index, text)
+            finally:
+                stop.set()
+            if cancel.is_set():
+                return
+            counts[0] += state.get("prompt_tokens", 0)
+            yield CompletionPiece(index, finish_reason=state.get("finish") or "stop")
+        yield Usage(counts[0], counts[1])
+
+    @staticmethod
+    def _completion_stream(llm: Any, request: CompletionRequest, prompt: str,
+                           state: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        bos = llm.tokenize(b"", add_bos=True, special=False)  # [BOS], or [] for models without one
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=False)
+        if request.suffix is not None:
+            # llama-cpp-python's own suffix handling uses placeholder token ids: build the FIM prompt here.
+            model = getattr(llm, "_model", None)
+            fim = [model.token_prefix(), model.token_suffix(), model.token_middle()] if model is not None else [-1]
+            if min(fim) < 0:
+                raise ValidationError(f"suffix (fill-in-the-middle) is not supported: model {request.model!r} "
+                                      "has no fill-in-the-middle tokens", param="suffix")
+            suffix = llm.tokenize(request.suffix.encode("utf-8"), add_bos=False, special=False)
+            tokens = [fim[0], *tokens, fim[1], *suffix, fim[2]]
+        tokens = bos + tokens
+        state["prompt_tokens"] = len(tokens)
+        kwargs: dict[str, Any] = {k: v for k, v in request.options().items() if k != "logprobs"}
+        kwargs.update({k: v for k, v in request.extra.items() if k in ("presence_penalty", "frequency_penalty",
+                                                                         "top_k")})
+        return llm.create_completion(prompt=tokens, stream=True, **kwargs)
+
+    def _drain(self, out: queue.Queue, cancel: threading.Event, state: dict[str, Any]) -> Iterator[Any]:
         while True:
             try:
                 kind, value = out.get(timeout=0.05)
@@ -191,47 +281,31 @@ class LocalGGUFProvider:
             elif kind == "error":
                 raise value
 
-    def _generate(self, entry: LoadedModel, request: ChatRequest, out: queue.Queue, stop: threading.Event,
+    def _generate(self, entry: LoadedModel, produce: Callable[[Any], Iterator[dict[str, Any]]],
+                  pick: Callable[[dict[str, Any]], Any], out: queue.Queue, stop: threading.Event,
                   cancel: threading.Event) -> None:
         try:
             with entry.run_lock:
                 entry.last_used = time.monotonic()
                 if stop.is_set() or cancel.is_set():
                     return
-                messages = _plain_messages(request.messages)
-                kwargs: dict[str, Any] = {"stream": True}
-                if request.tools:
-                    template = str(getattr(entry.llm, "metadata", {}).get("tokenizer.chat_template", ""))
-                    if "tools" in template:
-                        kwargs["tools"] = request.tools
-                    else:
-                        messages = _with_tool_prompt(messages, request.tools)
-                if request.temperature is not None:
-                    kwargs["temperature"] = request.temperature
-                if request.max_tokens:
-                    kwargs["max_tokens"] = request.max_tokens
-                if request.stop:
-                    kwargs["stop"] = request.stop
-                for key in ("top_p", "seed", "presence_penalty", "frequency_penalty", "top_k"):
-                    if key in request.extra:
-                        kwargs[key] = request.extra[key]
-                stream = entry.llm.create_chat_completion(messages=messages, **kwargs)
+                stream = produce(entry.llm)
                 reason = None
                 try:
                     for chunk in stream:
                         if stop.is_set() or cancel.is_set():
                             break
                         choice = (chunk.get("choices") or [{}])[0]
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            out.put(("text", text))
+                        piece = pick(choice)
+                        if piece:
+                            out.put(("text", piece))
                         reason = choice.get("finish_reason") or reason
                 finally:
                     close = getattr(stream, "close", None)
                     if close is not None:
                         close()
                 out.put(("finish", reason if reason in ("stop", "length") else "stop"))
-        except ProviderError as exc:
+        except QorvenError as exc:  # ProviderError, or a request the model cannot serve (ValidationError)
             out.put(("error", exc))
         except Exception as exc:  # llama.cpp errors (context overflow, template errors)
             log.warning("local generation failed", exc_info=True)
