@@ -43,3 +43,9 @@ def test_head_on_a_post_only_route_is_405(admin):
     r = admin.head("/v1/chat/completions")
     assert r.status_code == 405
     assert r.content == b""
+
+
+def test_openapi_document_says_head_and_cors(admin):
+    description = admin.get("/openapi.json").json()["info"]["description"]
+    assert "HEAD is answered wherever GET is" in description
+    assert "QORVEN_CORS_ORIGINS" in description
