@@ -7,10 +7,14 @@ another loopback port calling ``fetch``) is ``tests/ui/test_cors_from_another_or
 
 from __future__ import annotations
 
+import json
 from typing import Iterator
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from tests.support.envelope import check_envelope
 from tests.support.servers import InProcessServer
@@ -109,3 +113,15 @@ def test_without_the_setting_every_preflight_is_refused(server):
         check_envelope(r, 403, "forbidden_origin")
         assert "access-control-allow-origin" not in r.headers
         assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": LISTED}).headers
+
+
+def test_live_events_socket_accepts_a_listed_origin_and_refuses_an_unlisted_one(cors_server):
+    # a page opens /ws with the token in the subprotocol pair (browsers cannot set Authorization)
+    url = cors_server.url.replace("http://", "ws://") + "/ws"
+    offer = ["qorven.v1", "token." + cors_server.admin_token]
+    with connect(url, origin=Origin(LISTED), subprotocols=offer, open_timeout=5, close_timeout=2) as conn:
+        assert conn.subprotocol == "qorven.v1"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, origin=Origin(UNLISTED), subprotocols=offer, open_timeout=5, close_timeout=2)
+    assert refused.value.response.status_code == 403
+    assert json.loads(bytes(refused.value.response.body))["error"]["code"] == "forbidden_origin"
