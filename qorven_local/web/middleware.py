@@ -130,6 +130,7 @@ class RequestGate:
             validate_query(req.params, op.query)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool) -> None:
+        """Put HEAD back (Falcon then sends no body) and add the CORS headers for a listed origin."""
         if getattr(req.context, "head", False):
             req.method = "HEAD"
         if self.policy.cors_origins:
