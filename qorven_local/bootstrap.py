@@ -111,7 +111,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                          tools=tools, hub=hub, config=config, ids=ids, clock=clock)
     return AppContext(
         config=config, db=db, clock=clock, ids=ids, hub=hub, secrets=secrets, tokens=tokens,
-        access=AccessPolicy(tokens, config.allowed_hosts, config.host),
+        access=AccessPolicy(tokens, config.allowed_hosts, config.host, cors_origins=config.cors_origins),
         limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min,
                             config.max_streams_per_tenant),
         tools=tools, agents=agents, sessions=sessions, providers=providers, model_ids=model_ids, memory=memory,

@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token", None, "First admin token on first start (scripted installs); also the client's token."),
     Setting("server", None, "Base URL of the server the client and CLI talk to."),
     Setting("allowed_hosts", (), "Extra Host header values accepted (comma-separated), e.g. a LAN name.", _csv),
+    Setting("cors_origins", (), "Browser origins (comma-separated, e.g. http://localhost:3000, "
+            "chrome-extension://<id>) allowed to call the API cross-origin; a token is still required.", _csv),
     Setting("rate_ip_rps", 10.0, "Per client IP: sustained requests per second (one bucket per token, one for "
             "refused or tokenless requests, one for /ws handshakes).", float),
     Setting("rate_ip_burst", 20, "Per client IP: burst size (of each of those buckets).", int),

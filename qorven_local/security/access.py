@@ -34,6 +34,11 @@ def split_host(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+def normal_origin(value: str) -> str:
+    """An Origin as compared: trimmed, lower-case, without a trailing slash."""
+    return value.strip().rstrip("/").lower()
+
+
 def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token from ``Authorization: Bearer`` or ``x-api-key`` (headers must be lower-cased keys)."""
     auth = headers.get("authorization")
@@ -63,10 +68,16 @@ class AccessPolicy:
     """Which Host and Origin values are ours, and who a request's token belongs to."""
 
     def __init__(self, tokens: TokenService, extra_hosts: tuple[str, ...] = (),
-                 bind_host: str = "127.0.0.1") -> None:
+                 bind_host: str = "127.0.0.1", cors_origins: tuple[str, ...] = ()) -> None:
         self.tokens = tokens
         self.extra_hosts = tuple(h.strip().lower() for h in extra_hosts if h.strip())
         self.bind_host = bind_host
+        # "null" is what sandboxed frames and file: pages send: never a listable origin
+        self.cors_origins = frozenset(normal_origin(o) for o in cors_origins if normal_origin(o) not in ("", "null"))
+
+    def origin_listed(self, origin: str | None) -> bool:
+        """True when ``origin`` is one of QORVEN_CORS_ORIGINS (compared exactly, case-insensitively)."""
+        return origin is not None and normal_origin(origin) in self.cors_origins
 
     def host_allowed(self, host_header: str | None, port: int | str | None) -> bool:
         """True for a loopback name (or the bind host) on our port, or an allowed extra host."""
@@ -96,6 +107,8 @@ class AccessPolicy:
         """Refuse cross-site browser requests: on state-changing methods, or always (WebSocket)."""
         if not always and method.upper() not in STATE_CHANGING:
             return
+        if self.origin_listed(headers.get("origin")):
+            return  # the user opted this origin in (QORVEN_CORS_ORIGINS); its token is still checked
         if headers.get("sec-fetch-site", "").lower() == "cross-site":
             raise ForbiddenOrigin("cross-site request refused")
         origin = headers.get("origin")

@@ -1,5 +1,5 @@
-"""The request gate, in order: request id → path alias → Host → Origin → body rules → (after
-routing) token → rate limits → admin check.
+"""The request gate, in order: request id → path alias → HEAD as GET → Host → CORS preflight → Origin →
+body rules → (after routing) token → rate limits → admin check; on the way out, the CORS headers.
 
 The rate limit is charged once the gate knows who is asking: a request with a valid token pays into
 its IP-and-token and tenant buckets; one that is refused (Host, Origin, token) or needs no token
@@ -14,7 +14,7 @@ from __future__ import annotations
 import falcon
 
 from qorven_local.clock import IdFactory
-from qorven_local.errors import AdminOnly, PayloadTooLarge, QorvenError, UnsupportedMediaType
+from qorven_local.errors import AdminOnly, ForbiddenOrigin, PayloadTooLarge, QorvenError, UnsupportedMediaType
 from qorven_local.security.access import AccessPolicy
 from qorven_local.security.ratelimit import Decision, RateLimiter
 from qorven_local.web.spec import operation_of
@@ -26,6 +26,12 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # On every response, errors and the UI included: no browser sniffs a JSON body into HTML or script,
 # and no link followed out of the UI tells the other site where it came from (paths can carry ids).
 SAFETY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+# CORS for the origins the user listed (QORVEN_CORS_ORIGINS). Never Allow-Credentials: a listed page
+# authenticates with its own token, so no cookie of ours ever rides along on its requests.
+CORS_ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key"
+CORS_EXPOSE_HEADERS = "x-request-id, RateLimit, RateLimit-Policy, Retry-After"
+CORS_MAX_AGE_SECONDS = "600"
 
 
 def canonical_path(path: str) -> str:
@@ -41,6 +47,10 @@ def canonical_path(path: str) -> str:
 
 def _lower_headers(req: falcon.Request) -> dict[str, str]:
     return {k.lower(): v for k, v in req.headers.items()}
+
+
+def _is_preflight(method: str, headers: dict[str, str]) -> bool:
+    return method == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers
 
 
 def is_static(path: str) -> bool:
@@ -63,6 +73,11 @@ class RequestGate:
             resp.set_header(name, value)
         req.path = canonical_path(req.path)
         req.context.headers = headers = _lower_headers(req)
+        # HEAD is answered by the GET responder (same checks, same headers); Falcon drops the body
+        # once process_response has put the method back.
+        req.context.head = req.method == "HEAD"
+        if req.context.head:
+            req.method = "GET"
         port = req.env.get("SERVER_PORT")
         webhook = req.path.startswith(WEBHOOK_PREFIX)
         req.context.limited = req.path not in UNLIMITED_PATHS and not is_static(req.path)
@@ -70,10 +85,17 @@ class RequestGate:
             # webhooks arrive through tunnels under foreign Host names; their signatures guard them
             try:
                 self.policy.check_host(headers.get("host"), port)
-                self.policy.check_origin(headers, port, method=req.method)
+                preflight = _is_preflight(req.method, headers)
+                if preflight:
+                    self._preflight(headers, resp)
+                else:
+                    self.policy.check_origin(headers, port, method=req.method)
             except QorvenError:
                 self._charge_anonymous(req, resp)
                 raise
+            if preflight:
+                self._charge_anonymous(req, resp)
+                return
         limit = self.max_body * 5 if webhook else self.max_body
         if req.content_length is not None and req.content_length > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
@@ -106,6 +128,28 @@ class RequestGate:
             raise AdminOnly(f"{req.method} {req.path} needs an admin token")
         if op is not None and op.query:
             validate_query(req.params, op.query)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool) -> None:
+        """Put HEAD back (Falcon then sends no body) and add the CORS headers for a listed origin."""
+        if getattr(req.context, "head", False):
+            req.method = "HEAD"
+        if self.policy.cors_origins:
+            resp.append_header("Vary", "Origin")
+        origin = req.get_header("Origin")
+        if origin is not None and self.policy.origin_listed(origin):
+            resp.set_header("Access-Control-Allow-Origin", origin)
+            resp.set_header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
+
+    def _preflight(self, headers: dict[str, str], resp: falcon.Response) -> None:
+        """Answer a listed origin's preflight with 204 (no token: browsers send none), refuse any other."""
+        origin = headers["origin"]
+        if not self.policy.origin_listed(origin):
+            raise ForbiddenOrigin(f"Origin {origin!r} is not allowed; list it in QORVEN_CORS_ORIGINS")
+        resp.status = 204
+        resp.set_header("Access-Control-Allow-Methods", CORS_ALLOW_METHODS)
+        resp.set_header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+        resp.set_header("Access-Control-Max-Age", CORS_MAX_AGE_SECONDS)
+        resp.complete = True
 
     def _charge_anonymous(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Charge a tokenless or refused request to its IP's anonymous bucket (raises 429 when empty)."""

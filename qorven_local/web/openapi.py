@@ -54,7 +54,10 @@ def build_openapi(routes: list[Route]) -> dict[str, Any]:
 def _description() -> str:
     error_table = "\n".join(f"| {c.code} | {c.status} | {c.description} |" for c in all_error_classes())
     return ("Local-first agent workspace API. Every /v1/X path is also served at /api/X and "
-            "/api/v1/X.\n\nError codes (`error.code`):\n\n| code | status | when |\n|---|---|---|\n"
+            "/api/v1/X. HEAD is answered wherever GET is (the GET's status and headers, no body). "
+            "Browser origins listed in QORVEN_CORS_ORIGINS may call the API with a token: their "
+            "preflight OPTIONS answers 204 without one, and every answer to them carries "
+            "Access-Control-Allow-Origin (never Access-Control-Allow-Credentials).\n\nError codes (`error.code`):\n\n| code | status | when |\n|---|---|---|\n"
             + error_table)
 
 
