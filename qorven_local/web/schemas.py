@@ -257,9 +257,11 @@ EMBEDDINGS_REQUEST = {
                                  "arrays are refused: the bundled model has its own tokenizer)",
                   "oneOf": [EMBEDDING_TEXT, {"type": "array", "items": EMBEDDING_TEXT, "minItems": 1,
                                              "maxItems": MAX_EMBEDDING_INPUTS}]},
-        "model": {"type": ["string", "null"], "description": "all-minilm-l6-v2 (the default; null means it too)"},
+        "model": {"type": ["string", "null"], "description": "all-minilm-l6-v2 (the default; null means it too), or "
+                                                             "<provider>/<model> to use that provider's /embeddings"},
         "encoding_format": {"enum": ["float", "base64"], "default": "float"},
-        "dimensions": {"type": "integer", "enum": [384], "description": "only 384 is accepted"},
+        "dimensions": {"type": "integer", "description": "all-minilm-l6-v2 accepts only 384; a provider model's "
+                                                          "upstream decides"},
         "user": {"type": "string"},
     },
 }

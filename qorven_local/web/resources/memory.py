@@ -10,6 +10,8 @@ import numpy as np
 from qorven_local.errors import ModelNotFound, PayloadTooLarge, ValidationError
 from qorven_local.memory.embedder import DIMENSIONS, MODEL_ID, Embedder
 from qorven_local.memory.service import MemoryService
+from qorven_local.providers.embeddings import embed_with_provider
+from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.spec import PAGED, Param, operation
@@ -116,12 +118,15 @@ def embedding_inputs(value: object) -> list[str]:
 
 
 class EmbeddingsResource:
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, providers: ProviderRegistry) -> None:
         self.embedder = embedder
+        self.providers = providers
 
-    @operation(summary="Embed text with the bundled model (OpenAI shape)", tag="embeddings",
-               request=schemas.EMBEDDINGS_REQUEST, response=schemas.EMBEDDINGS_RESPONSE,
-               errors=("model_not_found",), description=schemas.EMBEDDING_LIMITS)
+    @operation(summary="Embed text with the bundled model, or proxy to a provider model's /embeddings "
+                       "(model <provider>/<model>; OpenAI-compatible and Ollama providers); OpenAI shape",
+               tag="embeddings", request=schemas.EMBEDDINGS_REQUEST, response=schemas.EMBEDDINGS_RESPONSE,
+               errors=("model_not_found", "provider_error", "provider_timeout"),
+               description=schemas.EMBEDDING_LIMITS)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req)
         if not isinstance(body, dict):
@@ -130,8 +135,12 @@ class EmbeddingsResource:
             raise ValidationError("input is required", param="input")
         model = body.get("model", MODEL_ID)
         if model not in (MODEL_ID, None):
-            raise ModelNotFound(f"embedding model {model!r} not found; this server embeds with {MODEL_ID}",
-                                param="model")
+            if not isinstance(model, str) or "/" not in model:
+                raise ModelNotFound(f"embedding model {model!r} not found; embed with {MODEL_ID} or a provider "
+                                    "model as <provider>/<model>", param="model")
+            embedding_inputs(body["input"])  # the same input rules (and size caps) as the built-in model
+            resp.media = embed_with_provider(self.providers.resolve(principal(req).tenant_id, model), body)
+            return
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
             raise ValidationError("encoding_format must be float or base64", param="encoding_format")
