@@ -53,3 +53,26 @@ def test_bad_models_and_inputs_are_clear_4xx(client, raw, fake):
     assert r.status_code == 400 and r.json()["error"]["param"] == "input"
     assert raw.post("/v1/embeddings", json={"model": 7, "input": "x"}).status_code == 404
     assert not [r for r in fake.requests if r.path.startswith("/v1/embeddings")]
+
+
+def test_token_id_arrays_pass_through_to_the_provider(raw, fake, openai_schema):
+    # LangChain's OpenAIEmbeddings sends pre-tokenized batches by default; the upstream owns that tokenizer
+    r = raw.post("/v1/embeddings", json={"model": "fake/fake-embed", "input": [[1, 2, 3], [4, 5]]})
+    assert r.status_code == 200, r.text
+    openai_schema("CreateEmbeddingResponse", r.json())
+    assert fake.last_request.body["input"] == [[1, 2, 3], [4, 5]] and len(r.json()["data"]) == 2
+    # the built-in model still refuses them clearly (its tokenizer is not OpenAI's)
+    r = raw.post("/v1/embeddings", json={"model": "all-minilm-l6-v2", "input": [[1, 2, 3]]})
+    assert r.status_code == 400 and "token arrays" in r.json()["error"]["message"]
+
+
+def test_langchain_embeds_through_a_provider_model(served, fake):
+    from langchain_openai import OpenAIEmbeddings
+
+    # check_embedding_ctx_length=False: LangChain would otherwise fetch tiktoken's tables from the internet
+    embeddings = OpenAIEmbeddings(model="fake/fake-embed", base_url=served.url + "/v1", api_key=served.admin_token,
+                                  check_embedding_ctx_length=False, max_retries=0)
+    vectors = embeddings.embed_documents(["the cat sat", "a dog"])
+    assert vectors[0] == pytest.approx(fake_vector("the cat sat"), abs=1e-6)
+    assert embeddings.embed_query("a dog") == pytest.approx(vectors[1], abs=1e-6)
+    assert fake.last_request.body["model"] == "fake-embed"

@@ -43,3 +43,14 @@ def test_logprobs_are_null_when_not_asked(client, raw, fake):
     assert answer.choices[0].logprobs is None and "logprobs" not in fake.last_request.body
     chunks = stream_chunks(raw, {"model": "fake/fake-model", "messages": ASK})
     assert all(c["choices"][0]["logprobs"] is None for c in chunks if c["choices"])
+
+
+def test_langchain_sees_logprobs_in_its_response_metadata(served, fake):
+    from langchain_openai import ChatOpenAI
+
+    fake.enqueue(Reply.text("one two three"))
+    chat = ChatOpenAI(model="fake/fake-model", base_url=served.url + "/v1", api_key=served.admin_token,
+                      logprobs=True, max_retries=0)
+    message = chat.invoke("say one two three")
+    assert message.content == "one two three"
+    assert [t["token"] for t in message.response_metadata["logprobs"]["content"]] == ["one ", "two ", "three"]

@@ -29,3 +29,14 @@ def test_upstream_counts_win_over_the_estimate(client, fake):
     fake.enqueue(Reply.text("one two three"))
     answer = client.chat.completions.create(model="fake/fake-model", messages=ASK)
     assert answer.usage.completion_tokens == 3  # the fake counts pieces; the estimate would say 3 chars // 4
+
+
+def test_langchain_gets_usage_metadata_without_upstream_counts(served, fake):
+    from langchain_openai import ChatOpenAI
+
+    fake.enqueue(Reply.text("a reply of some twenty-eight chars", usage=False))
+    chat = ChatOpenAI(model="fake/fake-model", base_url=served.url + "/v1", api_key=served.admin_token, max_retries=0)
+    message = chat.invoke("count these words for me please")
+    usage = message.usage_metadata
+    assert usage["output_tokens"] >= 1 and usage["input_tokens"] >= 1
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]

@@ -117,6 +117,23 @@ def embedding_inputs(value: object) -> list[str]:
     return value
 
 
+def _is_token_ids(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(type(t) is int for t in value)
+
+
+def provider_embedding_inputs(value: object) -> None:
+    """A provider model's input: text as for the built-in model, or token id arrays (OpenAI's tokenizer is the
+    upstream's, so LangChain's pre-tokenized batches pass through), within the same count cap."""
+    if _is_token_ids(value):
+        return
+    if isinstance(value, list) and value and all(_is_token_ids(item) for item in value):
+        if len(value) > schemas.MAX_EMBEDDING_INPUTS:
+            raise PayloadTooLarge(f"input may hold at most {schemas.MAX_EMBEDDING_INPUTS} token arrays; send them in "
+                                  "smaller batches", param="input")
+        return
+    embedding_inputs(value)
+
+
 class EmbeddingsResource:
     def __init__(self, embedder: Embedder, providers: ProviderRegistry) -> None:
         self.embedder = embedder
@@ -138,7 +155,7 @@ class EmbeddingsResource:
             if not isinstance(model, str) or "/" not in model:
                 raise ModelNotFound(f"embedding model {model!r} not found; embed with {MODEL_ID} or a provider "
                                     "model as <provider>/<model>", param="model")
-            embedding_inputs(body["input"])  # the same input rules (and size caps) as the built-in model
+            provider_embedding_inputs(body["input"])
             resp.media = embed_with_provider(self.providers.resolve(principal(req).tenant_id, model), body)
             return
         fmt = body.get("encoding_format") or "float"
