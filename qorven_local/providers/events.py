@@ -91,10 +91,13 @@ class Finish:
 
 @dataclass(slots=True, frozen=True)
 class Usage:
-    """Token counts; comes after ``Finish`` when the provider reports them."""
+    """Token counts; comes after ``Finish`` when the provider reports them. ``details`` keeps the upstream's
+    breakdowns as OpenAI names them (``prompt_tokens_details``, ``completion_tokens_details``: cached and
+    reasoning tokens), for the proxy to pass on."""
 
     prompt_tokens: int
     completion_tokens: int
+    details: dict[str, Any] | None = None
 
     @property
     def total_tokens(self) -> int:

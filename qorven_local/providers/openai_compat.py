@@ -22,6 +22,8 @@ DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "ollama": "http://12
 _CONTEXT_KEYS = ("context_length", "context_window", "max_model_len", "max_context_length")
 # Where thinking models put their reasoning: DeepSeek and vLLM say reasoning_content, OpenRouter and Ollama reasoning.
 _REASONING_KEYS = ("reasoning_content", "reasoning")
+# The usage breakdowns OpenAI's schema knows (cached prompt tokens, reasoning tokens...), passed on as sent.
+_USAGE_DETAILS = ("prompt_tokens_details", "completion_tokens_details")
 # Embeddings request params passed upstream as the client sent them.
 _EMBEDDING_PARAMS = ("input", "encoding_format", "dimensions", "user")
 
@@ -100,8 +102,9 @@ class OpenAICompatProvider(HTTPProvider):
                         yield Finish(reason)
                 usage = chunk.get("usage")
                 if usage:
-                    yield Usage(usage.get("prompt_tokens") or 0,
-                                usage.get("completion_tokens") or 0)
+                    details = {k: usage[k] for k in _USAGE_DETAILS if isinstance(usage.get(k), dict)}
+                    yield Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0,
+                                details or None)
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None

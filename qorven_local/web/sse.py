@@ -72,7 +72,7 @@ class ChunkWriter:
     def finish(self, reason: str) -> bytes:
         return self.delta({}, reason)
 
-    def usage(self, usage: dict[str, int]) -> bytes:
+    def usage(self, usage: dict[str, Any]) -> bytes:
         return self._head + b"[]," + b'"usage":' + _dumps(usage) + b"}\n\n"
 
 

@@ -40,3 +40,13 @@ def test_langchain_gets_usage_metadata_without_upstream_counts(served, fake):
     usage = message.usage_metadata
     assert usage["output_tokens"] >= 1 and usage["input_tokens"] >= 1
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+
+
+def test_upstream_usage_details_pass_through(client, raw, fake, openai_schema):
+    fake.enqueue(Reply.text("Scattering.", reasoning="short wavelengths scatter more"))
+    answer = client.chat.completions.create(model="fake/fake-model", messages=ASK)
+    assert answer.usage.completion_tokens_details.reasoning_tokens == 4
+
+    fake.enqueue(Reply.text("Scattering.", reasoning="short wavelengths scatter more"))
+    chunks = stream_chunks(raw, {"model": "fake/fake-model", "messages": ASK, "stream_options": {"include_usage": True}})
+    assert chunks[-1]["usage"]["completion_tokens_details"] == {"reasoning_tokens": 4}

@@ -136,7 +136,6 @@ def _sse(payload: Any, event: str | None = None) -> bytes:
 
 class OpenAIRenderer(Renderer):
     def whole(self, reply: Reply) -> dict[str, Any]:
-        prompt, completion = self.usage(reply)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(reply.pieces()) or None,
                                    "refusal": None}
         if reply.calls:
@@ -149,11 +148,19 @@ class OpenAIRenderer(Renderer):
                   "model": self.model, "system_fingerprint": None,
                   "choices": [{"index": 0, "message": message, "logprobs": self._logprobs(reply.pieces()),
                                "finish_reason": reply.reason()}],
-                  "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                            "total_tokens": prompt + completion}}
+                  "usage": self._usage_body(reply)}
         if not reply.usage:
             del answer["usage"]
         return answer
+
+    def _usage_body(self, reply: Reply) -> dict[str, Any]:
+        """OpenAI's usage object; a reasoning reply reports its reasoning tokens (one per word) as OpenAI does."""
+        prompt, completion = self.usage(reply)
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                                 "total_tokens": prompt + completion}
+        if reply.reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": len(_split(reply.reasoning))}
+        return usage
 
     def _logprobs(self, pieces: list[str]) -> dict[str, Any] | None:
         """Token logprobs for ``pieces`` when the request asked for them, else None (as OpenAI answers)."""
@@ -186,10 +193,7 @@ class OpenAIRenderer(Renderer):
                 {"index": i, "function": {"arguments": piece}}]}))
         yield chunk({}, reply.reason())
         if include_usage:
-            prompt, completion = self.usage(reply)
-            yield _sse({**base, "choices": [], "usage": {
-                "prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}})
+            yield _sse({**base, "choices": [], "usage": self._usage_body(reply)})
         yield b"data: [DONE]\n\n"
 
     def error_event(self, message: str) -> bytes:

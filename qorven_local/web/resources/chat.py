@@ -91,11 +91,11 @@ def _is_qorven_form(body: dict[str, Any]) -> bool:
     return "agent_id" in body or ("message" in body and "messages" not in body)
 
 
-def _usage_dict(usage: Usage | None) -> dict[str, int] | None:
+def _usage_dict(usage: Usage | None) -> dict[str, Any] | None:
     if usage is None:
         return None
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens}
+            "total_tokens": usage.total_tokens, **(usage.details or {})}
 
 
 class ChatCompletionsResource:
@@ -302,7 +302,7 @@ def _reason(reason: str) -> str:
     return reason if reason in ("stop", "length", "tool_calls", "content_filter") else "stop"
 
 
-def _usage_or_estimate(usage: Usage | None, messages: list[dict[str, Any]], completion_chars: int) -> dict[str, int]:
+def _usage_or_estimate(usage: Usage | None, messages: list[dict[str, Any]], completion_chars: int) -> dict[str, Any]:
     """The upstream's counts, else rough ones: streamed (include_usage) and whole answers both carry usage."""
     return _usage_dict(usage) or _estimate_usage(messages, completion_chars)
 
