@@ -54,7 +54,7 @@ class AnthropicProvider(HTTPProvider):
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
-        """Stream ``request``; yields TextDelta, ReasoningDelta (thinking blocks), ToolCallDelta, Finish and then Usage."""
+        """Stream ``request``; yields TextDelta, ReasoningDelta (thinking), ToolCallDelta, Finish, then Usage."""
         tool_index: dict[int, int] = {}  # content block index → tool call index
         prompt_tokens = 0
         finished = False

@@ -52,7 +52,7 @@ def openai_schema():
 
 
 def stream_chunks(raw: httpx.Client, body: dict) -> list[dict]:
-    """The ``chat.completion.chunk`` objects of a streamed answer (curl's view), each checked against OpenAI's schema."""
+    """A streamed answer's ``chat.completion.chunk`` objects (curl's view), each checked against OpenAI's schema."""
     with raw.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
         assert r.status_code == 200, r.read()
         data = [d for name, d in sse_events(r.iter_lines()) if name == "message"]

@@ -48,5 +48,6 @@ def test_upstream_usage_details_pass_through(client, raw, fake, openai_schema):
     assert answer.usage.completion_tokens_details.reasoning_tokens == 4
 
     fake.enqueue(Reply.text("Scattering.", reasoning="short wavelengths scatter more"))
-    chunks = stream_chunks(raw, {"model": "fake/fake-model", "messages": ASK, "stream_options": {"include_usage": True}})
+    chunks = stream_chunks(raw, {"model": "fake/fake-model", "messages": ASK,
+                                 "stream_options": {"include_usage": True}})
     assert chunks[-1]["usage"]["completion_tokens_details"] == {"reasoning_tokens": 4}
