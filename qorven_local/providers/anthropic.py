@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from qorven_local.errors import ValidationError
 from qorven_local.providers.events import (
-    ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta, Usage,
+    ChatEvent, ChatRequest, Finish, ModelInfo, ReasoningDelta, TextDelta, ToolCallDelta, Usage,
 )
 from qorven_local.providers.http import HTTPProvider
 
@@ -54,7 +54,7 @@ class AnthropicProvider(HTTPProvider):
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
-        """Stream ``request``; yields TextDelta, ToolCallDelta, Finish and then Usage."""
+        """Stream ``request``; yields TextDelta, ReasoningDelta (thinking), ToolCallDelta, Finish, then Usage."""
         tool_index: dict[int, int] = {}  # content block index → tool call index
         prompt_tokens = 0
         finished = False
@@ -72,7 +72,9 @@ class AnthropicProvider(HTTPProvider):
                         piece = delta.get("partial_json")
                         if piece:
                             yield ToolCallDelta(tool_index[event["index"]], arguments=piece)
-                    # thinking_delta / signature_delta: not part of the OpenAI surface
+                    elif dtype == "thinking_delta" and delta.get("thinking"):
+                        yield ReasoningDelta(delta["thinking"])
+                    # signature_delta: not part of the OpenAI surface
                 elif kind == "content_block_start":
                     block = event["content_block"]
                     if block.get("type") == "tool_use":
@@ -80,6 +82,8 @@ class AnthropicProvider(HTTPProvider):
                         yield ToolCallDelta(index, block.get("id"), block.get("name"))
                     elif block.get("type") == "text" and block.get("text"):
                         yield TextDelta(block["text"])
+                    elif block.get("type") == "thinking" and block.get("thinking"):
+                        yield ReasoningDelta(block["thinking"])
                 elif kind == "message_start":
                     prompt_tokens = _prompt_tokens(event["message"].get("usage") or {})
                 elif kind == "message_delta":

@@ -1,6 +1,6 @@
 """What every LLM provider looks like to the rest of Qorven: a request, a stream of small events.
 
-    ChatRequest ──► Provider.stream_chat() ──► TextDelta | ToolCallDelta | Finish | Usage
+    ChatRequest ──► Provider.stream_chat() ──► TextDelta | ReasoningDelta | ToolCallDelta | Finish | Usage
                                                └─► StreamAssembler / collect() ──► ChatResult
 
 Adapters (``openai_compat.py``, ``anthropic.py``, ``local/provider.py``) translate wire formats to these
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol, Union
+from typing import Any, Iterable, Iterator, Protocol, Union, runtime_checkable
 
 # OpenAI request params forwarded as-is by ``ChatRequest.from_openai``; others are ignored (the API
 # accepts unknown params leniently, but an upstream may reject them).
@@ -56,9 +56,20 @@ class ChatRequest:
 
 @dataclass(slots=True, frozen=True)
 class TextDelta:
-    """A piece of the assistant's text."""
+    """A piece of the assistant's text; ``logprobs`` holds the upstream's token logprobs for it, when asked for."""
 
     text: str
+    logprobs: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ReasoningDelta:
+    """A piece of a thinking model's reasoning, under the field name the upstream used for it.
+
+    Proxied answers pass it on; the agent loop does not store reasoning and ignores it."""
+
+    text: str
+    field: str = "reasoning_content"
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,17 +91,20 @@ class Finish:
 
 @dataclass(slots=True, frozen=True)
 class Usage:
-    """Token counts; comes after ``Finish`` when the provider reports them."""
+    """Token counts; comes after ``Finish`` when the provider reports them. ``details`` keeps the upstream's
+    breakdowns as OpenAI names them (``prompt_tokens_details``, ``completion_tokens_details``: cached and
+    reasoning tokens), for the proxy to pass on."""
 
     prompt_tokens: int
     completion_tokens: int
+    details: dict[str, Any] | None = None
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
 
-ChatEvent = Union[TextDelta, ToolCallDelta, Finish, Usage]
+ChatEvent = Union[TextDelta, ReasoningDelta, ToolCallDelta, Finish, Usage]
 
 
 @dataclass(slots=True, frozen=True)
@@ -125,6 +139,16 @@ class Provider(Protocol):
         ...
 
 
+@runtime_checkable
+class EmbeddingProvider(Protocol):
+    """A provider that also serves an OpenAI-shaped ``/embeddings`` (OpenAI-compatible kinds, Ollama)."""
+
+    def embed(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Embed with upstream ``model``; ``body`` is the client's request (input and options as OpenAI
+        spells them). Answers OpenAI's embeddings list; raises ProviderError/Timeout."""
+        ...
+
+
 @dataclass(slots=True)
 class ChatResult:
     """A whole answer, assembled from a stream."""
@@ -133,12 +157,17 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None
     usage: Usage | None = None
+    reasoning: str = ""
+    reasoning_field: str = "reasoning_content"
+    logprobs: list[dict[str, Any]] | None = None  # token logprobs, when the upstream sent any
 
     def message(self) -> dict[str, Any]:
-        """The answer as an OpenAI assistant message."""
+        """The answer as an OpenAI assistant message (with the reasoning, when there was any)."""
         msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
         if self.tool_calls:
             msg["tool_calls"] = self.tool_calls
+        if self.reasoning:
+            msg[self.reasoning_field] = self.reasoning
         return msg
 
 
@@ -148,18 +177,28 @@ class StreamAssembler:
     Feed it every event with ``add``; streaming consumers forward the same events as they go.
     """
 
-    __slots__ = ("text", "finish_reason", "usage", "_calls")
+    __slots__ = ("text", "finish_reason", "usage", "reasoning", "reasoning_field", "logprobs", "_calls")
 
     def __init__(self) -> None:
         self.text: list[str] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.reasoning: list[str] = []
+        self.reasoning_field = "reasoning_content"
+        self.logprobs: list[dict[str, Any]] | None = None
         self._calls: dict[int, dict[str, Any]] = {}
 
     def add(self, event: ChatEvent) -> None:
         kind = type(event)
         if kind is TextDelta:
             self.text.append(event.text)  # type: ignore[union-attr]
+            if event.logprobs is not None:  # type: ignore[union-attr]
+                if self.logprobs is None:
+                    self.logprobs = []
+                self.logprobs.extend(event.logprobs)  # type: ignore[union-attr]
+        elif kind is ReasoningDelta:
+            self.reasoning.append(event.text)  # type: ignore[union-attr]
+            self.reasoning_field = event.field  # type: ignore[union-attr]
         elif kind is ToolCallDelta:
             delta: ToolCallDelta = event  # type: ignore[assignment]
             call = self._calls.get(delta.index)
@@ -181,7 +220,8 @@ class StreamAssembler:
 
     def result(self) -> ChatResult:
         return ChatResult(text="".join(self.text), tool_calls=self.tool_calls(),
-                          finish_reason=self.finish_reason, usage=self.usage)
+                          finish_reason=self.finish_reason, usage=self.usage, reasoning="".join(self.reasoning),
+                          reasoning_field=self.reasoning_field, logprobs=self.logprobs)
 
 
 def collect(events: Iterable[ChatEvent]) -> ChatResult:

@@ -84,10 +84,17 @@ class HTTPProvider:
 
     def _get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
         """GET and parse JSON, mapping every failure to ProviderError/ProviderTimeout."""
+        return self._request_json("GET", url, params=params)
+
+    def _post_json(self, url: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` and parse the JSON answer, failures mapped as ``_get_json`` maps them."""
+        return self._request_json("POST", url, json=body)
+
+    def _request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         import httpx
 
         try:
-            resp = self._client.get(url, params=params, headers=self._auth_headers())
+            resp = self._client.request(method, url, headers=self._auth_headers(), **kwargs)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
         if resp.status_code >= 300:

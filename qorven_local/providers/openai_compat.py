@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from qorven_local.errors import ProviderError
 from qorven_local.providers.events import (
-    ChatEvent, ChatRequest, Finish, ModelInfo, TextDelta, ToolCallDelta, Usage,
+    ChatEvent, ChatRequest, Finish, ModelInfo, ReasoningDelta, TextDelta, ToolCallDelta, Usage,
 )
 from qorven_local.providers.http import HTTPProvider
 from qorven_local.providers.text_completion import CompletionEvent, CompletionPiece, CompletionRequest
@@ -21,6 +21,12 @@ KINDS = ("openai", "ollama", "openai_compatible")
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "ollama": "http://127.0.0.1:11434/v1"}
 # Keys servers use for a model's context window in their /models listing (OpenRouter, vLLM, LM Studio).
 _CONTEXT_KEYS = ("context_length", "context_window", "max_model_len", "max_context_length")
+# Where thinking models put their reasoning: DeepSeek and vLLM say reasoning_content, OpenRouter and Ollama reasoning.
+_REASONING_KEYS = ("reasoning_content", "reasoning")
+# The usage breakdowns OpenAI's schema knows (cached prompt tokens, reasoning tokens...), passed on as sent.
+_USAGE_DETAILS = ("prompt_tokens_details", "completion_tokens_details")
+# Embeddings request params passed upstream as the client sent them.
+_EMBEDDING_PARAMS = ("input", "encoding_format", "dimensions", "user")
 
 
 class OpenAICompatProvider(HTTPProvider):
@@ -80,9 +86,14 @@ class OpenAICompatProvider(HTTPProvider):
                     delta = choice.get("delta")
                     if delta is None:  # a server that ignored stream=true sent the whole message
                         delta = _as_delta(choice.get("message") or {})
+                    for key in _REASONING_KEYS:
+                        reasoning = delta.get(key)
+                        if reasoning and type(reasoning) is str:
+                            yield ReasoningDelta(reasoning, key)
                     content = delta.get("content")
-                    if content:
-                        yield TextDelta(content)
+                    logprobs = (choice.get("logprobs") or {}).get("content")
+                    if content or logprobs:
+                        yield TextDelta(content or "", logprobs or None)
                     tool_calls = delta.get("tool_calls")
                     if tool_calls:
                         yield from _tool_deltas(tool_calls, seen_tools)
@@ -92,8 +103,9 @@ class OpenAICompatProvider(HTTPProvider):
                         yield Finish(reason)
                 usage = chunk.get("usage")
                 if usage:
-                    yield Usage(usage.get("prompt_tokens") or 0,
-                                usage.get("completion_tokens") or 0)
+                    details = {k: usage[k] for k in _USAGE_DETAILS if isinstance(usage.get(k), dict)}
+                    yield Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0,
+                                details or None)
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None
@@ -148,6 +160,15 @@ class OpenAICompatProvider(HTTPProvider):
         upstream = {"upstream_code": err["code"]} if isinstance(err, dict) and err.get("code") is not None else {}
         return self._stream_error(f"failed mid-stream: {message}", **upstream)
 
+    def embed(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST {base_url}/embeddings`` (Ollama serves it under ``/v1`` too); checks the answer's shape."""
+        request = {k: body[k] for k in _EMBEDDING_PARAMS if body.get(k) is not None}
+        answer = self._post_json(self.base_url + "/embeddings", {**request, "model": model})
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, list) or not all(isinstance(item, dict) and "embedding" in item for item in data):
+            raise self._stream_error("answered /embeddings without a list of embeddings")
+        return answer
+
     def list_models(self) -> list[ModelInfo]:
         """``GET /models``; for Ollama-like servers without it, ``GET /api/tags`` next to ``/v1``."""
         try:
@@ -187,4 +208,5 @@ def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[int]) -> Iterator[T
 def _as_delta(message: dict[str, Any]) -> dict[str, Any]:
     """A whole non-streamed message shaped as one delta, tool calls indexed by position."""
     calls = [{**call, "index": i} for i, call in enumerate(message.get("tool_calls") or [])]
-    return {"content": message.get("content"), "tool_calls": calls}
+    return {**{k: message[k] for k in _REASONING_KEYS if k in message},
+            "content": message.get("content"), "tool_calls": calls}

@@ -49,7 +49,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/memory/search", MemorySearchResource(ctx.memory)),
         Route("/v1/memory/save", MemorySaveResource(ctx.memory)),
         Route("/v1/memory/{memory_id}", MemoryResource(ctx.memory)),
-        Route("/v1/embeddings", EmbeddingsResource(ctx.memory.embedder)),
+        Route("/v1/embeddings", EmbeddingsResource(ctx.memory.embedder, ctx.providers)),
         Route("/v1/chat/completions", ChatCompletionsResource(
             agents=ctx.agents, sessions=ctx.sessions, model_ids=ctx.model_ids, runner=ctx.runner, clock=ctx.clock,
             ids=ctx.ids, sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),

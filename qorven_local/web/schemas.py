@@ -254,12 +254,15 @@ EMBEDDINGS_REQUEST = {
     "description": "OpenAI's embeddings request; unknown fields are ignored. " + EMBEDDING_LIMITS,
     "properties": {
         "input": {"description": f"a non-blank string or an array of 1..{MAX_EMBEDDING_INPUTS} of them (token "
-                                 "arrays are refused: the bundled model has its own tokenizer)",
+                                 "arrays are refused by the bundled model, which has its own tokenizer; a provider "
+                                 "model passes them upstream)",
                   "oneOf": [EMBEDDING_TEXT, {"type": "array", "items": EMBEDDING_TEXT, "minItems": 1,
                                              "maxItems": MAX_EMBEDDING_INPUTS}]},
-        "model": {"type": ["string", "null"], "description": "all-minilm-l6-v2 (the default; null means it too)"},
+        "model": {"type": ["string", "null"], "description": "all-minilm-l6-v2 (the default; null means it too), or "
+                                                             "<provider>/<model> to use that provider's /embeddings"},
         "encoding_format": {"enum": ["float", "base64"], "default": "float"},
-        "dimensions": {"type": "integer", "enum": [384], "description": "only 384 is accepted"},
+        "dimensions": {"type": "integer", "enum": [384], "description": "only 384 is accepted by all-minilm-l6-v2 "
+                                                                         "(a provider model's upstream decides)"},
         "user": {"type": "string"},
     },
 }

@@ -43,11 +43,19 @@ class ChunkWriter:
         self._text_head = head + b'[{"index":0,"delta":{"content":'
         self._tail = b'},"logprobs":null,"finish_reason":null}]}\n\n'
 
-    def text(self, text: str) -> bytes:
+    def text(self, text: str, logprobs: list[dict[str, Any]] | None = None) -> bytes:
+        """A text delta; with the upstream's token ``logprobs`` for it, they ride in the same chunk."""
+        if logprobs is not None:
+            return self.delta({"content": text}, logprobs={"content": logprobs, "refusal": None})
         return self._text_head + _encode_str(text).encode("utf-8") + self._tail
 
-    def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+    def reasoning(self, text: str, field: str = "reasoning_content") -> bytes:
+        """A reasoning delta, under the field name the upstream used."""
+        return self.delta({field: text})
+
+    def delta(self, delta: dict[str, Any], finish_reason: str | None = None,
+              logprobs: dict[str, Any] | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
         return self._head + _dumps([choice]) + b"}\n\n"
 
     def role(self) -> bytes:
@@ -64,7 +72,7 @@ class ChunkWriter:
     def finish(self, reason: str) -> bytes:
         return self.delta({}, reason)
 
-    def usage(self, usage: dict[str, int]) -> bytes:
+    def usage(self, usage: dict[str, Any]) -> bytes:
         return self._head + b"[]," + b'"usage":' + _dumps(usage) + b"}\n\n"
 
 

@@ -10,8 +10,9 @@ message. Every request is logged for assertions.
         ... point a client at fake.base_url (http://127.0.0.1:PORT/v1) ...
         assert fake.requests[-1].body["model"] == "gpt-4o-mini"
 
-Endpoints: ``POST /v1/chat/completions``, ``POST /v1/completions`` (legacy text completions),
-``POST /v1/messages``, ``GET /v1/models`` (Anthropic's shape
+Endpoints: ``POST /v1/chat/completions`` (token ``logprobs`` when asked), ``POST /v1/completions``
+(legacy text completions), ``POST /v1/messages``,
+``POST /v1/embeddings`` (deterministic vectors, float or base64), ``GET /v1/models`` (Anthropic's shape
 when the request carries ``anthropic-version`` or ``x-api-key``), ``GET /api/tags``.
 Standalone, for benchmarks: ``python -m tests.fakes.fake_provider --port 8099 --tokens 2000``.
 """
@@ -30,7 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
 from tests.fakes.wire_formats import (
-    AnthropicRenderer, CompletionRenderer, OpenAIRenderer, Renderer, anthropic_models, ollama_model, openai_models,
+    AnthropicRenderer, CompletionRenderer, OpenAIRenderer, Renderer, anthropic_models, ollama_model,
+    openai_embeddings, openai_models,
 )
 
 @dataclass
@@ -58,6 +60,9 @@ class Reply:
     disconnect_after: int | None = None
     bulk_tokens: int | None = None
     ignore_stream: bool = False        # answer whole JSON even when asked to stream
+    reasoning: str = ""                # a thinking model's reasoning, sent before the text
+    reasoning_field: str = "reasoning_content"  # or "reasoning" (OpenRouter, Ollama)
+    usage: bool = True                 # False: an upstream that never reports token counts
 
     @classmethod
     def text(cls, text: str, *, chunks: int | None = None, delay: float = 0.0, **kw: Any) -> "Reply":
@@ -294,6 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._json(404, {"error": {"message": "not found"}})
                 return self._json(200, anthropic_models(self.fake.models) if anthropic
                                   else openai_models(self.fake.models))
+            if path == "/v1/embeddings" and self.command == "POST":
+                if not isinstance(body, dict) or not body.get("input"):
+                    return self._error(400, "input is required", anthropic)
+                return self._json(200, openai_embeddings(body))
             renderer = {"/v1/chat/completions": OpenAIRenderer, "/v1/completions": CompletionRenderer,
                         "/v1/messages": AnthropicRenderer}.get(path)
             if renderer is not None and self.command == "POST":

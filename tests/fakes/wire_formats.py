@@ -6,12 +6,21 @@ Each renderer turns a Reply into a whole JSON answer (``whole``) or a sequence o
 
 from __future__ import annotations
 
+import base64
+import re
+import hashlib
 import json
+import struct
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:
     from tests.fakes.fake_provider import Reply
+
+
+def _split(text: str) -> list[str]:
+    """Reasoning streamed word by word, as the answer's text is."""
+    return re.findall(r"\s*\S+\s*", text) if text else []
 
 CREATED = 1_700_000_000
 
@@ -34,6 +43,36 @@ def anthropic_models(models: list[str | dict[str, Any]]) -> dict[str, Any]:
 def ollama_model(model_id: str) -> dict[str, Any]:
     return {"name": model_id, "model": model_id, "modified_at": "2025-01-01T00:00:00Z",
             "size": 1, "digest": "0" * 64, "details": {"format": "gguf"}}
+
+
+EMBEDDING_DIMENSIONS = 8
+
+
+def fake_vector(text: str) -> list[float]:
+    """A deterministic vector for ``text`` (the same text always embeds the same)."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [round(b / 255.0, 4) for b in digest[:EMBEDDING_DIMENSIONS]]
+
+
+def openai_embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's embeddings answer; base64 when asked (the openai SDK asks by default)."""
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    data = []
+    for i, text in enumerate(texts):
+        vector: Any = fake_vector(str(text))
+        if body.get("encoding_format") == "base64":
+            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": vector})
+    tokens = sum(max(1, len(str(t)) // 4) for t in texts)
+    return {"object": "list", "data": data, "model": body.get("model", "fake-embed"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def token_logprobs(piece: str, top: int) -> list[dict[str, Any]]:
+    """OpenAI's token logprobs for one streamed piece (one token per piece), ``top`` alternatives each."""
+    entry = {"token": piece, "logprob": -0.25, "bytes": list(piece.encode())}
+    alternatives = [{**entry, "logprob": -0.25 - i} for i in range(top)]
+    return [{**entry, "top_logprobs": alternatives}]
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
@@ -97,35 +136,56 @@ def _sse(payload: Any, event: str | None = None) -> bytes:
 
 class OpenAIRenderer(Renderer):
     def whole(self, reply: Reply) -> dict[str, Any]:
-        prompt, completion = self.usage(reply)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(reply.pieces()) or None,
                                    "refusal": None}
         if reply.calls:
             message["tool_calls"] = [{"id": cid, "type": "function",
                                       "function": {"name": name, "arguments": "".join(p)}}
                                      for cid, name, p in reply.call_pieces()]
-        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": CREATED,
-                "model": self.model, "system_fingerprint": None,
-                "choices": [{"index": 0, "message": message, "logprobs": None,
-                             "finish_reason": reply.reason()}],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                          "total_tokens": prompt + completion}}
+        if reply.reasoning:
+            message[reply.reasoning_field] = reply.reasoning
+        answer = {"id": "chatcmpl-fake", "object": "chat.completion", "created": CREATED,
+                  "model": self.model, "system_fingerprint": None,
+                  "choices": [{"index": 0, "message": message, "logprobs": self._logprobs(reply.pieces()),
+                               "finish_reason": reply.reason()}],
+                  "usage": self._usage_body(reply)}
+        if not reply.usage:
+            del answer["usage"]
+        return answer
+
+    def _usage_body(self, reply: Reply) -> dict[str, Any]:
+        """OpenAI's usage object; a reasoning reply reports its reasoning tokens (one per word) as OpenAI does."""
+        prompt, completion = self.usage(reply)
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                                 "total_tokens": prompt + completion}
+        if reply.reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": len(_split(reply.reasoning))}
+        return usage
+
+    def _logprobs(self, pieces: list[str]) -> dict[str, Any] | None:
+        """Token logprobs for ``pieces`` when the request asked for them, else None (as OpenAI answers)."""
+        if self.body.get("logprobs") is not True:
+            return None
+        top = int(self.body.get("top_logprobs") or 0)
+        return {"content": [lp for piece in pieces for lp in token_logprobs(piece, top)], "refusal": None}
 
     def stream(self, reply: Reply, before: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
-        include_usage = bool((self.body.get("stream_options") or {}).get("include_usage"))
+        include_usage = reply.usage and bool((self.body.get("stream_options") or {}).get("include_usage"))
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": CREATED,
                 "model": self.model, "system_fingerprint": None}
         if include_usage:
             base["usage"] = None  # OpenAI sends an explicit null until the last chunk
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            return _sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+        def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
+            return _sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": logprobs,
                                               "finish_reason": finish}]})
 
         yield chunk({"role": "assistant", "content": ""})
+        for piece in _split(reply.reasoning):
+            yield chunk({reply.reasoning_field: piece})
         yield from self.units(
             reply, before,
-            text=lambda piece: chunk({"content": piece}),
+            text=lambda piece: chunk({"content": piece}, logprobs=self._logprobs([piece])),
             tool_start=lambda i, cid, name: chunk({"tool_calls": [
                 {"index": i, "id": cid, "type": "function",
                  "function": {"name": name, "arguments": ""}}]}),
@@ -133,10 +193,7 @@ class OpenAIRenderer(Renderer):
                 {"index": i, "function": {"arguments": piece}}]}))
         yield chunk({}, reply.reason())
         if include_usage:
-            prompt, completion = self.usage(reply)
-            yield _sse({**base, "choices": [], "usage": {
-                "prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}})
+            yield _sse({**base, "choices": [], "usage": self._usage_body(reply)})
         yield b"data: [DONE]\n\n"
 
     def error_event(self, message: str) -> bytes:
@@ -219,6 +276,13 @@ class AnthropicRenderer(Renderer):
             yield _sse({"type": "content_block_start", "index": 0,
                         "content_block": {"type": "text", "text": ""}}, "content_block_start")
         yield _sse({"type": "ping"}, "ping")
+        if reply.reasoning:  # a thinking block comes first; text blocks keep index 0 as before
+            yield _sse({"type": "content_block_start", "index": 99,
+                        "content_block": {"type": "thinking", "thinking": ""}}, "content_block_start")
+            for piece in _split(reply.reasoning):
+                yield _sse({"type": "content_block_delta", "index": 99,
+                            "delta": {"type": "thinking_delta", "thinking": piece}}, "content_block_delta")
+            yield _sse({"type": "content_block_stop", "index": 99}, "content_block_stop")
 
         def text(piece: str) -> bytes:
             return _sse({"type": "content_block_delta", "index": 0,

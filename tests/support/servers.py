@@ -50,6 +50,12 @@ class _ClientMixin:
             headers["Authorization"] = f"Bearer {token}"
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
+    def openai(self, timeout: float = 20) -> Any:
+        """The official ``openai`` SDK pointed at this server's ``/v1`` with the admin token, never retrying."""
+        import openai
+
+        return openai.OpenAI(base_url=self.url + "/v1", api_key=self.admin_token, max_retries=0, timeout=timeout)
+
 
 class ServeProcess(_ClientMixin):
     """``python -m qorven_local.cli.main serve`` on port 0, read its URL from stdout."""

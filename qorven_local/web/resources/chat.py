@@ -18,7 +18,8 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import ValidationError
 from qorven_local.agents.types import Agent, Session
-from qorven_local.providers.events import ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
+from qorven_local.providers.events import (ChatRequest, Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage,
+                                           collect)
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.providers.registry import ResolvedModel
 from qorven_local.security.ratelimit import ConcurrencyCap
@@ -94,11 +95,11 @@ def _is_qorven_form(body: dict[str, Any]) -> bool:
     return "agent_id" in body or ("message" in body and "messages" not in body)
 
 
-def _usage_dict(usage: Usage | None) -> dict[str, int] | None:
+def _usage_dict(usage: Usage | None) -> dict[str, Any] | None:
     if usage is None:
         return None
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens}
+            "total_tokens": usage.total_tokens, **(usage.details or {})}
 
 
 class ChatCompletionsResource:
@@ -226,11 +227,17 @@ class ChatCompletionsResource:
         adapter = resolved.adapter
         model_name = body["model"]
         tenant = principal(req).tenant_id
+        # logprobs go to the client only when it asked for them, whatever an upstream sends unasked
+        want_logprobs = body.get("logprobs") is True
         if not stream:
             with self.streams.acquire(tenant):
                 result = collect(adapter.stream_chat(request))
             resp.media = _completion(completion_id, created, model_name, result.text, result.tool_calls or None,
-                                     result.finish_reason or "stop", _usage_dict(result.usage))
+                                     result.finish_reason or "stop",
+                                     _usage_or_estimate(result.usage, request.messages,
+                                                        len(result.text) + len(result.reasoning)),
+                                     reasoning={result.reasoning_field: result.reasoning} if result.reasoning else None,
+                                     logprobs=result.logprobs if want_logprobs else None)
             return
         cancel = threading.Event()
         writer = ChunkWriter(completion_id, created, model_name)
@@ -240,7 +247,10 @@ class ChatCompletionsResource:
             kind = type(event)
             if kind is TextDelta:
                 state["chars"] += len(event.text)
-                return writer.text(event.text)
+                return writer.text(event.text, event.logprobs if want_logprobs else None)
+            if kind is ReasoningDelta:
+                state["chars"] += len(event.text)
+                return writer.reasoning(event.text, event.field)
             if kind is ToolCallDelta:
                 return writer.tool_call(event.index, event.id, event.name, event.arguments)
             if kind is Finish:
@@ -255,7 +265,7 @@ class ChatCompletionsResource:
         def tail() -> bytes:
             out = b"" if state["finished"] is not None else writer.finish("stop")
             if include_usage:
-                out += writer.usage(_usage_dict(state["usage"]) or _estimate_usage(request.messages, state["chars"]))
+                out += writer.usage(_usage_or_estimate(state["usage"], request.messages, state["chars"]))
             return out + DONE
 
         # The first event is awaited on this thread: no hand-off before the first token, and an
@@ -299,6 +309,11 @@ def _reason(reason: str) -> str:
     return reason if reason in ("stop", "length", "tool_calls", "content_filter") else "stop"
 
 
+def _usage_or_estimate(usage: Usage | None, messages: list[dict[str, Any]], completion_chars: int) -> dict[str, Any]:
+    """The upstream's counts, else rough ones: streamed (include_usage) and whole answers both carry usage."""
+    return _usage_dict(usage) or _estimate_usage(messages, completion_chars)
+
+
 def _estimate_usage(messages: list[dict[str, Any]], completion_chars: int) -> dict[str, int]:
     """Rough counts (4 characters a token) for upstreams that report none."""
     prompt = max(1, sum(len(content_text(m.get("content"))) for m in messages) // 4)
@@ -307,13 +322,17 @@ def _estimate_usage(messages: list[dict[str, Any]], completion_chars: int) -> di
 
 
 def _completion(completion_id: str, created: int, model: str, content: str, tool_calls: list | None,
-                finish_reason: str, usage: dict | None, qorven: dict | None = None) -> dict[str, Any]:
+                finish_reason: str, usage: dict | None, qorven: dict | None = None,
+                reasoning: dict[str, str] | None = None, logprobs: list | None = None) -> dict[str, Any]:
+    """A ``chat.completion``; ``reasoning`` is ``{field: text}`` as the upstream named it, ``logprobs`` its tokens'."""
     message: dict[str, Any] = {"role": "assistant", "content": content if content or not tool_calls else None,
-                               "refusal": None}
+                               "refusal": None, **(reasoning or {})}
     if tool_calls:
         message["tool_calls"] = tool_calls
     out: dict[str, Any] = {"id": completion_id, "object": "chat.completion", "created": created, "model": model,
-                           "choices": [{"index": 0, "message": message, "logprobs": None,
+                           "choices": [{"index": 0, "message": message,
+                                        "logprobs": None if logprobs is None else {"content": logprobs,
+                                                                                    "refusal": None},
                                         "finish_reason": _reason(finish_reason)}]}
     if usage is not None:
         out["usage"] = usage

@@ -10,6 +10,8 @@ import numpy as np
 from qorven_local.errors import ModelNotFound, PayloadTooLarge, ValidationError
 from qorven_local.memory.embedder import DIMENSIONS, MODEL_ID, Embedder
 from qorven_local.memory.service import MemoryService
+from qorven_local.providers.embeddings import embed_with_provider
+from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.web import schemas
 from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
 from qorven_local.web.spec import PAGED, Param, operation
@@ -115,13 +117,33 @@ def embedding_inputs(value: object) -> list[str]:
     return value
 
 
-class EmbeddingsResource:
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
+def _is_token_ids(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(type(t) is int for t in value)
 
-    @operation(summary="Embed text with the bundled model (OpenAI shape)", tag="embeddings",
-               request=schemas.EMBEDDINGS_REQUEST, response=schemas.EMBEDDINGS_RESPONSE,
-               errors=("model_not_found",), description=schemas.EMBEDDING_LIMITS)
+
+def provider_embedding_inputs(value: object) -> None:
+    """A provider model's input: text as for the built-in model, or token id arrays (OpenAI's tokenizer is the
+    upstream's, so LangChain's pre-tokenized batches pass through), within the same count cap."""
+    if _is_token_ids(value):
+        return
+    if isinstance(value, list) and value and all(_is_token_ids(item) for item in value):
+        if len(value) > schemas.MAX_EMBEDDING_INPUTS:
+            raise PayloadTooLarge(f"input may hold at most {schemas.MAX_EMBEDDING_INPUTS} token arrays; send them in "
+                                  "smaller batches", param="input")
+        return
+    embedding_inputs(value)
+
+
+class EmbeddingsResource:
+    def __init__(self, embedder: Embedder, providers: ProviderRegistry) -> None:
+        self.embedder = embedder
+        self.providers = providers
+
+    @operation(summary="Embed text with the bundled model, or proxy to a provider model's /embeddings "
+                       "(model <provider>/<model>; OpenAI-compatible and Ollama providers); OpenAI shape",
+               tag="embeddings", request=schemas.EMBEDDINGS_REQUEST, response=schemas.EMBEDDINGS_RESPONSE,
+               errors=("model_not_found", "provider_error", "provider_timeout"),
+               description=schemas.EMBEDDING_LIMITS)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req)
         if not isinstance(body, dict):
@@ -130,8 +152,12 @@ class EmbeddingsResource:
             raise ValidationError("input is required", param="input")
         model = body.get("model", MODEL_ID)
         if model not in (MODEL_ID, None):
-            raise ModelNotFound(f"embedding model {model!r} not found; this server embeds with {MODEL_ID}",
-                                param="model")
+            if not isinstance(model, str) or "/" not in model:
+                raise ModelNotFound(f"embedding model {model!r} not found; embed with {MODEL_ID} or a provider "
+                                    "model as <provider>/<model>", param="model")
+            provider_embedding_inputs(body["input"])
+            resp.media = embed_with_provider(self.providers.resolve(principal(req).tenant_id, model), body)
+            return
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
             raise ValidationError("encoding_format must be float or base64", param="encoding_format")
