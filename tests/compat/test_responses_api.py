@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.chat.conftest import sse_events
+from tests.chat.test_openai_sdk import client, raw, served  # noqa: F401  (fixtures: a real serve, the SDK)
 from tests.fakes import Reply
 from tests.support.openai_schemas import validate_openai
 from tests.web.test_core_api_e2e import other_tenant_token
