@@ -161,10 +161,11 @@ def test_an_agent_answers_plain_streamed_and_chained(client, raw, fake):
 @pytest.mark.parametrize("body, param", [
     ({"model": "fake/fake-model"}, "input"),
     ({"model": "fake/fake-model", "input": []}, "input"),
-    ({"model": "fake/fake-model", "input": [{"type": "web_search_call"}]}, "input.0.type"),
-    ({"model": "fake/fake-model", "input": "x", "tools": [{"type": "web_search"}]}, "tools.0"),
+    ({"model": "fake/fake-model", "input": [{"type": "web_search_call"}]}, "input.0"),
+    ({"model": "fake/fake-model", "input": "x", "tools": [{"type": "web_search"}]}, "tools.0.name"),
     ({"model": "fake/fake-model", "input": "x", "temperature": "hot"}, "temperature"),
-    ({"model": "fake/fake-model", "input": "x", "text": {"format": {"type": "json_schema"}}}, "text.format"),
+    ({"model": "fake/fake-model", "input": "x", "text": {"format": {"type": "json_schema"}}}, "text.format.type"),
+    ({"model": "fake/fake-model", "input": [{"role": "user", "content": [{"type": "input_audio"}]}]}, "input.0.content.0"),
 ])
 def test_bad_requests_are_400_with_the_field_named(raw, body, param):
     r = raw.post("/v1/responses", json=body)
@@ -184,3 +185,25 @@ def test_upstream_failure_mid_stream_is_an_error_event(raw, fake):
     events = stream_events(raw, {"model": "fake/fake-model", "input": "x"})
     assert events[-1]["type"] == "error" and events[-1]["code"] == "provider_error"
     assert [e["type"] for e in events].count("response.output_text.delta") == 2
+
+
+def test_a_cut_answer_is_incomplete(client, raw, fake):
+    fake.enqueue(Reply.text("cut short", finish_reason="length"))
+    cut = client.responses.create(model="fake/fake-model", input="x", max_output_tokens=2)
+    assert cut.status == "incomplete" and cut.incomplete_details.reason == "max_output_tokens"
+    validate_openai("Response", raw.get(f"/v1/responses/{cut.id}").json())
+    fake.enqueue(Reply.text("cut short", finish_reason="length"))
+    events = stream_events(raw, {"model": "fake/fake-model", "input": "x"})
+    assert events[-1]["type"] == "response.incomplete" and events[-1]["response"]["status"] == "incomplete"
+
+
+def test_store_false_is_not_kept_and_images_reach_the_model(client, fake):
+    made = client.responses.create(model="fake/fake-model", store=False, input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this?"},
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}]}])
+    assert made.store is False
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(made.id)
+    assert fake.last_request.body["messages"] == [{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"}}]}]

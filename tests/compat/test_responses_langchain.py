@@ -3,13 +3,12 @@ upstream): plain, streamed, a bound tool's call coming back as ``tool_calls``, a
 
 from __future__ import annotations
 
+import langchain_openai
 import pytest
+from langchain_core.messages import HumanMessage, ToolMessage
 
 from tests.chat.test_openai_sdk import served  # noqa: F401  (fixture: a real serve with the fake upstream)
 from tests.fakes import Reply
-
-langchain_openai = pytest.importorskip("langchain_openai")
-from langchain_core.messages import HumanMessage, ToolMessage  # noqa: E402  (only once langchain is there)
 
 
 @pytest.fixture

@@ -22,23 +22,61 @@ from qorven_local.web.io import principal, read_body
 from qorven_local.web.spec import operation
 from qorven_local.web.sse import SSEBridge, bridge_for, respond_stream
 
+_TEXT = {"type": "string", "maxLength": 1_000_000}
+_PART = {"anyOf": [
+    {"type": "object", "required": ["type", "text"],
+     "properties": {"type": {"enum": ["input_text", "output_text", "text"]}, "text": _TEXT}},
+    {"type": "object", "required": ["type", "refusal"],
+     "properties": {"type": {"const": "refusal"}, "refusal": _TEXT}},
+    {"type": "object", "required": ["type", "image_url"],
+     "properties": {"type": {"const": "input_image"}, "image_url": {"type": "string"},
+                    "detail": {"enum": ["auto", "low", "high"]}}},
+]}
+_CONTENT = {"anyOf": [_TEXT, {"type": "array", "items": _PART}]}
+_ITEM = {"anyOf": [
+    {"type": "object", "required": ["role", "content"], "description": "a message",
+     "properties": {"type": {"const": "message"}, "role": {"enum": ["user", "assistant", "system", "developer"]},
+                    "content": _CONTENT}},
+    {"type": "object", "required": ["type", "call_id", "name"], "description": "a call the model made",
+     "properties": {"type": {"const": "function_call"}, "call_id": {"type": "string"}, "name": {"type": "string"},
+                    "arguments": {"type": ["string", "null"]}}},
+    {"type": "object", "required": ["type", "call_id", "output"], "description": "the client's result of a call",
+     "properties": {"type": {"const": "function_call_output"}, "call_id": {"type": "string"},
+                    "output": _CONTENT}},
+    {"type": "object", "required": ["type"], "description": "reasoning: accepted, not replayed",
+     "properties": {"type": {"const": "reasoning"}}},
+]}
+_FORMAT = {"anyOf": [
+    {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["text", "json_object"]}}},
+    {"type": "object", "required": ["type", "name", "schema"],
+     "properties": {"type": {"const": "json_schema"}, "name": {"type": "string"}, "schema": {"type": "object"},
+                    "description": {"type": ["string", "null"]}, "strict": {"type": ["boolean", "null"]}}},
+]}
 RESPONSE_REQUEST = {
     "type": "object", "required": ["model", "input"],
     "description": "OpenAI's Responses request; unknown params are ignored",
     "properties": {
-        "model": {"type": "string", "description": "a /v1/models id: <provider>/<model>, qor:<agent> or an agent's name"},
-        "input": {"type": ["string", "array"], "description": "text, or items: messages (input_text / output_text "
-                                                              "/ input_image parts), function_call, function_call_output"},
+        "model": {"type": "string", "minLength": 1, "maxLength": 300,
+                  "description": "a /v1/models id: <provider>/<model>, qor:<agent> or an agent's name"},
+        "input": {"anyOf": [_TEXT, {"type": "array", "minItems": 1, "maxItems": 10_000, "items": _ITEM}],
+                  "description": "text, or items: messages (input_text / output_text / input_image parts), "
+                                 "function_call, function_call_output"},
         "instructions": {"type": ["string", "null"], "description": "a system message; not carried over"},
         "previous_response_id": {"type": ["string", "null"], "description": "continue a stored response"},
-        "tools": {"type": ["array", "null"], "items": {"type": "object"}, "description": "function tools only"},
-        "tool_choice": {"description": "auto, none, required or {type: function, name}"},
+        "tools": {"type": ["array", "null"], "description": "function tools only", "items": {
+            "type": "object", "required": ["type", "name"],
+            "properties": {"type": {"const": "function"}, "name": {"type": "string"},
+                           "description": {"type": ["string", "null"]}, "parameters": {"type": ["object", "null"]},
+                           "strict": {"type": ["boolean", "null"]}}}},
+        "tool_choice": {"anyOf": [{"enum": ["auto", "none", "required", None]},
+                                  {"type": "object", "required": ["type", "name"],
+                                   "properties": {"type": {"const": "function"}, "name": {"type": "string"}}}]},
         "max_output_tokens": {"type": ["integer", "null"]},
         "temperature": {"type": ["number", "null"]}, "top_p": {"type": ["number", "null"]},
-        "text": {"type": ["object", "null"], "description": "format: text, json_object or json_schema"},
+        "text": {"type": ["object", "null"], "properties": {"format": _FORMAT}},
         "stream": {"type": ["boolean", "null"]},
         "store": {"type": ["boolean", "null"], "description": "false: answer without storing"},
-        "metadata": {"type": ["object", "null"]},
+        "metadata": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
     },
 }
 RESPONSE = {"type": "object", "required": ["id", "object", "created_at", "status", "model", "output"],
@@ -80,7 +118,7 @@ class ResponsesResource:
                            "after the stream started is an `error` event.")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         tenant = principal(req).tenant_id
-        request = self.responses.parse(tenant, read_body(req))
+        request = self.responses.parse(tenant, read_body(req, RESPONSE_REQUEST))
         target = self.model_ids.chat_target(tenant, request.model)
         if target.agent is not None:
             run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
