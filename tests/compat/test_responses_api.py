@@ -207,3 +207,12 @@ def test_store_false_is_not_kept_and_images_reach_the_model(client, fake):
     assert fake.last_request.body["messages"] == [{"role": "user", "content": [
         {"type": "text", "text": "what is this?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"}}]}]
+
+
+def test_an_agents_own_tools_run_server_side(client, fake):
+    fake.enqueue(Reply.tool_calls([{"id": "call_calc", "name": "calculator", "arguments": {"expression": "6*7"}}],
+                                  text="Let me compute. "), Reply.text("It is 42"))
+    answer = client.responses.create(model="qor:analyst", input="what is 6*7?")
+    assert answer.output_text == "It is 42" and [item.type for item in answer.output] == ["message"]
+    sent = fake.last_request.body["messages"]
+    assert sent[-1]["role"] == "tool" and sent[-1]["tool_call_id"] == "call_calc" and "42" in sent[-1]["content"]

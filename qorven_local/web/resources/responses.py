@@ -139,6 +139,12 @@ class ResponsesResource:
 
     def _agent_feed(self, run: RunRequest) -> Feed:
         def feed(emit: Callable[[ChatEvent], None], cancel: threading.Event | None) -> dict[str, int] | None:
+            if cancel is None:  # not streamed: the answer is the run's final text, not every turn's deltas
+                result = self.runner.run(run)
+                emit(TextDelta(result.content))
+                emit(Finish(result.finish_reason))
+                return result.usage
+
             def on_event(event: RunEvent) -> None:
                 if isinstance(event, AnswerDelta):
                     emit(TextDelta(event.text))
