@@ -216,3 +216,20 @@ def test_an_agents_own_tools_run_server_side(client, fake):
     assert answer.output_text == "It is 42" and [item.type for item in answer.output] == ["message"]
     sent = fake.last_request.body["messages"]
     assert sent[-1]["role"] == "tool" and sent[-1]["tool_call_id"] == "call_calc" and "42" in sent[-1]["content"]
+
+
+@pytest.mark.parametrize("model", ["fake/fake-model", "qor:writer"])
+def test_a_client_leaving_a_stream_stops_the_upstream_and_stores_nothing(served, fake, model):
+    fake.enqueue(Reply.text("tok " * 400, delay=0.02))
+    with served.client() as c:
+        with c.stream("POST", "/v1/responses", json={"model": model, "input": "long please", "stream": True}) as r:
+            lines = r.iter_lines()
+            created = None
+            while True:
+                line = next(lines)
+                if line.startswith("data:") and created is None:
+                    created = json.loads(line[5:])["response"]["id"]
+                if "output_text.delta" in line:
+                    break
+        assert fake.wait_client_disconnect(1, timeout=1.5)
+        assert c.get(f"/v1/responses/{created}").status_code == 404

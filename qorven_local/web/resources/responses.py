@@ -180,6 +180,8 @@ class ResponsesResource:
 
             try:
                 usage = feed(lambda event: send(events.add(event)), cancel)
+                if cancel.is_set():  # the client left: a cut answer is neither finished nor stored
+                    return
                 closing, result, output = events.finish()
                 response = self.responses.complete(tenant, request, events.shell, result,
                                                    usage or _usage(result.usage), output)
