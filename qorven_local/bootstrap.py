@@ -11,6 +11,8 @@ from types import MappingProxyType
 
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
+from qorven_local.responses.service import ResponseService
+from qorven_local.storage.responses import ResponseStore
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
@@ -115,7 +117,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
         limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min,
                             config.max_streams_per_tenant),
         tools=tools, agents=agents, sessions=sessions, providers=providers, model_ids=model_ids, memory=memory,
-        embedder_warm_up=warm_up, runner=runner,
+        embedder_warm_up=warm_up, runner=runner, responses=ResponseService(ResponseStore(db), clock, ids),
         tool_service=ToolService(registry=tools, agents=agents, memory=memory, delegation=runner.delegation,
                                  db=db, config=config, ids=ids, clock=clock),
         rooms=RoomService(db=db, agents=agents, sessions=sessions, runner=runner, hub=hub, ids=ids, clock=clock),

@@ -14,6 +14,7 @@ from typing import Any
 
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
+from qorven_local.responses.service import ResponseService
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
@@ -58,6 +59,7 @@ class AppContext:
     memory: MemoryService
     embedder_warm_up: EmbedderWarmUp
     runner: AgentRunner             # every agent run (chat, rooms, channels, delegation) goes through it
+    responses: ResponseService      # the Responses API's stored answers
     tool_service: ToolService       # the /v1/tools catalogue and audited invoke
     rooms: RoomService
     channels: ChannelService        # bindings, the webhook pipeline, the outbox worker

@@ -19,6 +19,7 @@ from qorven_local.web.resources.models import (CatalogResource, DefaultModelReso
 from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
                                                   ProviderModelImportResource, ProvidersResource,
                                                   ProviderTestResource)
+from qorven_local.web.resources.responses import ResponseResource, ResponsesResource
 from qorven_local.web.resources.rooms import room_routes
 from qorven_local.web.resources.sessions import MessagesResource, SessionResource, SessionsResource
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
@@ -55,6 +56,9 @@ def route_table(ctx: AppContext) -> list[Route]:
             ids=ctx.ids, sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),
         Route("/v1/completions", CompletionsResource(model_ids=ctx.model_ids, clock=ctx.clock, ids=ctx.ids,
                                                      sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),
+        Route("/v1/responses", ResponsesResource(responses=ctx.responses, model_ids=ctx.model_ids, runner=ctx.runner,
+                                                 sse_ping_s=ctx.config.sse_ping_seconds, streams=ctx.limiter.streams)),
+        Route("/v1/responses/{response_id}", ResponseResource(ctx.responses)),
         Route("/v1/models", ModelsResource(ctx.model_ids)),
         Route("/v1/models/catalog", CatalogResource(ctx.providers)),
         Route("/v1/models/selected", SelectedModelsResource(ctx.providers)),
