@@ -1,5 +1,5 @@
-"""The request gate, in order: request id → path alias → Host → Origin → body rules → (after
-routing) token → rate limits → admin check.
+"""The request gate, in order: request id → path alias → Host → Origin → body size → (after
+routing) media type → token → rate limits → admin check.
 
 The rate limit is charged once the gate knows who is asking: a request with a valid token pays into
 its IP-and-token and tenant buckets; one that is refused (Host, Origin, token) or needs no token
@@ -78,15 +78,14 @@ class RequestGate:
         if req.content_length is not None and req.content_length > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         req.context.body_limit = limit
-        if req.method in BODY_METHODS and not webhook and (req.content_length or req.env.get("HTTP_TRANSFER_ENCODING")):
-            media = (req.content_type or "").split(";")[0].strip().lower()
-            if media != "application/json":
-                raise UnsupportedMediaType(f"send Content-Type: application/json (got {media or 'none'!r})")
+        req.context.webhook = webhook
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
-        if resource is None:
+        if resource is None:  # an unknown route is 404 whatever its body's media type
             self._charge_anonymous(req, resp)
             return
+        if hasattr(resource, f"on_{req.method.lower()}"):  # else 405, whatever the media type
+            self._check_media_type(req)
         op = operation_of(resource, req.method)
         if op is not None and op.public:
             req.context.principal = None
@@ -106,6 +105,15 @@ class RequestGate:
             raise AdminOnly(f"{req.method} {req.path} needs an admin token")
         if op is not None and op.query:
             validate_query(req.params, op.query)
+
+    @staticmethod
+    def _check_media_type(req: falcon.Request) -> None:
+        """Writes with a body send JSON (webhooks take whatever their channel sends)."""
+        if req.method in BODY_METHODS and not req.context.webhook and (
+                req.content_length or req.env.get("HTTP_TRANSFER_ENCODING")):
+            media = (req.content_type or "").split(";")[0].strip().lower()
+            if media != "application/json":
+                raise UnsupportedMediaType(f"send Content-Type: application/json (got {media or 'none'!r})")
 
     def _charge_anonymous(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Charge a tokenless or refused request to its IP's anonymous bucket (raises 429 when empty)."""
