@@ -10,7 +10,7 @@ from tests.support.envelope import check_envelope
 
 def test_an_unknown_channel_filter_is_400_naming_channel(admin: httpx.Client):
     session = admin.post("/v1/sessions", json={"agent_id": "prime", "channel": "api"}).json()
-    for bad in ("pigeon", "WEB", "web "):
+    for bad in ("pigeon", "WEB", "room2"):
         check_envelope(admin.get("/v1/messages", params={"session_id": session["id"], "channel": bad}),
                        400, "validation_error", "channel")
     for good in ("api", "web", "telegram"):
