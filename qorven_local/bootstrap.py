@@ -97,7 +97,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     hub = Hub(clock=clock.time)
     secrets = SecretBox(config.secret_key_path)
     tools = default_registry()
-    agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names)
+    agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names,
+                          check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents)
     tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(

@@ -112,18 +112,26 @@ class ModelSelection:
             self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, now)
             self.on_change()
             return None
-        try:
-            record, model = self.split(tenant_id, mid)
-        except ModelNotFound as exc:
-            raise ValidationError(exc.message, param="model") from None
-        if not self._offers(record, model):
-            raise ValidationError(f"{mid} is not in provider {record.name}'s model catalog "
-                                  "(GET /v1/models/catalog?refresh=true fetches it again)", param="model")
+        record, model = self._checked(tenant_id, mid, "model")
         with self.db.write() as conn:
             self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {"provider_id": record.id, "model": model}, now)
             self.store.add_selected(conn, tenant_id, record.id, model, now)
         self.on_change()
         return model_id(record.name, model)
+
+    def check_model(self, tenant_id: str, mid: str, param: str = "model") -> None:
+        """Refuse (ValidationError naming ``param``) a model id no provider of the tenant offers."""
+        self._checked(tenant_id, mid, param)
+
+    def _checked(self, tenant_id: str, mid: str, param: str) -> tuple[ProviderRecord, str]:
+        try:
+            record, model = self.split(tenant_id, mid)
+        except ModelNotFound as exc:
+            raise ValidationError(exc.message, param=param) from None
+        if not self._offers(record, model):
+            raise ValidationError(f"{mid} is not in provider {record.name}'s model catalog "
+                                  "(GET /v1/models/catalog?refresh=true fetches it again)", param=param)
+        return record, model
 
     def _offers(self, record: ProviderRecord, model: str) -> bool:
         """Whether ``model`` may be picked from ``record``: in its fetched catalog, or its catalog is
