@@ -103,7 +103,7 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
-        default_allowed_roots(config.home)))
+        default_allowed_roots(config.home)), read_timeout=config.upstream_timeout)
     model_ids = ModelDirectory(agents, providers)
     embedder = shared_embedder()
     memory = MemoryService(db, clock, ids, hub, embedder)
