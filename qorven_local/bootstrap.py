@@ -99,12 +99,13 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     hub = Hub(clock=clock.time)
     secrets = SecretBox(config.secret_key_path)
     tools = default_registry()
-    agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names)
+    agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names,
+                          check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents)
     tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
-        default_allowed_roots(config.home)))
+        default_allowed_roots(config.home)), read_timeout=config.upstream_timeout)
     model_ids = ModelDirectory(agents, providers)
     embedder = shared_embedder()
     memory = MemoryService(db, clock, ids, hub, embedder)

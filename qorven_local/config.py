@@ -81,6 +81,8 @@ SETTINGS: tuple[Setting, ...] = (
             "server stops accepting until one closes.", int),
     Setting("header_timeout", 10, "Seconds a connection may take to send a complete request head; slower ones "
             "are closed (the slow-client guard).", int),
+    Setting("upstream_timeout", 120.0, "Seconds to wait for each piece of a model provider's answer (the first "
+            "token included) before 504 provider_timeout; slow CPU models need more.", float),
     Setting("max_body_bytes", 1024 * 1024, "Largest accepted request body (webhooks get 5x).", int),
     Setting("log_level", "INFO", "Log level for <home>/logs/qorven.log and the console."),
     Setting("http_allow_private", False, "Let the http_get tool reach loopback/private addresses.", _bool),

@@ -9,7 +9,12 @@ Slow clients: waitress reads a request head on its loop thread without a deadlin
 that trickles a byte now and then stays "active", so a few hundred half-sent heads used to fill the
 connection limit. ``header_timeout`` closes any connection that has not sent a complete request head
 that long after it began one (or after it connected); waitress's ``channel_timeout`` still closes idle
-keep-alive connections. The seams are waitress internals, hence the pin
+keep-alive connections.
+
+Oversized bodies: waitress answers a body over ``max_request_body_size`` with its own plain-text 413
+(no JSON envelope, no ``x-request-id``). ``_OversizedToApp`` instead hands such a request to the app
+with an empty body, its size in ``Content-Length`` and ``Connection: close``, so the app's gate answers
+the one envelope; the channel then drops the rest of the body unread. The seams are waitress internals, hence the pin
 ``waitress>=3.0.2,<3.1`` and the seam tests in ``tests/events/test_server.py``. This is the only
 module that imports waitress.
 """
@@ -28,7 +33,9 @@ from typing import Any
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
+from waitress.utilities import RequestEntityTooLarge
 
 from qorven_local.events.ws import WebSocketGateway
 
@@ -38,10 +45,32 @@ _WS_REQLINE = re.compile(rb"GET /(?:api/)?ws(?:\?[^ \r\n]*)? HTTP/1\.1\r\n")
 _WS_UPGRADE = re.compile(rb"\r\nupgrade:[^\r\n]*\bwebsocket\b", re.IGNORECASE)
 
 
+class _OversizedToApp(HTTPRequestParser):
+    """A request parser that passes a too-large body on to the app as an empty, closing request."""
+
+    def __init__(self, adj: Any, on_oversized: Callable[[], None]) -> None:
+        super().__init__(adj)
+        self.on_oversized = on_oversized
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if isinstance(getattr(self, "error", None), RequestEntityTooLarge):
+            self.error = None
+            self.on_oversized()
+            size = max(self.content_length, self.body_bytes_received, self.adj.max_request_body_size)
+            self.headers["CONTENT_LENGTH"] = str(size)  # over every app limit: the gate refuses it
+            self.headers["CONNECTION"] = "close"
+            self.close()  # the body buffer; the app reads an empty body
+            self.body_rcv = None
+            return len(data)  # whatever followed in this read is body too: dropped
+        return consumed
+
+
 class WSHandoffChannel(HTTPChannel):
     """An HTTP channel that gives away a connection whose next request is a /ws upgrade."""
 
     _ws_head = b""
+    _discarding = False  # an oversized request was handed on: the rest of the connection is its body
     socket: socket.socket | None  # waitress's dispatcher attribute (None once closed), untyped there
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -49,6 +78,10 @@ class WSHandoffChannel(HTTPChannel):
         # When the request head now being read began (time.time(), like waitress's own stamps);
         # None between requests. A fresh connection owes its first head from the moment it connects.
         self.head_since: float | None = self.creation_time
+        self.parser_class = lambda adj: _OversizedToApp(adj, on_oversized=self._discard_rest)
+
+    def _discard_rest(self) -> None:
+        self._discarding = True
 
     def received(self, data: bytes) -> bool:  # runs on waitress's loop thread
         if self.head_since is None and data:
@@ -60,6 +93,8 @@ class WSHandoffChannel(HTTPChannel):
                 self.head_since = None  # no head pending (a body may be, which channel_timeout watches)
 
     def _receive(self, data: bytes) -> bool:
+        if self._discarding:
+            return True
         gateway = self.server.ws_gateway
         if gateway is not None and (self._ws_head or (
                 self.request is None and not self.requests and not self.will_close

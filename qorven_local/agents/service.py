@@ -26,7 +26,7 @@ def check_name(name: str) -> str:
 
 class AgentService:
     """The domain of agents; ``known_tools`` names the tools an agent may list, ``admin_tools`` the
-    admin-permission ones.
+    admin-permission ones, ``check_model(tenant, model id)`` refuses a model no provider offers.
 
     Only an admin puts an admin-permission tool on an agent (creating it, or adding the tool by
     editing it); the built-in agents are seeded with theirs. A user may still edit an agent that has
@@ -36,13 +36,15 @@ class AgentService:
 
     def __init__(self, db: Database, clock: Clock, ids: IdFactory,
                  known_tools: Callable[[], Iterable[str]] | None = None,
-                 admin_tools: Callable[[], Iterable[str]] | None = None) -> None:
+                 admin_tools: Callable[[], Iterable[str]] | None = None,
+                 check_model: Callable[[str, str], None] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
         self.store = AgentStore(db)
         self._known_tools = known_tools
         self._admin_tools = admin_tools
+        self._check_model = check_model
 
     def seed_builtins(self, conn: Any, tenant_id: str, now: str) -> None:
         """Insert the five built-in agents for a new tenant (inside the caller's transaction)."""
@@ -64,6 +66,11 @@ class AgentService:
                 raise ValidationError(f"unknown tool(s): {', '.join(unknown)}", param="tools")
         return tools
 
+    def _check_agent_model(self, tenant_id: str, model: str | None) -> None:
+        """A model id must name a model a provider offers; None (the tenant's default) always may."""
+        if model is not None and self._check_model is not None:
+            self._check_model(tenant_id, model)
+
     def _check_grant(self, added: Iterable[str], by_admin: bool) -> None:
         """Refuse a non-admin caller adding admin-permission tools (403 ``admin_only``, param ``tools``)."""
         if by_admin or self._admin_tools is None:
@@ -84,6 +91,7 @@ class AgentService:
             memory_enabled=memory.get("enabled", True), memory_auto_save=memory.get("auto_save", False),
             temperature=fields.get("temperature"), builtin=False, created_at=now, updated_at=now)
         self._check_grant(agent.tools, by_admin)
+        self._check_agent_model(tenant_id, agent.model)
         try:
             with self.db.write() as conn:
                 self.store.insert(conn, agent)
@@ -128,6 +136,8 @@ class AgentService:
                 if agent.builtin and fields["name"] != agent.name:
                     raise Conflict("built-in agents keep their names", param="name")
                 changes["name"] = check_name(fields["name"])
+            if "model" in fields:
+                self._check_agent_model(tenant_id, fields["model"])
             if "tools" in fields:
                 changes["tools"] = self._check_tools(list(fields["tools"]))
                 self._check_grant(set(changes["tools"]) - set(agent.tools), by_admin)

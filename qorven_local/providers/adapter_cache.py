@@ -28,9 +28,10 @@ def key_aad(provider_id: str) -> str:
 class AdapterCache:
     """One adapter per provider row, thread-safe."""
 
-    def __init__(self, secrets: SecretBox, local: LocalOptions | None = None) -> None:
+    def __init__(self, secrets: SecretBox, local: LocalOptions | None = None, read_timeout: float = 120.0) -> None:
         self.secrets = secrets
         self.local = local
+        self.read_timeout = read_timeout  # the HTTP adapters' wait for each piece of an answer
         self._adapters: dict[str, tuple[tuple[str, str, str | None, str], Provider]] = {}
         self._lock = threading.Lock()
 
@@ -42,7 +43,8 @@ class AdapterCache:
             if cached is not None and cached[0] == version:
                 return cached[1]
         key = self.secrets.decrypt(record.key_enc, key_aad(record.id)) if record.key_enc else None
-        adapter = create_provider(record.kind, record.base_url, key, record.name, local=self.local)
+        adapter = create_provider(record.kind, record.base_url, key, record.name, local=self.local,
+                                  read_timeout=self.read_timeout)
         with self._lock:
             old = self._adapters.get(record.id)
             self._adapters[record.id] = (version, adapter)

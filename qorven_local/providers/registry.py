@@ -40,14 +40,14 @@ class ProviderRegistry:
     """The tenant's providers and models; adapters are built lazily and reused until the row changes."""
 
     def __init__(self, db: Database, clock: Clock, ids: IdFactory, secrets: SecretBox,
-                 local: LocalOptions | None = None) -> None:
+                 local: LocalOptions | None = None, read_timeout: float = 120.0) -> None:
         self.db = db
         self.local = local  # the local kind's models folder and limits (None: no local kind)
         self.clock = clock
         self.ids = ids
         self.secrets = secrets
         self.store = ProviderStore(db)
-        self.adapters = AdapterCache(secrets, local)
+        self.adapters = AdapterCache(secrets, local, read_timeout)
         self.selection = ModelSelection(db, self.store, TenantStore(db), clock, on_change=self._changed)
         self.resolver = ModelResolver(self.store, self.selection, self.adapters)
         self.models = ModelCatalog(db, self.store, clock, self.adapters, on_change=self._changed, local=local)

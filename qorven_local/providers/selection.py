@@ -2,7 +2,12 @@
 
 Model ids are ``<provider name>/<upstream model>``; the upstream part may itself contain ``/``
 (OpenRouter), so ids split at the first one. The default is stored as a tenant setting naming the
-provider by id, so renaming a provider keeps it; a default is always selected too.
+provider by id, so renaming a provider keeps it; a default is always selected too, and a selection
+that leaves the default out clears the default.
+
+An id must name a model of its provider's catalog once that catalog has been fetched; a provider whose
+catalog was never fetched, or whose last fetch failed, is taken at its word (there is nothing to check
+against, and an offline provider must stay configurable).
 """
 
 from __future__ import annotations
@@ -64,14 +69,24 @@ class ModelSelection:
     def set_selected(self, tenant_id: str, ids: list[str]) -> list[str]:
         """Replace the selection; an unknown id is a ValidationError naming its index (``models.<i>``)."""
         pairs = []
+        missing: list[tuple[int, str]] = []
         for i, mid in enumerate(ids):
             try:
                 record, model = self.split(tenant_id, mid)
             except ModelNotFound as exc:
                 raise ValidationError(exc.message, param=f"models.{i}") from None
+            if not self._offers(record, model):
+                missing.append((i, mid))
             pairs.append((record.id, model))
+        if missing:
+            raise ValidationError(f"not in their provider's model catalog: {', '.join(m for _, m in missing)} "
+                                  "(GET /v1/models/catalog?refresh=true fetches the catalogs again)",
+                                  param=f"models.{missing[0][0]}")
+        default = self.default_pair(tenant_id)
         with self.db.write() as conn:
             self.store.replace_selected(conn, tenant_id, pairs, self.clock.iso())
+            if default is not None and default not in pairs:  # unselecting the default clears it
+                self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, self.clock.iso())
         self.on_change()
         return [s["id"] for s in self.selected(tenant_id)]
 
@@ -97,15 +112,33 @@ class ModelSelection:
             self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {}, now)
             self.on_change()
             return None
-        try:
-            record, model = self.split(tenant_id, mid)
-        except ModelNotFound as exc:
-            raise ValidationError(exc.message, param="model") from None
+        record, model = self._checked(tenant_id, mid, "model")
         with self.db.write() as conn:
             self.tenants.set_setting(tenant_id, DEFAULT_MODEL_KEY, {"provider_id": record.id, "model": model}, now)
             self.store.add_selected(conn, tenant_id, record.id, model, now)
         self.on_change()
         return model_id(record.name, model)
+
+    def check_model(self, tenant_id: str, mid: str, param: str = "model") -> None:
+        """Refuse (ValidationError naming ``param``) a model id no provider of the tenant offers."""
+        self._checked(tenant_id, mid, param)
+
+    def _checked(self, tenant_id: str, mid: str, param: str) -> tuple[ProviderRecord, str]:
+        try:
+            record, model = self.split(tenant_id, mid)
+        except ModelNotFound as exc:
+            raise ValidationError(exc.message, param=param) from None
+        if not self._offers(record, model):
+            raise ValidationError(f"{mid} is not in provider {record.name}'s model catalog "
+                                  "(GET /v1/models/catalog?refresh=true fetches it again)", param=param)
+        return record, model
+
+    def _offers(self, record: ProviderRecord, model: str) -> bool:
+        """Whether ``model`` may be picked from ``record``: in its fetched catalog, or its catalog is
+        unknown (never fetched, or the last fetch failed)."""
+        if record.models_fetched_at is None or record.models_error is not None:
+            return True
+        return self.store.catalog_entry(record.id, model) is not None
 
     def forget_provider(self, tenant_id: str, provider_id: str) -> None:
         """Clear the default when it names a provider being deleted (call inside that write)."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from qorven_local.errors import ValidationError
 from qorven_local.models import Page
 from qorven_local.storage.db import Connection, Row
+
+T = TypeVar("T")
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -75,3 +77,14 @@ def fetch_page(conn: Connection, select: str, where: Sequence[str], params: Sequ
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1]["_rowid"], rows[-1]["id"]) if has_more and rows else None
     return Page(items=[build(r) for r in rows], has_more=has_more, next_cursor=next_cursor)
+
+
+def page_items(items: Sequence[T], *, limit: int | None, cursor: str | None, key: Callable[[T], str]) -> Page:
+    """One page of a list computed in memory (in its own order); the cursor is the position and key of
+    the last item shown, so it is as opaque and as strictly checked as a stored list's."""
+    limit = check_limit(limit)
+    start = decode_cursor(cursor) + 1 if cursor else 0
+    shown = list(items[start:start + limit])
+    has_more = start + limit < len(items)
+    next_cursor = encode_cursor(start + len(shown) - 1, key(shown[-1])) if has_more and shown else None
+    return Page(items=shown, has_more=has_more, next_cursor=next_cursor)

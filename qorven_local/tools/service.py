@@ -19,7 +19,7 @@ from qorven_local.memory.service import MemoryService
 from qorven_local.agents.types import Agent
 from qorven_local.models import Page, Principal
 from qorven_local.storage.db import Database
-from qorven_local.storage.paging import check_limit, decode_cursor, encode_cursor
+from qorven_local.storage.paging import page_items
 from qorven_local.storage.tool_audit import ToolAuditStore, digest_arguments
 from qorven_local.tools.context import ToolContext, ToolSettings
 from qorven_local.tools.registry import Tool, ToolRegistry, ToolResult
@@ -56,13 +56,9 @@ class ToolService:
 
     def list_page(self, tenant_id: str, *, limit: int | None, cursor: str | None) -> Page:
         """The tools in registry order; the cursor is the position of the last one shown."""
-        limit = check_limit(limit)
-        start = decode_cursor(cursor) + 1 if cursor else 0
-        tools = self.registry.list()
-        shown = tools[start:start + limit]
-        has_more = start + limit < len(tools)
-        return Page(items=[self.describe(t) for t in shown], has_more=has_more,
-                    next_cursor=encode_cursor(start + len(shown) - 1, shown[-1].name) if has_more else None)
+        page = page_items(self.registry.list(), limit=limit, cursor=cursor, key=lambda t: t.name)
+        return Page(items=[self.describe(t) for t in page.items], has_more=page.has_more,
+                    next_cursor=page.next_cursor)
 
     def inspect(self, tenant_id: str, name: str) -> dict[str, Any]:
         tool = self.registry.get(name)

@@ -8,6 +8,7 @@ import falcon
 
 from qorven_local.errors import ValidationError
 from qorven_local.models import Page, Principal
+from qorven_local.storage.paging import page_items
 from qorven_local.web.validation import parse_json, validate
 
 
@@ -67,3 +68,9 @@ def page_args(req: falcon.Request) -> dict[str, Any]:
 def page_body(page: Page, serialize: Callable[[Any], dict[str, Any]] = lambda x: x.to_dict()) -> dict[str, Any]:
     return {"object": "list", "data": [serialize(item) for item in page.items], "has_more": page.has_more,
             "next_cursor": page.next_cursor, **page.extra}
+
+
+def paged_list(req: falcon.Request, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A computed list answered as one page of ``limit``/``cursor`` (items keyed by their ``id``)."""
+    page = page_items(items, key=lambda item: str(item["id"]), **page_args(req))
+    return {**page_body(page, lambda item: item), **extra}

@@ -1,5 +1,6 @@
 """The request gate, in order: request id → path alias → HEAD as GET → Host → CORS preflight → Origin →
-body rules → (after routing) token → rate limits → admin check; on the way out, the CORS headers.
+body size → (after routing) media type → token → rate limits → admin check; on the way out, the CORS
+headers.
 
 The rate limit is charged once the gate knows who is asking: a request with a valid token pays into
 its IP-and-token and tenant buckets; one that is refused (Host, Origin, token) or needs no token
@@ -100,15 +101,14 @@ class RequestGate:
         if req.content_length is not None and req.content_length > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         req.context.body_limit = limit
-        if req.method in BODY_METHODS and not webhook and (req.content_length or req.env.get("HTTP_TRANSFER_ENCODING")):
-            media = (req.content_type or "").split(";")[0].strip().lower()
-            if media != "application/json":
-                raise UnsupportedMediaType(f"send Content-Type: application/json (got {media or 'none'!r})")
+        req.context.webhook = webhook
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource, params) -> None:
-        if resource is None:
+        if resource is None:  # an unknown route is 404 whatever its body's media type
             self._charge_anonymous(req, resp)
             return
+        if hasattr(resource, f"on_{req.method.lower()}"):  # else 405, whatever the media type
+            self._check_media_type(req)
         op = operation_of(resource, req.method)
         if op is not None and op.public:
             req.context.principal = None
@@ -150,6 +150,15 @@ class RequestGate:
         resp.set_header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
         resp.set_header("Access-Control-Max-Age", CORS_MAX_AGE_SECONDS)
         resp.complete = True
+
+    @staticmethod
+    def _check_media_type(req: falcon.Request) -> None:
+        """Writes with a body send JSON (webhooks take whatever their channel sends)."""
+        if req.method in BODY_METHODS and not req.context.webhook and (
+                req.content_length or req.env.get("HTTP_TRANSFER_ENCODING")):
+            media = (req.content_type or "").split(";")[0].strip().lower()
+            if media != "application/json":
+                raise UnsupportedMediaType(f"send Content-Type: application/json (got {media or 'none'!r})")
 
     def _charge_anonymous(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Charge a tokenless or refused request to its IP's anonymous bucket (raises 429 when empty)."""

@@ -1,0 +1,1 @@
+"""Conformance edges that tripped real clients (openai SDK, LangChain, curl, browsers)."""

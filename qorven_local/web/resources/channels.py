@@ -11,7 +11,7 @@ from qorven_local.channels.kinds import KINDS
 from qorven_local.channels.service import ChannelService
 from qorven_local.channels.types import Binding
 from qorven_local.web import schemas
-from qorven_local.web.io import page_args, page_body, principal, query_choice, read_body
+from qorven_local.web.io import page_args, page_body, paged_list, principal, query_choice, read_body
 from qorven_local.web.resources.webhooks import WebhookResource
 from qorven_local.web.spec import PAGED, Param, Route, operation
 
@@ -205,10 +205,9 @@ class ChannelStatusResource:
         self.channels = channels
 
     @operation(summary="Health and counters of every channel binding", tag="channels",
-               response=schemas.list_of(STATUS_ITEM))
+               response=schemas.list_of(STATUS_ITEM), query=PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"object": "list", "data": self.channels.status(principal(req).tenant_id),
-                      "has_more": False, "next_cursor": None}
+        resp.media = paged_list(req, self.channels.status(principal(req).tenant_id))
 
 
 class ChannelDeliveriesResource:

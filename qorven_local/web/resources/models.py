@@ -6,8 +6,8 @@ import falcon
 
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.providers.registry import ProviderRegistry
-from qorven_local.web.io import principal, query_bool, read_body
-from qorven_local.web.spec import Param, operation
+from qorven_local.web.io import paged_list, principal, query_bool, read_body
+from qorven_local.web.spec import PAGED, Param, operation
 
 MODEL = {
     "type": "object", "required": ["id", "object", "created", "owned_by", "qorven"],
@@ -22,7 +22,7 @@ MODEL = {
 }
 MODEL_LIST = {"type": "object", "required": ["object", "data"],
               "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": MODEL},
-                             "has_more": {"const": False}, "next_cursor": {"type": "null"}}}
+                             "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}}
 CATALOG_ENTRY = {
     "type": "object",
     "required": ["id", "object", "provider_id", "provider", "model", "owned_by", "context_length", "selected",
@@ -39,7 +39,7 @@ CATALOG_ENTRY = {
 CATALOG = {
     "type": "object", "required": ["object", "data", "errors"],
     "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": CATALOG_ENTRY},
-                   "has_more": {"const": False}, "next_cursor": {"type": "null"},
+                   "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]},
                    "errors": {"type": "array", "description": "providers whose model list could not be fetched",
                               "items": {"type": "object"}}},
 }
@@ -60,10 +60,9 @@ class ModelsResource:
         self.directory = directory
 
     @operation(summary="Models clients may pick: selected provider models, agents (qor:<name>) and the "
-                       "embedding model (OpenAI list)", tag="models", response=MODEL_LIST)
+                       "embedding model (OpenAI list)", tag="models", response=MODEL_LIST, query=PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"object": "list", "data": self.directory.list(principal(req).tenant_id),
-                      "has_more": False, "next_cursor": None}
+        resp.media = paged_list(req, self.directory.list(principal(req).tenant_id))
 
 
 class ModelResource:
@@ -82,10 +81,10 @@ class CatalogResource:
 
     @operation(summary="Every model the enabled providers offer (cached; ?refresh=true asks them again)",
                tag="models", response=CATALOG,
-               query=(Param("refresh", {"type": "boolean", "default": False}, "fetch the lists again"),))
+               query=PAGED + (Param("refresh", {"type": "boolean", "default": False}, "fetch the lists again"),))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         entries, errors = self.providers.catalog(principal(req).tenant_id, query_bool(req, "refresh"))
-        resp.media = {"object": "list", "data": entries, "has_more": False, "next_cursor": None, "errors": errors}
+        resp.media = paged_list(req, entries, errors=errors)
 
 
 class SelectedModelsResource:

@@ -77,7 +77,7 @@ class MessagesResource:
     @operation(summary="List a session's messages (oldest first)", tag="messages",
                response=schemas.list_of(schemas.MESSAGE),
                query=(Param("session_id", {"type": "string"}, "the session", required=True),
-                      Param("channel", {"type": "string"}, "only messages that came through this channel"))
+                      Param("channel", {"type": "string", "enum": list(CHANNELS)}, "only messages that came through this channel"))
                + PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         session_id = query_required(req, "session_id")
