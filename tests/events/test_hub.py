@@ -121,10 +121,12 @@ def test_topic_count_is_bounded():
 def test_publish_is_cheap_enough_for_token_deltas():
     hub = Hub()
     subs = [hub.subscribe("t1", topics=["session:s1"], max_queue=100_000) for _ in range(3)]
-    n = 20_000
-    start = time.perf_counter()
-    for i in range(n):
-        hub.publish("t1", "session:s1", "message.delta", {"i": i})
-    per_publish = (time.perf_counter() - start) / n
-    assert per_publish < 50e-6, per_publish  # measured ~1-2 µs here; generous for slow CI
-    assert all(len(s) == n for s in subs)
+    n, rounds = 4_000, 5
+    best = float("inf")
+    for r in range(rounds):  # the best round: other processes on a loaded machine only ever add time
+        start = time.perf_counter()
+        for i in range(n):
+            hub.publish("t1", "session:s1", "message.delta", {"i": i})
+        best = min(best, (time.perf_counter() - start) / n)
+    assert best < 50e-6, best  # measured ~1.7 µs here; generous for slow CI
+    assert all(len(s) == n * rounds for s in subs)
