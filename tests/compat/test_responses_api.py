@@ -110,6 +110,27 @@ def test_function_tool_round_trip(client, fake):
     assert sent[-1] == {"role": "tool", "tool_call_id": "call_w1", "content": "sunny"}
 
 
+def test_an_agents_client_function_tool_round_trip(client, fake):
+    """An agent offered the client's function tool returns its call, then answers from the output."""
+    fake.enqueue(Reply.tool_calls([{"id": "call_a1", "name": "get_weather", "arguments": {"city": "Lima"}}]))
+    asked = client.responses.create(model="qor:writer", input="weather in Lima?", tools=[WEATHER])
+    call = next(item for item in asked.output if item.type == "function_call")
+    assert call.name == "get_weather" and call.call_id == "call_a1" and json.loads(call.arguments) == {"city": "Lima"}
+    assert "get_weather" in [t["function"]["name"] for t in fake.last_request.body["tools"]]
+
+    fake.enqueue(Reply.text("Lima is cloudy"))
+    done = client.responses.create(model="qor:writer", previous_response_id=asked.id, tools=[WEATHER],
+                                   input=[{"type": "function_call_output", "call_id": "call_a1", "output": "cloudy"}])
+    assert done.output_text == "Lima is cloudy"
+    assert fake.last_request.body["messages"][-1] == {"role": "tool", "tool_call_id": "call_a1", "content": "cloudy"}
+
+    fake.enqueue(Reply.tool_calls([{"id": "call_a2", "name": "get_weather", "arguments": {"city": "Quito"}}]))
+    with client.responses.stream(model="qor:writer", input="weather in Quito?", tools=[WEATHER]) as stream:
+        final = stream.get_final_response()
+    streamed = next(item for item in final.output if item.type == "function_call")
+    assert streamed.call_id == "call_a2" and json.loads(streamed.arguments) == {"city": "Quito"}
+
+
 def test_streamed_function_call(client, raw, fake):
     fake.enqueue(Reply.tool_calls([{"id": "call_s1", "name": "get_weather", "arguments": {"city": "Oslo"}}],
                                   arg_chunks=3))

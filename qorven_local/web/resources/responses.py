@@ -12,7 +12,7 @@ from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
 from qorven_local.agents.runs import RunRequest
 from qorven_local.errors import InternalError, QorvenError
-from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, TextDelta, Usage, collect
+from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, TextDelta, ToolCallDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream
 from qorven_local.providers.registry import ResolvedModel
 from qorven_local.responses.service import ResponseRequest, ResponseService
@@ -122,7 +122,7 @@ class ResponsesResource:
         target = self.model_ids.chat_target(tenant, request.model)
         if target.agent is not None:
             run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
-                             messages=request.messages())
+                             messages=request.messages(), client=ChatRequest.from_openai(request.chat_body()))
             feed: Feed = self._agent_feed(run)
         else:
             assert target.model is not None  # a ChatTarget names an agent or a model
@@ -142,6 +142,7 @@ class ResponsesResource:
             if cancel is None:  # not streamed: the answer is the run's final text, not every turn's deltas
                 result = self.runner.run(run)
                 emit(TextDelta(result.content))
+                _emit_client_calls(emit, result.client_tool_calls)
                 emit(Finish(result.finish_reason))
                 return result.usage
 
@@ -149,6 +150,7 @@ class ResponsesResource:
                 if isinstance(event, AnswerDelta):
                     emit(TextDelta(event.text))
                 elif isinstance(event, RunFinished):
+                    _emit_client_calls(emit, event.tool_calls)
                     emit(Finish(event.finish_reason))
             run.on_event, run.cancel = on_event, cancel
             return self.runner.run(run).usage
@@ -213,3 +215,10 @@ class ResponseResource:
     @operation(summary="Delete a stored response", tag="chat", response=RESPONSE_DELETED, errors=("not_found",))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, response_id: str) -> None:
         resp.media = self.responses.delete(principal(req).tenant_id, response_id)
+
+
+def _emit_client_calls(emit: Callable[[ChatEvent], None], calls: list[dict[str, Any]] | None) -> None:
+    """An agent run that ended on the client's function tools: each call, whole, as the stream's tool call."""
+    for index, call in enumerate(calls or ()):
+        function = call.get("function") or {}
+        emit(ToolCallDelta(index, call.get("id"), function.get("name"), function.get("arguments") or ""))
