@@ -13,6 +13,38 @@ export function userBlock(text, at) {
     h("div", { class: "msg-body" }, contentText(text)));
 }
 
+// Icons of the message and conversation actions (trusted path data, 24×24, stroked).
+export const ACTION_ICONS = {
+  copy: ["M9 9h11v11H9z", "M5 15H4V4h11v1"],
+  edit: ["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
+  regenerate: ["M20 11a8 8 0 1 0-2.3 5.7", "M20 4v7h-7"],
+  remember: ["M6 3h12v18l-6-4-6 4z"],
+  trash: ["M4 7h16", "M10 11v6", "M14 11v6", "M6 7l1 13h10l1-13", "M9 7V4h6v3"],
+  download: ["M12 4v11", "M7 10l5 5 5-5", "M5 20h14"],
+};
+
+/**
+ * A row of action buttons for a message or a conversation: each {label, icon, run} becomes an icon
+ * button named by its label. Shown on hover and on keyboard focus (styles.css). The name is hidden
+ * text, not aria-label, so a label lookup for the "Message" box never also finds "Copy message".
+ */
+export function actionBar(actions) {
+  return h("div", { class: "msg-actions" },
+    actions.filter(Boolean).map((a) => {
+      const button = h("button", { type: "button", class: "ghost icon-btn", title: a.label },
+        icon(ACTION_ICONS[a.icon], 14), h("span", { class: "sr-only" }, a.label));
+      button.addEventListener("click", (e) => { e.stopPropagation(); a.run(button); });
+      return button;
+    }));
+}
+
+/** Put an action bar into a message block's header (replacing any earlier one). */
+export function setActions(block, bar) {
+  const head = block.querySelector(".msg-head");
+  head.querySelector(".msg-actions")?.remove();
+  if (bar) head.append(bar);
+}
+
 export function contentText(content) {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((p) => (typeof p === "string" ? p : p.text || "")).join("");
@@ -45,6 +77,8 @@ export class RunView {
         h("time", { class: "msg-time", datetime: at || "" }, shortTime(at))),
       this.chips, this.parts, this.footer);
     this.text = null;       // {src, el} of the current text part
+    this.texts = [];        // every text part, in order (what "Copy message" copies)
+    this.messageIds = [];   // the stored assistant messages this run is made of, once known
     this.cards = new Map();
     this.failed = false;
     this.scheduleRender = frameThrottle(() => this.render());
@@ -53,6 +87,7 @@ export class RunView {
   appendText(delta, immediate = false) {
     if (!this.text) {
       this.text = { src: "", el: h("div", { class: "msg-body" }) };
+      this.texts.push(this.text);
       this.parts.append(this.text.el);
     }
     this.text.src += delta;
@@ -92,6 +127,11 @@ export class RunView {
     this.chips.classList.remove("hidden");
     this.chips.append(h("span", { class: "faint small" }, "Recalled"));
     recalled.forEach((r, i) => this.chips.append(memoryChip(r, i < 3)));
+  }
+
+  /** The run's text as written (markdown source), its parts separated by blank lines. */
+  plainText() {
+    return this.texts.map((t) => t.src).filter(Boolean).join("\n\n");
   }
 
   note(text) {
