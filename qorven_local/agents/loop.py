@@ -164,8 +164,8 @@ class _Run:
         model = (self.req.model or (self.session.model if self.session else None)
                  or self.services.model_ids.agent_model(self.agent))
         if not model:
-            raise NoModelConfigured(f"agent {self.agent.name} has no model and no default model is set; add a "
-                                    "provider and set a default model (PUT /v1/models/default)")
+            raise NoModelConfigured(f"agent {self.agent.name} has no model and no default model is set: set up a "
+                                    "model on the Models screen, or set a default with PUT /v1/models/default")
         try:
             return self.services.providers.resolve(self.tenant, model)
         except ModelNotFound as exc:

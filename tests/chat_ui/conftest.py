@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.servers import InProcessServer
 from tests.support.upstream import configure_upstream
-from tests.ui.conftest import UI, VIEWPORT, browser  # noqa: F401  (browser: the session's Chromium)
+from tests.ui.conftest import UI, VIEWPORT
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def chat_server(tmp_path_factory, module_fake):
 
 
 @pytest.fixture(scope="module")
-def chat_ui(browser, chat_server):  # noqa: F811
+def chat_ui(browser, chat_server):
     """One page on the Chat screen, shared by the module's tests, with clipboard access."""
     context = browser.new_context(viewport=VIEWPORT)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=chat_server.url)

@@ -5,7 +5,7 @@ import { h, icon, replace, shortTime, frameThrottle } from "./dom.js";
 import { ICONS } from "./icons.js";
 import { api } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
-import { errorBox, errorText, toast } from "./ui.js";
+import { errorText, toast } from "./ui.js";
 
 export function userBlock(text, at) {
   return h("article", { class: "msg user" },
@@ -138,9 +138,18 @@ export class RunView {
     this.footer.append(h("div", { class: "msg-note" }, text));
   }
 
-  fail(err) {
+  /** Show why the run failed, in plain words, with the action that fixes it (``actions``: {retry, setup}). */
+  fail(err, actions = this.errorActions) {
     this.failed = true;
-    this.footer.append(errorBox(err));
+    this.footer.querySelector(".chat-error")?.remove();
+    this.failure = err;
+    this.footer.append(chatError(err, actions || {}));
+  }
+
+  /** Offer the actions on an error already shown (the answer's turn is known only after the run). */
+  setErrorActions(actions) {
+    this.errorActions = actions;
+    if (this.failure) this.fail(this.failure, actions);
   }
 }
 
@@ -189,4 +198,33 @@ class ToolCard {
     replace(this.resultWrap, h("div", { class: "tlabel" }, ok ? "Result" : "Error"), h("pre", null, body || "(empty)"));
     this.resultWrap.classList.remove("hidden");
   }
+}
+
+// What went wrong, said plainly; the code and the server's words stay below as details.
+const PLAIN_ERRORS = {
+  no_model_configured: "No model is set up yet, so nobody can answer.",
+  provider_error: "The model's provider could not answer.",
+  provider_timeout: "The model took too long to answer.",
+  too_many_runs: "Too many replies are being written at once. Wait a moment, then retry.",
+  rate_limited: "Too many requests in a short time. Wait a moment, then retry.",
+  network_error: "The server did not answer. Is Qorven still running?",
+  internal_error: "Something went wrong inside Qorven.",
+  failed: "The reply failed.",
+};
+
+/** A failed answer: a plain sentence, the details, and "Set up a model" or "Retry" when they help. */
+export function chatError(err, { retry, setup } = {}) {
+  const code = (err && err.code) || "error";
+  const message = (err && err.message) || String(err);
+  const plain = PLAIN_ERRORS[code];
+  const box = h("div", { class: "error-box chat-error", role: "alert" },
+    h("div", { class: "plain" }, plain || message),
+    h("div", { class: "err-detail faint small" }, h("span", { class: "code" }, code),
+      plain && code !== "no_model_configured" ? message : "",
+      err && err.requestId ? ` (${err.requestId})` : ""));
+  const buttons = [];
+  if (code === "no_model_configured" && setup) buttons.push(h("button", { type: "button", class: "primary", onclick: setup }, "Set up a model"));
+  else if (retry) buttons.push(h("button", { type: "button", onclick: retry }, "Retry"));
+  if (buttons.length) box.append(h("div", { class: "err-actions" }, buttons));
+  return box;
 }

@@ -244,7 +244,9 @@ export async function mount(container, { navigate }) {
           { label: "Remember this", icon: "remember", run: (b) => remember(text(), b) },
           { label: "Delete message", icon: "trash", run: () => deleteMessage(entry.message.id, "Delete this message?") },
         ]));
-      } else if (entry.kind === "run" && entry.view.messageIds.length) {
+      }
+      if (entry.kind === "run") entry.view.setErrorActions(entry === lastRun ? errorActions(entry) : null);
+      if (entry.kind === "run" && entry.view.messageIds.length) {
         const view = entry.view;
         setActions(view.el, actionBar([
           { label: "Copy message", icon: "copy", run: () => copy(view.plainText()) },
@@ -254,6 +256,20 @@ export async function mount(container, { navigate }) {
         ]));
       }
     }
+  }
+
+  /** What fixes a failed answer: "Set up a model" opens the Models screen; "Retry" runs the turn again. */
+  function errorActions(entry) {
+    return { setup: () => navigate("models"), retry: () => retry(entry) };
+  }
+
+  function retry(entry) {
+    if (state.run) return;
+    const at = state.entries.indexOf(entry);
+    const asked = state.entries[at - 1];
+    truncateFrom(entry);
+    if (asked && asked.kind === "user" && !asked.message) runStream({ message: asked.text }, asked.text); // never stored
+    else runStream({ regenerate: true }, "");
   }
 
   async function copy(text) {
@@ -419,7 +435,7 @@ export async function mount(container, { navigate }) {
     messagesInner.querySelector(".welcome")?.remove();
     const el = userBlock(text, new Date().toISOString());
     messagesInner.append(el);
-    state.entries.push({ kind: "user", el, message: null });
+    state.entries.push({ kind: "user", el, message: null, text });
     await runStream({ message: text }, text);
   }
 
@@ -429,6 +445,7 @@ export async function mount(container, { navigate }) {
     view.streaming(true);
     messagesInner.append(view.el);
     const entry = { kind: "run", view };
+    view.errorActions = errorActions(entry);
     state.entries.push(entry);
     scrollToEnd(true);
 
@@ -490,9 +507,16 @@ export async function mount(container, { navigate }) {
     const lastUser = stored.map((m) => m.role).lastIndexOf("user");
     const userEntry = [...state.entries].reverse().find((e) => e.kind === "user");
     const runEntry = state.entries[state.entries.length - 1];
-    if (lastUser >= 0 && userEntry) userEntry.message = stored[lastUser];
-    if (runEntry && runEntry.kind === "run") {
-      runEntry.view.messageIds = stored.slice(lastUser + 1).filter((m) => m.role === "assistant").map((m) => m.id);
+    const asked = stored[lastUser];
+    // The stored turn is ours only if its question is the one on screen (a run that could not start,
+    // e.g. with no model set up, stored nothing).
+    const ours = asked && userEntry && (userEntry.message ? userEntry.message.id === asked.id
+      : contentText(asked.content) === userEntry.text);
+    if (ours) {
+      userEntry.message = asked;
+      if (runEntry && runEntry.kind === "run") {
+        runEntry.view.messageIds = stored.slice(lastUser + 1).filter((m) => m.role === "assistant").map((m) => m.id);
+      }
     }
     decorate();
   }
@@ -556,9 +580,16 @@ export async function mount(container, { navigate }) {
     list.render();
   }
 
+  // Follow the end of the conversation while the reader is there: a reply that grows (even by one
+  // long chunk, rendered a frame later) stays in view; scrolling up to read stops the following.
+  let follow = true;
+  const nearEnd = () => messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
+  messagesEl.addEventListener("scroll", () => { follow = nearEnd(); });
+  const grows = new ResizeObserver(() => { if (follow) messagesEl.scrollTop = messagesEl.scrollHeight; });
+  grows.observe(messagesInner);
   function scrollToEnd(force = false) {
-    const nearEnd = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
-    if (force || nearEnd) messagesEl.scrollTop = messagesEl.scrollHeight;
+    if (force) follow = true;
+    if (follow) messagesEl.scrollTop = messagesEl.scrollHeight;
   }
 
   function autosize() {
@@ -593,6 +624,7 @@ export async function mount(container, { navigate }) {
 
   return () => {
     stop();
+    grows.disconnect();
     window.removeEventListener("keydown", onKey);
     if (sessionUnsub) sessionUnsub();
     if (agentUnsub) agentUnsub();
