@@ -237,3 +237,11 @@ def test_the_document_lists_the_new_routes(api):
     assert "delete" in paths["/v1/messages/{message_id}"] and "get" in paths["/v1/sessions/{session_id}/export"]
     form = json.dumps(paths["/v1/chat/completions"]["post"]["requestBody"])
     assert "edit_message_id" in form and "regenerate" in form
+
+
+def test_a_room_members_session_cannot_be_purged_under_its_room(api):
+    room = api.post("/v1/rooms", json={"name": "Purge check", "members": ["writer", "analyst"]})
+    assert room.status_code == 201, room.text
+    member = api.get("/v1/sessions", params={"channel": "room", "limit": 200}).json()["data"][0]
+    error_of(api.delete(f"/v1/sessions/{member['id']}", params={"purge": "true"}), 409, "conflict")
+    assert api.get(f"/v1/sessions/{member['id']}").status_code == 200
