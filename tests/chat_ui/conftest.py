@@ -30,3 +30,10 @@ def chat_ui(browser, chat_server):
     view.open(chat_server.admin_token)
     yield view
     context.close()
+
+
+@pytest.fixture
+def api(chat_server):
+    """An admin client of the module's server."""
+    with chat_server.client() as client:
+        yield client

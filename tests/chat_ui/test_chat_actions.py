@@ -22,12 +22,6 @@ def page(chat_ui, fake):
     chat_ui.assert_clean()
 
 
-@pytest.fixture
-def api(chat_server):
-    with chat_server.client() as client:
-        yield client
-
-
 def send(page, text):
     page.get_by_label("Message").fill(text)
     page.get_by_label("Message").press("Enter")

@@ -13,11 +13,10 @@ from tests.fakes import Reply
 from tests.support.servers import TEST_LIMITS, InProcessServer
 from tests.support.upstream import configure_upstream
 from tests.support.wait import wait_until
-from tests.ui.conftest import UI, VIEWPORT
 
 
 @pytest.fixture(scope="module")
-def bare_server(tmp_path_factory, module_fake):
+def chat_server(tmp_path_factory, module_fake):
     """A server with a provider but no model chosen (so the UI opens on Chat, and chat has no model)."""
     with InProcessServer(tmp_path_factory.mktemp("reading-home")) as server:
         with server.client() as api:
@@ -27,22 +26,11 @@ def bare_server(tmp_path_factory, module_fake):
         yield server
 
 
-@pytest.fixture(scope="module")
-def view(browser, bare_server):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    ui = UI(page, bare_server.url)
-    ui.open(bare_server.admin_token, "chat")
-    expect(page.get_by_label("Message")).to_be_enabled()
-    yield ui
-    context.close()
-
-
 @pytest.fixture
-def api(bare_server):
-    with bare_server.client() as client:
-        yield client
+def view(chat_ui):
+    """The module's page (conftest's ``chat_ui`` over this module's ``chat_server``), on the Chat screen."""
+    expect(chat_ui.page.get_by_label("Message")).to_be_enabled()
+    return chat_ui
 
 
 def send(page, text):
@@ -99,12 +87,12 @@ def test_a_long_one_chunk_reply_is_scrolled_into_view_and_keys_work(view, fake):
     view.shot("chat-long-reply")
 
 
-def test_a_banner_says_when_the_server_is_unreachable_and_clears_when_it_is_back(view, bare_server):
+def test_a_banner_says_when_the_server_is_unreachable_and_clears_when_it_is_back(view, chat_server):
     page = view.page
     banner = page.get_by_role("alert").filter(has_text="Qorven is not reachable")
     expect(banner).to_be_hidden()
-    port, home = bare_server.port, bare_server.home
-    bare_server.stop()
+    port, home = chat_server.port, chat_server.home
+    chat_server.stop()
     expect(banner).to_be_visible()
     view.shot("chat-server-unreachable")
     page.get_by_role("link", name="Agents").click()  # every screen
