@@ -101,7 +101,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     tools = default_registry()
     agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names,
                           check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
-    sessions = SessionService(db, clock, ids, agents)
+    sessions = SessionService(db, clock, ids, agents,
+                              check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,

@@ -4,6 +4,7 @@ fake model upstream they are pointed at."""
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Iterator
 
 import httpx
@@ -60,3 +61,20 @@ def fake(module_fake: FakeProvider) -> Iterator[FakeProvider]:
     module_fake.api_key = UPSTREAM_KEY
     yield module_fake
     module_fake.reset()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium through Playwright, one for the whole session (the sync API allows one
+    Playwright per thread, so every folder of browser tests shares this one)."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.conftest import CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -8,6 +8,7 @@ import { resolveToken, storeToken } from "./js/token.js";
 import { connect, disconnect, onLiveState } from "./js/live.js";
 import { toast, errorBox } from "./js/ui.js";
 import { prefs } from "./js/store.js";
+import { mountOfflineBanner } from "./js/offline-banner.js";
 
 const SCREENS = [
   { route: "chat", label: "Chat", icon: ICONS.chat, load: () => import("./js/screens/chat.js") },
@@ -191,6 +192,8 @@ window.addEventListener("keydown", (e) => {
     navigate(SCREENS[Number(e.key) - 1].route);
   }
 });
+
+mountOfflineBanner(); // once, above every screen
 
 (async () => {
   const token = await resolveToken();

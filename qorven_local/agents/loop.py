@@ -108,6 +108,9 @@ class _Run:
     def execute(self) -> RunResult:
         resolved = self._resolve_model()
         query = self.req.user_message if self.req.user_message is not None else last_user_text(self.req.messages or [])
+        if self.req.rewind is not None and self.session is not None:  # only now: a run that cannot start loses nothing
+            query = self.services.sessions.rewind(self.tenant, self.session.id, self.req.rewind.message_id,
+                                                  self.req.rewind.text).content or ""
         recalled = self._recall(query)
         if self.session is not None:
             history = paired_tool_calls([stored_to_openai(m) for m in
@@ -158,10 +161,11 @@ class _Run:
                          client_tool_calls=self.client_calls)
 
     def _resolve_model(self) -> ResolvedModel:
-        model = self.services.model_ids.agent_model(self.agent)
+        model = (self.req.model or (self.session.model if self.session else None)
+                 or self.services.model_ids.agent_model(self.agent))
         if not model:
-            raise NoModelConfigured(f"agent {self.agent.name} has no model and no default model is set; add a "
-                                    "provider and set a default model (PUT /v1/models/default)")
+            raise NoModelConfigured(f"agent {self.agent.name} has no model and no default model is set: set up a "
+                                    "model on the Models screen, or set a default with PUT /v1/models/default")
         try:
             return self.services.providers.resolve(self.tenant, model)
         except ModelNotFound as exc:

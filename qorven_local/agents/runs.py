@@ -22,6 +22,15 @@ from qorven_local.providers.events import ChatRequest
 RETRY_AFTER_S = 2
 
 
+@dataclass(frozen=True)
+class Rewind:
+    """Answer one of the session's user messages again: its text replaced (``text``; None keeps it) and
+    every message after it dropped, in one transaction, once the run has its model (regenerate, edit)."""
+
+    message_id: str
+    text: str | None = None
+
+
 @dataclass
 class RunRequest:
     """What to run: which agent, in which session (or statelessly), on which new turn, and who listens."""
@@ -39,6 +48,8 @@ class RunRequest:
     plan_run: bool = True                # counts against the per-tenant concurrency limit
     budget: RequestBudget | None = None  # shared by a request's whole delegation tree; the runner makes one
     client: ChatRequest | None = None    # an agent as a model: the client's options and tools (client_options.py)
+    model: str | None = None             # this run's model instead of the conversation's or agent's
+    rewind: Rewind | None = None         # answer an earlier user message again instead of a new one
 
 
 class RequestBudget:

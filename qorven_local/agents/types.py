@@ -65,6 +65,7 @@ class Session:
     created_at: str
     updated_at: str
     last_message_at: str | None
+    model: str | None = None             # this conversation's model override (None: the agent's)
 
     def to_dict(self) -> dict[str, Any]:
         return _api_fields(self, "session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from qorven_local.agents.types import CHAT_FAMILY_CHANNELS, Message, Session
@@ -9,12 +10,14 @@ from qorven_local.models import Page
 from qorven_local.storage.db import Database, dumps, loads
 from qorven_local.storage.paging import fetch_page
 
+SEARCH_CAP = 1000  # sessions a search ranks at most; its pages are cut from this list
+
 
 def row_to_session(row: Any) -> Session:
     return Session(id=row["id"], tenant_id=row["tenant_id"], agent_id=row["agent_id"], channel=row["channel"],
                    peer=row["peer"], title=row["title"], status=row["status"],
                    message_count=row["message_count"], created_at=row["created_at"],
-                   updated_at=row["updated_at"], last_message_at=row["last_message_at"])
+                   updated_at=row["updated_at"], last_message_at=row["last_message_at"], model=row["model"])
 
 
 def row_to_message(row: Any) -> Message:
@@ -46,11 +49,12 @@ class SessionStore:
         return row_to_session(row) if row else None
 
     def update_fields(self, conn: Any, tenant_id: str, session_id: str, *, title: Any = ..., status: str | None = None,
-                      now: str) -> None:
+                      model: Any = ..., now: str) -> None:
         sets, args = ["updated_at = ?"], [now]
-        if title is not ...:
-            sets.append("title = ?")
-            args.append(title)
+        for column, value in (("title", title), ("model", model)):
+            if value is not ...:
+                sets.append(f"{column} = ?")
+                args.append(value)
         if status is not None:
             sets.append("status = ?")
             args.append(status)
@@ -63,18 +67,54 @@ class SessionStore:
                      args + [tenant_id, session_id])
 
     def page(self, tenant_id: str, *, filters: dict[str, Any], limit: int | None, cursor: str | None) -> Page:
-        where, args = ["tenant_id = ?"], [tenant_id]
-        for column in ("agent_id", "channel", "status"):
-            if filters.get(column) is not None:
-                where.append(f"{column} = ?")
-                args.append(filters[column])
-        if filters.get("q"):
-            where.append("title LIKE ? ESCAPE '\\'")
-            q = filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args.append(f"%{q}%")
+        """Sessions matching the column filters (every agent's when ``agent_id`` is None), newest first."""
+        where, args = _filters(tenant_id, filters)
         with self.db.read() as conn:
             return fetch_page(conn, "SELECT rowid AS _rowid, * FROM sessions", where, args,
                               limit=limit, cursor=cursor, newest_first=True, build=row_to_session)
+
+    def search(self, tenant_id: str, text: str, *, filters: dict[str, Any]) -> list[Session]:
+        """Sessions whose title contains ``text`` or whose messages match its words, best first.
+
+        Title matches come first (newest first among them), then sessions by their best message's
+        BM25 rank. Words are quoted for FTS5 (so no user text is read as query syntax) and the last
+        one matches as a prefix, as people type.
+        """
+        where, args = _filters(tenant_id, filters, table="s.")
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        match = fts_query(text)
+        # FTS5's hidden ``rank`` column is its BM25 score (bm25() itself cannot sit under an aggregate)
+        hits = ("SELECT m.session_id AS sid, min(f.rank) AS rank FROM messages_fts f "
+                "JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH ? "
+                "AND m.tenant_id = ? GROUP BY m.session_id") if match else "SELECT NULL AS sid, NULL AS rank WHERE 0"
+        sql = (f"WITH hits AS ({hits}) SELECT s.*, s.title LIKE ? ESCAPE '\\' AS in_title, hits.rank "
+               f"FROM sessions s LEFT JOIN hits ON hits.sid = s.id "
+               f"WHERE {' AND '.join(where)} AND (hits.sid IS NOT NULL OR s.title LIKE ? ESCAPE '\\') "
+               f"ORDER BY in_title DESC, hits.rank, s.rowid DESC LIMIT {SEARCH_CAP}")
+        params = ([match, tenant_id] if match else []) + [like] + args + [like]
+        return [row_to_session(r) for r in self.db.query(sql, params)]
+
+    def delete(self, conn: Any, tenant_id: str, session_id: str) -> None:
+        """Delete a session and all its messages for good (their search entries go with them)."""
+        conn.execute("DELETE FROM messages WHERE tenant_id = ? AND session_id = ?", (tenant_id, session_id))
+        conn.execute("DELETE FROM sessions WHERE tenant_id = ? AND id = ?", (tenant_id, session_id))
+
+
+def _filters(tenant_id: str, filters: dict[str, Any], table: str = "") -> tuple[list[str], list[Any]]:
+    where, args = [f"{table}tenant_id = ?"], [tenant_id]
+    for column in ("agent_id", "channel", "status"):
+        if filters.get(column) is not None:
+            where.append(f"{table}{column} = ?")
+            args.append(filters[column])
+    return where, args
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 query matching every word of ``text`` (the last as a prefix); None when it has no words."""
+    words = re.findall(r"\w+", text)[:20]
+    if not words:
+        return None
+    return " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
 
 
 class MessageStore:
@@ -100,6 +140,29 @@ class MessageStore:
         with self.db.read() as conn:
             return fetch_page(conn, "SELECT rowid AS _rowid, * FROM messages", where, args,
                               limit=limit, cursor=cursor, newest_first=False, build=row_to_message)
+
+    def get(self, tenant_id: str, message_id: str) -> Message | None:
+        row = self.db.query_one("SELECT * FROM messages WHERE tenant_id = ? AND id = ?", (tenant_id, message_id))
+        return row_to_message(row) if row else None
+
+    def all_of(self, conn: Any, tenant_id: str, session_id: str) -> list[Message]:
+        """Every message of a session, oldest first, read on ``conn`` (a write transaction's, to act on it)."""
+        rows = conn.execute("SELECT * FROM messages WHERE tenant_id = ? AND session_id = ? ORDER BY rowid",
+                            (tenant_id, session_id)).fetchall()
+        return [row_to_message(r) for r in rows]
+
+    def set_content(self, conn: Any, tenant_id: str, message_id: str, content: str) -> None:
+        conn.execute("UPDATE messages SET content = ? WHERE tenant_id = ? AND id = ?", (content, tenant_id, message_id))
+
+    def delete(self, conn: Any, tenant_id: str, session_id: str, message_ids: list[str], now: str) -> None:
+        """Delete these messages of one session and keep its ``message_count`` true."""
+        if not message_ids:
+            return
+        marks = ",".join("?" * len(message_ids))
+        deleted = conn.execute(f"DELETE FROM messages WHERE tenant_id = ? AND session_id = ? AND id IN ({marks})",
+                               [tenant_id, session_id, *message_ids]).rowcount
+        conn.execute("UPDATE sessions SET message_count = max(0, message_count - ?), updated_at = ? WHERE id = ?",
+                     (deleted, now, session_id))
 
     def recent(self, tenant_id: str, session_id: str, limit: int) -> list[Message]:
         """The last ``limit`` complete messages of a session, oldest first."""

@@ -21,7 +21,8 @@ from qorven_local.web.resources.providers import (ProviderDetectResource, Provid
                                                   ProviderTestResource)
 from qorven_local.web.resources.responses import ResponseResource, ResponsesResource
 from qorven_local.web.resources.rooms import room_routes
-from qorven_local.web.resources.sessions import MessagesResource, SessionResource, SessionsResource
+from qorven_local.web.resources.sessions import (MessageResource, MessagesResource, SessionExportResource,
+                                                 SessionResource, SessionsResource)
 from qorven_local.web.resources.system import (HealthResource, LivezResource, OpenAPIResource, ReadyzResource,
                                                RotateTokenResource, SettingsResource, UIFileResource,
                                                UIResource, WebSocketFallbackResource)
@@ -41,6 +42,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/sessions", SessionsResource(ctx.sessions, ctx.agents)),
         Route("/v1/sessions/{session_id}", SessionResource(ctx.sessions)),
         Route("/v1/messages", MessagesResource(ctx.sessions)),
+        Route("/v1/sessions/{session_id}/export", SessionExportResource(ctx.sessions)),
+        Route("/v1/messages/{message_id}", MessageResource(ctx.sessions)),
         Route("/v1/settings", SettingsResource(ctx.config, ctx.db)),
         Route("/v1/auth/rotate", RotateTokenResource(ctx.tokens)),
         Route("/v1/auth/tokens", TokensResource(ctx.tokens)),

@@ -99,6 +99,7 @@ SESSION = {
         "channel": {"type": "string"}, "peer": NULLABLE_STR, "title": NULLABLE_STR,
         "status": {"enum": ["active", "archived"]}, "message_count": {"type": "integer"},
         "created_at": TIMESTAMP, "updated_at": TIMESTAMP, "last_message_at": NULLABLE_TIMESTAMP,
+        "model": {"type": ["string", "null"], "description": "this conversation's model override (null: the agent's)"},
     },
 }
 
@@ -118,7 +119,21 @@ SESSION_PATCH = {
     "properties": {
         "title": {"type": ["string", "null"], "maxLength": 200},
         "status": {"enum": ["active", "archived"]},
+        "model": {"type": ["string", "null"], "minLength": 1, "maxLength": 300,
+                  "description": "a /v1/models provider model for this conversation, or null for the agent's"},
     },
+}
+
+SESSION_DELETED = {
+    "type": "object", "required": ["id", "object", "deleted"],
+    "properties": {"id": {"type": "string"}, "object": {"const": "session"}, "deleted": {"const": True}},
+}
+
+MESSAGES_DELETED = {
+    "type": "object", "required": ["id", "object", "deleted", "deleted_ids"],
+    "properties": {"id": {"type": "string"}, "object": {"const": "message"}, "deleted": {"const": True},
+                   "deleted_ids": {"type": "array", "items": {"type": "string"},
+                                   "description": "every message removed: an assistant turn takes its tool messages"}},
 }
 
 MESSAGE = {

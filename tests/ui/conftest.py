@@ -8,7 +8,6 @@ screenshot under ``test-output/ui/``.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
@@ -26,17 +25,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+# ``browser`` (the one Chromium of the test session) is tests/conftest.py's: every folder of browser
+# tests shares it, since Playwright's sync API cannot run two instances in one thread.
 
 
 @pytest.fixture

@@ -5,12 +5,44 @@ import { h, icon, replace, shortTime, frameThrottle } from "./dom.js";
 import { ICONS } from "./icons.js";
 import { api } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
-import { errorBox, errorText, toast } from "./ui.js";
+import { errorText, toast } from "./ui.js";
 
 export function userBlock(text, at) {
   return h("article", { class: "msg user" },
     h("div", { class: "msg-head" }, h("span", { class: "msg-author" }, "You"), h("time", { class: "msg-time", datetime: at || "" }, shortTime(at))),
     h("div", { class: "msg-body" }, contentText(text)));
+}
+
+// Icons of the message and conversation actions (trusted path data, 24×24, stroked).
+export const ACTION_ICONS = {
+  copy: ["M9 9h11v11H9z", "M5 15H4V4h11v1"],
+  edit: ["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
+  regenerate: ["M20 11a8 8 0 1 0-2.3 5.7", "M20 4v7h-7"],
+  remember: ["M6 3h12v18l-6-4-6 4z"],
+  trash: ["M4 7h16", "M10 11v6", "M14 11v6", "M6 7l1 13h10l1-13", "M9 7V4h6v3"],
+  download: ["M12 4v11", "M7 10l5 5 5-5", "M5 20h14"],
+};
+
+/**
+ * A row of action buttons for a message or a conversation: each {label, icon, run} becomes an icon
+ * button named by its label. Shown on hover and on keyboard focus (styles.css). The name is hidden
+ * text, not aria-label, so a label lookup for the "Message" box never also finds "Copy message".
+ */
+export function actionBar(actions) {
+  return h("div", { class: "msg-actions" },
+    actions.filter(Boolean).map((a) => {
+      const button = h("button", { type: "button", class: "ghost icon-btn", title: a.label },
+        icon(ACTION_ICONS[a.icon], 14), h("span", { class: "sr-only" }, a.label));
+      button.addEventListener("click", (e) => { e.stopPropagation(); a.run(button); });
+      return button;
+    }));
+}
+
+/** Put an action bar into a message block's header (replacing any earlier one). */
+export function setActions(block, bar) {
+  const head = block.querySelector(".msg-head");
+  head.querySelector(".msg-actions")?.remove();
+  if (bar) head.append(bar);
 }
 
 export function contentText(content) {
@@ -45,6 +77,8 @@ export class RunView {
         h("time", { class: "msg-time", datetime: at || "" }, shortTime(at))),
       this.chips, this.parts, this.footer);
     this.text = null;       // {src, el} of the current text part
+    this.texts = [];        // every text part, in order (what "Copy message" copies)
+    this.messageIds = [];   // the stored assistant messages this run is made of, once known
     this.cards = new Map();
     this.failed = false;
     this.scheduleRender = frameThrottle(() => this.render());
@@ -53,6 +87,7 @@ export class RunView {
   appendText(delta, immediate = false) {
     if (!this.text) {
       this.text = { src: "", el: h("div", { class: "msg-body" }) };
+      this.texts.push(this.text);
       this.parts.append(this.text.el);
     }
     this.text.src += delta;
@@ -94,13 +129,27 @@ export class RunView {
     recalled.forEach((r, i) => this.chips.append(memoryChip(r, i < 3)));
   }
 
+  /** The run's text as written (markdown source), its parts separated by blank lines. */
+  plainText() {
+    return this.texts.map((t) => t.src).filter(Boolean).join("\n\n");
+  }
+
   note(text) {
     this.footer.append(h("div", { class: "msg-note" }, text));
   }
 
-  fail(err) {
+  /** Show why the run failed, in plain words, with the action that fixes it (``actions``: {retry, setup}). */
+  fail(err, actions = this.errorActions) {
     this.failed = true;
-    this.footer.append(errorBox(err));
+    this.footer.querySelector(".chat-error")?.remove();
+    this.failure = err;
+    this.footer.append(chatError(err, actions || {}));
+  }
+
+  /** Offer the actions on an error already shown (the answer's turn is known only after the run). */
+  setErrorActions(actions) {
+    this.errorActions = actions;
+    if (this.failure) this.fail(this.failure, actions);
   }
 }
 
@@ -149,4 +198,33 @@ class ToolCard {
     replace(this.resultWrap, h("div", { class: "tlabel" }, ok ? "Result" : "Error"), h("pre", null, body || "(empty)"));
     this.resultWrap.classList.remove("hidden");
   }
+}
+
+// What went wrong, said plainly; the code and the server's words stay below as details.
+const PLAIN_ERRORS = {
+  no_model_configured: "No model is set up yet, so nobody can answer.",
+  provider_error: "The model's provider could not answer.",
+  provider_timeout: "The model took too long to answer.",
+  too_many_runs: "Too many replies are being written at once. Wait a moment, then retry.",
+  rate_limited: "Too many requests in a short time. Wait a moment, then retry.",
+  network_error: "The server did not answer. Is Qorven still running?",
+  internal_error: "Something went wrong inside Qorven.",
+  failed: "The reply failed.",
+};
+
+/** A failed answer: a plain sentence, the details, and "Set up a model" or "Retry" when they help. */
+export function chatError(err, { retry, setup } = {}) {
+  const code = (err && err.code) || "error";
+  const message = (err && err.message) || String(err);
+  const plain = PLAIN_ERRORS[code];
+  const box = h("div", { class: "error-box chat-error", role: "alert" },
+    h("div", { class: "plain" }, plain || message),
+    h("div", { class: "err-detail faint small" }, h("span", { class: "code" }, code),
+      plain && code !== "no_model_configured" ? message : "",
+      err && err.requestId ? ` (${err.requestId})` : ""));
+  const buttons = [];
+  if (code === "no_model_configured" && setup) buttons.push(h("button", { type: "button", class: "primary", onclick: setup }, "Set up a model"));
+  else if (retry) buttons.push(h("button", { type: "button", onclick: retry }, "Retry"));
+  if (buttons.length) box.append(h("div", { class: "err-actions" }, buttons));
+  return box;
 }

@@ -12,7 +12,7 @@ from qorven_local.agents.events import (AnswerDelta, Delegated, MemoryRecalled, 
                                         ToolCalled, ToolFinished)
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
-from qorven_local.agents.runs import RunRequest
+from qorven_local.agents.runs import Rewind, RunRequest
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
@@ -50,13 +50,23 @@ OPENAI_FORM = {
     },
 }
 QORVEN_FORM = {
-    "type": "object", "required": ["agent_id", "message"],
+    "type": "object", "required": ["agent_id"],
+    "description": "message is required, except with regenerate: true",
     "properties": {
         "agent_id": {"type": "string", "minLength": 1, "maxLength": 100, "description": "agent id or name"},
         "session_id": {"type": ["string", "null"], "description": "default: the agent's canonical web session"},
         "message": {"type": ["string", "array"], "minLength": 1, "maxLength": 200_000},
         "stream": {"type": ["boolean", "null"]},
         "stream_options": {"type": ["object", "null"]},
+        "model": {"type": ["string", "null"], "minLength": 1, "maxLength": 300,
+                  "description": "this run's model (a /v1/models provider model) instead of the conversation's "
+                                 "or the agent's"},
+        "regenerate": {"type": ["boolean", "null"],
+                       "description": "with session_id and no message: answer the session's last user message "
+                                      "again, replacing its last assistant turn"},
+        "edit_message_id": {"type": ["string", "null"], "minLength": 1, "maxLength": 100,
+                            "description": "with session_id and message: replace this user message's text, drop "
+                                           "everything after it, and answer it again"},
     },
 }
 CHAT_REQUEST = {"oneOf": [QORVEN_FORM, OPENAI_FORM]}
@@ -144,8 +154,7 @@ class ChatCompletionsResource:
         if read_schema is QORVEN_FORM:
             agent = self.agents.require(tenant, body["agent_id"], param="agent_id")
             session = self._session(tenant, agent, body.get("session_id"))
-            run = RunRequest(tenant_id=tenant, agent=agent, session=session,
-                             user_message=content_text(body["message"]), channel=session.channel)
+            run = self._qorven_run(tenant, agent, session, body)
             model_name = "qor:" + agent.name
             self._agent(req, resp, run, model_name, stream, include_usage, completion_id, created, rid, named_events=True)
             return
@@ -166,6 +175,28 @@ class ChatCompletionsResource:
                 raise ValidationError(f"session {session_id} belongs to another agent", param="session_id")
             return session
         return self.sessions.open(tenant, agent.id, "web")[0]
+
+    def _qorven_run(self, tenant: str, agent: Agent, session: Session, body: dict[str, Any]) -> RunRequest:
+        """The run a Qorven-form body asks for: a new message, a regenerated answer or an edited message."""
+        regenerate, edit_id, message = body.get("regenerate") is True, body.get("edit_message_id"), body.get("message")
+        if body.get("model"):
+            self.sessions.check_model(tenant, body["model"])
+        if message is None and not regenerate:
+            raise ValidationError("message is required", param="message")
+        rewind = None
+        if regenerate or edit_id:
+            if not body.get("session_id"):
+                raise ValidationError("session_id is required to regenerate or edit", param="session_id")
+            if regenerate and edit_id:
+                raise ValidationError("regenerate and edit_message_id cannot be combined", param="regenerate")
+            if regenerate and message is not None:
+                raise ValidationError("regenerate takes no message: it answers the last one again", param="message")
+            point = self.sessions.rewind_point(tenant, session.id, edit_id,
+                                               param="edit_message_id" if edit_id else "regenerate")
+            rewind = Rewind(point.id, content_text(message) if edit_id else None)
+        return RunRequest(tenant_id=tenant, agent=agent, session=session,
+                          user_message=None if rewind else content_text(message), channel=session.channel,
+                          model=body.get("model") or None, rewind=rewind)
 
     # -- agents ---------------------------------------------------------------------------------
     def _agent(self, req: falcon.Request, resp: falcon.Response, run: RunRequest, model_name: str, stream: bool,

@@ -6,16 +6,19 @@ import falcon
 
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
+from qorven_local.agents.transcript import FORMATS
 from qorven_local.agents.types import CHANNELS
 from qorven_local.web import schemas
-from qorven_local.web.io import page_args, page_body, principal, query_choice, query_required, read_body
+from qorven_local.web.io import (page_args, page_body, principal, query_bool, query_choice, query_required,
+                                 read_body)
 from qorven_local.web.spec import PAGED, Param, operation
 
 SESSION_FILTERS = (
     Param("agent_id", {"type": "string"}, "only this agent's sessions"),
     Param("channel", {"enum": list(CHANNELS)}, "only this channel"),
     Param("status", {"enum": ["active", "archived"]}, "only this status"),
-    Param("q", {"type": "string", "maxLength": 200}, "search in titles"),
+    Param("q", {"type": "string", "maxLength": 200},
+          "search titles and message text (FTS5); results come best first instead of newest first"),
 )
 
 
@@ -57,15 +60,44 @@ class SessionResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
         resp.media = self.sessions.get(principal(req).tenant_id, session_id).to_dict()
 
-    @operation(summary="Rename or archive/unarchive a session", tag="sessions", request=schemas.SESSION_PATCH,
+    @operation(summary="Rename, archive/unarchive or set the model of a session", tag="sessions", request=schemas.SESSION_PATCH,
                response=schemas.SESSION, errors=("conflict",))
     def on_patch(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
         body = read_body(req, schemas.SESSION_PATCH)
         resp.media = self.sessions.update(principal(req).tenant_id, session_id, body).to_dict()
 
-    @operation(summary="Archive a session (messages are kept)", tag="sessions", response=schemas.SESSION)
+    @operation(summary="Archive a session (messages are kept); ?purge=true deletes it and its messages for good",
+               tag="sessions", response={"oneOf": [schemas.SESSION, schemas.SESSION_DELETED]}, errors=("conflict",),
+               query=(Param("purge", {"type": "boolean", "default": False},
+                            "delete the session and its messages for good (answers {id, object, deleted})"),))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
-        resp.media = self.sessions.archive(principal(req).tenant_id, session_id).to_dict()
+        tenant = principal(req).tenant_id
+        if query_bool(req, "purge"):
+            self.sessions.purge(tenant, session_id)
+            resp.media = {"id": session_id, "object": "session", "deleted": True}
+        else:
+            resp.media = self.sessions.archive(tenant, session_id).to_dict()
+
+
+class SessionExportResource:
+    """/v1/sessions/{session_id}/export: the conversation as a file to download."""
+
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
+
+    @operation(summary="Export a session as a Markdown or JSON file (an attachment download)", tag="sessions",
+               response={"type": "object", "required": ["object", "session", "messages"],
+                         "properties": {"object": {"const": "conversation"}, "session": schemas.SESSION,
+                                        "messages": {"type": "array", "items": schemas.MESSAGE}}},
+               query=(Param("format", {"enum": list(FORMATS), "default": "markdown"}, "markdown or json"),),
+               description="format=markdown (the default) answers text/markdown; format=json the object above. "
+                           "Both carry Content-Disposition: attachment with a file name made of the title and date.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
+        fmt = query_choice(req, "format", FORMATS) or "markdown"
+        export = self.sessions.export(principal(req).tenant_id, session_id, fmt)
+        resp.content_type = export.media_type
+        resp.downloadable_as = export.filename
+        resp.data = export.body
 
 
 class MessagesResource:
@@ -84,3 +116,16 @@ class MessagesResource:
         page = self.sessions.list_messages(principal(req).tenant_id, session_id,
                                            channel=req.get_param("channel"), **page_args(req))
         resp.media = page_body(page)
+
+
+class MessageResource:
+    """/v1/messages/{message_id}: delete one message (an assistant turn with its tool messages)."""
+
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
+
+    @operation(summary="Delete a message; an assistant or tool message takes its whole turn", tag="messages",
+               response=schemas.MESSAGES_DELETED)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, message_id: str) -> None:
+        deleted = self.sessions.delete_message(principal(req).tenant_id, message_id)
+        resp.media = {"id": message_id, "object": "message", "deleted": True, "deleted_ids": deleted}

@@ -1,40 +1,47 @@
-// Chat: sessions column (search, New chat, grouped by day) and the conversation with an agent.
+// Chat: the conversations column (chat-list.js) and the conversation with an agent.
 // Replies stream from POST /api/chat/completions (Qorven form) and render as they arrive:
 // markdown text, tool-call cards, recalled-memory chips. Stop aborts the fetch; the server cancels.
+// Each message has its actions (copy, regenerate, edit and resend, delete, remember); the header
+// has the "Agent" and "Model" pickers (the model is this conversation's, "Agent default" first).
 
-import { h, icon, replace, shortTime, fullTime, dayLabel, debounce } from "../dom.js";
+import { h, icon, replace, debounce, copyText } from "../dom.js";
 import { ICONS } from "../icons.js";
 import { api, items, qs } from "../api.js";
 import { postStream } from "../sse.js";
 import { subscribe } from "../live.js";
 import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
-import { errorBox, errorText, toast } from "../ui.js";
-import { RunView, userBlock, contentText, parseMaybe } from "../chat-views.js";
+import { confirmAction, errorBox, errorText, toast } from "../ui.js";
+import { RunView, userBlock, contentText, parseMaybe, actionBar, setActions } from "../chat-views.js";
+import { ConversationList } from "../chat-list.js";
 
 export async function mount(container, { navigate }) {
   const state = {
     agents: [],
     agentId: "",
-    sessions: [],
     sessionId: "",
-    filter: "",
+    models: [],         // provider model ids offered by /v1/models
+    pendingModel: "",   // picked before the conversation exists: saved on it once created
     run: null,          // {controller, view} while a reply streams
-    unsubs: [],
+    entries: [],        // what the conversation shows: {kind: "user", el, message} | {kind: "run", view}
   };
 
   // ---- skeleton ----
-  const searchInput = h("input", { type: "search", placeholder: "Search sessions", "aria-label": "Search sessions", autocomplete: "off" });
-  const newChatBtn = h("button", { type: "button", class: "primary", title: "Start a new conversation" }, icon(ICONS.plus, 16), "New chat");
-  const sessionList = h("ul", { class: "list", "aria-label": "Sessions" });
-  const sessionsCol = h("aside", { class: "sessions", "aria-label": "Sessions" },
-    h("div", { class: "pane-tools" }, newChatBtn, searchInput),
-    sessionList);
+  const list = new ConversationList({
+    agents: () => state.agents,
+    agentId: () => state.agentId,
+    currentId: () => state.sessionId,
+    open: (s) => openSession(s),
+    newChat: () => newChat(),
+    removed: (id) => { if (id === state.sessionId) newChat(); },
+  });
 
   const agentSelect = h("select", { id: "chat-agent" });
+  const modelSelect = h("select", { id: "chat-model", title: "The model this conversation uses" });
   const modelText = h("span", { class: "model" });
   const statusText = h("span", { class: "status", role: "status", "aria-live": "polite" });
   const head = h("header", { class: "conv-head" },
-    h("label", { for: "chat-agent", class: "muted small" }, "Agent"), agentSelect, modelText, statusText);
+    h("label", { for: "chat-agent", class: "muted small" }, "Agent"), agentSelect,
+    h("label", { for: "chat-model", class: "muted small" }, "Model"), modelSelect, modelText, statusText);
 
   const messagesInner = h("div", { class: "messages-inner" });
   const messagesEl = h("div", { class: "messages", role: "log", "aria-label": "Conversation", "aria-live": "off" }, messagesInner);
@@ -48,7 +55,7 @@ export async function mount(container, { navigate }) {
     h("div", { class: "hint" }, "Enter to send · Shift+Enter for a new line · Escape to stop"));
 
   const conv = h("section", { class: "conv" }, head, messagesEl, composer);
-  container.append(h("div", { class: "chat" }, sessionsCol, conv));
+  container.append(h("div", { class: "chat" }, list.el, conv));
 
   // ---- agents ----
   try {
@@ -68,59 +75,42 @@ export async function mount(container, { navigate }) {
 
   const currentAgent = () => state.agents.find((a) => a.id === state.agentId) || null;
   const agentName = () => agentLabel(state.agents, state.agentId);
+  const currentSession = () => (state.sessionId ? list.find(state.sessionId) : null);
 
+  // ---- model picker ----
   let fallbackModel = "";
   function showModel() {
     const a = currentAgent();
-    modelText.textContent = a ? (a.model ? `· ${a.model}` : `· ${fallbackModel || "default model"}`) : "";
+    const chosen = modelSelect.value;
+    // What "Agent default" means right now: the agent's own model, else the tenant's default.
+    const agentModel = a ? (a.model || fallbackModel) : "";
+    modelText.textContent = chosen ? "" : (agentModel ? `· ${agentModel}` : "· no model set up");
     modelText.title = a && a.description ? a.description : "";
   }
+  function fillModels(current) {
+    const ids = [...state.models];
+    if (current && !ids.includes(current)) ids.push(current); // an override no longer offered still shows
+    replace(modelSelect, h("option", { value: "" }, "Agent default"), ids.map((id) => h("option", { value: id }, id)));
+    modelSelect.value = current || "";
+    showModel();
+  }
   defaultModel().then((m) => { fallbackModel = m ? `${m} (default)` : ""; showModel(); });
+  api.get("models").then((res) => {
+    state.models = items(res).filter((m) => !m.qorven || m.qorven.kind === "model").map((m) => m.id);
+    fillModels(modelSelect.value || (currentSession() || {}).model || "");
+  }).catch(() => fillModels(modelSelect.value));
 
-  // ---- sessions ----
-  function sessionTime(s) { return s.last_message_at || s.updated_at || s.created_at || ""; }
-  function sessionTitle(s) {
-    return s.title || s.localTitle || (s.channel && s.channel !== "web" ? `${s.channel} conversation` : "Untitled chat");
-  }
-
-  function renderSessions() {
-    const q = state.filter.trim().toLowerCase();
-    const list = state.sessions
-      .filter((s) => s.status !== "archived")
-      .filter((s) => !q || sessionTitle(s).toLowerCase().includes(q) || (s.peer || "").toLowerCase().includes(q))
-      .sort((a, b) => sessionTime(b).localeCompare(sessionTime(a)));
-    sessionList.replaceChildren();
-    if (!list.length) {
-      sessionList.append(h("li", { class: "empty small" }, q ? "No session matches." : "No conversations yet."));
-      return;
-    }
-    let group = "";
-    for (const s of list) {
-      const label = dayLabel(sessionTime(s));
-      if (label !== group) {
-        group = label;
-        sessionList.append(h("li", { class: "group", role: "presentation" }, label));
-      }
-      const btn = h("button", {
-        type: "button", class: "list-item", "aria-current": s.id === state.sessionId ? "true" : "false",
-        title: fullTime(sessionTime(s)),
-      },
-      h("span", { class: "title" }, sessionTitle(s)),
-      h("span", { class: "sub" }, [shortTime(sessionTime(s)), s.message_count ? `${s.message_count} messages` : "", s.channel && s.channel !== "web" ? s.channel : ""].filter(Boolean).join(" · ")));
-      btn.addEventListener("click", () => openSession(s.id));
-      sessionList.append(h("li", null, btn));
-    }
-  }
-
-  async function loadSessions() {
+  async function pickModel() {
+    const model = modelSelect.value || null;
+    showModel();
+    if (!state.sessionId) { state.pendingModel = model || ""; return; }
     try {
-      state.sessions = items(await api.get(qs("sessions", { agent_id: state.agentId, limit: 100 })))
-        .sort((a, b) => sessionTime(b).localeCompare(sessionTime(a)));
+      list.upsert(await api.patch(`sessions/${encodeURIComponent(state.sessionId)}`, { model }));
+      toast(model ? `This conversation now uses ${model}.` : "This conversation uses the agent's model again.");
     } catch (e) {
-      state.sessions = [];
       toast(errorText(e), "error");
+      fillModels((currentSession() || {}).model || "");
     }
-    renderSessions();
   }
 
   // ---- live updates: another client (a channel, the CLI, a second window) using this session ----
@@ -162,55 +152,66 @@ export async function mount(container, { navigate }) {
     agentUnsub = id ? subscribe(`agent:${id}`, (ev) => {
       if (ev.event !== "agent.status" || state.run || !ev.data) return;
       const s = ev.data.status;
-      statusText.textContent = s && s !== "idle" ? `${agentName()}: ${s}` : "";
+      // A failed run says so on its answer; the header only tells what is happening now.
+      statusText.textContent = s && s !== "idle" && s !== "error" ? `${agentName()}: ${s}` : "";
     }) : null;
   }
 
   // ---- messages ----
   function showWelcome() {
     const a = currentAgent();
+    state.entries = [];
     replace(messagesInner, h("div", { class: "welcome" },
       h("h2", null, a ? `Chat with ${a.display_name || a.name}` : "Chat"),
       h("p", null, (a && a.description) || "Ask anything. Replies stream in as they are written.")));
   }
 
+  async function fetchMessages(id) {
+    return items(await api.get(qs("messages", { session_id: id, limit: 200 })));
+  }
+
   async function loadMessages(id, quiet = false) {
     if (!quiet) replace(messagesInner, h("div", { class: "empty" }, "Loading…"));
-    let list;
+    let stored;
     try {
-      list = items(await api.get(qs("messages", { session_id: id, limit: 200 })));
+      stored = await fetchMessages(id);
     } catch (e) {
       replace(messagesInner, errorBox(e));
       return;
     }
     if (id !== state.sessionId) return;
-    const s = state.sessions.find((x) => x.id === id);
-    const firstUser = list.find((m) => m.role === "user");
+    const s = list.find(id);
+    const firstUser = stored.find((m) => m.role === "user");
     if (s && !s.title && !s.localTitle && firstUser) {
       s.localTitle = contentText(firstUser.content).slice(0, 60).replace(/\s+/g, " "); // shown only, not saved
-      renderSessions();
+      list.render();
     }
-    renderHistory(list);
+    renderHistory(stored);
     if (liveView) messagesInner.append(liveView.el);
     statusText.textContent = "";
     scrollToEnd(true);
   }
 
-  function renderHistory(list) {
+  function renderHistory(stored) {
     messagesInner.replaceChildren();
-    if (!list.length) { showWelcome(); return; }
+    state.entries = [];
+    if (!stored.length) { showWelcome(); return; }
     let run = null;
     const cards = new Map();
-    for (const m of list) {
+    for (const m of stored) {
       if (m.role === "system") continue;
       if (m.role === "user") {
         run = null;
-        messagesInner.append(userBlock(m.content, m.created_at));
+        const el = userBlock(m.content, m.created_at);
+        messagesInner.append(el);
+        state.entries.push({ kind: "user", el, message: m });
       } else if (m.role === "assistant") {
         if (!run) {
           run = new RunView(agentLabel(state.agents, m.agent_id || state.agentId), m.created_at);
           messagesInner.append(run.el);
+          state.entries.push({ kind: "run", view: run });
         }
+        run.messageIds.push(m.id);
         if (m.content) run.appendText(contentText(m.content), true);
         for (const call of m.tool_calls || []) {
           const fn = call.function || {};
@@ -227,40 +228,167 @@ export async function mount(container, { navigate }) {
         if (card) card.finish(result);
       }
     }
+    decorate();
   }
 
-  async function openSession(id) {
+  /** Give every message its actions; "Regenerate" only on the last answer. */
+  function decorate() {
+    const lastRun = [...state.entries].reverse().find((e) => e.kind === "run");
+    const hasUser = state.entries.some((e) => e.kind === "user");
+    for (const entry of state.entries) {
+      if (entry.kind === "user" && entry.message) {
+        const text = () => contentText(entry.message.content);
+        setActions(entry.el, actionBar([
+          { label: "Copy message", icon: "copy", run: () => copy(text()) },
+          { label: "Edit message", icon: "edit", run: () => startEdit(entry) },
+          { label: "Remember this", icon: "remember", run: (b) => remember(text(), b) },
+          { label: "Delete message", icon: "trash", run: () => deleteMessage(entry.message.id, "Delete this message?") },
+        ]));
+      }
+      if (entry.kind === "run") entry.view.setErrorActions(entry === lastRun ? errorActions(entry) : null);
+      if (entry.kind === "run" && entry.view.messageIds.length) {
+        const view = entry.view;
+        setActions(view.el, actionBar([
+          { label: "Copy message", icon: "copy", run: () => copy(view.plainText()) },
+          entry === lastRun && hasUser ? { label: "Regenerate", icon: "regenerate", run: () => regenerate(entry) } : null,
+          { label: "Remember this", icon: "remember", run: (b) => remember(view.plainText(), b) },
+          { label: "Delete message", icon: "trash", run: () => deleteMessage(view.messageIds[view.messageIds.length - 1], "Delete this answer and its tool calls?") },
+        ]));
+      }
+    }
+  }
+
+  /** What fixes a failed answer: "Set up a model" opens the Models screen; "Retry" runs the turn again. */
+  function errorActions(entry) {
+    return { setup: () => navigate("models"), retry: () => retry(entry) };
+  }
+
+  function retry(entry) {
+    if (state.run) return;
+    const at = state.entries.indexOf(entry);
+    const asked = state.entries[at - 1];
+    truncateFrom(entry);
+    if (asked && asked.kind === "user" && !asked.message) runStream({ message: asked.text }, asked.text); // never stored
+    else runStream({ regenerate: true }, "");
+  }
+
+  async function copy(text) {
+    toast(await copyText(text) ? "Copied." : "Could not copy: the browser refused.", "info");
+  }
+
+  async function remember(text, button) {
+    if (!text.trim()) { toast("There is no text to remember.", "error"); return; }
+    button.disabled = true;
+    try {
+      const r = await api.post("memory/save", { scope: "agent", agent_id: state.agentId, kind: "note", content: text.slice(0, 8000) });
+      toast(r && r.deduplicated ? `${agentName()} already remembered this; updated it.` : `${agentName()} will remember this.`);
+    } catch (e) {
+      toast(e.status === 403 ? "Only an admin can save memories directly." : errorText(e), "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function deleteMessage(id, question) {
+    if (state.run || !confirmAction(question)) return;
+    try {
+      await api.del(`messages/${encodeURIComponent(id)}`);
+    } catch (e) {
+      toast(errorText(e), "error");
+      return;
+    }
+    await loadMessages(state.sessionId, true);
+    await list.load();
+  }
+
+  /** Drop an entry and everything after it from the screen (they are about to be answered again). */
+  function truncateFrom(entry) {
+    const at = state.entries.indexOf(entry);
+    for (const e of state.entries.slice(at)) (e.el || e.view.el).remove();
+    state.entries = state.entries.slice(0, at);
+  }
+
+  function regenerate(entry) {
+    if (state.run) return;
+    truncateFrom(entry);
+    runStream({ regenerate: true }, "");
+  }
+
+  function startEdit(entry) {
+    if (state.run || entry.editing) return;
+    entry.editing = true;
+    const body = entry.el.querySelector(".msg-body");
+    const box = h("textarea", { class: "edit-box", "aria-label": "Edited text", rows: 3 });
+    box.value = contentText(entry.message.content);
+    const save = h("button", { type: "button", class: "primary" }, "Save and send");
+    const cancel = h("button", { type: "button" }, "Cancel");
+    const editor = h("div", { class: "msg-edit" }, box, h("div", { class: "row" }, save, cancel));
+    body.replaceWith(editor);
+    const close = () => { entry.editing = false; editor.replaceWith(body); };
+    cancel.addEventListener("click", close);
+    save.addEventListener("click", () => {
+      const text = box.value.trim();
+      if (!text || state.run) return;
+      entry.editing = false;
+      body.textContent = text;
+      editor.replaceWith(body);
+      const next = state.entries[state.entries.indexOf(entry) + 1];
+      if (next) truncateFrom(next);
+      entry.message = { ...entry.message, content: text };
+      runStream({ edit_message_id: entry.message.id, message: text }, text);
+    });
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(); }
+      else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); save.click(); }
+    });
+    box.focus();
+  }
+
+  async function openSession(s) {
     if (state.run) stop();
-    state.sessionId = id;
-    prefs.set(`session.${state.agentId}`, id);
-    renderSessions();
-    watchSession(id);
-    await loadMessages(id);
+    if (s.agent_id && s.agent_id !== state.agentId && state.agents.some((a) => a.id === s.agent_id)) {
+      setAgent(s.agent_id); // a conversation of another agent, from the "All agents" list
+    }
+    state.sessionId = s.id;
+    state.pendingModel = "";
+    prefs.set(`session.${state.agentId}`, s.id);
+    fillModels(s.model || "");
+    list.render();
+    watchSession(s.id);
+    await loadMessages(s.id);
     textarea.focus();
   }
 
   function newChat() {
     if (state.run) stop();
     state.sessionId = "";
+    state.pendingModel = "";
     prefs.set(`session.${state.agentId}`, "");
     watchSession("");
-    renderSessions();
+    fillModels("");
+    list.render();
     showWelcome();
     textarea.focus();
   }
 
-  async function selectAgent(id) {
-    if (state.run) stop();
+  function setAgent(id) {
     state.agentId = id;
+    agentSelect.value = id;
     prefs.set("agent", id);
     watchAgent(id);
     showModel();
-    await loadSessions();
+  }
+
+  async function selectAgent(id) {
+    if (state.run) stop();
+    setAgent(id);
+    await list.load();
     // Reopen the session last shown for this agent; "" means the user had started a new chat.
     const remembered = prefs.get(`session.${id}`, null);
-    const pick = state.sessions.find((s) => s.id === remembered) ||
-      (remembered === "" ? null : state.sessions.find((s) => s.status !== "archived"));
-    if (pick) await openSession(pick.id);
+    const own = list.sessions.filter((s) => s.agent_id === id);
+    const pick = own.find((s) => s.id === remembered) ||
+      (remembered === "" ? null : own.find((s) => s.status !== "archived"));
+    if (pick) await openSession(pick);
     else newChat();
   }
 
@@ -271,6 +399,7 @@ export async function mount(container, { navigate }) {
     sendBtn.disabled = on;
     stopBtn.disabled = !on;
     agentSelect.disabled = on;
+    modelSelect.disabled = on;
   }
 
   async function ensureSession(text) {
@@ -279,13 +408,15 @@ export async function mount(container, { navigate }) {
     // so each "New chat" is its own peer within the web channel.
     const peer = `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     try {
-      const s = await api.post("sessions", { agent_id: state.agentId, channel: "web", peer, title: text.slice(0, 60).replace(/\s+/g, " ") });
+      let s = await api.post("sessions", { agent_id: state.agentId, channel: "web", peer, title: text.slice(0, 60).replace(/\s+/g, " ") });
       if (s && s.id) {
-        state.sessions = [s, ...state.sessions.filter((x) => x.id !== s.id)];
+        if (state.pendingModel) s = await api.patch(`sessions/${encodeURIComponent(s.id)}`, { model: state.pendingModel });
+        state.pendingModel = "";
+        list.upsert(s);
         state.sessionId = s.id;
         prefs.set(`session.${state.agentId}`, s.id);
         watchSession(s.id);
-        renderSessions();
+        list.render();
         return s.id;
       }
     } catch (e) {
@@ -300,12 +431,22 @@ export async function mount(container, { navigate }) {
     if (!text || state.run || !state.agentId) return;
     textarea.value = "";
     autosize();
-    if (!state.sessionId) messagesInner.replaceChildren();
+    if (!state.sessionId) { messagesInner.replaceChildren(); state.entries = []; }
     messagesInner.querySelector(".welcome")?.remove();
-    messagesInner.append(userBlock(text, new Date().toISOString()));
+    const el = userBlock(text, new Date().toISOString());
+    messagesInner.append(el);
+    state.entries.push({ kind: "user", el, message: null, text });
+    await runStream({ message: text }, text);
+  }
+
+  /** Stream one run of the agent into a new answer view: a new message, a regenerate or an edit. */
+  async function runStream(request, text) {
     const view = new RunView(agentName(), new Date().toISOString());
     view.streaming(true);
     messagesInner.append(view.el);
+    const entry = { kind: "run", view };
+    view.errorActions = errorActions(entry);
+    state.entries.push(entry);
     scrollToEnd(true);
 
     const controller = new AbortController();
@@ -313,9 +454,10 @@ export async function mount(container, { navigate }) {
     setStreaming(true);
     statusText.textContent = `${agentName()} is thinking…`;
     let finished = false;
+    let stopped = false;
     try {
       const sessionId = await ensureSession(text);
-      const body = { agent_id: state.agentId, message: text, stream: true };
+      const body = { agent_id: state.agentId, stream: true, ...request };
       if (sessionId) body.session_id = sessionId;
       for await (const ev of postStream("/api/chat/completions", body, controller.signal)) {
         if (handleEvent(ev, view)) { finished = true; break; }
@@ -323,7 +465,7 @@ export async function mount(container, { navigate }) {
       }
       if (!finished && !view.failed) view.note("The stream ended early.");
     } catch (e) {
-      if (e.name === "AbortError") view.note("Stopped.");
+      if (e.name === "AbortError") { stopped = true; view.note("Stopped."); }
       else view.fail(e);
     } finally {
       view.streaming(false);
@@ -335,6 +477,48 @@ export async function mount(container, { navigate }) {
       scrollToEnd();
       textarea.focus();
     }
+    if (state.sessionId) await afterRun(stopped);
+  }
+
+  /** Learn the stored ids of the turn just shown, so its actions work; after a stop, show exactly
+   *  what was stored (the server keeps the text it had streamed, which may run a word or two past
+   *  what arrived before the stop). */
+  async function afterRun(stopped) {
+    const id = state.sessionId;
+    let stored = [];
+    // A stopped answer is stored once the server notices the stop: give it a moment (bounded).
+    for (let tries = 0; tries < (stopped ? 20 : 1); tries++) {
+      if (tries) await new Promise((r) => setTimeout(r, 250));
+      try {
+        stored = await fetchMessages(id);
+      } catch {
+        return; // the turn stays on screen without its actions
+      }
+      const last = stored[stored.length - 1];
+      if (last && last.role === "assistant" && last.status !== "streaming") break;
+    }
+    if (id !== state.sessionId || state.run) return;
+    api.get(`sessions/${encodeURIComponent(id)}`).then((s) => list.upsert(s)).catch(() => {}); // true counts
+    const last = stored[stored.length - 1];
+    if (stopped) {
+      if (last && last.role === "assistant") { renderHistory(stored); scrollToEnd(true); }
+      return;
+    }
+    const lastUser = stored.map((m) => m.role).lastIndexOf("user");
+    const userEntry = [...state.entries].reverse().find((e) => e.kind === "user");
+    const runEntry = state.entries[state.entries.length - 1];
+    const asked = stored[lastUser];
+    // The stored turn is ours only if its question is the one on screen (a run that could not start,
+    // e.g. with no model set up, stored nothing).
+    const ours = asked && userEntry && (userEntry.message ? userEntry.message.id === asked.id
+      : contentText(asked.content) === userEntry.text);
+    if (ours) {
+      userEntry.message = asked;
+      if (runEntry && runEntry.kind === "run") {
+        runEntry.view.messageIds = stored.slice(lastUser + 1).filter((m) => m.role === "assistant").map((m) => m.id);
+      }
+    }
+    decorate();
   }
 
   /** Apply one stream event to the view; true when the stream is complete. */
@@ -347,7 +531,7 @@ export async function mount(container, { navigate }) {
           state.sessionId = d.session_id;
           prefs.set(`session.${state.agentId}`, d.session_id);
           watchSession(d.session_id);
-          if (!state.sessions.some((s) => s.id === d.session_id)) loadSessions();
+          if (!list.find(d.session_id)) list.load();
         }
         return false;
       case "tool_call":
@@ -388,17 +572,24 @@ export async function mount(container, { navigate }) {
   }
 
   function touchSession() {
-    const s = state.sessions.find((x) => x.id === state.sessionId);
+    const s = currentSession();
     if (s) {
       s.last_message_at = new Date().toISOString();
       s.message_count = (s.message_count || 0) + 2;
     }
-    renderSessions();
+    list.render();
   }
 
+  // Follow the end of the conversation while the reader is there: a reply that grows (even by one
+  // long chunk, rendered a frame later) stays in view; scrolling up to read stops the following.
+  let follow = true;
+  const nearEnd = () => messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
+  messagesEl.addEventListener("scroll", () => { follow = nearEnd(); });
+  const grows = new ResizeObserver(() => { if (follow) messagesEl.scrollTop = messagesEl.scrollHeight; });
+  grows.observe(messagesInner);
   function scrollToEnd(force = false) {
-    const nearEnd = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
-    if (force || nearEnd) messagesEl.scrollTop = messagesEl.scrollHeight;
+    if (force) follow = true;
+    if (follow) messagesEl.scrollTop = messagesEl.scrollHeight;
   }
 
   function autosize() {
@@ -407,9 +598,8 @@ export async function mount(container, { navigate }) {
   }
 
   // ---- events ----
-  searchInput.addEventListener("input", () => { state.filter = searchInput.value; renderSessions(); });
-  newChatBtn.addEventListener("click", newChat);
   agentSelect.addEventListener("change", () => selectAgent(agentSelect.value));
+  modelSelect.addEventListener("change", pickModel);
   sendBtn.addEventListener("click", send);
   stopBtn.addEventListener("click", stop);
   textarea.addEventListener("input", autosize);
@@ -424,6 +614,7 @@ export async function mount(container, { navigate }) {
   };
   window.addEventListener("keydown", onKey);
 
+  fillModels("");
   if (state.agentId) {
     showModel();
     await selectAgent(state.agentId);
@@ -433,9 +624,9 @@ export async function mount(container, { navigate }) {
 
   return () => {
     stop();
+    grows.disconnect();
     window.removeEventListener("keydown", onKey);
     if (sessionUnsub) sessionUnsub();
     if (agentUnsub) agentUnsub();
-    state.unsubs.forEach((u) => u());
   };
 }

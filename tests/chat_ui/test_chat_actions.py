@@ -1,0 +1,188 @@
+"""The Chat screen as a daily chat app: message actions, stopping, conversations and the model picker,
+each driven by its accessible name (UI.md) in headless Chromium against the real server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.fakes import Reply
+from tests.support.wait import wait_until
+
+
+@pytest.fixture
+def page(chat_ui, fake):
+    """The shared Chat page, on a new conversation, with the fake's script emptied."""
+    page = chat_ui.page
+    page.get_by_role("button", name="New chat").click()
+    expect(page.locator(".welcome")).to_be_visible()
+    yield page
+    chat_ui.assert_clean()
+
+
+def send(page, text):
+    page.get_by_label("Message").fill(text)
+    page.get_by_label("Message").press("Enter")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def current_session(api, page):
+    title = page.locator(".session-row .list-item[aria-current='true'] .title").inner_text()
+    return next(s for s in api.get("/v1/sessions", params={"limit": 200}).json()["data"] if s["title"] == title)
+
+
+def stored(api, session):
+    return api.get("/v1/messages", params={"session_id": session["id"]}).json()["data"]
+
+
+def actions_of(block):
+    block.hover()
+    return block.locator(".msg-actions")
+
+
+def test_message_actions_copy_regenerate_edit_remember_and_delete(chat_ui, page, api, fake):
+    send(page, "Which river runs through Lyon?")
+    answer = page.locator("article.msg.assistant").last
+    expect(answer).to_contain_text("Which river runs through Lyon?")  # the fake echoes
+    session = current_session(api, page)
+
+    # Copy: by keyboard (focus shows the actions; Enter presses the button)
+    copy = answer.get_by_role("button", name="Copy message")
+    copy.focus()
+    wait_until(lambda: answer.locator(".msg-actions").evaluate("el => getComputedStyle(el).opacity") == "1",
+               message="the actions did not show on keyboard focus")
+    page.keyboard.press("Enter")
+    assert page.evaluate("navigator.clipboard.readText()") == "Which river runs through Lyon?"
+
+    # Regenerate: the last answer is replaced by a new run for the same message
+    fake.enqueue(Reply.text("The Rhône and the Saône.", chunks=3))
+    actions_of(answer).get_by_role("button", name="Regenerate").click()
+    expect(page.locator("article.msg.assistant")).to_have_count(1)
+    expect(page.locator("article.msg.assistant").last).to_contain_text("The Rhône and the Saône.")
+    wait_until(lambda: [m["content"] for m in stored(api, session)] ==
+               ["Which river runs through Lyon?", "The Rhône and the Saône."], timeout=10)
+
+    # Edit and resend: the user message changes, what followed is answered again
+    question = page.locator("article.msg.user").last
+    actions_of(question).get_by_role("button", name="Edit message").click()
+    page.get_by_label("Edited text").fill("Which river runs through Paris?")
+    page.get_by_role("button", name="Save and send").click()
+    expect(page.locator("article.msg.assistant").last).to_contain_text("Which river runs through Paris?")
+    expect(page.locator("article.msg.user")).to_have_count(1)
+    wait_until(lambda: [m["content"] for m in stored(api, session)] ==
+               ["Which river runs through Paris?", "Which river runs through Paris?"], timeout=10)
+    chat_ui.shot("chat-message-actions")
+
+    # Remember this: the answer becomes a memory of the agent
+    answer = page.locator("article.msg.assistant").last
+    expect(answer.get_by_role("button", name="Regenerate")).to_have_count(1)
+    actions_of(answer).get_by_role("button", name="Remember this").click()
+    expect(page.locator(".toast").last).to_contain_text("will remember this")
+    memories = api.get("/v1/memory", params={"agent_id": session["agent_id"], "limit": 200}).json()["data"]
+    assert any(m["content"] == "Which river runs through Paris?" for m in memories)
+
+    # Delete: the answer goes (after the confirmation), the question stays
+    actions_of(answer).get_by_role("button", name="Delete message").click()
+    expect(page.locator("article.msg.assistant")).to_have_count(0)
+    assert [m["role"] for m in stored(api, session)] == ["user"]
+    assert any(d.startswith("confirm") for d in chat_ui.dialogs)
+
+
+def test_stop_keeps_what_was_shown_and_reads_stopped_when_reopened(chat_ui, page, api, fake):
+    fake.enqueue(Reply.text(" ".join(f"w{i}" for i in range(300)), chunks=300, delay=0.04))
+    page.get_by_label("Message").fill("Count for me")
+    page.get_by_label("Message").press("Enter")
+    reply = page.locator("article.msg.assistant").last
+    expect(reply.locator(".msg-body")).to_contain_text("w5")
+    page.get_by_role("button", name="Stop").click()
+    expect(reply).to_contain_text("Stopped.")
+    session = current_session(api, page)
+    answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"), None), timeout=10)
+    assert answer["status"] == "stopped" and "w300" not in answer["content"]
+    shown = page.locator("article.msg.assistant").last.locator(".msg-body")
+    expect(shown).to_have_text(answer["content"])  # the screen and the stored answer say the same
+    chat_ui.shot("chat-stopped-kept")
+
+    page.get_by_role("button", name="New chat").click()
+    page.locator(".session-row .list-item", has_text="Count for me").click()
+    reopened = page.locator("article.msg.assistant").last
+    expect(reopened).to_contain_text("Stopped.")
+    expect(reopened.locator(".msg-body")).to_have_text(answer["content"])
+    expect(reopened.locator(".error-box")).to_have_count(0)
+
+
+def test_conversations_list_every_agent_search_rename_export_and_delete(chat_ui, page, api, fake):
+    writer = api.post("/v1/sessions", json={"agent_id": "writer", "peer": "t-writer", "title": "Poem draft"}).json()
+    api.post("/v1/chat/completions", json={"agent_id": "writer", "session_id": writer["id"],
+                                           "message": "a sonnet about the lighthouse keeper"})
+    old = api.post("/v1/sessions", json={"agent_id": "prime", "peer": "t-cli", "title": "Before /new"}).json()
+    api.delete(f"/v1/sessions/{old['id']}")  # what the CLI's /new does to the previous conversation
+    page.reload()
+    rows = page.locator(".session-row")
+
+    scope = page.get_by_label("Show conversations of")
+    expect(scope).to_have_value("all")
+    expect(rows.filter(has_text="Poem draft")).to_contain_text("Writer")
+    expect(rows.filter(has_text="Before /new")).to_contain_text("archived")  # still listed
+    expect(page.locator(".sessions li.group").first).to_have_text("Today")
+    scope.select_option(label="This agent only")
+    expect(rows.filter(has_text="Before /new")).to_have_count(1)
+    expect(rows.filter(has_text="Poem draft")).to_have_count(0)
+    scope.select_option(label="All agents")
+
+    search = page.get_by_label("Search sessions")
+    search.fill("lighthouse")  # in the message text only, not the title
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Poem draft")
+    chat_ui.shot("chat-search")
+
+    row = rows.first
+    row.hover()
+    row.get_by_role("button", name="Rename conversation").click()
+    page.get_by_label("Conversation title").fill("Lighthouse sonnet")
+    page.get_by_label("Conversation title").press("Enter")
+    expect(rows.first).to_contain_text("Lighthouse sonnet")
+    assert api.get(f"/v1/sessions/{writer['id']}").json()["title"] == "Lighthouse sonnet"
+
+    for fmt, suffix in (("Markdown", ".md"), ("JSON", ".json")):
+        rows.first.hover()
+        rows.first.get_by_role("button", name="Export conversation").click()
+        with page.expect_download() as info:
+            page.get_by_role("button", name=fmt, exact=True).click()
+        download = info.value
+        assert download.suggested_filename.startswith("conversation-lighthouse-sonnet-")
+        assert download.suggested_filename.endswith(suffix)
+        text = open(download.path(), encoding="utf-8").read()
+        if suffix == ".md":
+            assert text.startswith("# Lighthouse sonnet") and "lighthouse keeper" in text
+        else:
+            assert json.loads(text)["messages"][0]["content"] == "a sonnet about the lighthouse keeper"
+
+    rows.first.hover()
+    rows.first.get_by_role("button", name="Delete conversation").click()
+    expect(rows).to_have_count(0)
+    assert api.get(f"/v1/sessions/{writer['id']}").status_code == 404
+    search.fill("")
+    expect(rows.filter(has_text="Before /new")).to_have_count(1)
+
+
+def test_model_picker_sets_this_conversations_model(chat_ui, page, api, fake):
+    picker = page.get_by_label("Model")
+    options = picker.locator("option").all_inner_texts()
+    assert options[0] == "Agent default" and options[1:] == ["fake/fake-model", "fake/fake-model-large"]
+    picker.select_option("fake/fake-model-large")  # before the conversation exists: saved once it does
+    send(page, "Which model is this?")
+    session = current_session(api, page)
+    assert session["model"] == "fake/fake-model-large"
+    assert fake.chat_requests()[-1].body["model"] == "fake-model-large"
+    chat_ui.shot("chat-model-picker")
+    page.emulate_media(color_scheme="dark")
+    chat_ui.shot("chat-model-picker-dark")
+    page.emulate_media(color_scheme="light")
+
+    picker.select_option("")
+    wait_until(lambda: api.get(f"/v1/sessions/{session['id']}").json()["model"] is None, timeout=10)
+    send(page, "And now?")
+    assert fake.chat_requests()[-1].body["model"] == "fake-model"
