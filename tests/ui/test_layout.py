@@ -34,6 +34,17 @@ def test_every_screen_fits_the_window(browser, server, configured, theme, width,
         send = page.get_by_role("button", name="Send")
         expect(send).to_be_visible()
         assert inside_viewport(page, send), f"Send is cut off at {width}×{height}"
+        conversations = page.get_by_role("button", name="Conversations")
+        if width < 1000:  # the conversations column folds behind a button (UI.md)
+            expect(page.get_by_label("Search sessions")).to_be_hidden()
+            conversations.click()
+            expect(page.get_by_label("Search sessions")).to_be_visible()
+            assert inside_viewport(page, page.get_by_label("Search sessions"))
+            page.get_by_role("button", name="New chat").click()
+            expect(page.get_by_label("Search sessions")).to_be_hidden()
+        else:
+            expect(conversations).to_be_hidden()
+            expect(page.get_by_label("Search sessions")).to_be_visible()
         rail = page.get_by_role("navigation", name="Screens")
         for name in SCREENS:
             link = rail.get_by_role("link", name=name)

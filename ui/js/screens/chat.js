@@ -30,8 +30,8 @@ export async function mount(container, { navigate }) {
     agents: () => state.agents,
     agentId: () => state.agentId,
     currentId: () => state.sessionId,
-    open: (s) => openSession(s),
-    newChat: () => newChat(),
+    open: (s) => { foldList(); return openSession(s); },
+    newChat: () => { foldList(); newChat(); },
     removed: (id) => { if (id === state.sessionId) newChat(); },
   });
 
@@ -39,7 +39,10 @@ export async function mount(container, { navigate }) {
   const modelSelect = h("select", { id: "chat-model", title: "The model this conversation uses" });
   const modelText = h("span", { class: "model" });
   const statusText = h("span", { class: "status", role: "status", "aria-live": "polite" });
-  const head = h("header", { class: "conv-head" },
+  // Below 1000 px the conversations column folds away (styles.css); this button brings it back.
+  const listToggle = h("button", { type: "button", class: "ghost small only-narrow", "aria-expanded": "false",
+    "aria-controls": "chat-sessions" }, "Conversations");
+  const head = h("header", { class: "conv-head" }, listToggle,
     h("label", { for: "chat-agent", class: "muted small" }, "Agent"), agentSelect,
     h("label", { for: "chat-model", class: "muted small" }, "Model"), modelSelect, modelText, statusText);
 
@@ -55,7 +58,17 @@ export async function mount(container, { navigate }) {
     h("div", { class: "hint" }, "Enter to send · Shift+Enter for a new line · Escape to stop"));
 
   const conv = h("section", { class: "conv" }, head, messagesEl, composer);
-  container.append(h("div", { class: "chat" }, list.el, conv));
+  const chatEl = h("div", { class: "chat" }, list.el, conv);
+  container.append(chatEl);
+  list.el.id = "chat-sessions";
+  function foldList(open = false) {
+    chatEl.classList.toggle("sessions-open", open);
+    listToggle.setAttribute("aria-expanded", String(open));
+  }
+  listToggle.addEventListener("click", () => foldList(!chatEl.classList.contains("sessions-open")));
+  chatEl.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && chatEl.classList.contains("sessions-open")) { foldList(); listToggle.focus(); }
+  });
 
   // ---- agents ----
   try {
