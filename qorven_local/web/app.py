@@ -9,6 +9,7 @@ from qorven_local.errors import QorvenError
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
 from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.auth import LogoutResource, SignInResource
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
@@ -45,6 +46,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/auth/rotate", RotateTokenResource(ctx.tokens)),
         Route("/v1/auth/tokens", TokensResource(ctx.tokens)),
         Route("/v1/auth/tokens/{token_id}", TokenResource(ctx.tokens)),
+        Route("/v1/auth/session", SignInResource(ctx.browser_sessions, ctx.access)),
+        Route("/v1/auth/logout", LogoutResource(ctx.browser_sessions)),
         Route("/ws", WebSocketFallbackResource()),
         Route("/v1/memory", MemoriesResource(ctx.memory)),
         Route("/v1/memory/search", MemorySearchResource(ctx.memory)),
