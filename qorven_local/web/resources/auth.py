@@ -48,6 +48,9 @@ class SignInResource:
             value, who = self._sessions.from_code(body["code"])
         else:
             value, who = self._sessions.from_token(body["token"])
+        previous = cookie_value(req.context.headers)
+        if previous is not None:  # the new session replaces this browser's old one: end it on the server too
+            self._sessions.logout(previous)
         resp.set_cookie(SESSION_COOKIE, value, max_age=COOKIE_MAX_AGE_SECONDS, path="/", secure=False,
                         http_only=True, same_site="Strict")
         resp.status = 201
