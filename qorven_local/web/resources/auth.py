@@ -1,4 +1,4 @@
-"""``/v1/auth/session`` and ``/v1/auth/logout``: the browser's sign-in cookie (API.md, Browser login)."""
+"""``/v1/auth/session`` and ``/v1/auth/logout``: the browser's sign-in cookie (the contract's "Browser login")."""
 
 from __future__ import annotations
 
