@@ -17,6 +17,7 @@ from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.completions import CompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
                                                SelectedModelsResource)
+from qorven_local.web.resources.providers import ProviderConfigTestResource
 from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
                                                   ProviderModelImportResource, ProvidersResource,
                                                   ProviderTestResource)
@@ -69,6 +70,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/models/{model_id:path}", ModelResource(ctx.model_ids)),
         Route("/v1/providers", ProvidersResource(ctx.providers)),
         Route("/v1/providers/detect", ProviderDetectResource()),
+        Route("/v1/providers/test", ProviderConfigTestResource(ctx.providers)),
         Route("/v1/providers/{provider_id}", ProviderResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx.providers)),

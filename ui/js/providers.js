@@ -1,6 +1,6 @@
 // Provider forms shared by first-run setup and the Models screen.
 
-import { h, field, select } from "./dom.js";
+import { h, field, select, replace } from "./dom.js";
 import { api } from "./api.js";
 
 export const KINDS = [
@@ -10,11 +10,28 @@ export const KINDS = [
   { value: "anthropic", label: "Anthropic", name: "anthropic", base_url: "https://api.anthropic.com", needsKey: true },
 ];
 
+/** "host:port" of a base URL (the port spelled out), for messages about reaching it. */
+export function hostPort(baseUrl) {
+  try {
+    const u = new URL(baseUrl);
+    return `${u.hostname}:${u.port || (u.protocol === "https:" ? "443" : "80")}`;
+  } catch { return String(baseUrl || ""); }
+}
+
+/** Test a provider that is not saved yet (POST /providers/test, the create body): {ok, models?, error?}. */
+export function testProviderConfig({ name, kind, base_url, key }) {
+  const body = { name, kind };
+  if (base_url) body.base_url = base_url;
+  if (key) body.key = key;
+  return api.post("providers/test", body);
+}
+
 /**
- * A provider form: kind, name, base URL, key. onSubmit receives {name, kind, base_url, key}.
- * Returns the <form> element.
+ * A provider form: kind, name, base URL, key. Submitting tests the connection first and saves only
+ * when it works; when it does not, it says why (with host:port) and offers Fix, Retry, Save anyway
+ * and, with onBack, Back. onSaved(provider) runs after a save. Returns the <form> element.
  */
-export function providerForm({ submitLabel = "Add provider", onSubmit }) {
+export function providerForm({ submitLabel = "Add provider", onSaved, onBack }) {
   const kind = select(KINDS.map((k) => ({ value: k.value, label: k.label })), "ollama");
   const name = h("input", { type: "text", value: KINDS[0].name, autocomplete: "off", required: true, spellcheck: "false" });
   const baseUrl = h("input", { type: "url", value: KINDS[0].base_url, autocomplete: "off", required: true, spellcheck: "false" });
@@ -30,20 +47,55 @@ export function providerForm({ submitLabel = "Add provider", onSubmit }) {
     key.placeholder = k.needsKey ? "Required" : "Not needed for local servers";
   });
   const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
+  const outcome = h("div", { class: "stack", "aria-live": "polite" });
   const form = h("form", { class: "stack" },
     h("div", { class: "grid2" }, field("Kind", kind), field("Name", name, "Model ids read name/model, e.g. ollama/llama3.2")),
     field("Base URL", baseUrl),
     field("API key", key, "Stored on this computer and never shown again; only its last four characters are displayed."),
-    h("div", { class: "actions" }, submit));
-  form.addEventListener("submit", async (e) => {
+    h("div", { class: "actions" }, submit), outcome);
+  const values = () => ({ name: name.value.trim(), kind: kind.value, base_url: baseUrl.value.trim(), key: key.value.trim() });
+
+  async function save(p) {
+    const provider = await createProvider(p);
+    key.value = "";
+    replace(outcome);
+    await onSaved(provider);
+  }
+
+  function failed(p, result) {
+    const where = hostPort(p.base_url);
+    const reason = (result.error && result.error.message) || "it did not answer";
+    const fix = h("button", { type: "button" }, "Fix");
+    const retry = h("button", { type: "button", class: "primary" }, "Retry");
+    const anyway = h("button", { type: "button", class: "ghost" }, "Save anyway");
+    fix.addEventListener("click", () => { replace(outcome); baseUrl.focus(); baseUrl.select(); });
+    retry.addEventListener("click", () => form.requestSubmit());
+    anyway.addEventListener("click", () => attempt(anyway, () => save(p)));
+    const back = onBack ? h("button", { type: "button", class: "ghost" }, "Back") : null;
+    if (back) back.addEventListener("click", () => { replace(outcome); onBack(); });
+    replace(outcome,
+      h("div", { class: "error-box", role: "alert" }, `Could not connect to ${p.name || "the provider"} at ${where}: ${reason}`),
+      h("p", { class: "muted small", style: "margin: 0" },
+        `Nothing was saved. Check that the server is running and listening on ${where}, or correct the address or key.`),
+      h("div", { class: "actions" }, back, fix, retry, h("span", { class: "spacer" }), anyway));
+  }
+
+  async function attempt(button, fn) {
+    button.disabled = true;
+    try { await fn(); } catch (e) {
+      replace(outcome, h("div", { class: "error-box", role: "alert" }, e.message || String(e)));
+    } finally { button.disabled = false; }
+  }
+
+  form.addEventListener("submit", (e) => {
     e.preventDefault();
-    submit.disabled = true;
-    try {
-      await onSubmit({ name: name.value.trim(), kind: kind.value, base_url: baseUrl.value.trim(), key: key.value.trim() });
-      key.value = "";
-    } finally {
-      submit.disabled = false;
-    }
+    const p = values();
+    attempt(submit, async () => {
+      replace(outcome, h("div", { class: "muted small" }, `Testing the connection to ${hostPort(p.base_url)}…`));
+      const result = await testProviderConfig(p);
+      if (result && result.ok) await save(p);
+      else failed(p, result || {});
+    });
   });
   return form;
 }
@@ -74,6 +126,13 @@ export async function loadCatalog(api, refresh = false) {
   const res = await api.get(`models/catalog${refresh ? "?refresh=true" : ""}`);
   const data = (res && Array.isArray(res.data)) ? res.data : [];
   return { data, errors: (res && Array.isArray(res.errors)) ? res.errors : [] };
+}
+
+/** A provider's dot from what its last test or catalog fetch found (not from `enabled`). */
+export function providerStatus(p) {
+  const status = (p && p.status) || "untested";
+  const text = status === "reachable" ? "Reachable" : status === "unreachable" ? "Unreachable" : "Not tested yet";
+  return { status, text, cls: status === "reachable" ? "ok" : status === "unreachable" ? "bad" : "" };
 }
 
 /** Notices for providers whose model list failed ("provider_error: ..."). */

@@ -1,5 +1,6 @@
 // First run: no provider yet. Offer the local servers the server detected (Ollama, LM Studio,
-// llama.cpp, Jan) or a manual provider, then choose which models to use and the default.
+// llama.cpp, Jan) or a manual provider (tested before it is saved), then choose which models to use
+// and the default. Every step has a way back, and "Skip for now" leaves the wizard.
 
 import { h, replace } from "../dom.js";
 import { api, items } from "../api.js";
@@ -24,14 +25,9 @@ export async function mount(container, { done, toast }) {
   async function stepProvider() {
     steps(0);
     const detectedBox = h("div", { class: "detected" }, h("div", { class: "muted small" }, "Looking for local model servers…"));
-    const form = providerForm({ submitLabel: "Add provider", onSubmit: async (p) => {
-      try {
-        const provider = await createProvider(p);
-        toast(`Added ${provider.name || p.name}`);
-        stepModels();
-      } catch (e) {
-        toast(errorText(e), "error");
-      }
+    const form = providerForm({ submitLabel: "Add provider", onSaved: (provider) => {
+      toast(`Added ${provider.name}`);
+      stepModels();
     } });
     replace(body,
       h("section", { class: "card stack", "aria-labelledby": "detected-h" },
@@ -86,6 +82,7 @@ export async function mount(container, { done, toast }) {
       ({ data: catalog, errors } = await loadCatalog(api, true));
     } catch (e) {
       replace(body, errorBox(e), h("div", { class: "actions" },
+        h("button", { type: "button", onclick: stepProvider }, "Back"),
         h("button", { type: "button", onclick: stepModels }, "Try again"),
         h("button", { type: "button", class: "ghost", onclick: done }, "Finish without a model")));
       return;
@@ -93,7 +90,8 @@ export async function mount(container, { done, toast }) {
     const ids = catalog.map(modelId).filter(Boolean);
     if (!ids.length) {
       replace(body, ...catalogErrors(errors), h("div", { class: "notice" }, "The provider lists no models yet. You can pick them later on the Models screen."),
-        h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: done }, "Open Qorven")));
+        h("div", { class: "actions" }, h("button", { type: "button", onclick: stepProvider }, "Back"),
+          h("button", { type: "button", class: "primary", onclick: done }, "Open Qorven")));
       return;
     }
     const checks = new Map();
@@ -135,8 +133,8 @@ export async function mount(container, { done, toast }) {
         h("p", { class: "muted", style: "margin: 0" }, "Selected models appear in the model lists and to OpenAI clients."), list),
       h("section", { class: "card stack" }, h("h2", null, h("label", { for: "setup-default" }, "Default model")),
         h("p", { class: "muted", style: "margin: 0" }, "Agents without a model of their own use this one."), defaultSel),
-      h("div", { class: "actions" }, finish, h("span", { class: "spacer" }),
-        h("button", { type: "button", class: "ghost", onclick: done }, "Skip")));
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: stepProvider }, "Back"), finish,
+        h("span", { class: "spacer" }), h("button", { type: "button", class: "ghost", onclick: done }, "Skip")));
   }
 
   await stepProvider();
