@@ -166,12 +166,19 @@ async function start() {
     // Any other answer (e.g. a server without the providers API): skip first-run setup.
   }
   connect();
-  if (providers && !providers.length && !prefs.get("setupDone")) {
+  if (providers && !prefs.get("setupDone") && await needsSetup(providers)) {
     history.replaceState(null, "", `${location.pathname}${location.search}#/setup`);
   } else if (!currentRoute() || currentRoute() === "setup") {
     history.replaceState(null, "", `${location.pathname}${location.search}#/chat`);
   }
   render();
+}
+
+/** First run: nothing to talk to yet (no provider but the built-in local one, and no default model). */
+async function needsSetup(providers) {
+  if (providers.some((p) => p.kind !== "local")) return false;
+  const current = await api.get("models/default").catch(() => null);
+  return !(current && current.model);
 }
 
 onUnauthorized(() => {

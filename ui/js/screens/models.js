@@ -4,7 +4,8 @@
 import { h, icon, replace, field, checkbox, fullTime } from "../dom.js";
 import { ICONS } from "../icons.js";
 import { api, items } from "../api.js";
-import { providerForm, createProvider, modelId, KINDS, slugName, loadCatalog, catalogErrors, providerStatus } from "../providers.js";
+import { providerForm, createProvider, modelId, KINDS, slugName, loadCatalog, catalogErrors, providerStatus,
+  localModelsCard } from "../providers.js";
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
 import { invalidateDefaultModel } from "../store.js";
 
@@ -59,7 +60,7 @@ export async function mount(container, { toast }) {
       const st = providerStatus(p);
       const btn = h("button", { type: "button", class: "list-item", "aria-current": view === p.id ? "true" : "false" },
         h("span", { class: "title" }, h("span", { class: `dot ${st.cls}`, title: st.text }), p.name),
-        h("span", { class: "sub" }, `${st.text}${p.enabled === false ? " · disabled" : ""} · ${(KINDS.find((k) => k.value === p.kind) || { label: p.kind }).label.split(" (")[0]} · ${p.has_key ? `key ${p.key_hint || "set"}` : "no key"}`));
+        h("span", { class: "sub" }, `${st.text}${p.enabled === false ? " · disabled" : ""} · ${p.kind === "local" ? "models on this computer" : `${(KINDS.find((k) => k.value === p.kind) || { label: p.kind }).label.split(" (")[0]} · ${p.has_key ? `key ${p.key_hint || "set"}` : "no key"}`}`));
       btn.addEventListener("click", () => { view = p.id; render(); });
       listEl.append(h("li", null, btn));
     }
@@ -111,9 +112,16 @@ export async function mount(container, { toast }) {
       try { await loadAll(true); render(); } catch (e) { toast(errorText(e), "error"); refresh.disabled = false; }
     });
     const byProvider = new Map(catalog.map((m) => [modelId(m), m]));
+    const local = providers.find((p) => p.kind === "local");
+    const onThisComputer = localModelsCard({
+      local, models: local ? catalog.filter((m) => m.provider_id === local.id) : [], defaultModel, toast,
+      onChanged: async () => { await loadAll(true); render(); },
+      onAddProvider: () => { view = "new"; render(); },
+    });
     replace(detail, h("div", { class: "detail" },
       h("div", { class: "detail-head" }, h("h2", null, "Models"), refresh),
       ...catalogErrors(catalogErrs),
+      onThisComputer,
       h("section", { class: "card stack" },
         h("h3", null, h("label", { for: "default-model" }, "Default model")),
         h("p", { class: "muted small", style: "margin: 0" }, "Used by agents that have no model of their own."),

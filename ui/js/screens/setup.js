@@ -4,7 +4,7 @@
 
 import { h, replace } from "../dom.js";
 import { api, items } from "../api.js";
-import { providerForm, createProvider, modelId, slugName, loadCatalog, catalogErrors } from "../providers.js";
+import { providerForm, createProvider, modelId, slugName, loadCatalog, catalogErrors, localModelsCard } from "../providers.js";
 import { errorBox, errorText } from "../ui.js";
 import { invalidateDefaultModel } from "../store.js";
 
@@ -29,7 +29,8 @@ export async function mount(container, { done, toast }) {
       toast(`Added ${provider.name}`);
       stepModels();
     } });
-    replace(body,
+    const onThisComputer = h("div");
+    replace(body, onThisComputer,
       h("section", { class: "card stack", "aria-labelledby": "detected-h" },
         h("h2", { id: "detected-h" }, "Local servers on this computer"), detectedBox),
       h("section", { class: "card stack", "aria-labelledby": "manual-h" },
@@ -37,6 +38,7 @@ export async function mount(container, { done, toast }) {
       h("div", { class: "actions" }, h("span", { class: "spacer" }),
         h("button", { type: "button", class: "ghost", onclick: done }, "Skip for now")));
 
+    showLocalModels(onThisComputer);
     let detected = [];
     try {
       detected = items(await api.get("providers/detect"));
@@ -70,6 +72,24 @@ export async function mount(container, { done, toast }) {
           h("div", { class: "muted small" }, d.reachable ? (models.length ? `${models.length} model${models.length === 1 ? "" : "s"}: ${models.slice(0, 4).join(", ")}${models.length > 4 ? "…" : ""}` : "Reachable, no models listed") : "Not reachable")),
         use));
     }
+  }
+
+  /** The starter model and "Import GGUF file": choosing a model here ends the wizard. */
+  async function showLocalModels(box) {
+    try {
+      const local = items(await api.get("providers")).find((p) => p.kind === "local");
+      if (!local) return;
+      const { data } = await loadCatalog(api);
+      const models = data.filter((m) => m.provider_id === local.id);
+      const current = await api.get("models/default").catch(() => null);
+      replace(box, localModelsCard({
+        local, models, defaultModel: (current && current.model) || "", toast,
+        onChanged: async () => {
+          const d = await api.get("models/default").catch(() => null);
+          if (d && d.model) { invalidateDefaultModel(); done(); } else showLocalModels(box);
+        },
+      }));
+    } catch (e) { replace(box, errorBox(e)); }
   }
 
   // ---- step 2: models ----
