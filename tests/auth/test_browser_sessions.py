@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.support.servers import InProcessServer
@@ -133,6 +133,12 @@ def test_ws_takes_the_cookie_on_the_same_origin_only(srv, http):
                  open_timeout=10) as ws:
         ws.send(json.dumps({"type": "subscribe", "topics": ["activity"]}))
         assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        # signing out closes the browser's open socket too, like a revoked token's
+        assert http.post("/api/auth/logout", headers=with_cookie(value)).status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    value = sign_in(http, code=new_code(srv))
     for origin in (LISTED, srv.url.rsplit(":", 1)[0] + ":1"):
         with pytest.raises(InvalidStatus) as refused:
             connect(ws_url, additional_headers=with_cookie(value), origin=origin, subprotocols=["qorven.v1"],
