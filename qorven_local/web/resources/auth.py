@@ -13,7 +13,7 @@ from qorven_local.web.spec import operation
 COOKIE_MAX_AGE_SECONDS = 400 * 86400  # browsers cap a cookie's life at 400 days; the server record decides
 
 SESSION_REQUEST = {
-    "type": "object", "additionalProperties": False,
+    "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
     "description": "exactly one of code (from a #login= link) or token (the fallback form)",
     "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 200},
                    "token": {"type": "string", "minLength": 1, "maxLength": 200}},
