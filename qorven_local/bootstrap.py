@@ -30,6 +30,8 @@ from qorven_local.rooms.service import RoomService
 from qorven_local.security.access import AccessPolicy
 from qorven_local.security.ratelimit import RateLimiter
 from qorven_local.security.secrets import SecretBox
+from qorven_local.security.browser_sessions import BrowserSessions
+from qorven_local.security.private_file import write_private_file
 from qorven_local.security.tokens import TokenService
 from qorven_local.storage.db import Database
 from qorven_local.storage.migrations import migrate, pending_migrations
@@ -70,17 +72,6 @@ def setup_logging(config: Config) -> None:
         root.addHandler(console)
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Write a file readable by the owner only (0600), created with that mode from the start."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    try:
-        os.chmod(path, 0o600)
-    except OSError:
-        pass
-
-
 def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     """Open everything under the data root and build every part once; safe to call on every start.
 
@@ -103,7 +94,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                           check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents,
                               check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
-    tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins)
+    tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins, admin_token_path=config.admin_token_path)
+    browser_sessions = BrowserSessions(db, clock, ids, tokens)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
         default_allowed_roots(config.home)), read_timeout=config.upstream_timeout)
@@ -115,7 +107,9 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                          tools=tools, hub=hub, config=config, ids=ids, clock=clock)
     return AppContext(
         config=config, db=db, clock=clock, ids=ids, hub=hub, secrets=secrets, tokens=tokens,
-        access=AccessPolicy(tokens, config.allowed_hosts, config.host, cors_origins=config.cors_origins),
+        browser_sessions=browser_sessions,
+        access=AccessPolicy(tokens, config.allowed_hosts, config.host, cors_origins=config.cors_origins,
+                            sessions=browser_sessions),
         limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min,
                             config.max_streams_per_tenant),
         tools=tools, agents=agents, sessions=sessions, providers=providers, model_ids=model_ids, memory=memory,

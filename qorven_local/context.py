@@ -26,6 +26,7 @@ from qorven_local.memory.warmup import EmbedderWarmUp
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.access import AccessPolicy
+from qorven_local.security.browser_sessions import BrowserSessions
 from qorven_local.security.ratelimit import RateLimiter
 from qorven_local.security.secrets import SecretBox
 from qorven_local.security.tokens import TokenService
@@ -65,6 +66,7 @@ class AppContext:
     channels: ChannelService        # bindings, the webhook pipeline, the outbox worker
     readiness: Mapping[str, ReadinessCheck]
     started_at: float
+    browser_sessions: BrowserSessions  # login codes and the qorven_session cookie's sessions
 
     def readiness_checks(self) -> dict[str, dict[str, Any]]:
         """Run every readiness check; a check that raises counts as failing."""

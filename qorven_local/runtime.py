@@ -54,7 +54,7 @@ class Runtime:
         token = ensure_admin_token(ctx)
         app = create_app(ctx)
         gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"),
-                                   dead_tokens=ctx.tokens.dead_among,
+                                   dead_tokens=ctx.browser_sessions.dead_among,
                                    admit=ctx.limiter.ws_handshake.take,
                                    limits=WSLimits(max_sessions_per_tenant=self.config.max_sockets_per_tenant))
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,

@@ -1,10 +1,10 @@
-// Qorven Local UI: boot (token → first-run check → shell), the left rail and the hash router.
+// Qorven Local UI: boot (sign-in → first-run check → shell), the left rail and the hash router.
 // Each screen is a module under js/screens/ exporting mount(container, ctx) → cleanup.
 
-import { h, icon, replace, field } from "./js/dom.js";
+import { h, icon, replace } from "./js/dom.js";
 import { ICONS } from "./js/icons.js";
-import { api, items, setToken, onUnauthorized } from "./js/api.js";
-import { resolveToken, storeToken } from "./js/token.js";
+import { api, items, onUnauthorized } from "./js/api.js";
+import { mountSignIn, signInFromLink, signOut } from "./js/token.js";
 import { connect, disconnect, onLiveState } from "./js/live.js";
 import { toast, errorBox } from "./js/ui.js";
 import { prefs } from "./js/store.js";
@@ -107,7 +107,7 @@ function buildShell() {
     liveDot.className = `dot ${state === "live" ? "ok" : state === "connecting" ? "warn" : ""}`;
     liveText.textContent = state;
   });
-  nav.append(h("div", { class: "bottom" }, themeButton(), live));
+  nav.append(h("div", { class: "bottom" }, themeButton(), signOutButton(), live));
   mainEl = h("main", { class: "main", id: "main" });
   root.className = "shell";
   replace(root, nav, mainEl);
@@ -127,50 +127,47 @@ async function showSetup() {
   })) || null;
 }
 
-// ---- token ---------------------------------------------------------------------------------------
+// ---- sign-in -------------------------------------------------------------------------------------
 
-function showTokenForm(message) {
+function showTokenForm(message, notice = false) {
   disconnect();
   mainEl = null;
   root.className = "boot";
-  const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false", placeholder: "qvn_…" });
-  const form = h("form", { class: "card stack", style: "width: 440px" },
-    h("h1", null, "Connect to Qorven"),
-    h("p", { class: "muted", style: "margin: 0" }, message ||
-      "Paste an API token. `qorven ui` opens this page with one; the first admin token is in the data folder's admin-token file."),
-    field("API token", input),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Connect")));
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const t = input.value.trim();
-    if (!t) return;
-    storeToken(t);
-    start(t);
+  document.title = "Sign in · Qorven Local";
+  mountSignIn(root, { message, notice, onSignedIn: () => start() });
+}
+
+const SIGN_OUT_ICON = ["M10 4H5v16h5", "M15 8l4 4-4 4", "M19 12H9"];
+
+function signOutButton() {
+  const btn = h("button", { type: "button", class: "ghost icon-btn", "aria-label": "Sign out", title: "Sign out" },
+    icon(SIGN_OUT_ICON));
+  btn.addEventListener("click", async () => {
+    try { await signOut(); } catch (e) { toast(`Could not sign out: ${e.message}`, "error"); return; }
+    showTokenForm("You are signed out.", true);
   });
-  replace(root, form);
-  input.focus();
+  return btn;
 }
 
 // ---- boot ----------------------------------------------------------------------------------------
 
-async function start(token) {
-  setToken(token);
+async function start() {
   let providers = null;
   try {
     providers = items(await api.get("providers"));
   } catch (e) {
-    if (e.status === 401) return showTokenForm("That token was not accepted (unauthorized). Paste a valid token.");
+    if (e.status === 401) return showTokenForm();
     if (!e.status || e.status === 429 || e.status >= 500) {
       root.className = "boot";
       replace(root, h("div", { class: "card stack", style: "width: 480px" },
         h("h1", null, "Qorven is not answering"), errorBox(e),
-        h("div", { class: "actions" }, h("button", { type: "button", onclick: () => start(token) }, "Try again"))));
+        h("div", { class: "actions" }, h("button", { type: "button", onclick: () => start() }, "Try again"))));
       return;
     }
     // Any other answer (e.g. a server without the providers API): skip first-run setup.
   }
   connect();
-  if (providers && !providers.length && !prefs.get("setupDone")) {
+  if (providers && !prefs.get("setupDone") && await needsSetup(providers)) {
     history.replaceState(null, "", `${location.pathname}${location.search}#/setup`);
   } else if (!currentRoute() || currentRoute() === "setup") {
     history.replaceState(null, "", `${location.pathname}${location.search}#/chat`);
@@ -178,12 +175,21 @@ async function start(token) {
   render();
 }
 
+/** First run: nothing to talk to yet (no provider but the built-in local one, and no default model). */
+async function needsSetup(providers) {
+  if (providers.some((p) => p.kind !== "local")) return false;
+  const current = await api.get("models/default").catch(() => null);
+  return !(current && current.model);
+}
+
 onUnauthorized(() => {
-  storeToken("");
-  showTokenForm("The server no longer accepts this token (unauthorized). Paste a valid token.");
+  showTokenForm("Your sign-in has ended (signed out elsewhere, or its token was revoked).");
 });
 
-window.addEventListener("hashchange", () => { if (root.className !== "boot") render(); });
+window.addEventListener("hashchange", () => {
+  if (/^#(.*&)?(login|token)=/.test(location.hash)) boot();  // a sign-in link pasted into this tab
+  else if (root.className !== "boot") render();
+});
 
 // Keyboard: Alt+1..7 jumps between screens.
 window.addEventListener("keydown", (e) => {
@@ -195,8 +201,10 @@ window.addEventListener("keydown", (e) => {
 
 mountOfflineBanner(); // once, above every screen
 
-(async () => {
-  const token = await resolveToken();
-  if (!token) showTokenForm();
-  else start(token);
-})();
+async function boot() {
+  const { error } = await signInFromLink();
+  if (error) showTokenForm(error);
+  else start();
+}
+
+boot();

@@ -39,14 +39,12 @@ TOKEN_COLUMNS = [("ID", "id"), ("TENANT", "tenant_id"), ("SCOPE", "scope"), ("KI
 
 def run(args: argparse.Namespace) -> int:
     config = local_config(args)
-    from qorven_local.bootstrap import build_context, write_private_file  # the whole app: only when run
+    from qorven_local.bootstrap import build_context  # the whole app: only when run
 
     ctx = build_context(config)
     try:
         if args.auth_command == "rotate-token":
             token, revoke_at = ctx.tokens.rotate_admin(args.tenant, args.label, args.grace)
-            if args.tenant == DEFAULT_TENANT:
-                write_private_file(config.admin_token_path, token + "\n")
             print(token)
             print(f"(previous admin token(s) revoked {'now' if args.grace == 0 else 'at ' + revoke_at})",
                   file=sys.stderr)

@@ -9,11 +9,14 @@ from typing import Callable
 from qorven_local import __version__
 from qorven_local.cli import auth, memory, serve
 from qorven_local.cli import agents, chat, db, doctor, models, providers, sessions
+from qorven_local.cli import login
 
 # (name, help, add_arguments(parser), run(args) -> exit code), in the order `qorven --help` lists them.
 COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = [
     ("serve", "Run the API server (no window) and print its URL.", serve.add_arguments, serve.run),
     ("auth", "Tokens: rotate-token, create-token.", auth.add_arguments, auth.run),
+    ("login", "Print (--open: open) a one-click sign-in link for the UI of the server on this data root.",
+     login.add_arguments, login.run),
     ("chat", "Talk to an agent, answers streamed (/new, /agent NAME, /exit).", chat.add_arguments, chat.run),
     ("agents", "Agents: list, show, create, delete.", agents.add_arguments, agents.run),
     ("sessions", "Sessions: list.", sessions.add_arguments, sessions.run),

@@ -21,6 +21,11 @@ def add_client_flags(parser: argparse.ArgumentParser, json_output: bool = True) 
         parser.add_argument("--json", action="store_true", help="Print the API's JSON instead of a table.")
 
 
+UNAUTHORIZED_HINT = ("(the server refused this token. On the server's computer, `qorven auth rotate-token` "
+                     "writes a fresh admin token to <data root>/admin-token, which this command reads when "
+                     "neither --token nor QORVEN_TOKEN is set; or pass a working token with --token.)")
+
+
 def open_client(args: argparse.Namespace) -> Client:
     return Client(getattr(args, "server", None), getattr(args, "token", None), home=getattr(args, "home", None))
 
@@ -36,6 +41,8 @@ def run_api(action: Callable[[Client, argparse.Namespace], int | None]) -> Calla
             return 3
         except APIError as exc:
             print(f"qorven: {exc.code}: {exc.message}", file=sys.stderr)
+            if exc.status == 401:
+                print(UNAUTHORIZED_HINT, file=sys.stderr)
             return 1
         except ClientError as exc:
             print(f"qorven: {exc}", file=sys.stderr)

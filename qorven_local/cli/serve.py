@@ -23,6 +23,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def sign_in_line(link: str) -> str:
+    """What the user reads to open the UI signed in (``qorven serve`` and ``qorven login``)."""
+    return f"Open {link} to use Qorven in your browser (signs in; the link works once, for 10 minutes)."
+
+
 def run(args: argparse.Namespace) -> int:
     from qorven_local.memory.embedder import preload_embedder
 
@@ -36,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
     runtime = Runtime(config)
     runtime.stop_on_signals()
     token = runtime.start()
-    if token:
+    if token and token == config.token:  # QORVEN_TOKEN's value is never printed back into anyone's logs
+        print(f"First start: the admin token from QORVEN_TOKEN is saved to {config.admin_token_path}")
+    elif token:
         print(f"First start: your admin token (shown once, also saved to {config.admin_token_path}):\n  {token}")
     print(f"Qorven Local {runtime.version} serving at {runtime.url}  (data: {config.home})", flush=True)
+    assert runtime.ctx is not None  # start() built it
+    print(sign_in_line(runtime.ctx.browser_sessions.login_link(runtime.url)), flush=True)
     runtime.wait()
     return 0

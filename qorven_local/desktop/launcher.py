@@ -2,8 +2,9 @@
 
 Start the server on a free loopback port in this process, wait for ``/readyz``, then show the UI:
 in a pywebview window (the default), in the default browser when no GUI backend is available
-(``--browser`` forces it), or not at all with ``--headless``. Closing the window stops the server
-cleanly and revokes the launch's tokens. A second launch on the same data root hands over to the
+(``--browser`` forces it), or not at all with ``--headless``. Each way signs in with a one-click
+``#login=`` link (a single-use code traded for the ``qorven_session`` cookie); no token is shown.
+Closing the window stops the server cleanly. A second launch on the same data root hands over to the
 running one (its window comes to the front, or a browser tab opens) and exits.
 """
 
@@ -118,20 +119,22 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
     runtime = Runtime(config)
     first_token = runtime.start()
     assert runtime.ctx is not None  # start() built it
+    sessions = runtime.ctx.browser_sessions
     launch_tokens = LaunchTokens(runtime.ctx.tokens)
-    launch_tokens.sweep()  # we hold the instance lock: live launch tokens are a crashed launch's
+    launch_tokens.sweep()  # we hold the instance lock: live launch tokens are an earlier launch's
     window: DesktopWindow | None = None
     stop = threading.Event()
     try:
         url = runtime.url
         wait_ready(url)
-        if first_token:
+        if first_token:  # the path only: the token itself (QORVEN_TOKEN's value, maybe) is never printed
             print(f"First start: the admin token for other tools is saved in {config.admin_token_path}", flush=True)
 
         mode = "headless" if args.headless else "browser" if args.browser else "window"
         if mode == "window":
             try:
-                window = DesktopWindow(url + "?desktop=1", launch_tokens.issue("desktop window"),
+                # The window signs in like the printed link does: a single-use code, never a token.
+                window = DesktopWindow(sessions.login_link(url, "?desktop=1"),
                                        storage_dir=str(config.home / "webview"),
                                        on_loaded=lambda: print(f"Qorven Local window open on {url}", flush=True))
             except GuiUnavailable as exc:
@@ -139,7 +142,7 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
                 mode = "browser"
 
         def open_browser() -> bool:
-            link = f"{url}#token={launch_tokens.issue('browser')}"
+            link = sessions.login_link(url)
             print(f"Qorven Local {__version__}: open {link}", flush=True)
             if not args.no_open:
                 threading.Thread(target=webbrowser.open, args=(link,), daemon=True).start()
@@ -171,7 +174,8 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
         if mode == "browser":
             open_browser()
         else:
-            print(f"Headless: the API token is in {config.admin_token_path}; Ctrl-C stops.", flush=True)
+            print(f"Headless: sign in at {sessions.login_link(url)} (works once, for 10 minutes; "
+                  f"`qorven login` prints a new one); Ctrl-C stops.", flush=True)
         wait_for_stop(stop)  # until SIGINT/SIGTERM or a "quit" command
         return 0
     finally:

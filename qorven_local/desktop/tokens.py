@@ -1,10 +1,10 @@
-"""Per-launch API tokens for the desktop window and the browser fallback.
+"""Per-launch API tokens (``kind = launch``): what earlier versions gave the window and the browser.
 
-Each is a real admin token of tenant ``default`` (the UI needs admin routes: providers, keys,
-memory writes), created for this launch, never written to disk, and revoked when the launch ends.
-A launch that crashes cannot revoke them, so they are ``launch`` tokens with a short expiry that
-the running launch keeps renewing (``LAUNCH_TOKEN_TTL``), and the next launch revokes any left over
-before it mints its own (``sweep``).
+The window and the browser now sign in with one-click codes and the ``qorven_session`` cookie
+(``security/browser_sessions.py``), so a launch mints no token; it still sweeps the live launch
+tokens an earlier version's launch left behind (``sweep``). The class can still mint expiring
+admin tokens that the running launch renews (``LAUNCH_TOKEN_TTL``) and revokes at exit, for a
+front end that needs a bearer token.
 """
 
 from __future__ import annotations

@@ -1,18 +1,16 @@
-"""The pywebview window around the UI, and how the page gets its API token.
+"""The pywebview window around the UI; it signs in like the printed link does.
 
-The token never travels in the URL, the HTML or argv, so it is not in history, logs or ``ps``.
-It goes through pywebview's bridge: once the page has loaded, and only while the window shows the
-app's own origin (external links open in the system browser), the window runs a one-line script
-that hands the token to the page (``window.__qorvenDesktopToken`` plus a ``qorven:desktop-token``
-event; the UI takes it, deletes the global and keeps the token in sessionStorage). pywebview's ``js_api`` is not used: its injected stubs are built with
-``new Function``, which the UI's Content-Security-Policy (``script-src 'self'``, no eval) blocks,
-and that policy is worth more than the convenience.
+The window opens ``/?desktop=1#login=<code>``: a single-use code that expires in ten minutes, which
+the page trades for the ``qorven_session`` cookie and removes from the address bar. No token ever
+reaches the page, the URL, the HTML or argv. The cookie lives in the window's storage under the
+data root, so a reload stays signed in. pywebview's ``js_api`` is not used: its injected stubs are
+built with ``new Function``, which the UI's Content-Security-Policy (``script-src 'self'``, no eval)
+blocks, and that policy is worth more than the convenience.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import sys
@@ -28,22 +26,10 @@ log = logging.getLogger("qorven.desktop")
 TITLE = "Qorven Local"
 SIZE = (1280, 800)
 MIN_SIZE = (900, 600)
-TOKEN_EVENT = "qorven:desktop-token"
 
 
 class GuiUnavailable(RuntimeError):
     """No GUI backend (no display, or neither GTK/WebKit nor Qt bindings installed)."""
-
-
-def token_script(token: str) -> str:
-    """The script that hands the token to the page (JSON-quoted: a token can never break out).
-
-    It both leaves the token where the page looks first (WebKitGTK may report the load finished
-    before the page's module scripts ran) and fires the event a page already waiting listens for.
-    """
-    quoted = json.dumps(token)
-    return (f"window.__qorvenDesktopToken = {quoted};"
-            f"window.dispatchEvent(new CustomEvent({json.dumps(TOKEN_EVENT)}, {{detail: {quoted}}}));")
 
 
 def _origin(url: str) -> str:
@@ -61,7 +47,7 @@ def has_display() -> bool:
 class DesktopWindow:
     """One app window; ``run()`` blocks on the GUI loop (main thread) until the window closes."""
 
-    def __init__(self, url: str, token: str, *, storage_dir: str | None = None,
+    def __init__(self, url: str, *, storage_dir: str | None = None,
                  on_loaded: Callable[[], None] | None = None) -> None:
         if not has_display():
             raise GuiUnavailable("no display (DISPLAY / WAYLAND_DISPLAY unset)")
@@ -72,7 +58,6 @@ class DesktopWindow:
         self._webview = webview
         self.url = url
         self.origin = _origin(url)
-        self._token = token
         self._storage_dir = storage_dir
         self._on_loaded = on_loaded
         self._window: Window | None = None
@@ -91,8 +76,8 @@ class DesktopWindow:
             text_select=True, background_color=_background())
         window.events.loaded += self._loaded
         window.events.closed += self._closed.set
-        # Not private: the page's localStorage (only the theme choice) persists in the data root.
-        # The token lives in sessionStorage, which WebKit keeps in memory only.
+        # Not private: the sign-in cookie and the theme choice persist in the data root, so a
+        # reload or the next launch's page stays signed in.
         webview.start(self._started, gui=gui, private_mode=self._storage_dir is None, storage_path=self._storage_dir,
                       debug=bool(os.environ.get("QORVEN_DEBUG_WINDOW")))
         self._closed.set()
@@ -115,7 +100,7 @@ class DesktopWindow:
         return False
 
     def _loaded(self) -> None:
-        """Each page load: hand the token over if (and only if) the page is the app's own."""
+        """Each page load: report the app's own page as open (a page outside the app is not ours)."""
         window = self._window
         if window is None:
             return
@@ -124,9 +109,8 @@ class DesktopWindow:
         except Exception:
             url = ""
         if _origin(url) != self.origin:
-            log.warning("not giving the token to a page outside the app: %s", _origin(url))
+            log.warning("a page outside the app loaded in the window: %s", _origin(url))
             return
-        window.run_js(token_script(self._token))
         if self._on_loaded:
             self._on_loaded()
 

@@ -52,6 +52,11 @@ class AdapterCache:
             _close_later(old[1])
         return adapter
 
+    def one_off(self, record: ProviderRecord, key: str | None) -> Provider:
+        """An adapter for a provider that is not saved (a connection test before saving); the caller closes it."""
+        return create_provider(record.kind, record.base_url, key, record.name, local=self.local,
+                               read_timeout=self.read_timeout)
+
     def forget(self, provider_id: str) -> None:
         """Drop a row's adapter (closed once its streams have had time to finish)."""
         with self._lock:

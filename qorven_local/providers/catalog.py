@@ -78,6 +78,20 @@ class ModelCatalog:
             return _test_result(record, started, False, error={"code": exc.code, "message": exc.message})
         return _test_result(record, started, True, models=[m.model for m in models])
 
+    def test_unsaved(self, record: ProviderRecord, key: str | None) -> dict[str, Any]:
+        """Reach a provider that is not saved yet by listing its models; nothing is stored (provider_id None)."""
+        started = time.perf_counter()
+        adapter = self.adapters.one_off(record, key)
+        try:
+            models = adapter.list_models()
+        except QorvenError as exc:
+            result = _test_result(record, started, False, error={"code": exc.code, "message": exc.message})
+        else:
+            result = _test_result(record, started, True, models=[m.id for m in models])
+        finally:
+            adapter.close()
+        return {**result, "provider_id": None}
+
     def refresh(self, tenant_id: str, everything: bool = False) -> list[dict[str, Any]]:
         """Fetch the catalogs of the enabled providers that need it (all with ``everything``); the
         errors name every enabled provider whose last fetch failed."""

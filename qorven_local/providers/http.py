@@ -140,7 +140,9 @@ class HTTPProvider:
     def _transport_error(self, exc: httpx.HTTPError) -> ProviderError | ProviderTimeout:
         import httpx
 
-        host = httpx.URL(self.base_url).host
+        url = httpx.URL(self.base_url)
+        # host:port, the port spelled out even when it is the scheme's: a wrong port is the usual mistake
+        host = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeout(f"{self._label()} timed out ({type(exc).__name__})",
                                    details={"provider": self.name})

@@ -75,6 +75,22 @@ class ProviderRegistry:
         return record
 
     def create(self, tenant_id: str, fields: dict[str, Any]) -> ProviderRecord:
+        record = self._new_record(tenant_id, fields)
+        try:
+            with self.db.write() as conn:
+                self.store.insert(conn, record)
+        except IntegrityError:
+            raise Conflict(f"a provider named {record.name!r} already exists", param="name") from None
+        self._changed()
+        return record
+
+    def test_config(self, tenant_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Reach a provider described like a create body (not saved: the form tests before it saves)."""
+        record = self._new_record(tenant_id, fields)
+        return self.models.test_unsaved(record, fields.get("key") or None)
+
+    def _new_record(self, tenant_id: str, fields: dict[str, Any]) -> ProviderRecord:
+        """A checked, unsaved provider row from a create body (its key sealed when one is given)."""
         name = fields.get("kind")
         kind = KINDS.get(name) if isinstance(name, str) else None
         if kind is None:
@@ -98,12 +114,6 @@ class ProviderRegistry:
                                 created_at=now, updated_at=now)
         if fields.get("key"):
             record.key_enc, record.key_hint = self._seal(record.id, fields["key"])
-        try:
-            with self.db.write() as conn:
-                self.store.insert(conn, record)
-        except IntegrityError:
-            raise Conflict(f"a provider named {record.name!r} already exists", param="name") from None
-        self._changed()
         return record
 
     def update(self, tenant_id: str, provider_id: str, fields: dict[str, Any]) -> ProviderRecord:

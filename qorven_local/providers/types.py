@@ -37,7 +37,12 @@ class ProviderRecord:
         return {"id": self.id, "object": "provider", "name": self.name, "kind": self.kind,
                 "base_url": self.base_url, "enabled": self.enabled, "has_key": self.has_key,
                 "key_hint": self.key_hint if self.has_key else None, "created_at": self.created_at,
-                "updated_at": self.updated_at}
+                "updated_at": self.updated_at, **self.health()}
+
+    def health(self) -> dict[str, Any]:
+        """What the last contact (a test or a catalog fetch) found: the UI's provider dot, not ``enabled``."""
+        status = "untested" if self.models_fetched_at is None else "unreachable" if self.models_error else "reachable"
+        return {"status": status, "checked_at": self.models_fetched_at, "last_error": self.models_error}
 
 
 @dataclass(frozen=True)

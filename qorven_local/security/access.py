@@ -7,16 +7,22 @@ points, the ``/ws`` hand-off runs them all at once through ``AccessPolicy.author
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
 
 from qorven_local.errors import ForbiddenHost, ForbiddenOrigin, Unauthorized
 from qorven_local.models import Principal
 from qorven_local.security.tokens import TokenService
 
+if TYPE_CHECKING:
+    from qorven_local.security.browser_sessions import BrowserSessions
+
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SUBPROTOCOL_TOKEN_PREFIX = "token."
+SESSION_COOKIE = "qorven_session"
+# Sec-Fetch-Site values of the UI's own requests: same-origin fetches, and what the user typed or opened.
+OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -64,12 +70,23 @@ def subprotocol_token(header_value: str | None) -> str | None:
     return None
 
 
+def cookie_value(headers: Mapping[str, str], name: str = SESSION_COOKIE) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header (lower-cased keys), else None."""
+    for part in (headers.get("cookie") or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
 class AccessPolicy:
     """Which Host and Origin values are ours, and who a request's token belongs to."""
 
     def __init__(self, tokens: TokenService, extra_hosts: tuple[str, ...] = (),
-                 bind_host: str = "127.0.0.1", cors_origins: tuple[str, ...] = ()) -> None:
+                 bind_host: str = "127.0.0.1", cors_origins: tuple[str, ...] = (),
+                 sessions: BrowserSessions | None = None) -> None:
         self.tokens = tokens
+        self.sessions = sessions
         self.extra_hosts = tuple(h.strip().lower() for h in extra_hosts if h.strip())
         self.bind_host = bind_host
         # "null" is what sandboxed frames and file: pages send: never a listable origin
@@ -120,13 +137,38 @@ class AccessPolicy:
         if not self.host_allowed(parts.netloc, port):
             raise ForbiddenOrigin(f"Origin {origin!r} is not allowed")
 
-    def authenticate(self, headers: Mapping[str, str], allow_subprotocol: bool = False) -> Principal:
-        """The principal of the request's token (header, or the WebSocket subprotocol pair if allowed)."""
+    def same_origin(self, headers: Mapping[str, str], port: int | str | None) -> bool:
+        """Whether a request comes from the app's own pages (or no browser page at all).
+
+        Only then may the ``qorven_session`` cookie count. SameSite=Strict is not enough: every
+        port of 127.0.0.1 is the same *site*, so a page served by another local program sends the
+        cookie too; its Origin (or Sec-Fetch-Site: same-site) tells it apart. A listed CORS origin
+        never uses the cookie: it must send a token.
+        """
+        site = headers.get("sec-fetch-site")
+        if site is not None and site.lower() not in OWN_FETCH_SITES:
+            return False
+        origin = headers.get("origin")
+        if origin is None:
+            return True
+        if self.origin_listed(origin):
+            return False
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and bool(parts.netloc) and self.host_allowed(parts.netloc, port)
+
+    def authenticate(self, headers: Mapping[str, str], allow_subprotocol: bool = False,
+                     port: int | str | None = None) -> Principal:
+        """The principal of the request's token (header, or the WebSocket subprotocol pair if allowed),
+        else of its session cookie when the request is the app's own (``same_origin``)."""
         token = bearer_token(headers)
         if token is None and allow_subprotocol:
             token = subprotocol_token(headers.get("sec-websocket-protocol"))
         if token is None and headers.get("authorization"):
             raise Unauthorized("Authorization must be 'Bearer <token>'")
+        if token is None and self.sessions is not None:
+            session = cookie_value(headers)
+            if session is not None and self.same_origin(headers, port):
+                return self.sessions.authenticate(session)
         return self.tokens.authenticate(token)
 
     def authorize(self, headers: Mapping[str, str], port: int | str | None, method: str = "GET",
@@ -134,4 +176,4 @@ class AccessPolicy:
         """Host, then Origin, then token: the whole gate for one request (headers lower-cased)."""
         self.check_host(headers.get("host"), port)
         self.check_origin(headers, port, always=websocket, method=method)
-        return self.authenticate(headers, allow_subprotocol=websocket)
+        return self.authenticate(headers, allow_subprotocol=websocket, port=port)

@@ -7,13 +7,16 @@ import re
 import secrets
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Collection
 
 from qorven_local.clock import Clock, IdFactory, iso
+from qorven_local.config import DEFAULT_TENANT
 from qorven_local.errors import GraceToken, NotFound, Unauthorized, ValidationError
 from qorven_local.models import Page, Principal
 from qorven_local.storage.db import Database
 from qorven_local.storage.tenants import TenantStore
+from qorven_local.security.private_file import write_private_file
 from qorven_local.security.types import TokenInfo
 from qorven_local.storage.tokens import TokenStore, row_to_info
 
@@ -44,7 +47,8 @@ class TokenService:
     rotated-out token must not mint, extend or revoke tokens during its grace.
     """
 
-    def __init__(self, db: Database, clock: Clock, ids: IdFactory, seed_tenant) -> None:
+    def __init__(self, db: Database, clock: Clock, ids: IdFactory, seed_tenant,
+                 admin_token_path: Path | None = None) -> None:
         self.db = db
         self.clock = clock
         self.ids = ids
@@ -53,6 +57,8 @@ class TokenService:
         self._seed_tenant = seed_tenant  # called inside the transaction that creates a tenant
         self._touched: dict[str, float] = {}
         self._touch_lock = threading.Lock()
+        # <data root>/admin-token: the local CLI's token follows every rotation of tenant default's
+        self.admin_token_path = admin_token_path
 
     def issue(self, tenant_id: str, scope: str = "user", label: str | None = None,
               token: str | None = None, *, by: Principal | None = None, kind: str = "api",
@@ -100,6 +106,9 @@ class TokenService:
                      *, by: Principal | None = None) -> tuple[str, str]:
         """Mint a new admin token; revoke the tenant's other admin tokens after ``grace_seconds``.
 
+        For tenant ``default`` the new token replaces ``<data root>/admin-token`` (the local CLI's),
+        whether the rotation came from the CLI or the UI.
+
         Returns the token (shown once) and when the previous ones stop working (a token already in
         a grace keeps its earlier end).
         """
@@ -119,6 +128,8 @@ class TokenService:
                               hint=token_hint(token), now=now)
             for row in old:
                 self.store.schedule_revoke(conn, row["id"], revoke_at, now)
+        if tenant_id == DEFAULT_TENANT and self.admin_token_path is not None:
+            write_private_file(self.admin_token_path, token + "\n")
         return token, revoke_at
 
     def revoke(self, token_id: str) -> None:

@@ -9,6 +9,7 @@ from qorven_local.errors import QorvenError
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
 from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.auth import LogoutResource, SignInResource
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
@@ -16,6 +17,7 @@ from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.completions import CompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
                                                SelectedModelsResource)
+from qorven_local.web.resources.providers import ProviderConfigTestResource
 from qorven_local.web.resources.providers import (ProviderDetectResource, ProviderKeysResource, ProviderResource,
                                                   ProviderModelImportResource, ProvidersResource,
                                                   ProviderTestResource)
@@ -48,6 +50,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/auth/rotate", RotateTokenResource(ctx.tokens)),
         Route("/v1/auth/tokens", TokensResource(ctx.tokens)),
         Route("/v1/auth/tokens/{token_id}", TokenResource(ctx.tokens)),
+        Route("/v1/auth/session", SignInResource(ctx.browser_sessions, ctx.access)),
+        Route("/v1/auth/logout", LogoutResource(ctx.browser_sessions)),
         Route("/ws", WebSocketFallbackResource()),
         Route("/v1/memory", MemoriesResource(ctx.memory)),
         Route("/v1/memory/search", MemorySearchResource(ctx.memory)),
@@ -69,6 +73,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/models/{model_id:path}", ModelResource(ctx.model_ids)),
         Route("/v1/providers", ProvidersResource(ctx.providers)),
         Route("/v1/providers/detect", ProviderDetectResource()),
+        Route("/v1/providers/test", ProviderConfigTestResource(ctx.providers)),
         Route("/v1/providers/{provider_id}", ProviderResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx.providers)),

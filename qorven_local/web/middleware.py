@@ -115,7 +115,7 @@ class RequestGate:
             self._charge_anonymous(req, resp)
             return
         try:
-            principal = self.policy.authenticate(req.context.headers)
+            principal = self.policy.authenticate(req.context.headers, port=req.env.get("SERVER_PORT"))
         except QorvenError:
             self._charge_anonymous(req, resp)
             raise

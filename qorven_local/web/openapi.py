@@ -29,6 +29,8 @@ SSE_EVENT = {
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "qvn_ token"},
     "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "same token"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "qorven_session",
+                "description": "the browser sign-in (POST /v1/auth/session); same-origin requests only"},
 }
 
 
@@ -128,7 +130,7 @@ def _operation_entry(path: str, method: str, op: Operation, path_params: list[st
     if op.request is not None:
         entry["requestBody"] = {"required": op.body_required,
                                 "content": {ct: {"schema": op.request} for ct in op.content_types}}
-    entry["security"] = [] if op.public else [{"bearer": []}, {"apiKey": []}]
+    entry["security"] = [] if op.public else [{"bearer": []}, {"apiKey": []}, {"session": []}]
     if op.admin:
         entry["x-qorven-admin"] = True
     return entry

@@ -1,5 +1,5 @@
 """The desktop entry point: app.py serves in-process, one instance per data root, and (under Xvfb)
-shows the UI in a pywebview window whose per-launch token is revoked when the window closes."""
+shows the UI in a pywebview window that signs in with a one-click code, never a token."""
 
 from __future__ import annotations
 
@@ -63,10 +63,10 @@ class App:
             self.proc.wait(10)
 
 
-def token_rows(home: Path, label: str) -> list[tuple]:
+def session_rows(home: Path) -> list[tuple]:
     conn = sqlean.connect(str(home / "qorven.db"))
     try:
-        return conn.execute("SELECT last_used_at, revoked_at FROM tokens WHERE label = ?", (label,)).fetchall()
+        return conn.execute("SELECT last_used_at FROM browser_sessions").fetchall()
     finally:
         conn.close()
 
@@ -91,14 +91,14 @@ def test_headless_serves_the_ui_and_a_second_launch_hands_over(tmp_path):
         again = second_launch(home)
         assert again.returncode == 0, again.stdout + again.stderr
         assert "already running" in again.stdout
-        # The running instance answered "activate" with a browser link carrying a fresh token.
-        token = app.wait_for(r"open (http://\S+)#token=(qvn_\S+)").group(2)
-        assert httpx.get(url + "/api/agents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        # The running instance answered "activate" with a fresh one-click sign-in link.
+        code = app.wait_for(r"open (http://\S+)/#login=(\S+)").group(2)
+        assert httpx.post(url + "/api/auth/session", json={"code": code}).status_code == 201
+        assert not any("qvn_" in line for line in app.lines), "no token is ever printed"
 
         assert send_command(running_instance(home), "quit")
         assert app.proc.wait(20) == 0
         assert not (home / "instance.json").exists()
-        assert all(revoked for _, revoked in token_rows(home, "browser")), "launch tokens outlive the launch"
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/livez", timeout=2)
     finally:
@@ -169,17 +169,17 @@ def seed_a_conversation(home: Path, fake) -> None:
 
 
 @pytest.mark.slow
-def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everything(tmp_path, xvfb, fake):
+def test_the_window_signs_in_without_a_token_and_closing_it_stops_everything(tmp_path, xvfb, fake):
     home = tmp_path / "home"
     seed_a_conversation(home, fake)
     app = App(home, env={"DISPLAY": xvfb, "PYWEBVIEW_GUI": "gtk"})
     try:
         url = app.wait_for(URL_LINE.pattern).group(1)
         app.wait_for("window open", timeout=60)
-        assert not any("token=" in line for line in app.lines), "the window's token must not be printed"
-        # The page got the token through the window bridge once it has used it against the API.
-        wait_until(lambda: any(used for used, _ in token_rows(home, "desktop window")), timeout=30,
-                   interval=0.2, message="the window never used its token")
+        assert not any("token=" in line or "qvn_" in line for line in app.lines), "no token may be printed"
+        # The window's page traded its one-click code for a session and used it against the API.
+        wait_until(lambda: any(used for (used,) in session_rows(home)), timeout=30,
+                   interval=0.2, message="the window never signed in")
         SHOTS.mkdir(parents=True, exist_ok=True)
         colours = screenshot_when_painted(xvfb, SHOTS / "desktop-window.png")
         assert colours > 20, "the window stayed blank"
@@ -189,8 +189,6 @@ def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everyth
 
         assert send_command(running_instance(home), "quit")  # as closing the window does
         assert app.proc.wait(30) == 0, "".join(app.lines)
-        [(used, revoked)] = token_rows(home, "desktop window")
-        assert revoked, "the window's token must be revoked on exit"
         assert not (home / "instance.json").exists()
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/livez", timeout=2)
@@ -198,16 +196,18 @@ def test_the_window_shows_the_ui_with_its_own_token_and_closing_it_stops_everyth
         app.stop()
 
 
-def test_without_a_display_the_browser_opens_with_a_launch_token(tmp_path):
+def test_without_a_display_the_browser_opens_with_a_sign_in_link(tmp_path):
     home = tmp_path / "home"
     # No display, so no window; webbrowser runs `true <url>`: nothing really opens during the test.
     app = App(home, env={"BROWSER": "true"}, unset=("DISPLAY", "WAYLAND_DISPLAY"))
     try:
         app.wait_for("No desktop window available")
-        url, token = app.wait_for(r"open (http://\S+)/#token=(qvn_[A-Za-z0-9_-]{43})").groups()
-        assert httpx.get(url + "/api/agents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        url, code = app.wait_for(r"open (http://\S+)/#login=([A-Za-z0-9_-]+)").groups()
+        res = httpx.post(url + "/api/auth/session", json={"code": code})
+        assert res.status_code == 201, res.text
+        assert httpx.get(url + "/api/agents", cookies={"qorven_session": res.cookies["qorven_session"]}).status_code == 200
+        assert not any("qvn_" in line for line in app.lines)
         app.proc.send_signal(signal.SIGTERM)
         assert app.proc.wait(20) == 0
-        assert all(revoked for _, revoked in token_rows(home, "browser"))
     finally:
         app.stop()

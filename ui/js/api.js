@@ -1,9 +1,12 @@
-// The one way the UI talks to the server: fetch on the /api alias with the bearer token. Errors come
-// back as ApiError carrying the envelope's code, so screens can show "rate_limited: ..." plainly.
+// The one way the UI talks to the server: fetch on the /api alias. The browser is signed in by the
+// HttpOnly qorven_session cookie (token.js), which same-origin fetches carry on their own; a token
+// is sent only while one is held in memory (after a rotation in Settings), never stored. Errors come
+// back as ApiError carrying the envelope's code.
 
 let token = "";
 const listeners = new Set();
 
+/** Hold a token in memory for this page only (a rotation's new admin token); "" drops it. */
 export function setToken(t) { token = t || ""; }
 export function getToken() { return token; }
 
@@ -24,16 +27,17 @@ export class ApiError extends Error {
 }
 
 export function authHeaders(extra = {}) {
-  return { Authorization: `Bearer ${token}`, ...extra };
+  return token ? { Authorization: `Bearer ${token}`, ...extra } : { ...extra };
 }
 
 function url(path) {
   return path.startsWith("/") ? path : `/api/${path}`;
 }
 
-/** Make a request; returns parsed JSON (or null for 204). Retries a GET once after a 429. */
-export async function request(method, path, body, { signal, retry = true } = {}) {
-  const init = { method, headers: authHeaders(), signal };
+/** Make a request; returns parsed JSON (or null for 204). Retries a GET once after a 429.
+ * quiet401: a refused sign-in attempt, not a session that ended (no onUnauthorized). */
+export async function request(method, path, body, { signal, retry = true, quiet401 = false } = {}) {
+  const init = { method, headers: authHeaders(), signal, credentials: "same-origin" };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -48,7 +52,7 @@ export async function request(method, path, body, { signal, retry = true } = {})
   if (res.status === 429 && retry && method === "GET") {
     const wait = Math.min(parseInt(res.headers.get("Retry-After") || "1", 10) || 1, 10);
     await new Promise((r) => setTimeout(r, wait * 1000));
-    return request(method, path, body, { signal, retry: false });
+    return request(method, path, body, { signal, retry: false, quiet401 });
   }
   if (res.status === 204) return null;
   const text = await res.text();
@@ -56,7 +60,7 @@ export async function request(method, path, body, { signal, retry = true } = {})
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
     const err = new ApiError(res.status, data, text.slice(0, 200));
-    if (res.status === 401) listeners.forEach((fn) => fn(err));
+    if (res.status === 401 && !quiet401) listeners.forEach((fn) => fn(err));
     throw err;
   }
   return data;

@@ -1,6 +1,8 @@
 // One WebSocket to /api/ws for live events, shared by every screen. Screens subscribe to topics
 // ("session:<id>", "room:<id>", "activity") and get {topic, event, data} callbacks. The socket
-// reconnects with capped, jittered backoff and re-subscribes; the UI never polls.
+// reconnects with capped, jittered backoff and re-subscribes; the UI never polls. The handshake is
+// authenticated by the qorven_session cookie (same origin); a token held in memory goes in the
+// subprotocol pair instead.
 
 import { getToken } from "./api.js";
 
@@ -30,12 +32,11 @@ export function connect() {
   stopped = false;
   if (socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)) return;
   const token = getToken();
-  if (!token) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   setState("connecting");
   let ws;
   try {
-    ws = new WebSocket(`${scheme}://${location.host}/api/ws`, ["qorven.v1", `token.${token}`]);
+    ws = new WebSocket(`${scheme}://${location.host}/api/ws`, token ? ["qorven.v1", `token.${token}`] : ["qorven.v1"]);
   } catch {
     scheduleReconnect();
     return;
@@ -69,7 +70,7 @@ function scheduleReconnect() {
   reconnectTimer = setTimeout(connect, base / 2 + Math.random() * base / 2);
 }
 
-/** Close for good (token rejected). */
+/** Close for good (signed out). */
 export function disconnect() {
   stopped = true;
   clearTimeout(reconnectTimer);

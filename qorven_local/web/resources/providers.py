@@ -20,6 +20,10 @@ PROVIDER = {
         "has_key": {"type": "boolean"},
         "key_hint": {"type": ["string", "null"], "description": "last four characters, e.g. …abcd"},
         "created_at": schemas.TIMESTAMP, "updated_at": schemas.TIMESTAMP,
+        "status": {"enum": ["reachable", "unreachable", "untested"],
+                   "description": "what the last test or catalog fetch found (unreachable: it failed)"},
+        "checked_at": {"type": ["string", "null"], "description": "when it was last reached or tried"},
+        "last_error": {"type": ["string", "null"], "description": "the last failure, e.g. unreachable at host:port"},
     },
 }
 _NAME = {"type": "string", "minLength": 1, "maxLength": 64,
@@ -127,6 +131,29 @@ class ProviderTestResource:
                admin=True, content_types=("application/json",))
     def on_post(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
         resp.media = self.providers.test(principal(req).tenant_id, provider_id)
+
+
+UNSAVED_TEST_RESULT = {
+    "type": "object", "required": ["ok", "provider_id", "latency_ms"],
+    "properties": {"ok": {"type": "boolean"}, "provider_id": {"type": "null", "description": "not saved"},
+                   "latency_ms": {"type": "integer"}, "models": {"type": "array", "items": {"type": "string"}},
+                   "error": {"type": "object", "properties": {"code": {"type": "string"},
+                                                              "message": {"type": "string"}}}},
+}
+
+
+class ProviderConfigTestResource:
+    """``POST /v1/providers/test``: test a provider before saving it (the create body; nothing is stored)."""
+
+    def __init__(self, providers: ProviderRegistry) -> None:
+        self.providers = providers
+
+    @operation(summary="Test a provider that is not saved yet: the same body as POST /v1/providers; lists its "
+                       "models with the given URL and key and stores nothing (200 with ok=false and the error, "
+                       "e.g. unreachable at host:port, when it fails)", tag="providers", request=PROVIDER_CREATE,
+               response=UNSAVED_TEST_RESULT, admin=True)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.providers.test_config(principal(req).tenant_id, read_body(req, PROVIDER_CREATE))
 
 
 class ProviderDetectResource:

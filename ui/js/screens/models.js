@@ -4,7 +4,8 @@
 import { h, icon, replace, field, checkbox, fullTime } from "../dom.js";
 import { ICONS } from "../icons.js";
 import { api, items } from "../api.js";
-import { providerForm, createProvider, modelId, KINDS, slugName, loadCatalog, catalogErrors } from "../providers.js";
+import { providerForm, createProvider, modelId, KINDS, slugName, loadCatalog, catalogErrors, providerStatus,
+  localModelsCard } from "../providers.js";
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
 import { invalidateDefaultModel } from "../store.js";
 
@@ -23,9 +24,10 @@ export async function mount(container, { toast }) {
   let view = "catalog"; // "catalog" | provider id | "new"
 
   async function loadAll(refresh = false) {
-    let [p, c, m, d] = await Promise.all([
+    // the catalog first: fetching it tries every provider, and the providers' dots show how that went
+    let c = await loadCatalog(api, refresh).catch((e) => { toast(errorText(e), "error"); return { data: [], errors: [] }; });
+    let [p, m, d] = await Promise.all([
       api.get("providers").then(items),
-      loadCatalog(api, refresh).catch((e) => { toast(errorText(e), "error"); return { data: [], errors: [] }; }),
       api.get("models").then(items).catch(() => []),
       api.get("models/default").catch(() => null),
     ]);
@@ -55,9 +57,10 @@ export async function mount(container, { toast }) {
     listEl.append(h("li", null, cat), h("li", { class: "group muted small", style: "padding: 10px 10px 3px" }, "Providers"));
     if (!providers.length) listEl.append(h("li", { class: "empty small" }, "No providers yet."));
     for (const p of providers) {
+      const st = providerStatus(p);
       const btn = h("button", { type: "button", class: "list-item", "aria-current": view === p.id ? "true" : "false" },
-        h("span", { class: "title" }, h("span", { class: `dot ${p.enabled === false ? "" : "ok"}` }), p.name),
-        h("span", { class: "sub" }, `${(KINDS.find((k) => k.value === p.kind) || { label: p.kind }).label.split(" (")[0]} · ${p.has_key ? `key ${p.key_hint || "set"}` : "no key"}`));
+        h("span", { class: "title" }, h("span", { class: `dot ${st.cls}`, title: st.text }), p.name),
+        h("span", { class: "sub" }, `${st.text}${p.enabled === false ? " · disabled" : ""} · ${p.kind === "local" ? "models on this computer" : `${(KINDS.find((k) => k.value === p.kind) || { label: p.kind }).label.split(" (")[0]} · ${p.has_key ? `key ${p.key_hint || "set"}` : "no key"}`}`));
       btn.addEventListener("click", () => { view = p.id; render(); });
       listEl.append(h("li", null, btn));
     }
@@ -109,9 +112,16 @@ export async function mount(container, { toast }) {
       try { await loadAll(true); render(); } catch (e) { toast(errorText(e), "error"); refresh.disabled = false; }
     });
     const byProvider = new Map(catalog.map((m) => [modelId(m), m]));
+    const local = providers.find((p) => p.kind === "local");
+    const onThisComputer = localModelsCard({
+      local, models: local ? catalog.filter((m) => m.provider_id === local.id) : [], defaultModel, toast,
+      onChanged: async () => { await loadAll(true); render(); },
+      onAddProvider: () => { view = "new"; render(); },
+    });
     replace(detail, h("div", { class: "detail" },
       h("div", { class: "detail-head" }, h("h2", null, "Models"), refresh),
       ...catalogErrors(catalogErrs),
+      onThisComputer,
       h("section", { class: "card stack" },
         h("h3", null, h("label", { for: "default-model" }, "Default model")),
         h("p", { class: "muted small", style: "margin: 0" }, "Used by agents that have no model of their own."),
@@ -127,15 +137,12 @@ export async function mount(container, { toast }) {
   }
 
   function renderNew() {
-    const form = providerForm({ submitLabel: "Add provider", onSubmit: async (p) => {
-      try {
-        const provider = await createProvider(p);
-        await loadAll(true);
-        view = provider.id;
-        render();
-        toast(`Added ${provider.name}`);
-      } catch (e) { toast(errorText(e), "error"); }
-    } });
+    const form = providerForm({ submitLabel: "Add provider", onSaved: async (provider) => {
+      await loadAll(true);  // the new provider's models join the catalog at once
+      view = provider.id;
+      render();
+      toast(`Added ${provider.name}`);
+    }, onBack: () => { view = "catalog"; render(); } });
     const detectBox = h("div", { class: "stack" });
     const detectBtn = h("button", { type: "button" }, "Detect local servers");
     detectBtn.addEventListener("click", async () => {
@@ -181,8 +188,8 @@ export async function mount(container, { toast }) {
       e.preventDefault();
       save.disabled = true;
       try {
-        const updated = await api.patch(`providers/${encodeURIComponent(p.id)}`, { name: name.value.trim(), base_url: baseUrl.value.trim(), enabled: enabled.input.checked });
-        providers = providers.map((x) => (x.id === p.id ? { ...x, ...updated } : x));
+        await api.patch(`providers/${encodeURIComponent(p.id)}`, { name: name.value.trim(), base_url: baseUrl.value.trim(), enabled: enabled.input.checked });
+        await loadAll(true);  // a new address is tried at once: the catalog and the dot follow the save
         render();
         toast("Saved");
       } catch (err) { toast(errorText(err), "error"); } finally { save.disabled = false; }
@@ -193,8 +200,10 @@ export async function mount(container, { toast }) {
       try {
         const r = await api.post(`providers/${encodeURIComponent(p.id)}/test`, {});
         const ok = !r || r.ok !== false;
-        replace(testResult, h("div", { class: "notice small" }, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), " ",
-          ok ? `Connected${r && r.models ? ` · ${items(r.models).length || r.models.length} models` : ""}${r && r.latency_ms ? ` · ${r.latency_ms} ms` : ""}` : `Failed: ${(r.error && (r.error.message || r.error.code)) || "unknown error"}`));
+        const fresh = await api.get(`providers/${encodeURIComponent(p.id)}`).catch(() => null);
+        if (fresh) { providers = providers.map((x) => (x.id === p.id ? fresh : x)); renderList(); }
+        replace(testResult, h("div", { class: "notice small", role: ok ? "status" : "alert" }, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), " ",
+          ok ? `Connected${r && r.models ? ` · ${items(r.models).length || r.models.length} models` : ""}${r && r.latency_ms ? ` · ${r.latency_ms} ms` : ""}` : `Could not connect: ${(r.error && (r.error.message || r.error.code)) || "unknown error"}`));
       } catch (err) { replace(testResult, errorBox(err)); } finally { test.disabled = false; }
     });
     del.addEventListener("click", async () => {

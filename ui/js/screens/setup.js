@@ -1,9 +1,10 @@
 // First run: no provider yet. Offer the local servers the server detected (Ollama, LM Studio,
-// llama.cpp, Jan) or a manual provider, then choose which models to use and the default.
+// llama.cpp, Jan) or a manual provider (tested before it is saved), then choose which models to use
+// and the default. Every step has a way back, and "Skip for now" leaves the wizard.
 
 import { h, replace } from "../dom.js";
 import { api, items } from "../api.js";
-import { providerForm, createProvider, modelId, slugName, loadCatalog, catalogErrors } from "../providers.js";
+import { providerForm, createProvider, modelId, slugName, loadCatalog, catalogErrors, localModelsCard } from "../providers.js";
 import { errorBox, errorText } from "../ui.js";
 import { invalidateDefaultModel } from "../store.js";
 
@@ -24,16 +25,12 @@ export async function mount(container, { done, toast }) {
   async function stepProvider() {
     steps(0);
     const detectedBox = h("div", { class: "detected" }, h("div", { class: "muted small" }, "Looking for local model servers…"));
-    const form = providerForm({ submitLabel: "Add provider", onSubmit: async (p) => {
-      try {
-        const provider = await createProvider(p);
-        toast(`Added ${provider.name || p.name}`);
-        stepModels();
-      } catch (e) {
-        toast(errorText(e), "error");
-      }
+    const form = providerForm({ submitLabel: "Add provider", onSaved: (provider) => {
+      toast(`Added ${provider.name}`);
+      stepModels();
     } });
-    replace(body,
+    const onThisComputer = h("div");
+    replace(body, onThisComputer,
       h("section", { class: "card stack", "aria-labelledby": "detected-h" },
         h("h2", { id: "detected-h" }, "Local servers on this computer"), detectedBox),
       h("section", { class: "card stack", "aria-labelledby": "manual-h" },
@@ -41,6 +38,7 @@ export async function mount(container, { done, toast }) {
       h("div", { class: "actions" }, h("span", { class: "spacer" }),
         h("button", { type: "button", class: "ghost", onclick: done }, "Skip for now")));
 
+    showLocalModels(onThisComputer);
     let detected = [];
     try {
       detected = items(await api.get("providers/detect"));
@@ -76,6 +74,24 @@ export async function mount(container, { done, toast }) {
     }
   }
 
+  /** The starter model and "Import GGUF file": choosing a model here ends the wizard. */
+  async function showLocalModels(box) {
+    try {
+      const local = items(await api.get("providers")).find((p) => p.kind === "local");
+      if (!local) return;
+      const { data } = await loadCatalog(api);
+      const models = data.filter((m) => m.provider_id === local.id);
+      const current = await api.get("models/default").catch(() => null);
+      replace(box, localModelsCard({
+        local, models, defaultModel: (current && current.model) || "", toast,
+        onChanged: async () => {
+          const d = await api.get("models/default").catch(() => null);
+          if (d && d.model) { invalidateDefaultModel(); done(); } else showLocalModels(box);
+        },
+      }));
+    } catch (e) { replace(box, errorBox(e)); }
+  }
+
   // ---- step 2: models ----
   async function stepModels() {
     steps(1);
@@ -86,6 +102,7 @@ export async function mount(container, { done, toast }) {
       ({ data: catalog, errors } = await loadCatalog(api, true));
     } catch (e) {
       replace(body, errorBox(e), h("div", { class: "actions" },
+        h("button", { type: "button", onclick: stepProvider }, "Back"),
         h("button", { type: "button", onclick: stepModels }, "Try again"),
         h("button", { type: "button", class: "ghost", onclick: done }, "Finish without a model")));
       return;
@@ -93,7 +110,8 @@ export async function mount(container, { done, toast }) {
     const ids = catalog.map(modelId).filter(Boolean);
     if (!ids.length) {
       replace(body, ...catalogErrors(errors), h("div", { class: "notice" }, "The provider lists no models yet. You can pick them later on the Models screen."),
-        h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: done }, "Open Qorven")));
+        h("div", { class: "actions" }, h("button", { type: "button", onclick: stepProvider }, "Back"),
+          h("button", { type: "button", class: "primary", onclick: done }, "Open Qorven")));
       return;
     }
     const checks = new Map();
@@ -135,8 +153,8 @@ export async function mount(container, { done, toast }) {
         h("p", { class: "muted", style: "margin: 0" }, "Selected models appear in the model lists and to OpenAI clients."), list),
       h("section", { class: "card stack" }, h("h2", null, h("label", { for: "setup-default" }, "Default model")),
         h("p", { class: "muted", style: "margin: 0" }, "Agents without a model of their own use this one."), defaultSel),
-      h("div", { class: "actions" }, finish, h("span", { class: "spacer" }),
-        h("button", { type: "button", class: "ghost", onclick: done }, "Skip")));
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: stepProvider }, "Back"), finish,
+        h("span", { class: "spacer" }), h("button", { type: "button", class: "ghost", onclick: done }, "Skip")));
   }
 
   await stepProvider();
