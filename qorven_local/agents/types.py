@@ -87,6 +87,7 @@ class Message:
     error: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
     created_at: str = ""
+    recalled: list[dict[str, Any]] | None = None  # an answer's recalled memories: [{id, score, content, document?}]
 
     def to_dict(self) -> dict[str, Any]:
         return _api_fields(self, "message")
