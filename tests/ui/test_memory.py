@@ -44,7 +44,7 @@ def test_a_saved_memory_is_found_by_search_with_a_score(ui, server, configured):
     ui.assert_clean()
 
 
-def test_recalled_memories_show_as_chips_with_their_score(ui, server, configured, fake):
+def test_recalled_memories_show_as_chips_with_their_score_also_when_reopened(ui, server, configured, fake):
     require_api(configured, "/v1/memory")
     prime = next(a for a in configured.get("/v1/agents").json()["data"] if a["name"] == "prime")
     saved = configured.post("/v1/memory/save", json={"scope": "agent", "agent_id": prime["id"], "kind": "fact",
@@ -59,6 +59,16 @@ def test_recalled_memories_show_as_chips_with_their_score(ui, server, configured
     expect(reply).to_contain_text("It is on December 3.")
     chip = reply.get_by_role("group", name="Recalled memories").locator(".chip").first
     expect(chip.locator(".text")).to_have_text("The product launch is on the third of December.")
-    assert re.fullmatch(r"[01]\.\d\d", chip.locator(".score").inner_text())
+    score = chip.locator(".score").inner_text()
+    assert re.fullmatch(r"[01]\.\d\d", score)
     ui.shot("chat-recalled-memory")
+
+    page.reload()  # the conversation is reopened from the stored messages
+    reopened = page.locator("article.msg.assistant").last
+    expect(reopened).to_contain_text("It is on December 3.")
+    chips = reopened.get_by_role("group", name="Recalled memories").locator(".chip")
+    expect(chips).to_have_count(1)
+    expect(chips.first.locator(".text")).to_have_text("The product launch is on the third of December.")
+    expect(chips.first.locator(".score")).to_have_text(score)
+    ui.shot("chat-recalled-memory-reopened")
     ui.assert_clean()

@@ -9,7 +9,7 @@ import { postStream } from "../sse.js";
 import { subscribe } from "../live.js";
 import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
 import { errorBox, errorText, toast } from "../ui.js";
-import { RunView, userBlock, contentText, parseMaybe } from "../chat-views.js";
+import { RunView, userBlock, contentText, parseMaybe, showStoredRecall } from "../chat-views.js";
 
 export async function mount(container, { navigate }) {
   const state = {
@@ -211,6 +211,7 @@ export async function mount(container, { navigate }) {
           run = new RunView(agentLabel(state.agents, m.agent_id || state.agentId), m.created_at);
           messagesInner.append(run.el);
         }
+        showStoredRecall(run, m);
         if (m.content) run.appendText(contentText(m.content), true);
         for (const call of m.tool_calls || []) {
           const fn = call.function || {};
