@@ -26,7 +26,7 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
-from qorven_local.memory.service import DEFAULT_MAX_RECALL, MemoryService, recalled_entries
+from qorven_local.memory.service import MemoryService, recalled_entries
 from qorven_local.agents.types import Message
 from qorven_local.providers.events import ChatRequest, StreamAssembler, TextDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream, last_user_text
@@ -174,7 +174,7 @@ class _Run:
         """The memories scoring at least ``QORVEN_RECALL_MIN_SCORE``, at most the agent's ``max_recall``."""
         if not self.agent.memory_enabled or not query:
             return []
-        limit = getattr(self.agent, "memory_max_recall", DEFAULT_MAX_RECALL)
+        limit = self.agent.memory_max_recall
         try:
             return list(self.services.memory.recall(self.tenant, self.agent.id, query, limit=limit,
                                                     session_id=self.session_id,

@@ -26,7 +26,7 @@ from qorven_local.memory.extraction import MAX_EXTRACTED, extraction_messages, p
 from qorven_local.memory.index import VectorIndex, to_blob
 from qorven_local.memory.search import Hit, HybridSearch
 from qorven_local.memory.types import KINDS, SCOPES, SOURCES, Memory
-from qorven_local.agents.types import Agent
+from qorven_local.agents.types import DEFAULT_MAX_RECALL, Agent
 from qorven_local.models import Page
 from qorven_local.storage.db import Database
 from qorven_local.storage.memory import MemoryStore
@@ -35,7 +35,6 @@ log = logging.getLogger("qorven.memory")
 
 DUPLICATE_COSINE = 0.95       # same scope and at least this similar: update instead of insert
 DEFAULT_IMPORTANCE = 0.5
-DEFAULT_MAX_RECALL = 5        # memories recalled into one run at most (an agent's memory.max_recall)
 RECALLED_CONTENT_CHARS = 200  # how much of each recalled memory an answer keeps
 MAX_CONTENT_CHARS = 8000
 

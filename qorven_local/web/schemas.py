@@ -51,7 +51,9 @@ ERROR = {
 AGENT_MEMORY = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"enabled": {"type": "boolean"}, "auto_save": {"type": "boolean"}},
+    "properties": {"enabled": {"type": "boolean"}, "auto_save": {"type": "boolean"},
+                   "max_recall": {"type": "integer", "minimum": 0, "maximum": 20, "default": 5, "description": (
+                       "memories recalled into a run at most (those scoring at least QORVEN_RECALL_MIN_SCORE)")}},
 }
 
 AGENT = {

@@ -142,3 +142,20 @@ def test_a_score_moves_by_less_than_001_when_500_other_memories_are_added(world)
     assert moved != {"semantic": 1, "keyword": 1}, moved  # its ranks did move
     assert before >= server.ctx.config.recall_min_score
     assert abs(after - before) < 0.01, (before, after)
+
+
+def test_an_agent_recalls_at_most_its_max_recall(world, fake):
+    server, api, prime, ids = world
+    for content in ("The user's dog is called Pepper.", "The user's parrot is called Kiwi."):
+        api.post("/v1/memory/save", json={"scope": "agent", "agent_id": prime["id"], "kind": "fact",
+                                          "content": content}).raise_for_status()
+    question = "What are my pets called?"
+    assert len(ask(api, fake, question)[0]["recalled"]) >= 2
+    try:
+        patched = api.patch(f"/v1/agents/{prime['id']}", json={"memory": {"max_recall": 1}})
+        assert patched.status_code == 200 and patched.json()["memory"]["max_recall"] == 1
+        assert len(ask(api, fake, question)[0]["recalled"]) == 1
+        refused = api.patch(f"/v1/agents/{prime['id']}", json={"memory": {"max_recall": 21}})
+        assert refused.status_code == 400 and refused.json()["error"]["param"].endswith("max_recall")
+    finally:
+        api.patch(f"/v1/agents/{prime['id']}", json={"memory": {"max_recall": 5}}).raise_for_status()
