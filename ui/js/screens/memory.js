@@ -67,9 +67,10 @@ export async function mount(container, { toast }) {
   function scoreTitle(m) {
     const match = m.match || {};
     const parts = [];
-    if (typeof match.semantic === "number") parts.push(`semantic ${match.semantic}`);
-    if (typeof match.keyword === "number") parts.push(`keyword ${match.keyword}`);
-    return parts.length ? `Relevance ${m.score.toFixed(3)} (${parts.join(", ")})` : `Relevance ${m.score.toFixed(3)}`;
+    if (typeof match.semantic === "number") parts.push(`#${match.semantic} by meaning`);
+    if (typeof match.keyword === "number") parts.push(`#${match.keyword} by keywords`);
+    // the score says how well it matches (0 to 1); the ranks say where it stood among the candidates
+    return parts.length ? `Relevance ${m.score.toFixed(2)} (${parts.join(", ")})` : `Relevance ${m.score.toFixed(2)}`;
   }
 
   async function browse() {
