@@ -44,6 +44,7 @@ frequencies) and cached per tenant and term for ``TERM_COUNT_TTL_S``.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -176,6 +177,7 @@ def fts_query(text: str) -> FtsQuery:
     return query
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A light stem so "databases" meets "database" and "meetings" meets "meeting": lowercase, a plural
     ``s`` dropped, then the first six letters (FTS5's porter stemmer is not reachable from Python)."""
@@ -185,9 +187,10 @@ def _stem(word: str) -> str:
     return word[:6]
 
 
-def _term_words(term: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _term_words(term: str) -> tuple[str, ...]:
     """The stemmed words of an ``fts_query`` term (a quoted FTS5 string)."""
-    return [_stem(w) for w in _WORD.findall(term[1:-1].replace('""', '"'))]
+    return tuple(_stem(w) for w in _WORD.findall(term[1:-1].replace('""', '"')))
 
 
 def keyword_coverage(query: FtsQuery, content: str) -> float:
@@ -198,6 +201,7 @@ def keyword_coverage(query: FtsQuery, content: str) -> float:
         return 0.0
     words = [_stem(w) for w in _WORD.findall(content)]
     present = set(words)
+    spaced = f" {' '.join(words)} "
     exact = set(query.exact_terms)
     total = found = 0.0
     for term in query.any_terms:
@@ -207,8 +211,7 @@ def keyword_coverage(query: FtsQuery, content: str) -> float:
         if len(wanted) == 1:
             hit = wanted[0] in present
         else:
-            n = len(wanted)
-            hit = bool(wanted) and any(words[i:i + n] == wanted for i in range(len(words) - n + 1))
+            hit = bool(wanted) and f" {' '.join(wanted)} " in spaced
         found += weight if hit else 0
     # one shared ordinary word is weak evidence however short the query: full credit takes
     # KEYWORD_FULL_TERMS words (or one exact term)
