@@ -114,7 +114,7 @@ def build(size: int, base_texts: list[str], base_vectors: np.ndarray, rng: rando
     ctx.tokens.issue("default", "admin", label="bench")
     agents = [a.id for a in ctx.agents.list_all("default")]
     for i in range(10 - len(agents)):
-        agents.append(ctx.agents.create("default", {"name": f"bench-agent-{i}"}).id)
+        agents.append(ctx.agents.create("default", {"name": f"bench-agent-{i}"}, by_admin=True).id)
     store, clock, ids = ctx.memory.store, ctx.clock, ctx.ids
     nprng = np.random.default_rng(rng.randint(0, 2**31))
     now = clock.iso()

@@ -94,6 +94,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sse_ping_seconds", 15.0, "Seconds of silence after which an SSE stream sends a keep-alive comment.",
             float),
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
+    Setting("recall_min_score", 0.5, "Memories scoring below this (0-1) are not recalled into agent runs; 0.5 "
+            "keeps small talk from recalling anything (see memory/search.py for how scores are calibrated).",
+            float),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -26,7 +26,7 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
-from qorven_local.memory.service import MemoryService
+from qorven_local.memory.service import MemoryService, recalled_entries
 from qorven_local.agents.types import Message
 from qorven_local.providers.events import ChatRequest, StreamAssembler, TextDelta, Usage, collect
 from qorven_local.providers.normalize import for_upstream, last_user_text
@@ -84,6 +84,7 @@ class _Run:
         self.tools_ran = False
         self.tool_calls_left = int(services.config.max_tool_calls_per_turn)
         self.client_calls: list[dict[str, Any]] | None = None  # calls of client tools, returned to the client
+        self.recalled: list[dict[str, Any]] | None = None  # what the answer was given (None: memory is off)
 
     def status(self, status: str) -> None:
         self.emit(events.StatusChanged(agent_id=self.agent.id, session_id=self.session_id, status=status))
@@ -112,6 +113,7 @@ class _Run:
             query = self.services.sessions.rewind(self.tenant, self.session.id, self.req.rewind.message_id,
                                                   self.req.rewind.text).content or ""
         recalled = self._recall(query)
+        self.recalled = recalled_entries(recalled) if self.agent.memory_enabled else None
         if self.session is not None:
             history = paired_tool_calls([stored_to_openai(m) for m in
                                          self.services.sessions.recent_messages(self.tenant, self.session.id,
@@ -127,7 +129,7 @@ class _Run:
             self.emit(events.RunStarted(session_id=self.session.id, agent_id=self.agent.id,
                                         message_id=self.answer_id))
         if self.agent.memory_enabled:
-            self.emit(events.MemoryRecalled([{"id": m.get("id"), "score": m.get("score")} for m in recalled]))
+            self.emit(events.MemoryRecalled(self.recalled or []))
         self.status("thinking")
         try:
             content, finish = self._steps(resolved, messages)
@@ -146,7 +148,8 @@ class _Run:
             if error is exc:
                 raise
             raise error from exc
-        final = self.store(id=self.answer_id, role="assistant", content=content, usage=self.usage)
+        final = self.store(id=self.answer_id, role="assistant", content=content, usage=self.usage,
+                           recalled=self.recalled)
         if final is not None:
             self.emit(events.MessageCompleted(final))
         self.status("idle")
@@ -172,10 +175,14 @@ class _Run:
             raise NoModelConfigured(f"agent {self.agent.name}'s model is not usable: {exc.message}") from None
 
     def _recall(self, query: str) -> list[dict[str, Any]]:
+        """The memories scoring at least ``QORVEN_RECALL_MIN_SCORE``, at most the agent's ``max_recall``."""
         if not self.agent.memory_enabled or not query:
             return []
+        limit = self.agent.memory_max_recall
         try:
-            return list(self.services.memory.recall(self.tenant, self.agent.id, query, limit=5) or [])
+            return list(self.services.memory.recall(self.tenant, self.agent.id, query, limit=limit,
+                                                    session_id=self.session_id,
+                                                    min_score=float(self.services.config.recall_min_score)) or [])
         except Exception:  # a broken recall must not stop the answer
             log.warning("memory recall failed for agent %s", self.agent.name, exc_info=True)
             return []
@@ -285,7 +292,7 @@ class _Run:
         """Store the unfinished answer with what had streamed: ``failed`` with its error, or ``stopped``."""
         try:
             failed = self.store(id=self.answer_id, role="assistant", content="".join(self.partial) or None,
-                                status=status, error=error, usage=self.usage)
+                                status=status, error=error, usage=self.usage, recalled=self.recalled)
         except Exception:
             log.exception("could not store the failed message of a run")
             return

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 from qorven_local.agents.builtin import BUILTIN_AGENTS
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import AdminOnly, Conflict, NotFound, ValidationError
-from qorven_local.agents.types import Agent
+from qorven_local.agents.types import DEFAULT_MAX_RECALL, Agent
 from qorven_local.models import Page
 from qorven_local.storage.agents import AgentStore
 from qorven_local.storage.db import Database, IntegrityError
@@ -89,7 +89,8 @@ class AgentService:
             description=fields.get("description", ""), instructions=fields.get("instructions", ""),
             model=fields.get("model"), tools=self._check_tools(list(fields.get("tools", []))),
             memory_enabled=memory.get("enabled", True), memory_auto_save=memory.get("auto_save", False),
-            temperature=fields.get("temperature"), builtin=False, created_at=now, updated_at=now)
+            temperature=fields.get("temperature"), builtin=False, created_at=now, updated_at=now,
+            memory_max_recall=memory.get("max_recall", DEFAULT_MAX_RECALL))
         self._check_grant(agent.tools, by_admin)
         self._check_agent_model(tenant_id, agent.model)
         try:
@@ -146,6 +147,8 @@ class AgentService:
                 changes["memory_enabled"] = memory["enabled"]
             if "auto_save" in memory:
                 changes["memory_auto_save"] = memory["auto_save"]
+            if "max_recall" in memory:
+                changes["memory_max_recall"] = memory["max_recall"]
             if changes.get("display_name") is None and "display_name" in changes:
                 changes["display_name"] = changes.get("name", agent.name)
             updated = replace(agent, **changes, updated_at=self.clock.iso())

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CHAT_FAMILY_CHANNELS = ("web", "desktop", "cli", "api", "telegram", "whatsapp", "slack_dm", "discord_dm", "sms")
+DEFAULT_MAX_RECALL = 5  # memories an agent's run recalls at most unless its memory.max_recall says otherwise
 OTHER_CHANNELS = ("room", "task", "webhook", "slack", "discord", "github")
 CHANNELS = CHAT_FAMILY_CHANNELS + OTHER_CHANNELS
 
@@ -38,13 +39,15 @@ class Agent:
     created_at: str
     updated_at: str
     deleted_at: str | None = None
+    memory_max_recall: int = DEFAULT_MAX_RECALL  # memories a run recalls at most
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "object": "agent", "name": self.name, "display_name": self.display_name,
             "description": self.description, "instructions": self.instructions, "model": self.model,
             "tools": list(self.tools),
-            "memory": {"enabled": self.memory_enabled, "auto_save": self.memory_auto_save},
+            "memory": {"enabled": self.memory_enabled, "auto_save": self.memory_auto_save,
+                       "max_recall": self.memory_max_recall},
             "temperature": self.temperature, "builtin": self.builtin,
             "created_at": self.created_at, "updated_at": self.updated_at, "deleted_at": self.deleted_at,
         }
@@ -88,6 +91,7 @@ class Message:
     error: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
     created_at: str = ""
+    recalled: list[dict[str, Any]] | None = None  # an answer's recalled memories: [{id, score, content, document?}]
 
     def to_dict(self) -> dict[str, Any]:
         return _api_fields(self, "message")

@@ -26,7 +26,7 @@ from qorven_local.memory.extraction import MAX_EXTRACTED, extraction_messages, p
 from qorven_local.memory.index import VectorIndex, to_blob
 from qorven_local.memory.search import Hit, HybridSearch
 from qorven_local.memory.types import KINDS, SCOPES, SOURCES, Memory
-from qorven_local.agents.types import Agent
+from qorven_local.agents.types import DEFAULT_MAX_RECALL, Agent
 from qorven_local.models import Page
 from qorven_local.storage.db import Database
 from qorven_local.storage.memory import MemoryStore
@@ -35,7 +35,21 @@ log = logging.getLogger("qorven.memory")
 
 DUPLICATE_COSINE = 0.95       # same scope and at least this similar: update instead of insert
 DEFAULT_IMPORTANCE = 0.5
+RECALLED_CONTENT_CHARS = 200  # how much of each recalled memory an answer keeps
 MAX_CONTENT_CHARS = 8000
+
+
+def recalled_entries(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What an answer keeps of its recalled memories: ``{id, score, content (first 200 chars), document?}``
+    (``document`` passes through when a memory has one: passages of uploaded documents carry it)."""
+    entries = []
+    for found in results:
+        entry = {"id": found.get("id"), "score": found.get("score"),
+                 "content": str(found.get("content") or "")[:RECALLED_CONTENT_CHARS]}
+        if found.get("document"):
+            entry["document"] = found["document"]
+        entries.append(entry)
+    return entries
 
 
 class MemoryService:
@@ -262,13 +276,14 @@ class MemoryService:
                                   embed=lambda: self.embedder.embed_one(query))
         return hits, self.store.get_many([h.seq for h in hits])
 
-    def recall(self, tenant_id: str, agent_id: str, query: str, limit: int = 5,
-               session_id: str | None = None) -> list[dict[str, Any]]:
-        """What an agent remembers about ``query`` (agent scope), marked as recalled now."""
-        if not query or not query.strip():
+    def recall(self, tenant_id: str, agent_id: str, query: str, limit: int = DEFAULT_MAX_RECALL,
+               session_id: str | None = None, min_score: float = 0.0) -> list[dict[str, Any]]:
+        """What an agent remembers about ``query`` (agent scope): at most ``limit`` memories scoring at
+        least ``min_score`` (the run's ``QORVEN_RECALL_MIN_SCORE``), marked as recalled now."""
+        if not query or not query.strip() or limit <= 0:
             return []
         results = self.search(tenant_id, query=query, scope="agent", agent_id=agent_id, session_id=session_id,
-                              max_results=limit)
+                              max_results=limit, min_score=min_score)
         self.mark_recalled(results)
         return results
 

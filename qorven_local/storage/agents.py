@@ -11,7 +11,7 @@ from qorven_local.storage.paging import fetch_page
 
 COLUMNS = ("id", "tenant_id", "name", "display_name", "description", "instructions", "model", "tools",
            "memory_enabled", "memory_auto_save", "temperature", "builtin", "created_at", "updated_at",
-           "deleted_at")
+           "deleted_at", "memory_max_recall")
 
 
 def row_to_agent(row: Any) -> Agent:
@@ -21,7 +21,7 @@ def row_to_agent(row: Any) -> Agent:
         tools=loads(row["tools"], []), memory_enabled=bool(row["memory_enabled"]),
         memory_auto_save=bool(row["memory_auto_save"]), temperature=row["temperature"],
         builtin=bool(row["builtin"]), created_at=row["created_at"], updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"])
+        deleted_at=row["deleted_at"], memory_max_recall=row["memory_max_recall"])
 
 
 def agent_to_row(agent: Agent) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def agent_to_row(agent: Agent) -> dict[str, Any]:
         "tools": dumps(agent.tools), "memory_enabled": int(agent.memory_enabled),
         "memory_auto_save": int(agent.memory_auto_save), "temperature": agent.temperature,
         "builtin": int(agent.builtin), "created_at": agent.created_at, "updated_at": agent.updated_at,
-        "deleted_at": agent.deleted_at,
+        "deleted_at": agent.deleted_at, "memory_max_recall": agent.memory_max_recall,
     }
 
 

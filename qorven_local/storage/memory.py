@@ -154,12 +154,13 @@ class MemoryStore:
         rows = self.db.query(f"SELECT * FROM memories WHERE seq IN ({_marks(seqs)})", list(seqs))
         return {r["seq"]: row_to_memory(r) for r in rows}
 
-    def importances(self, seqs: Sequence[int]) -> dict[int, float]:
+    def contents(self, seqs: Sequence[int]) -> dict[int, tuple[str, float]]:
+        """seq -> (content, importance): what a search scores a candidate on."""
         seqs = list(dict.fromkeys(seqs))
         if not seqs:
             return {}
-        rows = self.db.query(f"SELECT seq, importance FROM memories WHERE seq IN ({_marks(seqs)})", seqs)
-        return {r[0]: r[1] for r in rows}
+        rows = self.db.query(f"SELECT seq, content, importance FROM memories WHERE seq IN ({_marks(seqs)})", seqs)
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None, cursor: str | None) -> Page:
         where, params = ["tenant_id = ?"], [tenant_id]

@@ -51,7 +51,9 @@ ERROR = {
 AGENT_MEMORY = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"enabled": {"type": "boolean"}, "auto_save": {"type": "boolean"}},
+    "properties": {"enabled": {"type": "boolean"}, "auto_save": {"type": "boolean"},
+                   "max_recall": {"type": "integer", "minimum": 0, "maximum": 20, "default": 5, "description": (
+                       "memories recalled into a run at most (those scoring at least QORVEN_RECALL_MIN_SCORE)")}},
 }
 
 AGENT = {
@@ -136,10 +138,20 @@ MESSAGES_DELETED = {
                                    "description": "every message removed: an assistant turn takes its tool messages"}},
 }
 
+RECALLED_MEMORY = {
+    "type": "object", "required": ["id", "score", "content"],
+    "properties": {
+        "id": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "content": {"type": "string", "maxLength": 200, "description": "the memory's first 200 characters"},
+        "document": {"type": "object", "description": "present when the memory is a passage of a document: "
+                     "{id, title, locator}"},
+    },
+}
+
 MESSAGE = {
     "type": "object",
     "required": ["id", "object", "session_id", "agent_id", "role", "content", "channel", "tool_calls",
-                 "tool_call_id", "status", "error", "usage", "created_at"],
+                 "tool_call_id", "status", "error", "usage", "created_at", "recalled"],
     "properties": {
         "id": {"type": "string"}, "object": {"const": "message"}, "session_id": {"type": "string"},
         "agent_id": NULLABLE_STR, "role": {"enum": ["system", "user", "assistant", "tool"]},
@@ -148,6 +160,9 @@ MESSAGE = {
         "tool_call_id": NULLABLE_STR, "status": {"enum": ["complete", "streaming", "stopped", "failed"]},
         "error": {"type": ["object", "null"]}, "usage": {"type": ["object", "null"]},
         "created_at": TIMESTAMP,
+        "recalled": {"type": ["array", "null"], "description": (
+            "an assistant answer's recalled memories (those scoring at least QORVEN_RECALL_MIN_SCORE, at most 5); "
+            "[] when none matched, null on other messages"), "items": RECALLED_MEMORY},
     },
 }
 
@@ -186,17 +201,25 @@ MEMORY: dict[str, Any] = {
     },
 }
 
+# memory/search.py's calibration (constants there, measured by bench/recall_calibration.py)
+SCORE_FORMULA = (
+    "How well the memory matches the query, not where it ranked: the same memory scores the same for "
+    "the same query whatever else is stored; results are sorted by it. semantic = clip((cosine - 0.10) "
+    "/ 0.60, 0, 1) on the MiniLM vectors; keyword = the share of the query's content words (an "
+    "identifier or quoted phrase counts twice) the memory contains, times min(1, matched / 2); score = "
+    "clip((1 - (1 - semantic) * (1 - 0.4 * keyword)) * (1 + 0.2 * (importance - 0.5)), 0, 1). "
+    "Agent runs recall memories scoring at least QORVEN_RECALL_MIN_SCORE (default 0.5: small talk "
+    "scores below it).")
+
 MEMORY_HIT = {
     **MEMORY,
     "required": MEMORY["required"] + ["score", "match"],
     "properties": {
         **MEMORY["properties"],
-        "score": {"type": "number", "minimum": 0, "maximum": 1, "description": (
-            "Hybrid relevance: reciprocal rank fusion of the vector rank and the BM25 rank, "
-            "sum_s 1/(20 + rank_s) divided by its best possible value, times (0.8 + 0.2 * importance). "
-            "1.0 = first in both signals with importance 1; results are sorted by it.")},
+        "score": {"type": "number", "minimum": 0, "maximum": 1, "description": SCORE_FORMULA},
         "match": {"type": "object", "required": ["semantic", "keyword"], "properties": {
-            "semantic": {"type": ["integer", "null"], "description": "rank by vector similarity (1 = best)"},
+            "semantic": {"type": ["integer", "null"],
+                         "description": "rank by vector similarity among the candidates (1 = best)"},
             "keyword": {"type": ["integer", "null"], "description": "rank by BM25 (1 = best); null: no keyword match"}}},
     },
 }

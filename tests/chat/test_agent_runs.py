@@ -209,7 +209,8 @@ class RecordingMemory:
         self.saved: list[tuple] = []
         self.done = threading.Event()
 
-    def recall(self, tenant_id, agent_id, query, limit=5):
+    def recall(self, tenant_id, agent_id, query, limit=5, session_id=None, min_score=0.0):
+        self.asked = {"limit": limit, "min_score": min_score}
         return [{"id": "mem_1", "content": "The user's cat is called Miso.", "score": 0.91}]
 
     def for_agent(self, tenant_id, agent_id, session_id):
@@ -232,7 +233,9 @@ def test_memories_are_recalled_into_the_prompt_and_saved_after_the_run(server, a
                         json={"agent_id": "prime", "message": "What is my cat called?", "stream": True}) as r:
             events = sse_events(r.iter_lines())
         named = {name: json.loads(d) for name, d in events if name not in ("message", "comment")}
-        assert named["memory"] == {"recalled": [{"id": "mem_1", "score": 0.91}]}
+        assert named["memory"] == {"recalled": [{"id": "mem_1", "score": 0.91,
+                                                 "content": "The user's cat is called Miso."}]}
+        assert memory.asked == {"limit": 5, "min_score": server.ctx.config.recall_min_score}
         assert [name for name, _ in events][:2] == ["session", "memory"]
         system = fake.chat_requests()[0].body["messages"][0]["content"]
         assert "The user's cat is called Miso." in system

@@ -23,7 +23,7 @@ def test_agent_crud_and_soft_delete(serve_process):
         assert created.status_code == 201, created.text
         agent = created.json()
         assert agent["object"] == "agent" and agent["id"].startswith("agt_")
-        assert agent["display_name"] == "scribe" and agent["memory"] == {"enabled": True, "auto_save": True}
+        assert agent["display_name"] == "scribe" and agent["memory"] == {"enabled": True, "auto_save": True, "max_recall": 5}
         assert api.post("/v1/agents", json={"name": "scribe"}).json()["error"]["code"] == "conflict"
 
         patched = api.patch(f"/v1/agents/{agent['id']}", json={"display_name": "Scribe", "temperature": None})

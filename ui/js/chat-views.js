@@ -153,6 +153,11 @@ export class RunView {
   }
 }
 
+/** The chips of what a stored answer recalled (its `recalled` field), so a reopened conversation shows them. */
+export function showStoredRecall(run, message) {
+  if (message && Array.isArray(message.recalled)) run.addMemories(message.recalled);
+}
+
 /** A recalled memory: its score at once; its text fetched for the first few (and on click for the rest). */
 function memoryChip(r, fetchNow) {
   const score = typeof r.score === "number" ? r.score.toFixed(2) : "";

@@ -28,8 +28,11 @@ class MemorySearchResource:
     def __init__(self, memory: MemoryService) -> None:
         self.memory = memory
 
-    @operation(summary="Search memories: hybrid vector + BM25 ranking, best first", tag="memory",
-               request=schemas.MEMORY_SEARCH, response=schemas.MEMORY_SEARCH_RESULT)
+    @operation(summary="Search memories: vector KNN and BM25 find candidates, a calibrated score ranks them, best first", tag="memory",
+               request=schemas.MEMORY_SEARCH, response=schemas.MEMORY_SEARCH_RESULT,
+               description="Candidates come from a sqlite-vec KNN and an FTS5 BM25 search; ranks and BM25 "
+                           "choose them but never set the score. " + schemas.SCORE_FORMULA
+                           + " min_score drops results scoring below it.")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, schemas.MEMORY_SEARCH)
         results = self.memory.search(principal(req).tenant_id, query=body["query"], scope=body["scope"],

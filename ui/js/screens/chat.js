@@ -11,7 +11,7 @@ import { postStream } from "../sse.js";
 import { subscribe } from "../live.js";
 import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
 import { confirmAction, errorBox, errorText, toast } from "../ui.js";
-import { RunView, userBlock, contentText, parseMaybe, actionBar, setActions } from "../chat-views.js";
+import { RunView, userBlock, contentText, parseMaybe, actionBar, setActions, showStoredRecall } from "../chat-views.js";
 import { ConversationList } from "../chat-list.js";
 
 export async function mount(container, { navigate }) {
@@ -225,6 +225,7 @@ export async function mount(container, { navigate }) {
           state.entries.push({ kind: "run", view: run });
         }
         run.messageIds.push(m.id);
+        showStoredRecall(run, m);
         if (m.content) run.appendText(contentText(m.content), true);
         for (const call of m.tool_calls || []) {
           const fn = call.function || {};

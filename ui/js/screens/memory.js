@@ -8,6 +8,8 @@ import { agents as loadAgents, agentLabel, defaultAgentId, prefs } from "../stor
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
 
 const KINDS = ["fact", "preference", "note", "skill", "summary"];
+const SHOWN_RESULTS = 20;  // search results listed
+const SEARCH_DEPTH = 60;   // asked for, before keeping those of the shown scope
 const SCOPES = [
   { value: "agent", label: "Agent" },
   { value: "workspace", label: "Workspace" },
@@ -65,9 +67,10 @@ export async function mount(container, { toast }) {
   function scoreTitle(m) {
     const match = m.match || {};
     const parts = [];
-    if (typeof match.semantic === "number") parts.push(`semantic ${match.semantic}`);
-    if (typeof match.keyword === "number") parts.push(`keyword ${match.keyword}`);
-    return parts.length ? `Relevance ${m.score.toFixed(3)} (${parts.join(", ")})` : `Relevance ${m.score.toFixed(3)}`;
+    if (typeof match.semantic === "number") parts.push(`#${match.semantic} by meaning`);
+    if (typeof match.keyword === "number") parts.push(`#${match.keyword} by keywords`);
+    // the score says how well it matches (0 to 1); the ranks say where it stood among the candidates
+    return parts.length ? `Relevance ${m.score.toFixed(2)} (${parts.join(", ")})` : `Relevance ${m.score.toFixed(2)}`;
   }
 
   async function browse() {
@@ -85,14 +88,36 @@ export async function mount(container, { toast }) {
     renderList();
   }
 
+  // The API's agent scope also sees workspace memories, and its session scope needs one session: search
+  // widely enough, then keep what the Scope filter shows (the same memories browsing lists).
+  function searchBody(q) {
+    const body = { scope: state.scope === "agent" ? "agent" : "workspace", query: q, max_results: SEARCH_DEPTH };
+    if (state.scope === "agent") body.agent_id = state.agentId;
+    return body;
+  }
+
+  function inShownScope(list) {
+    return list.filter((m) => m.scope === state.scope && (state.scope === "workspace" || m.agent_id === state.agentId));
+  }
+
+  function showScope(scope, agentId) {
+    state.scope = scope;
+    scopeSel.value = scope;
+    prefs.set("memory.scope", scope);
+    if (agentId && scope !== "workspace" && agents.some((a) => a.id === agentId)) {
+      state.agentId = agentId;
+      agentSel.value = agentId;
+      prefs.set("memory.agent", agentId);
+    }
+    agentSel.disabled = scope === "workspace";
+  }
+
   async function search() {
     const q = query.value.trim();
     if (!q) return browse();
     searchBtn.disabled = true;
     try {
-      const body = { scope: state.scope, query: q, max_results: 20 };
-      if (state.scope !== "workspace") body.agent_id = state.agentId;
-      state.results = items(await api.post("memory/search", body));
+      state.results = inShownScope(items(await api.post("memory/search", searchBody(q)))).slice(0, SHOWN_RESULTS);
       state.searching = true;
       renderList();
     } catch (e) {
@@ -132,7 +157,10 @@ export async function mount(container, { toast }) {
           const body = { scope: scope.value, kind: kind.value, content: content.value.trim(), importance: Number.isFinite(imp) ? imp : 0.5 };
           if (scope.value === "agent") body.agent_id = state.agentId;
           const saved = await api.post("memory/save", body);
-          toast(saved && saved.deduplicated ? "Updated a near-identical memory" : "Memory saved");
+          const elsewhere = saved && (saved.scope !== state.scope || (saved.scope !== "workspace" && saved.agent_id !== state.agentId));
+          if (elsewhere) showScope(saved.scope, saved.agent_id); // show it where it was saved, not hide it
+          const label = (SCOPES.find((x) => x.value === saved.scope) || {}).label || saved.scope;
+          toast((saved && saved.deduplicated ? "Updated a near-identical memory" : "Memory saved") + (elsewhere ? ` (showing ${label} memories)` : ""));
           state.selected = saved;
         } else {
           state.selected = await api.patch(`memory/${encodeURIComponent(mem.id)}`, { content: content.value.trim(), kind: kind.value, importance: Number.isFinite(imp) ? imp : mem.importance });
