@@ -8,7 +8,7 @@ from qorven_local.context import AppContext
 from qorven_local.errors import QorvenError
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
-from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.agents import AgentResource, AgentsResource, RestoreBuiltinsResource
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
@@ -38,6 +38,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/readyz", ReadyzResource(ctx.readiness_checks)),
         Route("/v1/agents", AgentsResource(ctx.agents)),
         Route("/v1/agents/{agent_id}", AgentResource(ctx.agents)),
+        Route("/v1/agents/restore-builtins", RestoreBuiltinsResource(ctx.agents)),
         Route("/v1/sessions", SessionsResource(ctx.sessions, ctx.agents)),
         Route("/v1/sessions/{session_id}", SessionResource(ctx.sessions)),
         Route("/v1/messages", MessagesResource(ctx.sessions)),
