@@ -93,6 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("local_idle_seconds", 600.0, "Unload a local model after this many seconds unused.", float),
     Setting("sse_ping_seconds", 15.0, "Seconds of silence after which an SSE stream sends a keep-alive comment.",
             float),
+    Setting("public_base_url", None, "Public https origin in front of this server (a tunnel or reverse proxy); "
+            "channel bindings' webhook_url uses it so the URL to paste into a provider is reachable."),
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
 )
 

@@ -71,7 +71,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx.providers)),
-        *channel_routes(ctx.channels),
+        *channel_routes(ctx.channels, ctx.config.public_base_url),
         *tool_routes(ctx.tool_service),
         *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
         Route("/", UIResource()),
