@@ -183,7 +183,7 @@ class RoomService:
         if status == "decided" and room.status != "decided":
             raise ValidationError("a room becomes decided by deciding: POST /v1/rooms/{id}/decide",
                                   param="status")
-        changes = {key: fields[key] for key in ("name", "topic") if key in fields}
+        changes: dict[str, Any] = {key: fields[key] for key in ("name", "topic") if key in fields}
         reopen = status == "open" and room.status == "decided"
         with self._turn(room):
             with self.db.write() as conn:

@@ -12,6 +12,7 @@ from qorven_local.web.resources.agents import AgentResource, AgentsResource, Res
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
+from qorven_local.web.resources.downloads import BackupResource, MemoryExportResource
 from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.completions import CompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
@@ -74,6 +75,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         *channel_routes(ctx.channels, ctx.config.public_base_url),
         *tool_routes(ctx.tool_service),
         *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
+        Route("/v1/backup", BackupResource(ctx.config.db_path, ctx.config.home / "backups", ctx.clock)),
+        Route("/v1/memory/export", MemoryExportResource(ctx.memory.store, ctx.clock)),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]
