@@ -14,11 +14,14 @@ export function sentence(err) {
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
-/** A value shown in monospace with a "Copy <what>" button next to it. */
-export function copyRow(value, what, toast, attrs = {}) {
+/** A value to copy: a read-only field named ``what`` with a "Copy <what>" button next to it. */
+export function copyRow(value, what, toast) {
+  const name = what.charAt(0).toUpperCase() + what.slice(1);
+  const input = h("input", { type: "text", class: "mono grow", readonly: true, value, "aria-label": name, spellcheck: "false" });
+  input.addEventListener("focus", () => input.select());
   const button = h("button", { type: "button", class: "small", "aria-label": `Copy ${what}` }, "Copy");
   button.addEventListener("click", async () => toast((await copyText(value)) ? "Copied" : "Copy failed", "info"));
-  return h("div", { class: "row copy-row" }, h("code", { class: "grow break", ...attrs }, value), button);
+  return h("div", { class: "row copy-row" }, input, button);
 }
 
 /** Fetch a file from the API (with this page's credentials) and hand it to the browser as a download. */

@@ -235,7 +235,7 @@ export async function mount(container, { toast }) {
         h("strong", null, hs.text === "ready" ? "Ready: it can receive messages and reply." : hs.text === "turned off" ? "Turned off." : "Not ready yet.")),
       problems.length ? h("ul", { class: "problems", "aria-label": "What is missing" }, problems.map((p) => h("li", null, p))) : null,
       s.last_error ? h("div", { class: "error-box", role: "alert" }, `The last reply failed: ${s.last_error}`) : null,
-      h("div", { class: "field" }, h("span", { class: "muted small" }, "Webhook URL to paste"), copyRow(url, "webhook URL", toast), h("div", { class: "hint" }, k.paste)),
+      h("div", { class: "field" }, h("span", { class: "muted small", "aria-hidden": "true" }, "Webhook URL to paste"), copyRow(url, "webhook URL", toast), h("div", { class: "hint" }, k.paste)),
       expose,
       h("table", { class: "data" }, h("tbody", null,
         row("Last message", s.last_inbound_at ? fullTime(s.last_inbound_at) : "never"),

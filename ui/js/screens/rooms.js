@@ -30,9 +30,17 @@ function jsonIn(text) {
   return null;
 }
 
+/** A vote names a choice: not blank, not a "<placeholder>" echoed back from the instructions. */
+function isChoice(vote) {
+  const s = vote === null || vote === undefined ? "" : String(vote);
+  return /\w/.test(s) && !/^\s*<[^<>]*>\s*$/.test(s);
+}
+
 /** A vote or abstention as a card: who, the choice, and why. */
 function voteCard(who, vote, rationale) {
-  const abstained = vote === null || vote === undefined || vote === "";
+  const abstained = !isChoice(vote);
+  // An abstention's rationale is the member's raw answer: JSON without a real choice says nothing more.
+  if (abstained && /^\s*[{<]/.test(String(rationale || ""))) rationale = "Gave no real choice.";
   return h("div", { class: `vote-card${abstained ? " abstained" : ""}`, role: "group", "aria-label": `Vote of ${who}` },
     h("div", { class: "who" }, who),
     h("div", { class: "choice" }, abstained ? "No vote" : String(vote)),
@@ -171,9 +179,10 @@ export async function mount(container, { toast }) {
       h("div", { class: "grid2", style: "align-items: end" }, field("Or record your own decision", humanDecision), h("div", null, recordBtn)));
 
     replace(detail, h("div", { class: "detail" },
-      h("div", { class: "detail-head" }, h("h2", null, room.name), h("span", { class: "badge" }, room.mode === "mention" ? "mention" : "round robin"),
-        room.status === "decided" ? h("span", { class: "badge accent" }, "decided") : null,
-        h("span", { class: "spacer grow" }), renameBtn, room.status === "decided" ? reopenBtn : null, deleteBtn),
+      h("div", { class: "detail-head" },
+        h("div", { class: "row wrap grow" }, h("h2", { style: "flex: none" }, room.name), h("span", { class: "badge" }, room.mode === "mention" ? "mention" : "round robin"),
+          room.status === "decided" ? h("span", { class: "badge accent" }, "decided") : null),
+        renameBtn, room.status === "decided" ? reopenBtn : null, deleteBtn),
       editBox,
       room.topic ? h("div", { class: "muted" }, room.topic) : null,
       h("div", { class: "row wrap" }, h("span", { class: "muted small" }, "Members"), members),
@@ -245,7 +254,7 @@ export async function mount(container, { toast }) {
       if (!d) return;
       if (typeof d === "string") d = { outcome: d };
       const votes = d.votes || [];
-      const real = votes.filter((v) => v.vote !== null && v.vote !== undefined && v.vote !== "");
+      const real = votes.filter((v) => isChoice(v.vote));
       const by = d.method === "human" ? "you" : d.method === "chair" ? "the chair" : d.method === "vote" ? "vote" : "";
       replace(decisionBox, h("section", { class: "decision", "aria-label": "Decision" },
         h("div", { class: "muted small" }, `Decision${by ? ` by ${by}` : ""}${d.decided_at ? ` · ${fullTime(d.decided_at)}` : ""}`),

@@ -57,7 +57,7 @@ export async function mount(container, { toast }) {
     });
     dataCard.append(
       h("p", { class: "muted small", style: "margin: 0" }, "Everything Qorven keeps (conversations, agents, memories, models, the workspace) is in this folder."),
-      h("div", { class: "field" }, h("span", { class: "muted small" }, "Data folder"), copyRow(settings.data_root, "data folder path", toast, { "aria-label": "Data folder path" })),
+      h("div", { class: "field" }, h("span", { class: "muted small", "aria-hidden": "true" }, "Data folder"), copyRow(settings.data_root, "data folder path", toast)),
       openBtn);
   }
   const backupBtn = h("button", { type: "button" }, "Back up");
@@ -110,7 +110,7 @@ export async function mount(container, { toast }) {
       tokenName.value = "";
       replace(created,
         h("div", { class: "notice small" }, `The token for ${r.label}. It is shown only this once: copy it into the tool now.`),
-        copyRow(r.token, "new token", toast, { "aria-label": "New token" }));
+        copyRow(r.token, "new token", toast));
     } catch (err) {
       replace(created, h("div", { class: "error-box", role: "alert" }, sentence(err)));
     } finally {
