@@ -79,7 +79,7 @@ export async function mount(container, { toast }) {
     if (!rooms.length) listEl.append(h("li", { class: "empty small" }, "No rooms yet."));
     for (const r of rooms) {
       const btn = h("button", { type: "button", class: "list-item", "aria-current": current && current.id === r.id ? "true" : "false" },
-        h("span", { class: "title" }, r.name, r.status === "decided" ? h("span", { class: "badge accent" }, "decided") : null),
+        h("span", { class: "title" }, r.name, r.status === "decided" ? h("span", { class: "badge" }, "decided") : null),
         h("span", { class: "sub" }, [(r.members || []).map(label).join(", "), r.mode === "mention" ? "@mention" : ""].filter(Boolean).join(" · ")));
       btn.addEventListener("click", () => openRoom(r));
       listEl.append(h("li", null, btn));

@@ -2,7 +2,7 @@
 // download, tokens for other tools (shown once), version and limits, the API address, the admin
 // token rotation, and the theme.
 
-import { h, replace, copyText, fullTime, field, checkbox } from "../dom.js";
+import { h, append, replace, copyText, fullTime, field, checkbox } from "../dom.js";
 import { api, setToken } from "../api.js";
 import { storeToken } from "../token.js";
 import { disconnect, connect } from "../live.js";
@@ -55,10 +55,10 @@ export async function mount(container, { toast }) {
     if (openBtn) openBtn.addEventListener("click", async () => {
       try { await window.pywebview.api.open_data_folder(); } catch (e) { toast(sentence(e), "error"); }
     });
-    dataCard.append(
+    append(dataCard, [
       h("p", { class: "muted small", style: "margin: 0" }, "Everything Qorven keeps (conversations, agents, memories, models, the workspace) is in this folder."),
       h("div", { class: "field" }, h("span", { class: "muted small", "aria-hidden": "true" }, "Data folder"), copyRow(settings.data_root, "data folder path", toast)),
-      openBtn);
+      openBtn]);
   }
   const backupBtn = h("button", { type: "button" }, "Back up");
   const exportBtn = h("button", { type: "button" }, "Export memories");
@@ -117,7 +117,7 @@ export async function mount(container, { toast }) {
       createBtn.disabled = false;
     }
   });
-  detail.append(tokenForm);
+  detail.insertBefore(tokenForm, about);
 
   // ---- API address ----
   const base = `${location.origin}/v1`;
