@@ -10,12 +10,18 @@ from playwright.sync_api import expect
 from tests.screens_ui.conftest import open_screen
 
 
-def test_a_slack_binding_is_set_up_in_its_own_form_and_says_what_is_missing(ui, site):
+def new_binding_form(ui, site, kind: str):
+    """The Channels screen's New binding form, with ``kind`` chosen."""
     open_screen(ui, site, "channels")
+    ui.page.get_by_role("button", name="New binding").click()
+    form = ui.page.get_by_role("form", name="New binding")
+    form.get_by_label("Kind").select_option(kind)
+    return form
+
+
+def test_a_slack_binding_is_set_up_in_its_own_form_and_says_what_is_missing(ui, site):
+    form = new_binding_form(ui, site, "slack")
     page = ui.page
-    page.get_by_role("button", name="New binding").click()
-    form = page.get_by_role("form", name="New binding")
-    form.get_by_label("Kind").select_option("slack")
     expect(form.get_by_role("textbox", name="Config")).to_have_count(0)
     form.get_by_label("Name", exact=True).fill("Team Slack")
     form.get_by_label("Signing secret").fill("slack-signing-secret-0123456789")
@@ -48,11 +54,8 @@ def test_a_slack_binding_is_set_up_in_its_own_form_and_says_what_is_missing(ui, 
 
 
 def test_each_kind_asks_for_its_own_settings(ui, site):
-    open_screen(ui, site, "channels")
+    form = new_binding_form(ui, site, "whatsapp")
     page = ui.page
-    page.get_by_role("button", name="New binding").click()
-    form = page.get_by_role("form", name="New binding")
-    form.get_by_label("Kind").select_option("whatsapp")
     for label in ("App secret", "Access token", "Verify token", "Phone number ID"):
         expect(form.get_by_label(label, exact=True)).to_be_visible()
     form.get_by_label("Kind").select_option("twilio_sms")

@@ -12,18 +12,14 @@ from tests.support.servers import InProcessServer
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    with InProcessServer(tmp_path_factory.mktemp("settings") / "home") as srv:
-        yield srv
+def site(tmp_path_factory):
+    """One server for the module and its admin client."""
+    with InProcessServer(tmp_path_factory.mktemp("settings") / "home") as srv, srv.client() as client:
+        yield srv, client
 
 
-@pytest.fixture
-def api(shared):
-    with shared.client() as client:
-        yield client
-
-
-def test_a_backup_is_a_consistent_sqlite_file_kept_and_downloaded(api, shared, tmp_path):
+def test_a_backup_is_a_consistent_sqlite_file_kept_and_downloaded(site, tmp_path):
+    shared, api = site
     api.post("/v1/agents", json={"name": "kept-in-backup"}).raise_for_status()
     r = api.post("/v1/backup")
     assert r.status_code == 200, r.text
@@ -39,7 +35,8 @@ def test_a_backup_is_a_consistent_sqlite_file_kept_and_downloaded(api, shared, t
     assert (shared.ctx.config.home / "backups" / name).read_bytes() == r.content
 
 
-def test_memories_export_as_json_lines_of_this_tenant_only(api, shared):
+def test_memories_export_as_json_lines_of_this_tenant_only(site):
+    shared, api = site
     api.post("/v1/memory/save", json={"scope": "workspace", "kind": "fact", "content": "The office plant is a fern."}
              ).raise_for_status()
     other = shared.ctx.tokens.issue("elsewhere", "admin", label="other tenant")
@@ -55,7 +52,8 @@ def test_memories_export_as_json_lines_of_this_tenant_only(api, shared):
     assert records[0]["kind"] == "fact" and records[0]["tenant_id"] == "default"
 
 
-def test_a_token_for_another_tool_is_shown_once_and_works(api, shared):
+def test_a_token_for_another_tool_is_shown_once_and_works(site):
+    shared, api = site
     r = api.post("/v1/auth/tokens", json={"label": "Obsidian plugin"})
     assert r.status_code == 201, r.text
     made = r.json()
@@ -72,7 +70,7 @@ def test_a_token_for_another_tool_is_shown_once_and_works(api, shared):
 @pytest.mark.parametrize("body, param", [({}, "label"), ({"label": "  "}, "label"), ({"label": "x", "scope": "root"},
                                                                                        "scope"),
                                          ({"label": "x", "tenant": "other"}, "tenant")])
-def test_bad_token_requests_are_400s(api, body, param):
-    r = api.post("/v1/auth/tokens", json=body)
+def test_bad_token_requests_are_400s(site, body, param):
+    r = site[1].post("/v1/auth/tokens", json=body)
     check_envelope(r, 400, "validation_error")
     assert r.json()["error"]["param"] == param

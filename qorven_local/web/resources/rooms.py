@@ -229,8 +229,10 @@ class RoomDecideResource:
     @operation(summary="Decide: by vote (majority, ties to the chair), by the chair's ruling, or record a human "
                        "decision", tag="rooms", request=DECIDE_REQUEST, response=ROOM,
                errors=("conflict", "too_many_runs"),
-               description="Each member states a position as {vote, rationale} (an answer that is not such JSON "
-                           "counts as an abstention with its text as rationale). method=vote: most votes win; a "
+               description="Each member states a position as {vote, rationale} (an answer that is not such JSON, "
+                           "or whose vote is no real choice, e.g. blank or the instructions' <placeholder> echoed "
+                           "back, counts as an abstention with its text as rationale; with no real vote at all the "
+                           "outcome is \"no decision\" and the summary says so). method=vote: most votes win; a "
                            "tie goes to the chair. method=chair: the chair reads the positions and rules. "
                            "{\"decision\": \"text\"} records a human decision without agent runs. The room becomes "
                            "decided; deciding again is 409 conflict.")

@@ -37,12 +37,12 @@ function isChoice(vote) {
 }
 
 /** A vote or abstention as a card: who, the choice, and why. */
-function voteCard(who, vote, rationale) {
+function voteCard(who, vote, rationale, { named = true } = {}) {
   const abstained = !isChoice(vote);
   // An abstention's rationale is the member's raw answer: JSON without a real choice says nothing more.
   if (abstained && /^\s*[{<]/.test(String(rationale || ""))) rationale = "Gave no real choice.";
   return h("div", { class: `vote-card${abstained ? " abstained" : ""}`, role: "group", "aria-label": `Vote of ${who}` },
-    h("div", { class: "who" }, who),
+    named ? h("div", { class: "who" }, who) : null,
     h("div", { class: "choice" }, abstained ? "No vote" : String(vote)),
     rationale ? h("div", { class: "why" }, String(rationale)) : null);
 }
@@ -219,7 +219,7 @@ export async function mount(container, { toast }) {
     /** A member's answer: votes and rulings read as cards, not as the JSON they were asked for. */
     const answerBody = (m, text) => {
       const data = m.kind === "vote" || m.kind === "ruling" ? jsonIn(text) : null;
-      if (m.kind === "vote" && data) return voteCard(label(m.agent_id), data.vote, data.rationale);
+      if (m.kind === "vote" && data) return voteCard(label(m.agent_id), data.vote, data.rationale, { named: false });
       if (m.kind === "ruling" && data && data.outcome) {
         return h("div", null, h("strong", null, String(data.outcome)), data.summary ? h("div", null, String(data.summary)) : null);
       }
