@@ -180,9 +180,6 @@ class RoomService:
         """Rename a room, change its topic, or reopen it (``status: open`` clears the decision)."""
         room = self.get(tenant_id, room_id)
         status = fields.get("status")
-        if status == "decided" and room.status != "decided":
-            raise ValidationError("a room becomes decided by deciding: POST /v1/rooms/{id}/decide",
-                                  param="status")
         changes: dict[str, Any] = {key: fields[key] for key in ("name", "topic") if key in fields}
         reopen = status == "open" and room.status == "decided"
         with self._turn(room):

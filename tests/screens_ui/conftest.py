@@ -1,8 +1,8 @@
 """Browser tests of the Agents, Rooms, Channels and Settings screens, and the accessibility check of every screen.
 
 One server (with the fake model as its default) and one browser page per module: each test opens its
-screen afresh on that page. Chromium is Debian's (tests/ui/conftest.py's ``browser``); screenshots go
-to ``test-output/ui/``.
+screen afresh on that page. Chromium is Debian's, one per test process (tests/support/browser.py,
+shared with tests/ui); screenshots go to ``test-output/ui/``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 from tests.fakes import FakeProvider
 from tests.support.servers import InProcessServer
 from tests.support.upstream import configure_upstream
-from tests.ui.conftest import UI, VIEWPORT, browser  # noqa: F401 (the session's browser fixture)
+# the process's one Chromium (tests/support/browser.py), and the hook that stops it
+from tests.ui.conftest import UI, VIEWPORT, browser, pytest_sessionfinish  # noqa: F401
 
 
 @dataclass
@@ -35,7 +36,7 @@ def site(tmp_path_factory, module_fake) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def page_view(browser, site) -> Iterator[UI]:  # noqa: F811
+def page_view(browser, site) -> Iterator[UI]:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -8,19 +8,17 @@ screenshot under ``test-output/ui/``.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import chromium_path, close_browser, shared_browser
 from tests.support.upstream import configure_upstream
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-output" / "ui"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
 # A 2-core CI machine running the embedder and a browser at once is slow: wait longer than the 5 s default.
 expect.set_options(timeout=15_000)
@@ -28,15 +26,13 @@ expect.set_options(timeout=15_000)
 
 @pytest.fixture(scope="session")
 def browser():
-    chromium = shutil.which("chromium")
-    if not chromium:
+    if not chromium_path():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    return shared_browser()  # one per process, shared with tests/screens_ui (Playwright allows one)
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+
+def pytest_sessionfinish(session, exitstatus):
+    close_browser()
 
 
 @pytest.fixture

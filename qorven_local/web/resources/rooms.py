@@ -78,8 +78,8 @@ ROOM_PATCH = {
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
         "topic": {"type": "string", "maxLength": 2000},
-        "status": {"enum": ["open", "decided"],
-                   "description": "open: reopen a decided room (its decision is cleared); decided only by deciding"},
+        "status": {"enum": ["open"], "description": "reopen a decided room (its decision is cleared); a room "
+                                                   "becomes decided only through POST /v1/rooms/{id}/decide"},
     },
 }
 
