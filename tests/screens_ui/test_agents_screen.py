@@ -13,6 +13,8 @@ from tests.screens_ui.conftest import open_screen
 def test_a_new_agents_name_follows_its_display_name_until_edited(ui, site):
     open_screen(ui, site, "agents")
     page = ui.page
+    # the button answers once the screen has loaded, which the filled list shows
+    expect(page.get_by_role("list", name="Agents").get_by_role("button", name=re.compile(r"^Prime"))).to_be_visible()
     page.get_by_role("button", name="New agent").click()
     page.get_by_label("Display name").fill("Research Helper!")
     name = page.get_by_label("Name", exact=True)

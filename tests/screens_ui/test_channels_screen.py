@@ -13,6 +13,8 @@ from tests.screens_ui.conftest import open_screen
 def new_binding_form(ui, site, kind: str):
     """The Channels screen's New binding form, with ``kind`` chosen."""
     open_screen(ui, site, "channels")
+    # the button answers once the screen has loaded, which the filled list shows
+    expect(ui.page.get_by_role("list", name="Channel bindings").get_by_role("listitem").first).to_be_visible()
     ui.page.get_by_role("button", name="New binding").click()
     form = ui.page.get_by_role("form", name="New binding")
     form.get_by_label("Kind").select_option(kind)
