@@ -93,6 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("local_idle_seconds", 600.0, "Unload a local model after this many seconds unused.", float),
     Setting("sse_ping_seconds", 15.0, "Seconds of silence after which an SSE stream sends a keep-alive comment.",
             float),
+    Setting("public_base_url", None, "Public https origin in front of this server (a tunnel or reverse proxy); "
+            "channel bindings' webhook_url uses it so the URL to paste into a provider is reachable."),
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
     Setting("recall_min_score", 0.5, "Memories scoring below this (0-1) are not recalled into agent runs; 0.5 "
             "keeps small talk from recalling anything (see memory/search.py for how scores are calibrated).",

@@ -15,12 +15,13 @@ from qorven_local.storage.agents import AgentStore
 from qorven_local.storage.db import Database, IntegrityError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+NAME_RULE = ("The name must be 1 to 48 lowercase letters, digits, hyphens or underscores, starting with a letter "
+             "or digit (for example research-helper).")
 
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise ValidationError("name must be a slug: 1-48 chars of a-z, 0-9, '_' or '-', starting with a letter "
-                              "or digit", param="name")
+        raise ValidationError(NAME_RULE, param="name")
     return name
 
 
@@ -46,15 +47,42 @@ class AgentService:
         self._admin_tools = admin_tools
         self._check_model = check_model
 
+    def _builtin(self, spec: dict[str, Any], tenant_id: str, now: str) -> Agent:
+        return Agent(
+            id=self.ids.new("agt"), tenant_id=tenant_id, name=spec["name"],
+            display_name=spec["display_name"], description=spec["description"],
+            instructions=spec["instructions"], model=None, tools=list(spec["tools"]),
+            memory_enabled=True, memory_auto_save=spec["memory_auto_save"], temperature=None,
+            builtin=True, created_at=now, updated_at=now)
+
     def seed_builtins(self, conn: Any, tenant_id: str, now: str) -> None:
         """Insert the five built-in agents for a new tenant (inside the caller's transaction)."""
         for spec in BUILTIN_AGENTS:
-            self.store.insert(conn, Agent(
-                id=self.ids.new("agt"), tenant_id=tenant_id, name=spec["name"],
-                display_name=spec["display_name"], description=spec["description"],
-                instructions=spec["instructions"], model=None, tools=list(spec["tools"]),
-                memory_enabled=True, memory_auto_save=spec["memory_auto_save"], temperature=None,
-                builtin=True, created_at=now, updated_at=now))
+            self.store.insert(conn, self._builtin(spec, tenant_id, now))
+
+    def restore_builtins(self, tenant_id: str) -> tuple[list[Agent], list[str]]:
+        """Bring back every built-in agent that is missing: (restored agents, names left as they are).
+
+        A deleted built-in comes back as it was (same id, so its conversations and rooms find it again);
+        one never seen is created afresh. A live agent holding the name, edited or not, is not touched.
+        """
+        restored: list[Agent] = []
+        unchanged: list[str] = []
+        with self.db.write() as conn:
+            now = self.clock.iso()
+            for spec in BUILTIN_AGENTS:
+                if self.store.live_by_name(conn, tenant_id, spec["name"]) is not None:
+                    unchanged.append(spec["name"])
+                    continue
+                deleted = self.store.last_deleted_builtin(conn, tenant_id, spec["name"])
+                if deleted is not None:
+                    agent = replace(deleted, deleted_at=None, updated_at=now)
+                    self.store.update(conn, agent)
+                else:
+                    agent = self._builtin(spec, tenant_id, now)
+                    self.store.insert(conn, agent)
+                restored.append(agent)
+        return restored, unchanged
 
     def _check_tools(self, tools: list[str]) -> list[str]:
         if len(set(tools)) != len(tools):

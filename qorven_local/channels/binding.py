@@ -86,6 +86,29 @@ def moved_send_urls(kind_name: str, before: dict[str, Any], after: dict[str, Any
     return [key for key in SEND_URL_KEYS if new[key] is not None and new[key] != old[key]]
 
 
+def _secret_words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def binding_problems(binding: Binding) -> list[str]:
+    """What keeps a binding from answering, as sentences (empty: it can verify, run and reply)."""
+    kind = channel_kind(binding.kind)
+    problems = []
+    if not binding.enabled:
+        problems.append("The binding is turned off.")
+    verify = kind.SECRET_NAMES[0]
+    if verify not in binding.secrets_set:
+        problems.append(f"No {_secret_words(verify)} is set, so incoming messages cannot be verified "
+                        "and are refused.")
+    send = kind.SEND_SECRET
+    if send is not None and send != verify and send not in binding.secrets_set:
+        problems.append(f"No {_secret_words(send)} is set, so the agent's replies cannot be sent.")
+    for key, about in kind.CONFIG_KEYS.items():
+        if about.startswith("required") and not binding.config.get(key):
+            problems.append(f"The setting {_secret_words(key)} is not set ({about.split(':', 1)[-1].strip()}).")
+    return problems
+
+
 def binding_to_dict(binding: Binding, webhook_url: str, secret_names: tuple[str, ...]) -> dict[str, Any]:
     """The API's Binding object; ``secret_set`` is about the verifying secret (the first name)."""
     return {

@@ -25,7 +25,7 @@ from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
 from qorven_local.channels import routing
 from qorven_local.channels.base import OK_REPLY, signed_digest
-from qorven_local.channels.binding import check_config, moved_send_urls
+from qorven_local.channels.binding import binding_problems, check_config, moved_send_urls
 from qorven_local.channels.kinds import KINDS, channel_kind, secret_name
 from qorven_local.channels.outbox import AgentRuns, ChannelWorker
 from qorven_local.channels.secrets import ChannelSecrets
@@ -194,8 +194,9 @@ class ChannelService:
         for b in self.bindings.list_all(tenant_id):
             kind = KINDS[b.kind]
             secret_set = kind.SECRET_NAMES[0] in b.secrets_set
+            problems = binding_problems(b)
             out.append({"id": b.id, "kind": b.kind, "name": b.name, "enabled": b.enabled,
-                        "healthy": b.enabled and secret_set and b.last_error is None,
+                        "healthy": not problems and b.last_error is None, "problems": problems,
                         "secret_set": secret_set, "last_inbound_at": b.last_inbound_at,
                         "last_error": b.last_error, "inbound_count": b.inbound_count,
                         "rejected_count": b.rejected_count, "outbox_pending": pending.get(b.id, 0)})

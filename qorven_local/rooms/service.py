@@ -14,7 +14,13 @@ answer without such an object is an abstention with the text as rationale). ``vo
 votes win (compared case-insensitively); a tie goes to the chair's vote if it is one of the tied
 options, else the chair is asked to pick between them. ``chair``: the chair reads the positions
 and rules with ``{"outcome", "summary"}``. A human decision is recorded as given. The room is then
-``decided`` (a second decide is a 409, and so is posting: the discussion is closed).
+``decided`` (a second decide is a 409, and so is posting: the discussion is closed). A vote that
+is not a real choice (empty, or the template's ``<placeholder>`` echoed back) is an abstention; a
+vote with no real votes at all decides nothing and says so. Reopening a decided room (``update``
+with ``status: open``) clears its decision so the discussion can go on.
+
+A ``mention`` post naming no member is stored but nobody answers: ``mention_note`` says so, naming
+the members to address, and the API passes that note on.
 """
 
 from __future__ import annotations
@@ -79,10 +85,18 @@ def parse_vote(text: str) -> tuple[str | None, str]:
         vote = data.get("vote")
         if isinstance(vote, (int, float)) and not isinstance(vote, bool):
             vote = str(vote)
-        if isinstance(vote, str) and vote.strip():
+        if isinstance(vote, str) and is_real_choice(vote):
             rationale = data.get("rationale")
             return vote.strip(), rationale.strip() if isinstance(rationale, str) else ""
     return None, (text or "").strip()
+
+
+PLACEHOLDER = re.compile(r"^\s*<[^<>]*>\s*$")
+
+
+def is_real_choice(vote: str) -> bool:
+    """A vote names a choice: not blank, not bare punctuation, not a ``<placeholder>`` echoed back."""
+    return bool(re.search(r"\w", vote)) and not PLACEHOLDER.match(vote)
 
 
 def vote_key(vote: str) -> str:
@@ -99,6 +113,12 @@ def mentioned(content: str, members: list[Agent]) -> list[Agent]:
         if agent is not None and agent not in chosen:
             chosen.append(agent)
     return chosen
+
+
+def mention_note(members: list[Agent]) -> str:
+    """The hint for a mention-mode post that names no member: who can be addressed, and how."""
+    names = ", ".join(f"@{a.name}" for a in members)
+    return f"Nobody was mentioned, so no member replies. In this room, address members by name: {names}."
 
 
 class RoomService:
@@ -156,9 +176,31 @@ class RoomService:
         return self.store.messages_page(tenant_id, room_id, limit=limit, cursor=cursor)
 
     # -- turns ------------------------------------------------------------------------------------
+    def update(self, tenant_id: str, room_id: str, fields: dict[str, Any]) -> Room:
+        """Rename a room, change its topic, or reopen it (``status: open`` clears the decision)."""
+        room = self.get(tenant_id, room_id)
+        status = fields.get("status")
+        changes: dict[str, Any] = {key: fields[key] for key in ("name", "topic") if key in fields}
+        reopen = status == "open" and room.status == "decided"
+        with self._turn(room):
+            with self.db.write() as conn:
+                self.store.update(conn, tenant_id, room.id, changes, reopen=reopen, now=self.clock.iso())
+        return self.get(tenant_id, room.id)
+
+    def delete(self, tenant_id: str, room_id: str) -> Room:
+        """Delete a room and its transcript (the members' room sessions stay, like any conversation)."""
+        room = self.get(tenant_id, room_id)
+        with self._turn(room):
+            with self.db.write() as conn:
+                self.store.delete(conn, tenant_id, room.id)
+        return room
+
     def post(self, tenant_id: str, room_id: str, content: str, *, on_message: OnMessage | None = None,
-             on_event: OnEvent | None = None, cancel: threading.Event | None = None) -> list[RoomMessage]:
-        """Store the human's message, then let the members answer; returns every new message."""
+             on_event: OnEvent | None = None, cancel: threading.Event | None = None,
+             on_note: Callable[[str], None] | None = None) -> list[RoomMessage]:
+        """Store the human's message, then let the members answer; returns every new message.
+
+        ``on_note`` hears the hint when a mention-mode post names no member (nobody answers then)."""
         room = self.get(tenant_id, room_id)
         if room.status != "open":
             raise Conflict(f"room {room.id} is decided; its discussion is closed")
@@ -170,6 +212,8 @@ class RoomService:
                 self.runner.check_capacity(tenant_id)
             new = [self._add(room, role="user", agent_id=None, kind="message", content=content,
                              on_message=on_message)]
+            if not speakers and on_note is not None:
+                on_note(mention_note([a for a, _ in members]))
             sessions = {a.id: s for a, s in members}
             for agent in speakers:
                 if cancel is not None and cancel.is_set():
@@ -220,6 +264,8 @@ class RoomService:
                                  kind="ruling", on_message=on_message)
             data = parse_json_object(ruling.content) or {}
             outcome = data.get("outcome") if isinstance(data.get("outcome"), str) else None
+            if outcome is not None and not is_real_choice(outcome):
+                outcome = None
             summary = data.get("summary") if isinstance(data.get("summary"), str) else None
             text = ruling.content.strip()
             return {"method": "chair", "question": question,
@@ -236,7 +282,8 @@ class RoomService:
         counted = sum(len(t) - 1 for t in tally.values())
         if not tally:
             return {"method": "vote", "question": question, "outcome": "no decision",
-                    "summary": "Every member abstained.", "votes": votes}
+                    "summary": f"No member cast a real vote ({len(votes)} abstained or gave no choice), "
+                               "so nothing was decided.", "votes": votes}
         best = max(len(t) - 1 for t in tally.values())
         tied = [key for key, t in tally.items() if len(t) - 1 == best]
         names = {a.id: a.name for a, _ in members}

@@ -62,6 +62,18 @@ class AgentStore:
                                 (tenant_id, name))
         return row_to_agent(row) if row else None
 
+    def last_deleted_builtin(self, conn: Any, tenant_id: str, name: str) -> Agent | None:
+        """The most recently deleted built-in agent called ``name`` (read on the writer's ``conn``)."""
+        row = conn.execute("SELECT * FROM agents WHERE tenant_id = ? AND name = ? AND builtin = 1 AND deleted_at IS NOT "
+                           "NULL ORDER BY deleted_at DESC, rowid DESC LIMIT 1", (tenant_id, name)).fetchone()
+        return row_to_agent(row) if row else None
+
+    def live_by_name(self, conn: Any, tenant_id: str, name: str) -> Agent | None:
+        """The live agent called ``name`` (read on the writer's ``conn``)."""
+        row = conn.execute("SELECT * FROM agents WHERE tenant_id = ? AND name = ? AND deleted_at IS NULL",
+                           (tenant_id, name)).fetchone()
+        return row_to_agent(row) if row else None
+
     def list_all(self, tenant_id: str) -> list[Agent]:
         rows = self.db.query("SELECT * FROM agents WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY rowid",
                              (tenant_id,))

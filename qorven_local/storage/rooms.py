@@ -68,6 +68,25 @@ class RoomStore:
                            (dumps(decision), now, tenant_id, room_id))
         return cur.rowcount == 1
 
+    def update(self, conn: Any, tenant_id: str, room_id: str, changes: dict[str, Any], *, reopen: bool,
+               now: str) -> None:
+        """Apply ``changes`` (name, topic); ``reopen`` makes a decided room open again without its decision."""
+        sets, args = ["updated_at = ?"], [now]
+        for key in ("name", "topic"):
+            if key in changes:
+                sets.append(f"{key} = ?")
+                args.append(changes[key])
+        if reopen:
+            sets.append("status = 'open', decision = NULL")
+        conn.execute(f"UPDATE rooms SET {', '.join(sets)} WHERE tenant_id = ? AND id = ?", (*args, tenant_id, room_id))
+
+    def delete(self, conn: Any, tenant_id: str, room_id: str) -> None:
+        """Remove a room, its member list and its transcript."""
+        conn.execute("DELETE FROM room_messages WHERE tenant_id = ? AND room_id = ?", (tenant_id, room_id))
+        conn.execute("DELETE FROM room_members WHERE room_id = ? AND room_id IN "
+                     "(SELECT id FROM rooms WHERE tenant_id = ?)", (room_id, tenant_id))
+        conn.execute("DELETE FROM rooms WHERE tenant_id = ? AND id = ?", (tenant_id, room_id))
+
     def add_message(self, conn: Any, message: RoomMessage) -> None:
         conn.execute("INSERT INTO room_messages (id, tenant_id, room_id, role, agent_id, kind, content, session_id, "
                      "status, error, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",

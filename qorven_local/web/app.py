@@ -8,11 +8,12 @@ from qorven_local.context import AppContext
 from qorven_local.errors import QorvenError
 from qorven_local.web import errors as web_errors
 from qorven_local.web.middleware import RequestGate
-from qorven_local.web.resources.agents import AgentResource, AgentsResource
+from qorven_local.web.resources.agents import AgentResource, AgentsResource, RestoreBuiltinsResource
 from qorven_local.web.resources.auth import LogoutResource, SignInResource
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
+from qorven_local.web.resources.downloads import BackupResource, MemoryExportResource
 from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.completions import CompletionsResource
 from qorven_local.web.resources.models import (CatalogResource, DefaultModelResource, ModelResource, ModelsResource,
@@ -41,6 +42,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/readyz", ReadyzResource(ctx.readiness_checks)),
         Route("/v1/agents", AgentsResource(ctx.agents)),
         Route("/v1/agents/{agent_id}", AgentResource(ctx.agents)),
+        Route("/v1/agents/restore-builtins", RestoreBuiltinsResource(ctx.agents)),
         Route("/v1/sessions", SessionsResource(ctx.sessions, ctx.agents)),
         Route("/v1/sessions/{session_id}", SessionResource(ctx.sessions)),
         Route("/v1/messages", MessagesResource(ctx.sessions)),
@@ -78,9 +80,11 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/providers/{provider_id}/keys", ProviderKeysResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/test", ProviderTestResource(ctx.providers)),
         Route("/v1/providers/{provider_id}/models/import", ProviderModelImportResource(ctx.providers)),
-        *channel_routes(ctx.channels),
+        *channel_routes(ctx.channels, ctx.config.public_base_url),
         *tool_routes(ctx.tool_service),
         *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
+        Route("/v1/backup", BackupResource(ctx.config.db_path, ctx.config.home / "backups", ctx.clock)),
+        Route("/v1/memory/export", MemoryExportResource(ctx.memory.store, ctx.clock)),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]

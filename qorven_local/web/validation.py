@@ -47,11 +47,25 @@ def _param_of(error: jsonschema.ValidationError) -> str | None:
     return ".".join(path) or None
 
 
+# A pattern failure said as a sentence: people never see the regular expression.
+PATTERN_RULES = {
+    "^[a-z0-9][a-z0-9_-]{0,47}$": "must be 1 to 48 lowercase letters, digits, hyphens or underscores, starting "
+                                  "with a letter or digit (for example research-helper)",
+    "\\S": "must not be blank",
+}
+
+
 def _message_of(error: jsonschema.ValidationError, param: str | None) -> str:
     if error.validator == "additionalProperties":
         return f"unknown field {param!r}"
     if error.validator == "required":
         return f"{param} is required"
+    if error.validator == "pattern":
+        rule = PATTERN_RULES.get(str(error.validator_value))
+        if rule is None:
+            about = error.schema.get("description") if isinstance(error.schema, dict) else None
+            rule = f"is not valid ({about})" if about else "is not in the expected form"
+        return f"{param or 'the value'} {rule}"
     where = f"{param}: " if param else ""
     text = error.message
     if len(text) > 300:  # never echo a huge input back

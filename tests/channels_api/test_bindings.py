@@ -126,7 +126,7 @@ def test_status_counts_inbound_and_rejected(api, shared_server):
     binding = make_binding(api, "webhook")
     fresh = binding_status(api, binding["id"])
     assert fresh == {"id": binding["id"], "kind": "webhook", "name": binding["name"], "enabled": True,
-                     "healthy": True, "secret_set": True, "last_inbound_at": None, "last_error": None,
+                     "healthy": True, "problems": [], "secret_set": True, "last_inbound_at": None, "last_error": None,
                      "inbound_count": 0, "rejected_count": 0, "outbox_pending": 0}
     SIGNERS["webhook"](binding, secret="wrong-wrong-wrong-wrong").post(api, binding["id"])
     assert binding_status(api, binding["id"])["rejected_count"] == 1

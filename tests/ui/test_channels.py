@@ -27,7 +27,8 @@ def test_a_channel_binding_is_created_secured_and_routes_by_keyword(ui, server, 
     expect(page.get_by_role("region", name="Secrets").get_by_text("set", exact=True)).to_be_visible()
     binding = configured.get("/v1/channels").json()["data"][0]
     assert binding["secret_set"] is True and "whsec-ui-test" not in str(binding)
-    expect(page.get_by_role("region", name="Status")).to_contain_text("/v1/webhooks/")
+    expect(page.get_by_role("region", name="Status").get_by_role("textbox", name="Webhook URL")).to_have_value(
+        binding["webhook_url"])
 
     routing = page.get_by_role("form", name="Test routing")
     routing.get_by_label("Text").fill("Where is my invoice?")

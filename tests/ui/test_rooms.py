@@ -48,7 +48,7 @@ def test_a_room_discusses_then_decides_by_vote(ui, server, configured, fake):
     page.get_by_role("button", name="Decide").click()
     decision = page.get_by_role("region", name="Decision")
     expect(decision.locator(".outcome")).to_have_text("ship")
-    expect(decision.locator("tbody tr")).to_have_count(3)
+    expect(decision.get_by_role("list", name="Votes").get_by_role("listitem")).to_have_count(3)
     expect(decision).to_contain_text("Docs first.")
     expect(page.get_by_text("The room has decided; the discussion is closed.")).to_be_visible()
     room = configured.get("/v1/rooms").json()["data"][0]

@@ -59,3 +59,30 @@ class AgentResource:
                response=schemas.AGENT)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, agent_id: str) -> None:
         resp.media = self.agents.delete(principal(req).tenant_id, agent_id).to_dict()
+
+
+RESTORED = {
+    "type": "object", "required": ["object", "restored", "unchanged"],
+    "properties": {
+        "object": {"const": "agent.restore"},
+        "restored": {"type": "array", "items": schemas.AGENT,
+                     "description": "built-in agents brought back (a deleted one keeps its id and history)"},
+        "unchanged": {"type": "array", "items": {"type": "string"},
+                      "description": "names of built-ins that were there already, left exactly as they are"},
+    },
+}
+
+
+class RestoreBuiltinsResource:
+    """/v1/agents/restore-builtins: bring back missing or deleted built-in agents."""
+
+    def __init__(self, agents: AgentService) -> None:
+        self.agents = agents
+
+    @operation(summary="Restore the built-in agents that are missing or deleted (edited ones are left alone)",
+               tag="agents", response=RESTORED, body_required=False,
+               description="A deleted built-in comes back as it was, with its id, so its conversations and rooms "
+                           "find it again; a live agent with a built-in's name is never changed.")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        restored, unchanged = self.agents.restore_builtins(principal(req).tenant_id)
+        resp.media = {"object": "agent.restore", "restored": [a.to_dict() for a in restored], "unchanged": unchanged}

@@ -83,8 +83,12 @@ STATUS_ITEM = {
     "properties": {
         "id": {"type": "string"}, "kind": {"enum": KIND_NAMES}, "name": {"type": "string"},
         "enabled": {"type": "boolean"}, "secret_set": {"type": "boolean"},
-        "healthy": {"type": "boolean", "description": "enabled, verifying secret set, and no error since the "
-                                                      "last successful delivery"},
+        "healthy": {"type": "boolean", "description": "the binding can answer: no problems, and no error since "
+                                                      "the last successful delivery"},
+        "problems": {"type": "array", "items": {"type": "string"},
+                     "description": "what keeps it from answering, as sentences: turned off, the verifying "
+                                    "secret or the reply credential (e.g. Slack's bot token) missing, a "
+                                    "required setting unset"},
         "last_inbound_at": schemas.NULLABLE_TIMESTAMP, "last_error": schemas.NULLABLE_STR,
         "inbound_count": {"type": "integer", "description": "accepted (verified, new) messages"},
         "rejected_count": {"type": "integer", "description": "requests refused with 401"},
@@ -126,47 +130,57 @@ DELIVERY = {
 }
 
 
-def webhook_url(req: falcon.Request, binding: Binding) -> str:
-    """Where the provider must send this binding's webhooks (its public base URL, else this server)."""
-    base = binding.config.get("public_base_url") or req.prefix
-    return f"{base.rstrip('/')}/v1/webhooks/{binding.id}"
+class BindingView:
+    """The API's Binding object, with the webhook URL providers must call.
 
+    That URL uses, in order: the binding's own ``public_base_url`` (Twilio signs it), the install's
+    ``QORVEN_PUBLIC_BASE_URL`` (a tunnel or reverse proxy in front of this server), else this server
+    as the request reached it (loopback: fine for local tests, unreachable for a provider).
+    """
 
-def render(req: falcon.Request, binding: Binding) -> dict[str, Any]:
-    """The API's Binding object, with the webhook URL as this request sees the server."""
-    return binding_to_dict(binding, webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
+    def __init__(self, public_base_url: str | None) -> None:
+        self.public_base_url = public_base_url
+
+    def webhook_url(self, req: falcon.Request, binding: Binding) -> str:
+        base = binding.config.get("public_base_url") or self.public_base_url or req.prefix
+        return f"{base.rstrip('/')}/v1/webhooks/{binding.id}"
+
+    def __call__(self, req: falcon.Request, binding: Binding) -> dict[str, Any]:
+        return binding_to_dict(binding, self.webhook_url(req, binding), KINDS[binding.kind].SECRET_NAMES)
 
 
 class ChannelsResource:
     """/v1/channels: list and create bindings."""
 
-    def __init__(self, channels: ChannelService) -> None:
+    def __init__(self, channels: ChannelService, render: BindingView) -> None:
         self.channels = channels
+        self.render = render
 
     @operation(summary="List channel bindings (newest first)", tag="channels", response=schemas.list_of(CHANNEL),
                query=PAGED + (Param("kind", {"enum": KIND_NAMES}, "only this kind"),))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         page = self.channels.list_page(principal(req).tenant_id, kind=query_choice(req, "kind", tuple(KINDS)),
                                        **page_args(req))
-        resp.media = page_body(page, lambda b: render(req, b))
+        resp.media = page_body(page, lambda b: self.render(req, b))
 
     @operation(summary="Bind a channel to an agent (then set its secret)", tag="channels", request=CHANNEL_CREATE,
                response=CHANNEL, status=201, admin=True, errors=("conflict",))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         binding = self.channels.create(principal(req).tenant_id, read_body(req, CHANNEL_CREATE))
         resp.status = 201
-        resp.media = render(req, binding)
+        resp.media = self.render(req, binding)
 
 
 class ChannelResource:
     """/v1/channels/{id}: read, edit and delete one binding."""
 
-    def __init__(self, channels: ChannelService) -> None:
+    def __init__(self, channels: ChannelService, render: BindingView) -> None:
         self.channels = channels
+        self.render = render
 
     @operation(summary="Get a channel binding", tag="channels", response=CHANNEL)
     def on_get(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        resp.media = render(req, self.channels.get(principal(req).tenant_id, binding_id))
+        resp.media = self.render(req, self.channels.get(principal(req).tenant_id, binding_id))
 
     @operation(summary="Edit a channel binding (kind is fixed)", tag="channels", request=CHANNEL_PATCH,
                response=CHANNEL, admin=True, errors=("conflict",),
@@ -175,19 +189,20 @@ class ChannelResource:
                            "or port clears all of its secrets: they never follow a URL elsewhere.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
         binding = self.channels.update(principal(req).tenant_id, binding_id, read_body(req, CHANNEL_PATCH))
-        resp.media = render(req, binding)
+        resp.media = self.render(req, binding)
 
     @operation(summary="Delete a channel binding, its secrets and its deliveries (sessions are kept)",
                tag="channels", response=CHANNEL, admin=True)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
-        resp.media = render(req, self.channels.delete(principal(req).tenant_id, binding_id))
+        resp.media = self.render(req, self.channels.delete(principal(req).tenant_id, binding_id))
 
 
 class ChannelSecretResource:
     """/v1/channels/{id}/secret: set or remove a write-only secret."""
 
-    def __init__(self, channels: ChannelService) -> None:
+    def __init__(self, channels: ChannelService, render: BindingView) -> None:
         self.channels = channels
+        self.render = render
 
     @operation(summary="Set a channel secret (write-only; stored encrypted, never returned)", tag="channels",
                request=SECRET_PUT, response=CHANNEL, admin=True,
@@ -195,7 +210,7 @@ class ChannelSecretResource:
                            "change, so the provider can be switched over without losing deliveries.")
     def on_put(self, req: falcon.Request, resp: falcon.Response, binding_id: str) -> None:
         binding = self.channels.set_secret(principal(req).tenant_id, binding_id, read_body(req, SECRET_PUT))
-        resp.media = render(req, binding)
+        resp.media = self.render(req, binding)
 
 
 class ChannelStatusResource:
@@ -235,14 +250,15 @@ class ChannelTestRoutingResource:
         resp.media = self.channels.test_routing(principal(req).tenant_id, read_body(req, TEST_ROUTING))
 
 
-def channel_routes(channels: ChannelService) -> list[Route]:
+def channel_routes(channels: ChannelService, public_base_url: str | None = None) -> list[Route]:
     """The channel and webhook routes, for ``web.app``."""
+    render = BindingView(public_base_url)
     return [
-        Route("/v1/channels", ChannelsResource(channels)),
+        Route("/v1/channels", ChannelsResource(channels, render)),
         Route("/v1/channels/status", ChannelStatusResource(channels)),
         Route("/v1/channels/test-routing", ChannelTestRoutingResource(channels)),
-        Route("/v1/channels/{binding_id}", ChannelResource(channels)),
-        Route("/v1/channels/{binding_id}/secret", ChannelSecretResource(channels)),
+        Route("/v1/channels/{binding_id}", ChannelResource(channels, render)),
+        Route("/v1/channels/{binding_id}/secret", ChannelSecretResource(channels, render)),
         Route("/v1/channels/{binding_id}/deliveries", ChannelDeliveriesResource(channels)),
         Route("/v1/webhooks/{channel}", WebhookResource(channels)),
     ]

@@ -73,11 +73,30 @@ ROOM_MESSAGE = {
     },
 }
 
+ROOM_PATCH = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
+        "topic": {"type": "string", "maxLength": 2000},
+        "status": {"enum": ["open"], "description": "reopen a decided room (its decision is cleared); a room "
+                                                   "becomes decided only through POST /v1/rooms/{id}/decide"},
+    },
+}
+
+ROOM_DELETED = {
+    "type": "object", "required": ["id", "object", "deleted"],
+    "properties": {"id": {"type": "string"}, "object": {"const": "room"}, "deleted": {"const": True}},
+}
+
 POST_REQUEST = {
     "type": "object", "additionalProperties": False, "required": ["content"],
     "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 20000},
                    "stream": {"type": "boolean", "default": False}},
 }
+
+POST_RESPONSE = {**list_of(ROOM_MESSAGE)}
+POST_RESPONSE["properties"] = {**POST_RESPONSE["properties"], "note": {
+    "type": ["string", "null"], "description": "a hint when nobody replies (a mention-mode post naming no member)"}}
 
 DECIDE_REQUEST = {
     "type": "object", "additionalProperties": False,
@@ -112,7 +131,7 @@ class RoomsResource:
 
 
 class RoomResource:
-    """/v1/rooms/{room_id}: one room."""
+    """/v1/rooms/{room_id}: one room: read, rename or reopen, delete."""
 
     def __init__(self, rooms: RoomService) -> None:
         self.rooms = rooms
@@ -120,6 +139,21 @@ class RoomResource:
     @operation(summary="Get a room", tag="rooms", response=ROOM)
     def on_get(self, req: falcon.Request, resp: falcon.Response, room_id: str) -> None:
         resp.media = self.rooms.get(principal(req).tenant_id, room_id).to_dict()
+
+    @operation(summary="Rename a room, change its topic, or reopen it after a decision", tag="rooms",
+               request=ROOM_PATCH, response=ROOM, errors=("conflict",),
+               description="status=open on a decided room clears its decision and opens the discussion again; "
+                           "status=decided is refused (decide with POST /v1/rooms/{id}/decide). 409 conflict "
+                           "while a turn runs.")
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, room_id: str) -> None:
+        body = read_body(req, ROOM_PATCH)
+        resp.media = self.rooms.update(principal(req).tenant_id, room_id, body).to_dict()
+
+    @operation(summary="Delete a room and its transcript (the members' room sessions are kept)", tag="rooms",
+               response=ROOM_DELETED, errors=("conflict",))
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, room_id: str) -> None:
+        room = self.rooms.delete(principal(req).tenant_id, room_id)
+        resp.media = {"id": room.id, "object": "room", "deleted": True}
 
 
 class RoomMessagesResource:
@@ -137,22 +171,25 @@ class RoomMessagesResource:
         resp.media = page_body(page)
 
     @operation(summary="Post to a room: the members answer in turn (JSON list of the new messages, or SSE)",
-               tag="rooms", request=POST_REQUEST, response=list_of(ROOM_MESSAGE), stream=True,
+               tag="rooms", request=POST_REQUEST, response=POST_RESPONSE, stream=True,
                errors=("conflict", "too_many_runs"),
                description="round_robin: every member answers, each seeing the earlier replies; mention: only "
                            "the members named @name, in mention order. Each answer is a plan-run. With "
                            "stream=true the answer is SSE: `event: room.message` per stored message (the human's "
                            "first), `event: room.delta` {message_id, agent_id, text} per token, `event: "
-                           "tool_call`/`tool_result` with agent_id, then `data: [DONE]`. A member whose run failed "
+                           "tool_call`/`tool_result` with agent_id, then `data: [DONE]`. A mention-mode post that names no "
+                           "member is stored but nobody replies: the JSON answer's `note` (else null), or `event: "
+                           "room.note` {note}, says so and names the members to address. A member whose run failed "
                            "appears as a message with status failed and its error. 409 conflict when the room is "
                            "decided or busy with another turn; 503 too_many_runs when no run slot is free.")
     def on_post(self, req: falcon.Request, resp: falcon.Response, room_id: str) -> None:
         body = read_body(req, POST_REQUEST)
         tenant = principal(req).tenant_id
         if not body.get("stream"):
-            messages = self.rooms.post(tenant, room_id, body["content"])
+            notes: list[str] = []
+            messages = self.rooms.post(tenant, room_id, body["content"], on_note=notes.append)
             resp.media = {"object": "list", "data": [m.to_dict() for m in messages], "has_more": False,
-                          "next_cursor": None}
+                          "next_cursor": None, "note": notes[0] if notes else None}
             return
         cancel = threading.Event()
         bridge = bridge_for(req, cancel, self.sse_ping_s, self.streams.acquire(tenant))
@@ -160,6 +197,9 @@ class RoomMessagesResource:
 
         def on_message(message: RoomMessage) -> None:
             put(named("room.message", message.to_dict()))
+
+        def on_note(note: str) -> None:
+            put(named("room.note", {"note": note}))
 
         def on_event(message: RoomMessage, event: RunEvent) -> None:
             match event:
@@ -172,7 +212,7 @@ class RoomMessagesResource:
 
         def produce(_: SSEBridge) -> None:
             self.rooms.post(tenant, room_id, body["content"], on_message=on_message, on_event=on_event,
-                            cancel=cancel)
+                            cancel=cancel, on_note=on_note)
             put(DONE)
 
         bridge.start(produce, name="room-turn")
@@ -189,8 +229,10 @@ class RoomDecideResource:
     @operation(summary="Decide: by vote (majority, ties to the chair), by the chair's ruling, or record a human "
                        "decision", tag="rooms", request=DECIDE_REQUEST, response=ROOM,
                errors=("conflict", "too_many_runs"),
-               description="Each member states a position as {vote, rationale} (an answer that is not such JSON "
-                           "counts as an abstention with its text as rationale). method=vote: most votes win; a "
+               description="Each member states a position as {vote, rationale} (an answer that is not such JSON, "
+                           "or whose vote is no real choice, e.g. blank or the instructions' <placeholder> echoed "
+                           "back, counts as an abstention with its text as rationale; with no real vote at all the "
+                           "outcome is \"no decision\" and the summary says so). method=vote: most votes win; a "
                            "tie goes to the chair. method=chair: the chair reads the positions and rules. "
                            "{\"decision\": \"text\"} records a human decision without agent runs. The room becomes "
                            "decided; deciding again is 409 conflict.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import falcon
 
-from qorven_local.security.tokens import TokenService
+from qorven_local.security.tokens import TokenService, token_hint
 from qorven_local.web import schemas
-from qorven_local.web.io import page_args, page_body, principal
+from qorven_local.web.io import page_args, page_body, principal, read_body
 from qorven_local.web.spec import PAGED, operation
 
 TOKEN = {
@@ -27,6 +27,19 @@ TOKEN = {
 }
 MANAGE = ("grace_token",)  # a token in its rotation grace may not manage tokens
 
+TOKEN_CREATE = {
+    "type": "object", "additionalProperties": False, "required": ["label"],
+    "properties": {"label": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S",
+                             "description": "what the token is for, e.g. the tool that will use it"},
+                   "scope": {"enum": ["user", "admin"], "default": "user"}},
+}
+TOKEN_CREATED = {
+    "type": "object", "required": ["object", "token", "label", "scope", "hint"],
+    "properties": {"object": {"const": "token.created"}, "token": {"type": "string", "description": "shown once"},
+                   "label": {"type": "string"}, "scope": {"enum": ["admin", "user"]},
+                   "hint": {"type": "string", "description": "the last four characters, as the list shows them"}},
+}
+
 
 class TokensResource:
     """``/v1/auth/tokens``: the caller's tenant's tokens, newest first."""
@@ -39,6 +52,20 @@ class TokensResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         who = principal(req)
         resp.media = page_body(self._tokens.list_page(who.tenant_id, by=who, **page_args(req)))
+
+    @operation(summary="Create a token for another tool (shown once)", tag="auth", request=TOKEN_CREATE,
+               response=TOKEN_CREATED, status=201, admin=True, errors=MANAGE,
+               description="A token of the caller's tenant, `user` scope unless asked for `admin`. Only its "
+                           "hash is stored: the answer is the one time the token is shown.")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        who = principal(req)
+        body = read_body(req, TOKEN_CREATE)
+        scope = body.get("scope", "user")
+        label = body["label"].strip()
+        token = self._tokens.issue(who.tenant_id, scope, label, by=who)
+        resp.status = 201
+        resp.media = {"object": "token.created", "token": token, "label": label, "scope": scope,
+                      "hint": token_hint(token)}
 
 
 class TokenResource:

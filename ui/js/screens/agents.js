@@ -5,14 +5,30 @@ import { h, icon, replace, field, checkbox, fullTime } from "../dom.js";
 import { ICONS } from "../icons.js";
 import { api, items } from "../api.js";
 import { agents as loadAgents, invalidateAgents } from "../store.js";
-import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
+import { errorBox, paneHead, confirmAction } from "../ui.js";
+import { sentence, slugify } from "../forms.js";
+
+// Chromium compiles `pattern` with the v flag, where a bare "-" inside a class is a syntax error
+// (and an invalid pattern silently checks nothing): the hyphen is escaped.
+const NAME_PATTERN = "[a-z0-9][a-z0-9_\\-]{0,47}";
+const NAME_RULE = "1 to 48 lowercase letters, digits, - and _, starting with a letter or digit.";
+
+/** What a tool is, for the checklist: its description, or where an MCP tool comes from. */
+function toolAbout(t) {
+  const mcp = /^mcp\.([^.]+)\./.exec(t.name || t.id || "");
+  const from = mcp ? `From the MCP server ${mcp[1]}. ` : "";
+  let text = (t.description || "").split("\n")[0].trim();
+  if (text.length > 140) text = `${text.slice(0, 139).trimEnd()}…`;
+  return `${from}${text || (mcp ? "" : "No description.")}`.trim();
+}
 
 export async function mount(container, { toast, navigate }) {
   const listEl = h("ul", { class: "list", "aria-label": "Agents" });
   const detail = h("div", { class: "pane-detail" });
   const newBtn = h("button", { type: "button", class: "primary small" }, icon(ICONS.plus, 14), "New agent");
+  const restoreBtn = h("button", { type: "button", class: "ghost small", title: "Bring back any built-in agent that was deleted; edited ones stay as they are" }, "Restore built-in agents");
   container.append(h("div", { class: "split" },
-    h("aside", { class: "pane-list" }, paneHead("Agents", newBtn), listEl), detail));
+    h("aside", { class: "pane-list" }, paneHead("Agents", newBtn), listEl, h("div", { class: "pane-foot" }, restoreBtn)), detail));
 
   let agents = [];
   let tools = [];
@@ -48,8 +64,13 @@ export async function mount(container, { toast, navigate }) {
   function renderForm(agent, focus = true) {
     const isNew = !agent;
     const a = agent || { name: "", display_name: "", description: "", instructions: "", model: null, tools: [], memory: { enabled: true, auto_save: false }, temperature: 0.7 };
-    const name = h("input", { type: "text", value: a.name || "", autocomplete: "off", spellcheck: "false", required: true, pattern: "[a-z0-9][a-z0-9_-]*", disabled: !!a.builtin });
+    const name = h("input", { type: "text", value: a.name || "", autocomplete: "off", spellcheck: "false", required: true,
+      pattern: NAME_PATTERN, maxlength: "48", title: NAME_RULE, disabled: !!a.builtin });
     const displayName = h("input", { type: "text", value: a.display_name || "", autocomplete: "off" });
+    // A new agent's name follows its display name until the name is edited by hand.
+    let nameEdited = !isNew;
+    name.addEventListener("input", () => { nameEdited = name.value !== ""; });
+    displayName.addEventListener("input", () => { if (!nameEdited) name.value = slugify(displayName.value); });
     const description = h("input", { type: "text", value: a.description || "", autocomplete: "off" });
     const instructions = h("textarea", { rows: 8, value: a.instructions || "" });
     const model = h("select");
@@ -61,10 +82,11 @@ export async function mount(container, { toast, navigate }) {
     const temperature = h("input", { type: "number", min: "0", max: "2", step: "0.1", value: a.temperature ?? 0.7 });
     const memEnabled = checkbox("Use memory (recall before answering)", !!(a.memory && a.memory.enabled));
     const memAuto = checkbox("Save memories automatically", !!(a.memory && a.memory.auto_save));
-    const toolChecks = tools.map((t) => {
-      const c = checkbox(t.name, (a.tools || []).includes(t.id) || (a.tools || []).includes(t.name), { value: t.id });
-      c.wrap.title = t.description || "";
-      if (t.enabled === false) c.wrap.classList.add("faint");
+    const toolChecks = tools.map((t, i) => {
+      const aboutId = `tool-about-${i}`;
+      const c = checkbox(t.name, (a.tools || []).includes(t.id) || (a.tools || []).includes(t.name), { value: t.id, "aria-describedby": aboutId });
+      c.wrap = h("div", { class: `tool-choice${t.enabled === false ? " faint" : ""}` }, c.wrap,
+        h("div", { class: "hint", id: aboutId }, toolAbout(t), t.permission === "admin" ? h("span", { class: "badge" }, "admin") : null));
       return c;
     });
     const save = h("button", { type: "submit", class: "primary" }, isNew ? "Create agent" : "Save");
@@ -75,14 +97,14 @@ export async function mount(container, { toast, navigate }) {
       h("div", { class: "detail-head" }, h("h2", null, isNew ? "New agent" : (a.display_name || a.name)), chat),
       !isNew ? h("div", { class: "muted small" }, `${a.id} · created ${fullTime(a.created_at)}${a.updated_at ? ` · updated ${fullTime(a.updated_at)}` : ""}`) : null,
       h("div", { class: "grid2" },
-        field("Name", name, "Unique, lowercase: letters, digits, - and _."),
-        field("Display name", displayName)),
+        field("Display name", displayName, isNew ? "How the agent is shown." : null),
+        field("Name", name, a.builtin ? "Built-in agents keep their names." : `Unique; used to @mention it and as qor:name. ${NAME_RULE}`)),
       field("Description", description),
       field("Instructions", instructions, "The system prompt: who this agent is and how it works."),
       h("div", { class: "grid2" }, field("Model", model), field("Temperature", temperature)),
       h("fieldset", null, h("legend", null, "Tools"),
-        toolsError ? h("div", { class: "muted small" }, `The tools list is unavailable (${toolsError.code}); this agent keeps its tools: ${(a.tools || []).join(", ") || "none"}.`)
-          : tools.length ? h("div", { class: "checklist" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available.")),
+        toolsError ? h("div", { class: "muted small" }, `The tools list could not be loaded (${sentence(toolsError)}) This agent keeps its tools: ${(a.tools || []).join(", ") || "none"}.`)
+          : tools.length ? h("div", { class: "tool-list" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available.")),
       h("fieldset", null, h("legend", null, "Memory"), h("div", { class: "row wrap", style: "gap: 18px" }, memEnabled.wrap, memAuto.wrap)),
       h("div", { class: "actions" }, save, h("span", { class: "spacer" }), del));
 
@@ -109,7 +131,7 @@ export async function mount(container, { toast, navigate }) {
         renderForm(selected);
         toast(isNew ? `Created ${saved.display_name || saved.name}` : "Saved");
       } catch (err) {
-        toast(errorText(err), "error");
+        toast(sentence(err), "error");
       } finally {
         save.disabled = false;
       }
@@ -125,7 +147,7 @@ export async function mount(container, { toast, navigate }) {
         renderForm(null);
         toast("Deleted");
       } catch (err) {
-        toast(errorText(err), "error");
+        toast(sentence(err), "error");
       }
     });
     if (chat) chat.addEventListener("click", () => {
@@ -133,10 +155,25 @@ export async function mount(container, { toast, navigate }) {
       navigate("chat");
     });
     replace(detail, form);
-    if (focus) (isNew ? name : displayName).focus();
+    if (focus) displayName.focus();
   }
 
   newBtn.addEventListener("click", () => { selected = null; renderList(); renderForm(null); });
+  restoreBtn.addEventListener("click", async () => {
+    restoreBtn.disabled = true;
+    try {
+      const r = await api.post("agents/restore-builtins", {});
+      invalidateAgents();
+      agents = await loadAgents();
+      const names = (r.restored || []).map((x) => x.display_name || x.name);
+      renderList();
+      toast(names.length ? `Restored ${names.join(", ")}` : "All built-in agents are already here.");
+    } catch (err) {
+      toast(sentence(err), "error");
+    } finally {
+      restoreBtn.disabled = false;
+    }
+  });
   selected = agents[0] || null;
   renderList();
   renderForm(selected, false);

@@ -1,11 +1,13 @@
-// Settings: where the data lives, version, portable mode, the API address for other tools, the
-// admin token rotation (the new token is shown once), and the theme.
+// Settings: where the data lives (open it, or copy its path), a backup and a memories export to
+// download, tokens for other tools (shown once), version and limits, the API address, the admin
+// token rotation, and the theme.
 
-import { h, replace, copyText, fullTime } from "../dom.js";
+import { h, append, replace, copyText, fullTime, field, checkbox } from "../dom.js";
 import { api, setToken } from "../api.js";
 import { storeToken } from "../token.js";
 import { disconnect, connect } from "../live.js";
 import { errorBox, confirmAction } from "../ui.js";
+import { sentence, copyRow, download } from "../forms.js";
 
 const KNOWN = [
   ["version", "Version"],
@@ -43,6 +45,79 @@ export async function mount(container, { toast }) {
   } catch (e) {
     replace(about, h("h3", null, "This installation"), errorBox(e));
   }
+
+  // ---- your data: folder, backup, export ----
+  const dataCard = h("section", { class: "card stack", "aria-label": "Your data" }, h("h3", null, "Your data"));
+  detail.insertBefore(dataCard, about);
+  if (settings) {
+    const desktop = window.pywebview && window.pywebview.api && typeof window.pywebview.api.open_data_folder === "function";
+    const openBtn = desktop ? h("button", { type: "button" }, "Open data folder") : null;
+    if (openBtn) openBtn.addEventListener("click", async () => {
+      try { await window.pywebview.api.open_data_folder(); } catch (e) { toast(sentence(e), "error"); }
+    });
+    append(dataCard, [
+      h("p", { class: "muted small", style: "margin: 0" }, "Everything Qorven keeps (conversations, agents, memories, models, the workspace) is in this folder."),
+      h("div", { class: "field" }, h("span", { class: "muted small", "aria-hidden": "true" }, "Data folder"), copyRow(settings.data_root, "data folder path", toast)),
+      openBtn]);
+  }
+  const backupBtn = h("button", { type: "button" }, "Back up");
+  const exportBtn = h("button", { type: "button" }, "Export memories");
+  const dataOut = h("div", { role: "status", class: "muted small" });
+  backupBtn.addEventListener("click", async () => {
+    backupBtn.disabled = true;
+    dataOut.textContent = "Backing up…";
+    try {
+      const { name, bytes } = await download("POST", "backup");
+      dataOut.textContent = `Backup ${name} downloaded (${(bytes / 1048576).toFixed(1)} MB); a copy is kept in the data folder's backups folder.`;
+    } catch (e) {
+      dataOut.textContent = "";
+      toast(sentence(e), "error");
+    } finally {
+      backupBtn.disabled = false;
+    }
+  });
+  exportBtn.addEventListener("click", async () => {
+    exportBtn.disabled = true;
+    try {
+      const { name } = await download("GET", "memory/export");
+      dataOut.textContent = `Memories exported to ${name} (JSON Lines; qorven memory import reads it back).`;
+    } catch (e) {
+      toast(sentence(e), "error");
+    } finally {
+      exportBtn.disabled = false;
+    }
+  });
+  dataCard.append(
+    h("div", { class: "actions" }, backupBtn, exportBtn),
+    h("p", { class: "muted small", style: "margin: 0" }, "Back up saves the whole database as one file while the app keeps running; to restore, put it in place of qorven.db while Qorven is stopped. Export memories saves what the agents remember as a text file."),
+    dataOut);
+
+  // ---- tokens for other tools ----
+  const tokenName = h("input", { type: "text", autocomplete: "off", required: true, placeholder: "e.g. Obsidian plugin" });
+  const tokenAdmin = checkbox("Full admin rights", false);
+  const createBtn = h("button", { type: "submit" }, "Create token");
+  const created = h("div", { class: "stack" });
+  const tokenForm = h("form", { class: "card stack", "aria-label": "Tokens for other tools" },
+    h("h3", null, "Tokens for other tools"),
+    h("p", { class: "muted small", style: "margin: 0" }, "Give each tool that uses the API (an editor plugin, a script, another app) its own token, so you can revoke it alone."),
+    h("div", { class: "row wrap", style: "align-items: flex-end" }, h("div", { class: "grow" }, field("Token name", tokenName)), tokenAdmin.wrap, createBtn),
+    created);
+  tokenForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    createBtn.disabled = true;
+    try {
+      const r = await api.post("auth/tokens", { label: tokenName.value.trim(), scope: tokenAdmin.input.checked ? "admin" : "user" });
+      tokenName.value = "";
+      replace(created,
+        h("div", { class: "notice small" }, `The token for ${r.label}. It is shown only this once: copy it into the tool now.`),
+        copyRow(r.token, "new token", toast));
+    } catch (err) {
+      replace(created, h("div", { class: "error-box", role: "alert" }, sentence(err)));
+    } finally {
+      createBtn.disabled = false;
+    }
+  });
+  detail.insertBefore(tokenForm, about);
 
   // ---- API address ----
   const base = `${location.origin}/v1`;
