@@ -33,7 +33,7 @@ SIZES = ((640, 480), (1280, 800), (1920, 1080))
 BLOCKING = ("serious", "critical")
 # Found on screens this branch does not own, left to their owners and reported (rule id, element):
 # the chat composer's hint ("Enter sends…") is --faint text, 2.9:1 in light and dark.
-KNOWN_ELSEWHERE = {"chat": {("color-contrast", ".composer .hint")}}
+KNOWN_ELSEWHERE: dict[str, set[tuple[str, str]]] = {}  # rules another screen's owner still has to fix
 
 
 @pytest.fixture(scope="module")

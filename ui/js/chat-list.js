@@ -98,7 +98,7 @@ export class ConversationList {
       const label = this.results ? "Best matches" : dayLabel(sessionTime(s));
       if (label !== group) {
         group = label;
-        this.list.append(h("li", { class: "group", role: "presentation" }, label));
+        this.list.append(h("li", { class: "group" }, label));
       }
       this.list.append(this.item(s));
     }
