@@ -124,7 +124,9 @@ class _Run:
             self.emit(events.RunStarted(session_id=self.session.id, agent_id=self.agent.id,
                                         message_id=self.answer_id))
         if self.agent.memory_enabled:
-            self.emit(events.MemoryRecalled([{"id": m.get("id"), "score": m.get("score")} for m in recalled]))
+            self.emit(events.MemoryRecalled([{"id": m.get("id"), "score": m.get("score"),
+                                              **({"document": m["document"]} if m.get("document") else {})}
+                                             for m in recalled]))
         self.status("thinking")
         try:
             content, finish = self._steps(resolved, messages)
