@@ -173,7 +173,10 @@ class _Run:
         if not self.agent.memory_enabled or not query:
             return []
         try:
-            return list(self.services.memory.recall(self.tenant, self.agent.id, query, limit=5) or [])
+            # the session's own memories (documents attached to this conversation) are recalled too
+            session_id = self.session.id if self.session is not None else None
+            return list(self.services.memory.recall(self.tenant, self.agent.id, query, limit=5,
+                                                    session_id=session_id) or [])
         except Exception:  # a broken recall must not stop the answer
             log.warning("memory recall failed for agent %s", self.agent.name, exc_info=True)
             return []

@@ -34,7 +34,9 @@ function url(path) {
 /** Make a request; returns parsed JSON (or null for 204). Retries a GET once after a 429. */
 export async function request(method, path, body, { signal, retry = true } = {}) {
   const init = { method, headers: authHeaders(), signal };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // a file upload: the browser writes multipart/form-data with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -10,6 +10,7 @@ import { subscribe } from "../live.js";
 import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
 import { errorBox, errorText, toast } from "../ui.js";
 import { RunView, userBlock, contentText, parseMaybe } from "../chat-views.js";
+import { attachControl } from "../attach.js";
 
 export async function mount(container, { navigate }) {
   const state = {
@@ -43,8 +44,9 @@ export async function mount(container, { navigate }) {
   const textarea = h("textarea", { id: "chat-message", rows: 1, placeholder: "Message the agent…", "aria-label": "Message", disabled: true });
   const sendBtn = h("button", { type: "button", class: "primary", title: "Send (Enter)" }, icon(ICONS.send, 16), "Send");
   const stopBtn = h("button", { type: "button", class: "danger hidden", title: "Stop (Escape)" }, icon(ICONS.stop, 14), "Stop");
-  const composer = h("div", { class: "composer" },
-    h("div", { class: "composer-inner" }, textarea, sendBtn, stopBtn),
+  const attach = attachControl({ ensureSession: (name) => ensureSession(name), toast });
+  const composer = h("div", { class: "composer" }, attach.tray,
+    h("div", { class: "composer-inner" }, attach.button, attach.input, textarea, sendBtn, stopBtn),
     h("div", { class: "hint" }, "Enter to send · Shift+Enter for a new line · Escape to stop"));
 
   const conv = h("section", { class: "conv" }, head, messagesEl, composer);
@@ -235,6 +237,7 @@ export async function mount(container, { navigate }) {
     prefs.set(`session.${state.agentId}`, id);
     renderSessions();
     watchSession(id);
+    attach.show(id);
     await loadMessages(id);
     textarea.focus();
   }
@@ -244,6 +247,7 @@ export async function mount(container, { navigate }) {
     state.sessionId = "";
     prefs.set(`session.${state.agentId}`, "");
     watchSession("");
+    attach.show("");
     renderSessions();
     showWelcome();
     textarea.focus();
@@ -433,6 +437,7 @@ export async function mount(container, { navigate }) {
 
   return () => {
     stop();
+    attach.dispose();
     window.removeEventListener("keydown", onKey);
     if (sessionUnsub) sessionUnsub();
     if (agentUnsub) agentUnsub();
