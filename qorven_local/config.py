@@ -96,7 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
     Setting("max_upload_bytes", 25 * 1024 * 1024, "Largest document accepted by POST /v1/documents (larger: 413).",
             int),
-    Setting("document_background_bytes", 2 * 1024 * 1024, "Documents of at least this many bytes are read and "
+    Setting("document_background_bytes", 256 * 1024, "Documents of at least this many bytes are read and "
             "embedded in the background: 202 processing, progress on /ws as document.progress.", int),
 )
 
