@@ -32,6 +32,12 @@ def test_upload_document_lists_it_with_its_passages_and_deletes_it(ui: UI, serve
     expect(passages).to_contain_text("pontoon C")
     expect(passages.get_by_text("p. 2", exact=True)).to_be_visible()
     ui.shot("documents-upload")
+    page.set_viewport_size({"width": 640, "height": 480})
+    item.scroll_into_view_if_needed()
+    # the panel fits its column at 640 px (the Memory screen's own columns are its layout's business)
+    assert page.evaluate("""() => { const pane = document.querySelector('.pane-detail').getBoundingClientRect();
+        return [...document.querySelectorAll('.docs-panel *')].every((e) => e.getBoundingClientRect().right <= pane.right + 1); }""")
+    ui.shot("documents-upload-640")
 
     item.get_by_role("button", name="Delete document").click()
     expect(panel.get_by_text("No documents yet")).to_be_visible()
