@@ -121,15 +121,25 @@ QUESTIONS = [
 ]
 
 
+def chunking_max() -> int:
+    from qorven_local.documents import chunking
+    return chunking.MAX_CHARS
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--passage-chars", type=int, default=0,
+                        help="try another passage size (documents.chunking.MAX_CHARS) in this run")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "documents.json"))
     args = parser.parse_args()
     if args.pages * 3 > len(SITE_FIRST) * len(SITE_SECOND):
         parser.error(f"at most {len(SITE_FIRST) * len(SITE_SECOND) // 3} pages (one site name per fact)")
+    if args.passage_chars:
+        from qorven_local.documents import chunking
+        chunking.MAX_CHARS = args.passage_chars
     rng = random.Random(args.seed)
     pages, facts = build(args.pages, rng)
     pdf = make_pdf(pages, title="Field station reports")
@@ -190,7 +200,7 @@ def main() -> None:
         for miss in misses[:5]:
             print("  missed:", miss)
 
-    report = {"load_average_1m_at_end": round(os.getloadavg()[0], 1), "pages": args.pages, "pdf_bytes": len(pdf), "passages": document["chunks"],
+    report = {"passage_max_chars": chunking_max(), "load_average_1m_at_end": round(os.getloadavg()[0], 1), "pages": args.pages, "pdf_bytes": len(pdf), "passages": document["chunks"],
               "ingest_seconds": round(ingest_s, 2), "pages_per_second": round(args.pages / ingest_s, 2),
               "passages_per_second": round(document["chunks"] / ingest_s, 2),
               "pypdf_extract_seconds": round(extract_s, 2), "embedder_alone_passages_per_second": round(embed_alone, 2), "questions": len(asked), "answered": answered,

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from qorven_local.documents.chunking import MAX_CHARS
 from tests.chat.conftest import configure
 from tests.documents.samples import PNG_BYTES, blank_pdf, encrypted_pdf, make_docx, make_pdf
 from tests.fakes import FakeProvider, Reply
@@ -188,15 +189,17 @@ def test_an_unknown_scope_or_agent_is_refused(api, srv):
 
 
 def test_a_large_file_is_read_in_the_background_with_progress_on_ws(api, srv):
-    paragraphs = [f"Section {i}. " + FILLER * 4 + f"Marker fact {i}: the beacon number {i} is painted "
-                  f"{'amber' if i == 33 else 'grey'}." for i in range(60)]
-    data = "\n\n".join(paragraphs).encode()
-    assert len(data) >= BACKGROUND
+    # a web page is mostly markup: 40 short paragraphs (about 40 passages, two embedding batches) in a
+    # page whose scripts make it large enough for the background
+    paragraphs = "".join(f"<p>Section {i}. {FILLER * 2}Marker fact {i}: the beacon number {i} is painted "
+                         f"{'amber' if i == 33 else 'grey'}.</p>" for i in range(40))
+    script = "<script>" + "var tracking = 'scriptonlyzebra';\n" * 900 + "</script>"
+    data = f"<!doctype html><html><head><title>Beacons</title>{script}</head><body>{paragraphs}</body></html>".encode()
     with connect(f"ws://127.0.0.1:{srv.port}/ws",
                  additional_headers={"Authorization": f"Bearer {srv.admin_token}"}) as ws:
         ws.send(json.dumps({"type": "subscribe", "topics": ["activity"]}))
         assert json.loads(ws.recv(10))["type"] == "subscribed"
-        r = upload(api, "beacons.txt", data)
+        r = upload(api, "beacons.html", data)
         assert r.status_code == 202, r.text
         document = r.json()
         assert document["status"] == "processing" and document["chunks"] == 0
@@ -217,6 +220,8 @@ def test_a_large_file_is_read_in_the_background_with_progress_on_ws(api, srv):
     assert stored["status"] == "ready" and stored["chunks"] == total
     hit = search(api, "which beacon is painted amber")[0]
     assert "amber" in hit["content"] and hit["document"]["id"] == document["id"]
+    assert hit["document"]["title"] == "Beacons"
+    assert not [h for h in search(api, "scriptonlyzebra tracking") if "scriptonlyzebra" in h["content"]]
     api.delete(f"/v1/documents/{document['id']}").raise_for_status()
 
 
@@ -258,7 +263,7 @@ def test_chunks_are_paged_in_document_order(api):
             break
         cursor = page["next_cursor"]
     assert [c["index"] for c in seen] == list(range(doc["chunks"]))
-    assert all(len(c["content"]) <= 900 for c in seen)
+    assert all(len(c["content"]) <= MAX_CHARS for c in seen)
     # neighbouring passages overlap, so a fact across a cut is whole in one of them
     assert seen[1]["content"].split("\n\n")[0] in seen[0]["content"]
     api.delete(f"/v1/documents/{doc['id']}").raise_for_status()
