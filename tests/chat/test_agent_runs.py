@@ -209,7 +209,7 @@ class RecordingMemory:
         self.saved: list[tuple] = []
         self.done = threading.Event()
 
-    def recall(self, tenant_id, agent_id, query, limit=5):
+    def recall(self, tenant_id, agent_id, query, limit=5, session_id=None):
         return [{"id": "mem_1", "content": "The user's cat is called Miso.", "score": 0.91}]
 
     def for_agent(self, tenant_id, agent_id, session_id):
