@@ -1,5 +1,8 @@
 """The browser side of documents: "Upload document" on the Memory screen (list, passages, delete) and
-"Attach file" in the chat composer (a document of that conversation, recalled and cited in it)."""
+"Attach file" in the chat composer (a document of that conversation, recalled and cited in it).
+
+Here rather than in tests/documents/ because it shares this folder's one Chromium session: a second
+``browser`` fixture elsewhere would start a second sync Playwright in the same thread."""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ from playwright.sync_api import expect
 
 from tests.documents.samples import make_pdf
 from tests.fakes import Reply
-from tests.ui.conftest import UI, api, browser, configured, ui  # noqa: F401  (the UI tests' fixtures)
+from tests.ui.conftest import UI
 
 
-def test_upload_document_lists_it_with_its_passages_and_deletes_it(ui: UI, server, configured):  # noqa: F811
+def test_upload_document_lists_it_with_its_passages_and_deletes_it(ui: UI, server, configured):
     api = configured
     pdf = make_pdf([["Harbour handbook", "General notes about the harbour office."],
                     ["Moorings", "Visiting yachts moor at pontoon C beside the fuel dock."]])
@@ -47,8 +50,8 @@ def test_upload_document_lists_it_with_its_passages_and_deletes_it(ui: UI, serve
     ui.assert_clean()
 
 
-def test_attach_file_makes_a_document_of_the_conversation_that_is_recalled_and_cited(ui: UI, server,  # noqa: F811
-                                                                                    configured, fake):  # noqa: F811
+def test_attach_file_makes_a_document_of_the_conversation_that_is_recalled_and_cited(ui: UI, server,
+                                                                                    configured, fake):
     prime = next(a for a in configured.get("/v1/agents").json()["data"] if a["name"] == "prime")
     configured.patch(f"/v1/agents/{prime['id']}", json={"memory": {"auto_save": False}}).raise_for_status()
     notes = b"# Trip notes\n\n## Ferry\n\nThe night ferry to Skye leaves from berth nine at 23:40.\n"
