@@ -19,6 +19,7 @@ from qorven_local.channels.service import ChannelService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import DEFAULT_TENANT, Config
 from qorven_local.context import AppContext, ReadinessCheck
+from qorven_local.documents.service import DocumentService
 from qorven_local.events.hub import Hub
 from qorven_local.memory.embedder import shared_embedder
 from qorven_local.memory.service import MemoryService
@@ -120,6 +121,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
         channels=ChannelService(db, clock, ids, secrets, agents, sessions, runner, hub),
         readiness=readiness_checks(db, warm_up),
         started_at=time.time(),
+        documents=DocumentService(db, memory, hub, clock, ids, max_upload_bytes=config.max_upload_bytes,
+                                  background_bytes=config.document_background_bytes),
     )
 
 

@@ -99,6 +99,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("recall_min_score", 0.5, "Memories scoring below this (0-1) are not recalled into agent runs; 0.5 "
             "keeps small talk from recalling anything (see memory/search.py for how scores are calibrated).",
             float),
+    Setting("max_upload_bytes", 25 * 1024 * 1024, "Largest document accepted by POST /v1/documents (larger: 413).",
+            int),
+    Setting("document_background_bytes", 256 * 1024, "Documents of at least this many bytes are read and "
+            "embedded in the background: 202 processing, progress on /ws as document.progress.", int),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -20,6 +20,7 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.channels.service import ChannelService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
+from qorven_local.documents.service import DocumentService
 from qorven_local.events.hub import Hub
 from qorven_local.memory.service import MemoryService
 from qorven_local.memory.warmup import EmbedderWarmUp
@@ -67,6 +68,7 @@ class AppContext:
     readiness: Mapping[str, ReadinessCheck]
     started_at: float
     browser_sessions: BrowserSessions  # login codes and the qorven_session cookie's sessions
+    documents: DocumentService      # uploaded files whose passages are memories
 
     def readiness_checks(self) -> dict[str, dict[str, Any]]:
         """Run every readiness check; a check that raises counts as failing."""

@@ -21,6 +21,7 @@ handshakes. This module imports nothing of ours.
     ├── UnsupportedMediaType     415 unsupported_media_type
     ├── UpgradeRequired          426 upgrade_required
     ├── InvalidArguments         422 invalid_arguments
+    ├── UnreadableDocument       422 unreadable_document    (encrypted, corrupt or text-less upload)
     ├── RateLimited              429 rate_limited           (retry_after seconds)
     ├── InternalError            500 internal_error
     ├── ProviderError            502 provider_error
@@ -114,12 +115,12 @@ class Conflict(QorvenError):
 
 class PayloadTooLarge(QorvenError):
     code, status, type = "payload_too_large", 413, "invalid_request_error"
-    description = "The request body is larger than allowed (1 MiB; webhooks 5 MiB)."
+    description = "The request body is larger than allowed (1 MiB; webhooks 5 MiB; document uploads QORVEN_MAX_UPLOAD_BYTES)."
 
 
 class UnsupportedMediaType(QorvenError):
     code, status, type = "unsupported_media_type", 415, "invalid_request_error"
-    description = "Writes need Content-Type: application/json."
+    description = "Writes need Content-Type: application/json (document uploads also multipart/form-data); an upload of a type that cannot be read."
 
 
 class UpgradeRequired(QorvenError):
@@ -130,6 +131,11 @@ class UpgradeRequired(QorvenError):
 class InvalidArguments(QorvenError):
     code, status, type = "invalid_arguments", 422, "invalid_request_error"
     description = "Tool arguments fail the tool's schema."
+
+
+class UnreadableDocument(QorvenError):
+    code, status, type = "unreadable_document", 422, "invalid_request_error"
+    description = "An uploaded document is encrypted, corrupt or holds no text; the message says which."
 
 
 class RateLimited(QorvenError):

@@ -17,6 +17,7 @@ from qorven_local.models import Principal
 from qorven_local.memory.warmup import warm_embedder
 from qorven_local.server import Server
 from qorven_local.web.app import create_app
+from qorven_local.web.middleware import UPLOAD_OVERHEAD_BYTES
 
 log = logging.getLogger("qorven")
 
@@ -29,7 +30,7 @@ def start_workers(ctx: AppContext) -> None:
 
 def stop_workers(ctx: AppContext) -> None:
     """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools."""
-    for stop in (ctx.channels.stop_worker, ctx.providers.close):
+    for stop in (ctx.channels.stop_worker, ctx.providers.close, ctx.documents.close):
         try:
             stop()
         except Exception:
@@ -58,7 +59,8 @@ class Runtime:
                                    admit=ctx.limiter.ws_handshake.take,
                                    limits=WSLimits(max_sessions_per_tenant=self.config.max_sockets_per_tenant))
         self.server = Server(app, host=self.config.host, port=self.config.port, threads=self.config.threads,
-                             ws=gateway, max_request_body_size=self.config.max_body_bytes * 5 + 1024,
+                             ws=gateway, max_request_body_size=max(self.config.max_body_bytes * 5,
+                                                        self.config.max_upload_bytes + UPLOAD_OVERHEAD_BYTES) + 1024,
                              ident="qorven", header_timeout=self.config.header_timeout,
                              connection_limit=self.config.max_connections)
         self.server.start()

@@ -32,10 +32,22 @@ def system_prompt(agent: Agent, extra_system: str | None, memories: list[dict[st
     if extra_system:
         parts.append(extra_system.strip())
     if memories:
-        lines = "\n".join(f"- {m.get('content', '')}" for m in memories)
+        lines = "\n".join(f"- {source_label(m)}{m.get('content', '')}" for m in memories)
         parts.append("Things you remember that may be relevant (they may be outdated; prefer what the user "
                      "says now):\n" + lines)
+        if any(m.get("document") for m in memories):
+            parts.append("Passages marked [from \"title\", place] come from the user's documents: when you use "
+                         "one, cite it by that title and place.")
     return "\n\n".join(parts)
+
+
+def source_label(memory: dict[str, Any]) -> str:
+    """``[from "Title", p. 3] `` for a passage of a document (so the answer can cite it), else ''."""
+    document = memory.get("document") or {}
+    if not document.get("title"):
+        return ""
+    place = f", {document['locator']}" if document.get("locator") else ""
+    return f"[from \"{document['title']}\"{place}] "
 
 
 def stored_to_openai(message: Message) -> dict[str, Any]:

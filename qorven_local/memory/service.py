@@ -28,7 +28,8 @@ from qorven_local.memory.search import Hit, HybridSearch
 from qorven_local.memory.types import KINDS, SCOPES, SOURCES, Memory
 from qorven_local.agents.types import DEFAULT_MAX_RECALL, Agent
 from qorven_local.models import Page
-from qorven_local.storage.db import Database
+from qorven_local.storage.db import Connection, Database
+from qorven_local.storage.documents import DocumentStore
 from qorven_local.storage.memory import MemoryStore
 
 log = logging.getLogger("qorven.memory")
@@ -68,6 +69,7 @@ class MemoryService:
         self.index = VectorIndex(self.store)
         self.ranker = HybridSearch(self.store, self.index)
         self.hub = hub
+        self.documents = DocumentStore(db)   # read only: which document a passage was cut from
 
     # -- vectors ----------------------------------------------------------------------------
 
@@ -179,6 +181,8 @@ class MemoryService:
         memory = self.store.get(tenant_id, memory_id)
         if memory is None:
             raise NotFound(f"memory {memory_id} not found")
+        assert memory.seq is not None  # a memory read from the store has its seq
+        memory.document = self.documents.citations([memory.seq]).get(memory.seq)
         return memory
 
     def update(self, tenant_id: str, memory_id: str, fields: dict[str, Any]) -> Memory:
@@ -249,6 +253,8 @@ class MemoryService:
         hits, memories = self._ranked(tenant_id, query=query, scope=scope, agent_id=agent_id,
                                       session_id=session_id, max_results=max_results, kinds=kinds, mode=mode,
                                       query_vector=query_vector)
+        for seq, citation in self.documents.citations(list(memories)).items():
+            memories[seq].document = citation
         out = []
         for hit in hits:
             if min_score is not None and hit.score < min_score:
@@ -321,6 +327,39 @@ class MemoryService:
                 continue
             saved.append({**memory.to_dict(), "deduplicated": deduplicated})
         return saved
+
+    # -- documents' passages (in the caller's write transaction) -------------------------------
+
+    def check_audience(self, tenant_id: str, scope: str, agent_id: str | None,
+                       session_id: str | None) -> tuple[str | None, str | None, str]:
+        """Check a (scope, agent, session) to store into; return (agent_id, session_id, partition owner)."""
+        return self._audience(tenant_id, scope, agent_id, session_id)
+
+    def insert_passages(self, conn: Connection, tenant_id: str, *, scope: str, agent_id: str | None,
+                        session_id: str | None, owner: str, contents: Sequence[str],
+                        vectors: np.ndarray) -> list[Memory]:
+        """Store a document's passages as ``note`` memories from ``import`` with the caller's connection.
+
+        Never de-duplicated (a passage belongs to its document, and deleting the document deletes it);
+        no ``memory.saved`` event per passage (the document's own events tell the story).
+        """
+        generation = self.store.generation()
+        partition = self.store.partition_for(conn, tenant_id, scope, owner)
+        now = self.clock.iso()
+        stored = []
+        for content, vector in zip(contents, vectors):
+            memory = Memory(id=self.ids.new("mem"), tenant_id=tenant_id, scope=scope, agent_id=agent_id,
+                            session_id=session_id, kind="note", content=self._content(content),
+                            importance=DEFAULT_IMPORTANCE, source="import", created_at=now, updated_at=now,
+                            partition_id=partition)
+            self.store.insert(conn, memory, to_blob(vector), generation)
+            stored.append(memory)
+        return stored
+
+    def delete_passages(self, conn: Connection, seqs: Sequence[int]) -> None:
+        """Delete these memories (a document's passages) with their index entries, with the caller's connection."""
+        for memory in self.store.get_many(seqs).values():
+            self.store.delete(conn, memory)
 
     # -- upkeep ---------------------------------------------------------------------------------
 

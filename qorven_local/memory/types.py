@@ -32,12 +32,16 @@ class Memory:
     last_recalled_at: str | None = None
     seq: int | None = None
     partition_id: int | None = None
+    document: dict[str, Any] | None = None   # {id, title, locator} of the document it was cut from
 
     def to_dict(self) -> dict[str, Any]:
-        """The memory as the API shows it (no tenant, seq or partition)."""
-        return {
+        """The memory as the API shows it (no tenant, seq or partition; ``document`` when it is a passage)."""
+        shown: dict[str, Any] = {
             "id": self.id, "object": "memory", "scope": self.scope, "agent_id": self.agent_id,
             "session_id": self.session_id, "kind": self.kind, "content": self.content,
             "importance": self.importance, "source": self.source, "created_at": self.created_at,
             "updated_at": self.updated_at, "last_recalled_at": self.last_recalled_at,
         }
+        if self.document is not None:
+            shown["document"] = self.document
+        return shown

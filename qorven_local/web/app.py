@@ -31,6 +31,7 @@ from qorven_local.web.resources.system import (HealthResource, LivezResource, Op
                                                UIResource, WebSocketFallbackResource)
 from qorven_local.web.resources.tokens import TokenResource, TokensResource
 from qorven_local.web.resources.tools import tool_routes
+from qorven_local.web.resources.documents import document_routes
 from qorven_local.web.spec import Route
 
 
@@ -85,6 +86,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
         Route("/v1/backup", BackupResource(ctx.config.db_path, ctx.config.home / "backups", ctx.clock)),
         Route("/v1/memory/export", MemoryExportResource(ctx.memory.store, ctx.clock)),
+        *document_routes(ctx.documents),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]
@@ -95,7 +97,7 @@ def route_table(ctx: AppContext) -> list[Route]:
 
 def create_app(ctx: AppContext) -> falcon.App:
     """The WSGI app over a built AppContext (which it only reads)."""
-    gate = RequestGate(ctx.access, ctx.limiter, ctx.ids, ctx.config.max_body_bytes)
+    gate = RequestGate(ctx.access, ctx.limiter, ctx.ids, ctx.config.max_body_bytes, ctx.config.max_upload_bytes)
     app = falcon.App(middleware=[gate], cors_enable=False)
     app.req_options.auto_parse_form_urlencoded = False
     app.req_options.strip_url_path_trailing_slash = True

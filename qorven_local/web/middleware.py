@@ -24,6 +24,10 @@ from qorven_local.web.validation import validate_query
 WEBHOOK_PREFIX = "/v1/webhooks/"
 UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Routes that take files: their body cap is QORVEN_MAX_UPLOAD_BYTES plus room for the multipart framing
+# and form fields (the resource then holds the file itself to the exact limit).
+UPLOAD_PATHS = frozenset({"/v1/documents"})
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 # On every response, errors and the UI included: no browser sniffs a JSON body into HTML or script,
 # and no link followed out of the UI tells the other site where it came from (paths can carry ids).
 SAFETY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
@@ -61,11 +65,13 @@ def is_static(path: str) -> bool:
 class RequestGate:
     """Everything that happens to a request before its resource runs."""
 
-    def __init__(self, policy: AccessPolicy, limiter: RateLimiter, ids: IdFactory, max_body_bytes: int) -> None:
+    def __init__(self, policy: AccessPolicy, limiter: RateLimiter, ids: IdFactory, max_body_bytes: int,
+                 max_upload_bytes: int = 0) -> None:
         self.policy = policy
         self.limiter = limiter
         self.ids = ids
         self.max_body = max_body_bytes
+        self.max_upload = max_upload_bytes
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.request_id = self.ids.new("req")
@@ -98,6 +104,8 @@ class RequestGate:
                 self._charge_anonymous(req, resp)
                 return
         limit = self.max_body * 5 if webhook else self.max_body
+        if req.path in UPLOAD_PATHS and req.method == "POST":
+            limit = max(limit, self.max_upload + UPLOAD_OVERHEAD_BYTES)
         if req.content_length is not None and req.content_length > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         req.context.body_limit = limit
@@ -107,9 +115,9 @@ class RequestGate:
         if resource is None:  # an unknown route is 404 whatever its body's media type
             self._charge_anonymous(req, resp)
             return
-        if hasattr(resource, f"on_{req.method.lower()}"):  # else 405, whatever the media type
-            self._check_media_type(req)
         op = operation_of(resource, req.method)
+        if hasattr(resource, f"on_{req.method.lower()}"):  # else 405, whatever the media type
+            self._check_media_type(req, op.content_types if op is not None else ("application/json",))
         if op is not None and op.public:
             req.context.principal = None
             self._charge_anonymous(req, resp)
@@ -152,13 +160,15 @@ class RequestGate:
         resp.complete = True
 
     @staticmethod
-    def _check_media_type(req: falcon.Request) -> None:
-        """Writes with a body send JSON (webhooks take whatever their channel sends)."""
+    def _check_media_type(req: falcon.Request, accepted: tuple[str, ...]) -> None:
+        """Writes with a body send JSON, or a type the operation declares (an upload's multipart/form-data);
+        webhooks take whatever their channel sends."""
         if req.method in BODY_METHODS and not req.context.webhook and (
                 req.content_length or req.env.get("HTTP_TRANSFER_ENCODING")):
             media = (req.content_type or "").split(";")[0].strip().lower()
-            if media != "application/json":
-                raise UnsupportedMediaType(f"send Content-Type: application/json (got {media or 'none'!r})")
+            if media != "application/json" and media not in accepted:
+                raise UnsupportedMediaType(f"send Content-Type: {' or '.join(dict.fromkeys(('application/json', *accepted)))} "
+                                           f"(got {media or 'none'!r})")
 
     def _charge_anonymous(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Charge a tokenless or refused request to its IP's anonymous bucket (raises 429 when empty)."""

@@ -198,6 +198,10 @@ MEMORY: dict[str, Any] = {
         "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
         "last_recalled_at": {**NULLABLE_TIMESTAMP, "description": "last time an agent recalled it (run or tool)"},
         "deduplicated": {"type": "boolean", "description": "save only: true when a near-duplicate was updated"},
+        "document": {"type": "object", "required": ["id", "title", "locator"], "description": (
+            "a passage of an uploaded document: the document and where in it (\"p. 3\", a heading path, "
+            "\"lines 1-40\")"), "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"}, "locator": NULLABLE_STR}},
     },
 }
 
@@ -318,4 +322,65 @@ EMBEDDINGS_RESPONSE = {
         "usage": {"type": "object", "required": ["prompt_tokens", "total_tokens"],
                   "properties": {"prompt_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"}}},
     },
+}
+
+
+DOCUMENT_SCOPES = MEMORY_SCOPES
+DOCUMENT_STATUSES = ["processing", "ready", "failed"]
+
+DOCUMENT = {
+    "type": "object",
+    "required": ["id", "object", "title", "filename", "media_type", "bytes", "sha256", "scope", "agent_id",
+                 "session_id", "status", "error", "pages", "chunks", "created_at"],
+    "properties": {
+        "id": {"type": "string"}, "object": {"const": "document"}, "title": {"type": "string"},
+        "filename": NULLABLE_STR, "media_type": {"type": "string", "description": "the type it was read as"},
+        "bytes": {"type": "integer"}, "sha256": {"type": "string"}, "scope": {"enum": DOCUMENT_SCOPES},
+        "agent_id": NULLABLE_STR, "session_id": NULLABLE_STR, "status": {"enum": DOCUMENT_STATUSES},
+        "error": {**NULLABLE_STR, "description": "why it failed (status failed)"},
+        "pages": {"type": ["integer", "null"], "description": "PDF pages"},
+        "chunks": {"type": "integer", "description": "passages stored as memories"},
+        "created_at": TIMESTAMP,
+        "deduplicated": {"type": "boolean", "description": "upload only: true when the same bytes were already "
+                                                          "stored in that scope (that document is answered)"},
+    },
+}
+
+DOCUMENT_UPLOAD_FIELDS: dict[str, Any] = {
+    "title": {"type": "string", "maxLength": 300, "description": "default: the file's name (or its own title)"},
+    "scope": {"enum": DOCUMENT_SCOPES, "default": "workspace"},
+    "agent_id": {"type": ["string", "null"], "maxLength": 100, "description": "required for scope agent"},
+    "session_id": {"type": ["string", "null"], "maxLength": 100, "description": "required for scope session"},
+}
+
+DOCUMENT_UPLOAD = {
+    "type": "object",
+    "description": ("multipart/form-data: the file in `file` plus optional fields; or JSON with the text in "
+                    "`content` (read as plain text, or by `filename`'s extension)."),
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "multipart only: the document"},
+        "content": {"type": "string", "description": "JSON only: the document's text"},
+        "filename": {"type": "string", "maxLength": 255, "description": "JSON only: a name whose extension says "
+                                                                        "how to read content (.md, .html, .py ...)"},
+        **DOCUMENT_UPLOAD_FIELDS,
+    },
+}
+
+DOCUMENT_JSON = {
+    "type": "object", "additionalProperties": False, "required": ["content"],
+    "properties": {"content": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                   "filename": {"type": ["string", "null"], "maxLength": 255}, **DOCUMENT_UPLOAD_FIELDS},
+}
+
+DOCUMENT_CHUNK = {
+    "type": "object", "required": ["id", "object", "index", "locator", "content"],
+    "properties": {"id": {"type": "string", "description": "the passage's memory id"},
+                   "object": {"const": "document.chunk"}, "index": {"type": "integer", "description": "0 = first"},
+                   "locator": NULLABLE_STR, "content": {"type": "string"}},
+}
+
+DOCUMENT_DELETED = {
+    "type": "object", "required": ["id", "object", "deleted", "chunks"],
+    "properties": {"id": {"type": "string"}, "object": {"const": "document"}, "deleted": {"const": True},
+                   "chunks": {"type": "integer", "description": "passages removed from memory"}},
 }

@@ -62,7 +62,9 @@ def make_parents(api: httpx.Client) -> tuple[dict[str, str], dict[str, str]]:
     session = api.post("/v1/sessions", json={"agent_id": "prime"}).json()["id"]
     room = api.post("/v1/rooms", json={"name": "cursor room", "members": ["prime"]}).json()["id"]
     binding = api.post("/v1/channels", json={"kind": "telegram", "name": "cursor bot", "agent_id": "prime"}).json()["id"]
-    return ({"room_id": room, "binding_id": binding, "tool_id": "calculator", "session_id": session},
+    document = api.post("/v1/documents", json={"title": "cursor doc", "content": "A short note to page."}).json()["id"]
+    return ({"room_id": room, "binding_id": binding, "tool_id": "calculator", "session_id": session,
+             "document_id": document},
             {"session_id": session})
 
 

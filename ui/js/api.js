@@ -38,7 +38,9 @@ function url(path) {
  * quiet401: a refused sign-in attempt, not a session that ended (no onUnauthorized). */
 export async function request(method, path, body, { signal, retry = true, quiet401 = false } = {}) {
   const init = { method, headers: authHeaders(), signal, credentials: "same-origin" };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // a file upload: the browser writes multipart/form-data with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -162,8 +162,11 @@ export function showStoredRecall(run, message) {
 function memoryChip(r, fetchNow) {
   const score = typeof r.score === "number" ? r.score.toFixed(2) : "";
   const textEl = h("span", { class: "text" }, r.content || "memory");
+  const doc = r.document;  // a passage of an uploaded document: cite it (title, page or heading)
+  const cite = doc ? `${doc.title}${doc.locator ? `, ${doc.locator}` : ""}` : "";
   const chip = h("button", { type: "button", class: "chip", title: r.content || "Show this memory" },
-    icon(ICONS.memory, 12), textEl, h("span", { class: "score", "aria-label": `score ${score}` }, score));
+    icon(doc ? ICONS.file : ICONS.memory, 12), textEl, cite ? h("span", { class: "cite" }, cite) : null,
+    h("span", { class: "score", "aria-label": `score ${score}` }, score));
   let loaded = !!r.content;
   const load = async () => {
     if (loaded) return;

@@ -13,6 +13,7 @@ import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs }
 import { confirmAction, errorBox, errorText, toast } from "../ui.js";
 import { RunView, userBlock, contentText, parseMaybe, actionBar, setActions, showStoredRecall } from "../chat-views.js";
 import { ConversationList } from "../chat-list.js";
+import { attachControl } from "../attach.js";
 
 export async function mount(container, { navigate }) {
   const state = {
@@ -53,8 +54,9 @@ export async function mount(container, { navigate }) {
   const textarea = h("textarea", { id: "chat-message", rows: 1, placeholder: "Message the agent…", "aria-label": "Message", disabled: true });
   const sendBtn = h("button", { type: "button", class: "primary", title: "Send (Enter)" }, icon(ICONS.send, 16), "Send");
   const stopBtn = h("button", { type: "button", class: "danger hidden", title: "Stop (Escape)" }, icon(ICONS.stop, 14), "Stop");
-  const composer = h("div", { class: "composer" },
-    h("div", { class: "composer-inner" }, textarea, sendBtn, stopBtn),
+  const attach = attachControl({ ensureSession: (name) => ensureSession(name), toast });
+  const composer = h("div", { class: "composer" }, attach.tray,
+    h("div", { class: "composer-inner" }, attach.button, attach.input, textarea, sendBtn, stopBtn),
     h("div", { class: "hint" }, "Enter to send · Shift+Enter for a new line · Escape to stop"));
 
   const conv = h("section", { class: "conv" }, head, messagesEl, composer);
@@ -369,6 +371,7 @@ export async function mount(container, { navigate }) {
     fillModels(s.model || "");
     list.render();
     watchSession(s.id);
+    attach.show(s.id);
     await loadMessages(s.id);
     textarea.focus();
   }
@@ -380,6 +383,7 @@ export async function mount(container, { navigate }) {
     prefs.set(`session.${state.agentId}`, "");
     watchSession("");
     fillModels("");
+    attach.show("");
     list.render();
     showWelcome();
     textarea.focus();
@@ -639,6 +643,7 @@ export async function mount(container, { navigate }) {
   return () => {
     stop();
     grows.disconnect();
+    attach.dispose();
     window.removeEventListener("keydown", onKey);
     if (sessionUnsub) sessionUnsub();
     if (agentUnsub) agentUnsub();

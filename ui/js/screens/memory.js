@@ -6,6 +6,7 @@ import { ICONS } from "../icons.js";
 import { api, items, qs } from "../api.js";
 import { agents as loadAgents, agentLabel, defaultAgentId, prefs } from "../store.js";
 import { errorBox, errorText, paneHead, confirmAction } from "../ui.js";
+import { documentsPanel } from "./documents.js";
 
 const KINDS = ["fact", "preference", "note", "skill", "summary"];
 const SHOWN_RESULTS = 20;  // search results listed
@@ -39,7 +40,10 @@ export async function mount(container, { toast }) {
   const addBtn = h("button", { type: "button", class: "primary small" }, icon(ICONS.plus, 14), "Add memory");
   const info = h("div", { class: "muted small", role: "status" });
   const listEl = h("ul", { class: "list", "aria-label": "Memories" });
-  const detail = h("div", { class: "pane-detail" });
+  const detail = h("div");
+  const docs = documentsPanel({ toast, audience: () => (state.scope === "agent"
+    ? { scope: "agent", agent_id: state.agentId, label: agentLabel(agents, state.agentId) + " only" }
+    : { scope: "workspace", label: "every agent (workspace)" }) });
 
   container.append(h("div", { class: "split" },
     h("aside", { class: "pane-list" }, paneHead("Memory", addBtn),
@@ -47,7 +51,7 @@ export async function mount(container, { toast }) {
         h("div", { class: "grid2" }, field("Agent", agentSel), field("Scope", scopeSel)),
         searchForm, info),
       listEl),
-    detail));
+    h("div", { class: "pane-detail" }, detail, docs.el)));
 
   function renderList() {
     listEl.replaceChildren();
@@ -200,5 +204,6 @@ export async function mount(container, { toast }) {
   agentSel.disabled = state.scope === "workspace";
   renderDetail(null);
   await browse();
-  return () => {};
+  docs.refresh();
+  return () => docs.dispose();
 }
