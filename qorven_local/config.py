@@ -94,6 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sse_ping_seconds", 15.0, "Seconds of silence after which an SSE stream sends a keep-alive comment.",
             float),
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
+    Setting("mcp_timeout", 60.0, "Seconds an MCP server gets to start and list its tools, or to answer one tool "
+            "call, before the call fails with a tool error.", float),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

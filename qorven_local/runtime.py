@@ -28,8 +28,9 @@ def start_workers(ctx: AppContext) -> None:
 
 
 def stop_workers(ctx: AppContext) -> None:
-    """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools."""
-    for stop in (ctx.channels.stop_worker, ctx.providers.close):
+    """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools,
+    stop the MCP servers' sessions and child processes."""
+    for stop in (ctx.channels.stop_worker, ctx.providers.close, ctx.mcp.close):
         try:
             stop()
         except Exception:

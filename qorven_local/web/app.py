@@ -27,6 +27,7 @@ from qorven_local.web.resources.system import (HealthResource, LivezResource, Op
                                                UIResource, WebSocketFallbackResource)
 from qorven_local.web.resources.tokens import TokenResource, TokensResource
 from qorven_local.web.resources.tools import tool_routes
+from qorven_local.web.resources.mcp import mcp_routes
 from qorven_local.web.spec import Route
 
 
@@ -73,6 +74,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         *channel_routes(ctx.channels),
         *tool_routes(ctx.tool_service),
         *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
+        *mcp_routes(ctx.mcp_endpoint, ctx.mcp),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]
