@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import anyio
 
+    from qorven_local.mcp.sdk import load_sdk
+
+    load_sdk()
     server = (args.server or default_server()).rstrip("/")
     token = args.token or default_token()
     if not token:

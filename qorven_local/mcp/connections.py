@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 
+from qorven_local.mcp.sdk import load_sdk
 from qorven_local.mcp.types import McpToolSpec
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class McpConnections:
 
     # -- the loop thread ------------------------------------------------------------------------
     def _running_loop(self) -> asyncio.AbstractEventLoop:
+        load_sdk()  # before the loop's coroutines import the SDK
         with self._start_lock:
             if self._closed:
                 raise McpConnectionError("the app is stopping")

@@ -60,3 +60,14 @@ def test_without_a_running_server_it_says_so_on_stderr(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3 and done.stdout == ""
     assert "cannot serve http://127.0.0.1:9/mcp" in done.stderr and "is Qorven running?" in done.stderr
+
+
+def test_the_sdk_loads_without_its_fastmcp_server_stack():
+    """What the app and ``qorven mcp`` import of the SDK leaves starlette and uvicorn out (the executable excludes them)."""
+    script = ("import sys; from qorven_local.mcp.sdk import load_sdk; load_sdk(); "
+              "import mcp.client.stdio, mcp.client.streamable_http, mcp.server.lowlevel, mcp.server.stdio; "
+              "from mcp import ClientSession; "
+              "print(sorted({'starlette', 'uvicorn', 'sse_starlette', 'pydantic_settings'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
