@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -36,6 +37,12 @@ def test_without_a_token_is_the_401_envelope(server):
     r = httpx.post(server.url + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"
+    with pytest.raises(BaseException) as refused:  # the SDK's client: its task group carries the HTTP error
+        with_session(server.url + "/mcp", "qvn_not-a-token", lambda session: session.list_tools())
+    cause = refused.value
+    while isinstance(cause, BaseExceptionGroup):
+        cause = cause.exceptions[0]
+    assert isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 401
 
 
 def test_the_sdk_client_lists_tools_saves_searches_and_asks_an_agent(server, fake):
