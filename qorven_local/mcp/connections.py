@@ -166,10 +166,11 @@ class McpConnections:
             raise McpConnectionError(f"{tool} did not finish within {timeout:g} s") from None
         except Exception as exc:
             from mcp.shared.exceptions import McpError
+            from mcp.types import CONNECTION_CLOSED
 
-            if isinstance(exc, McpError):  # the server answered with a JSON-RPC error
+            if isinstance(exc, McpError) and exc.error.code != CONNECTION_CLOSED:  # a JSON-RPC error answer
                 raise McpConnectionError(f"the server refused the call: {exc.error.message}") from None
-            await self._close(endpoint.key)
+            await self._close(endpoint.key)  # the connection broke (mid-call crash): the next call restarts
             raise McpConnectionError(self._explain(endpoint, exc)) from None
 
     async def _session(self, endpoint: Endpoint, timeout: float) -> Any:

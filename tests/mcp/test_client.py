@@ -50,7 +50,7 @@ def alive(pid: int) -> bool:
 
 def test_added_server_is_connected_and_its_tools_are_in_the_catalogue(api, tiny, server):
     assert tiny["status"] == "connected" and tiny["error"] is None
-    assert sorted(tiny["tools"]) == ["add", "shout", "whoami"]
+    assert sorted(tiny["tools"]) == ["add", "crash", "shout", "whoami"]
     assert "env" not in tiny and "s3cret" not in api.get(f"/v1/mcp/servers/{tiny['id']}").text
     stored = server.ctx.db.scalar("SELECT secrets FROM mcp_servers WHERE id = ?", (tiny["id"],))
     assert stored and "s3cret" not in stored  # encrypted at rest
@@ -102,6 +102,16 @@ def test_a_killed_server_is_restarted_on_the_next_call(api, tiny):
     os.kill(before, signal.SIGKILL)  # only the tiny server's own process
     wait_until(lambda: not alive(before) or _reaped(before), timeout=10, message="the killed server still runs")
     assert whoami(api) != before
+    assert api.get(f"/v1/mcp/servers/{tiny['id']}").json()["status"] == "connected"
+
+
+def test_a_crash_during_a_call_is_a_tool_error_shown_in_status_then_restarted(api, tiny):
+    crashed = api.post("/v1/tools/mcp.tiny.crash/invoke", json={"arguments": {}})
+    assert crashed.status_code == 200 and crashed.json()["ok"] is False
+    assert crashed.json()["error"]["code"] == "mcp_unavailable"
+    state = api.get(f"/v1/mcp/servers/{tiny['id']}").json()
+    assert state["status"] == "error" and "tiny: crashing on purpose" in state["error"]
+    assert whoami(api) > 0
     assert api.get(f"/v1/mcp/servers/{tiny['id']}").json()["status"] == "connected"
 
 

@@ -31,6 +31,14 @@ def shout(text: str) -> str:
     return text.upper()
 
 
+@app.tool()
+def crash() -> str:
+    """Exit this server process in the middle of the call (tests the crash handling)."""
+    sys.stderr.write("tiny: crashing on purpose\n")
+    sys.stderr.flush()
+    os._exit(3)
+
+
 if __name__ == "__main__":
     print("tiny MCP server starting", file=sys.stderr)
     app.run()
