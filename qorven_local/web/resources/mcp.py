@@ -75,7 +75,7 @@ class McpEndpointResource:
     @operation(summary="MCP server (streamable HTTP): one JSON-RPC message per POST", tag="mcp",
                request=JSONRPC_MESSAGE, response=JSONRPC_RESPONSE,
                extra_statuses={202: "A notification or response was accepted (no body)"},
-               errors=("not_found",),
+               errors=("validation_error", "not_found"),
                description="initialize answers an Mcp-Session-Id header; send it on every later request "
                            "(400 without it, 404 once the session is unknown or ended). Tools: ask_agent, "
                            "memory_search, memory_save (admin tokens), list_agents, search_documents.")
@@ -89,7 +89,7 @@ class McpEndpointResource:
             resp.media = reply.body
 
     @operation(summary="End an MCP session (its Mcp-Session-Id header)", tag="mcp", status=204,
-               errors=("not_found",))
+               errors=("validation_error", "not_found"))
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.endpoint.end(principal(req), req.get_header(SESSION_HEADER))
         resp.status = 204

@@ -1,18 +1,18 @@
-"""The Tools screen in headless Chromium: built-in tools with descriptions, and an MCP server added,
+"""The Tools screen in headless Chromium (here, beside the other browser tests, to share their browser): built-in tools with descriptions, and an MCP server added,
 seen connected with its tools, tested, disabled and deleted; its tools show in the agent form."""
 
 from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.mcp.test_client import TINY
-from tests.ui.conftest import browser, ui  # noqa: F401 (fixtures)
+TINY = str(Path(__file__).resolve().parents[1] / "mcp" / "tiny_server.py")
 
 
-def test_add_a_stdio_server_and_see_it_connected_with_its_tools(ui, server):
+def test_add_a_stdio_server_and_see_it_connected_with_its_tools(ui, server, configured):
     page = ui.page
     ui.open(server.admin_token, "tools")
     page.get_by_role("link", name="Tools").wait_for()
