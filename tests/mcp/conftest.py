@@ -11,3 +11,4 @@ from tests.tools_api.stack import agent_stack, api, fake, server  # noqa: F401 (
 def stack(tmp_path_factory):
     with agent_stack(tmp_path_factory.mktemp("mcp") / "home") as (server, fake):
         yield server, fake
+

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.fakes import Reply
+from tests.mcp.support import run_async
 
 TOOLS = {"ask_agent", "memory_search", "memory_save", "list_agents", "search_documents"}
 
@@ -24,7 +24,7 @@ def with_session(url: str, token: str, body) -> Any:
                 async with ClientSession(read, write) as session:
                     await session.initialize()
                     return await body(session)
-    return anyio.run(main)
+    return run_async(main)
 
 
 def structured(result) -> dict:

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from typing import Any
 
-import anyio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.fakes import Reply
+from tests.mcp.support import run_async
 from tests.support.servers import REPO
 
 
@@ -29,7 +29,7 @@ def qorven_mcp(server, body, token: str | None = None) -> Any:
                     hello = await session.initialize()
                     assert hello.serverInfo.name == "qorven"
                     return await body(session)
-    return anyio.run(main)
+    return run_async(main)
 
 
 def test_stdio_lists_tools_finds_a_memory_and_asks_an_agent(server, fake):
