@@ -39,6 +39,10 @@ from qorven_local.storage.migrations import migrate, pending_migrations
 from qorven_local.tools.builtin import default_registry
 from qorven_local.tools.service import ToolService
 from qorven_local.tools.workspaces import adopt_shared_layout
+from qorven_local.mcp.connections import McpConnections
+from qorven_local.mcp.qorven_tools import QorvenTools
+from qorven_local.mcp.server import McpEndpoint
+from qorven_local.mcp.service import McpService
 
 log = logging.getLogger("qorven")
 _FILE_HANDLER = "qorven-file"        # handler names, so a later start finds the ones it added
@@ -91,7 +95,10 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     hub = Hub(clock=clock.time)
     secrets = SecretBox(config.secret_key_path)
     tools = default_registry()
-    agents = AgentService(db, clock, ids, known_tools=tools.names, admin_tools=tools.admin_names,
+    mcp = McpService(db, clock, ids, secrets, McpConnections(config.logs_dir), config.mcp_timeout)
+    tools.add_source(mcp)  # the tenant's MCP servers' tools join the built-ins (ToolRegistry.for_tenant)
+    agents = AgentService(db, clock, ids, known_tools=lambda tenant: tools.for_tenant(tenant).names(),
+                          admin_tools=tools.admin_names,
                           check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents,
                               check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
@@ -119,6 +126,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                                  db=db, config=config, ids=ids, clock=clock),
         rooms=RoomService(db=db, agents=agents, sessions=sessions, runner=runner, hub=hub, ids=ids, clock=clock),
         channels=ChannelService(db, clock, ids, secrets, agents, sessions, runner, hub),
+        mcp=mcp, mcp_endpoint=McpEndpoint(QorvenTools(agents=agents, sessions=sessions, runner=runner, memory=memory),
+                                          ids, clock),
         readiness=readiness_checks(db, warm_up),
         started_at=time.time(),
         documents=DocumentService(db, memory, hub, clock, ids, max_upload_bytes=config.max_upload_bytes,

@@ -103,6 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
             int),
     Setting("document_background_bytes", 256 * 1024, "Documents of at least this many bytes are read and "
             "embedded in the background: 202 processing, progress on /ws as document.progress.", int),
+    Setting("mcp_timeout", 60.0, "Seconds an MCP server gets to start and list its tools, or to answer one tool "
+            "call, before the call fails with a tool error.", float),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

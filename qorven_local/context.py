@@ -24,6 +24,8 @@ from qorven_local.documents.service import DocumentService
 from qorven_local.events.hub import Hub
 from qorven_local.memory.service import MemoryService
 from qorven_local.memory.warmup import EmbedderWarmUp
+from qorven_local.mcp.server import McpEndpoint
+from qorven_local.mcp.service import McpService
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.access import AccessPolicy
@@ -65,6 +67,8 @@ class AppContext:
     tool_service: ToolService       # the /v1/tools catalogue and audited invoke
     rooms: RoomService
     channels: ChannelService        # bindings, the webhook pipeline, the outbox worker
+    mcp: McpService                 # the MCP servers the agents use (their tools are in the registry)
+    mcp_endpoint: McpEndpoint       # Qorven as an MCP server (/mcp)
     readiness: Mapping[str, ReadinessCheck]
     started_at: float
     browser_sessions: BrowserSessions  # login codes and the qorven_session cookie's sessions

@@ -29,8 +29,9 @@ def start_workers(ctx: AppContext) -> None:
 
 
 def stop_workers(ctx: AppContext) -> None:
-    """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools."""
-    for stop in (ctx.channels.stop_worker, ctx.providers.close, ctx.documents.close):
+    """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools,
+    the documents worker, and the MCP servers' sessions and child processes."""
+    for stop in (ctx.channels.stop_worker, ctx.providers.close, ctx.documents.close, ctx.mcp.close):
         try:
             stop()
         except Exception:

@@ -198,7 +198,8 @@ THIRD_PARTY_RULES = {
     # library: module patterns (relative to qorven_local) allowed to import it
     "falcon": ["web", "web.*"],
     "waitress": ["server"],
-    "httpx": ["providers.*", "channels.*", "tools.builtin.http_get", "client", "cli.doctor"],
+    "httpx": ["providers.*", "channels.*", "tools.builtin.http_get", "client", "cli.doctor", "mcp.connections",
+              "cli.mcp"],
 }
 
 

@@ -18,6 +18,7 @@ const SCREENS = [
   { route: "channels", label: "Channels", icon: ICONS.channels, load: () => import("./js/screens/channels.js") },
   { route: "models", label: "Models", icon: ICONS.models, load: () => import("./js/screens/models.js") },
   { route: "settings", label: "Settings", icon: ICONS.settings, load: () => import("./js/screens/settings.js") },
+  { route: "tools", label: "Tools", icon: ICONS.tools, load: () => import("./js/screens/tools.js") },
 ];
 
 const root = document.getElementById("app");

@@ -85,6 +85,7 @@ class _Run:
         self.tool_calls_left = int(services.config.max_tool_calls_per_turn)
         self.client_calls: list[dict[str, Any]] | None = None  # calls of client tools, returned to the client
         self.recalled: list[dict[str, Any]] | None = None  # what the answer was given (None: memory is off)
+        self.registry: ToolRegistry = services.tools  # the tenant's view (built-ins + its MCP tools), set per run
 
     def status(self, status: str) -> None:
         self.emit(events.StatusChanged(agent_id=self.agent.id, session_id=self.session_id, status=status))
@@ -198,7 +199,7 @@ class _Run:
                            depth=self.req.depth)
 
     def _steps(self, resolved: ResolvedModel, messages: list[dict[str, Any]]) -> tuple[str, str]:
-        registry = self.services.tools
+        registry = self.registry = self.services.tools.for_tenant(self.tenant)
         client = self.req.client
         client_names = client_tool_names(client)
         allowed = [name for name in self.agent.tools if registry.has(name)]
@@ -252,7 +253,7 @@ class _Run:
         return "".join(answer.text), answer.tool_calls(lambda: self.services.ids.new("call")), answer.finish_reason
 
     def _call_tool(self, call: dict[str, Any], allowed: list[str], tool_ctx: ToolContext | None) -> dict[str, Any]:
-        name = call["function"]["name"]
+        name = self.registry.from_wire(call["function"]["name"])
         call_id = call["id"]
         raw = call["function"]["arguments"]
         try:
@@ -278,7 +279,7 @@ class _Run:
             self.tools_ran = True
             parent = ParentRun(emit=self.emit, cancel=self.cancel, call_id=call_id, budget=self.req.budget)
             delegate = self.services.delegation.delegate_for(self.tenant, self.agent, self.req.depth, parent)
-            outcome = self.services.tools.invoke(name, arguments, replace(tool_ctx, delegate=delegate),
+            outcome = self.registry.invoke(name, arguments, replace(tool_ctx, delegate=delegate),
                                                  raise_invalid=False).to_dict()
         self.tool_log.append({"call_id": call_id, "tool": name, "arguments": arguments, **outcome})
         content = json.dumps(outcome["result"] if outcome["ok"] else {"error": outcome["error"]},

@@ -36,7 +36,7 @@ class AgentService:
     """
 
     def __init__(self, db: Database, clock: Clock, ids: IdFactory,
-                 known_tools: Callable[[], Iterable[str]] | None = None,
+                 known_tools: Callable[[str], Iterable[str]] | None = None,
                  admin_tools: Callable[[], Iterable[str]] | None = None,
                  check_model: Callable[[str, str], None] | None = None) -> None:
         self.db = db
@@ -84,11 +84,11 @@ class AgentService:
                 restored.append(agent)
         return restored, unchanged
 
-    def _check_tools(self, tools: list[str]) -> list[str]:
+    def _check_tools(self, tenant_id: str, tools: list[str]) -> list[str]:
         if len(set(tools)) != len(tools):
             raise ValidationError("tools must not repeat", param="tools")
         if self._known_tools is not None:
-            known = set(self._known_tools())
+            known = set(self._known_tools(tenant_id))
             unknown = [t for t in tools if t not in known]
             if unknown:
                 raise ValidationError(f"unknown tool(s): {', '.join(unknown)}", param="tools")
@@ -115,7 +115,7 @@ class AgentService:
             id=self.ids.new("agt"), tenant_id=tenant_id, name=check_name(fields["name"]),
             display_name=fields.get("display_name") or fields["name"],
             description=fields.get("description", ""), instructions=fields.get("instructions", ""),
-            model=fields.get("model"), tools=self._check_tools(list(fields.get("tools", []))),
+            model=fields.get("model"), tools=self._check_tools(tenant_id, list(fields.get("tools", []))),
             memory_enabled=memory.get("enabled", True), memory_auto_save=memory.get("auto_save", False),
             temperature=fields.get("temperature"), builtin=False, created_at=now, updated_at=now,
             memory_max_recall=memory.get("max_recall", DEFAULT_MAX_RECALL))
@@ -168,7 +168,7 @@ class AgentService:
             if "model" in fields:
                 self._check_agent_model(tenant_id, fields["model"])
             if "tools" in fields:
-                changes["tools"] = self._check_tools(list(fields["tools"]))
+                changes["tools"] = self._check_tools(tenant_id, list(fields["tools"]))
                 self._check_grant(set(changes["tools"]) - set(agent.tools), by_admin)
             memory = fields.get("memory") or {}
             if "enabled" in memory:

@@ -10,6 +10,7 @@ from qorven_local import __version__
 from qorven_local.cli import auth, memory, serve
 from qorven_local.cli import agents, chat, db, doctor, models, providers, sessions
 from qorven_local.cli import login
+from qorven_local.cli import mcp
 
 # (name, help, add_arguments(parser), run(args) -> exit code), in the order `qorven --help` lists them.
 COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = [
@@ -27,6 +28,8 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callab
      doctor.add_arguments, doctor.run),
     ("memory", "Memories: search, save (via the API); reindex, import, export (local database).",
      memory.add_arguments, memory.run),
+    ("mcp", "Serve Qorven's agents and memory as MCP tools over stdio (for apps that launch a command).",
+     mcp.add_arguments, mcp.run),
 ]
 
 

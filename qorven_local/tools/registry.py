@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal, Protocol
 
 from qorven_local.errors import Conflict, InvalidArguments, NotFound, QorvenError
 from qorven_local.tools.context import ToolContext
@@ -55,6 +55,7 @@ class Tool:
     builtin: bool = False
     timeout_s: float | None = None          # None: the context's settings.tool_timeout_s
     context_param: str | None = None        # the fn parameter that receives the ToolContext
+    wire_name: str | None = None            # the name models see when ``name`` has characters they refuse
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any], *, name: str | None = None,
@@ -72,7 +73,7 @@ class Tool:
     def openai_schema(self) -> dict[str, Any]:
         """This tool in OpenAI's ``tools`` request format."""
         return {"type": "function", "function": {
-            "name": self.name, "description": self.description, "parameters": self.parameters}}
+            "name": self.wire_name or self.name, "description": self.description, "parameters": self.parameters}}
 
     def to_dict(self) -> dict[str, Any]:
         """The API's Tool object without the per-tenant ``enabled`` flag (built-ins: id = name)."""
@@ -104,14 +105,41 @@ class ToolResult:
         return {"ok": False, "error": self.error, "duration_ms": self.duration_ms}
 
 
+class ToolSource(Protocol):
+    """Tools that exist per tenant (the tenant's MCP servers' tools), added to the built-ins by ``for_tenant``."""
+
+    def tools(self, tenant_id: str) -> builtins.list[Tool]: ...
+
+
 class ToolRegistry:
     """Tools by name; thread-safe to read while calls run."""
 
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
         self._lock = threading.Lock()
+        self._sources: builtins.list[ToolSource] = []
         for t in tools:
             self.register(t)
+
+    def add_source(self, source: ToolSource) -> None:
+        """Add per-tenant tools (built while the context is built, before any request)."""
+        self._sources.append(source)
+
+    def for_tenant(self, tenant_id: str) -> ToolRegistry:
+        """This registry plus the tenant's own tools (a name taken by a built-in stays the built-in's)."""
+        if not self._sources:
+            return self
+        view = ToolRegistry(self.list())
+        for source in self._sources:
+            for t in source.tools(tenant_id):
+                view._tools.setdefault(t.name, t)
+        return view
+
+    def from_wire(self, name: str) -> str:
+        """The tool name for the name a model called (its ``wire_name``, or the name itself)."""
+        if name in self._tools:
+            return name
+        return next((t.name for t in self._tools.values() if t.wire_name == name), name)
 
     def register(self, t: Tool | Callable[..., Any]) -> Tool:
         """Add a tool (or a plain documented function); a taken name is a ``Conflict``."""

@@ -48,7 +48,7 @@ class ToolService:
         self.audit = ToolAuditStore(db)
 
     def describe(self, tool: Tool, used_by: list[dict[str, str]] | None = None) -> dict[str, Any]:
-        """The API's Tool object; built-ins are always enabled (no per-tenant switch exists yet)."""
+        """The API's Tool object; a listed tool is enabled (a disabled MCP server's tools are not listed)."""
         body = {**tool.to_dict(), "object": "tool", "enabled": True}
         if used_by is not None:
             body["used_by"] = used_by
@@ -56,22 +56,23 @@ class ToolService:
 
     def list_page(self, tenant_id: str, *, limit: int | None, cursor: str | None) -> Page:
         """The tools in registry order; the cursor is the position of the last one shown."""
-        page = page_items(self.registry.list(), limit=limit, cursor=cursor, key=lambda t: t.name)
+        page = page_items(self.registry.for_tenant(tenant_id).list(), limit=limit, cursor=cursor, key=lambda t: t.name)
         return Page(items=[self.describe(t) for t in page.items], has_more=page.has_more,
                     next_cursor=page.next_cursor)
 
     def inspect(self, tenant_id: str, name: str) -> dict[str, Any]:
-        tool = self.registry.get(name)
+        tool = self.registry.for_tenant(tenant_id).get(name)
         used_by = [{"id": a.id, "name": a.name} for a in self.agents.list_all(tenant_id) if name in a.tools]
         return self.describe(tool, used_by)
 
     def invoke(self, caller: Principal, name: str, arguments: Any, agent_ref: str | None = None) -> ToolResult:
         """Validate and run one tool for ``caller``'s tenant, audited; bad arguments raise 422."""
         tenant = caller.tenant_id
-        self.registry.get(name)  # unknown tools are 404 and not audited
+        registry = self.registry.for_tenant(tenant)
+        registry.get(name)  # unknown tools are 404 and not audited
         agent = self.agents.require(tenant, agent_ref, param="agent_id") if agent_ref is not None else None
         try:
-            result = self.registry.invoke(name, arguments, self.tool_context(tenant, agent), raise_invalid=True)
+            result = registry.invoke(name, arguments, self.tool_context(tenant, agent), raise_invalid=True)
         except InvalidArguments as exc:
             self._record(caller, name, arguments, ok=False, error_code=exc.code, duration_ms=0)
             raise
@@ -93,7 +94,7 @@ class ToolService:
 
     def invocations(self, tenant_id: str, name: str, *, limit: int | None, cursor: str | None) -> Page:
         """The audit trail of one tool's direct invocations, newest first."""
-        self.registry.get(name)
+        self.registry.for_tenant(tenant_id).get(name)
         return self.audit.page(tenant_id, name, limit=limit, cursor=cursor)
 
     def _record(self, caller: Principal, name: str, arguments: Any, *, ok: bool, error_code: str | None,

@@ -32,6 +32,7 @@ from qorven_local.web.resources.system import (HealthResource, LivezResource, Op
 from qorven_local.web.resources.tokens import TokenResource, TokensResource
 from qorven_local.web.resources.tools import tool_routes
 from qorven_local.web.resources.documents import document_routes
+from qorven_local.web.resources.mcp import mcp_routes
 from qorven_local.web.spec import Route
 
 
@@ -87,6 +88,7 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/backup", BackupResource(ctx.config.db_path, ctx.config.home / "backups", ctx.clock)),
         Route("/v1/memory/export", MemoryExportResource(ctx.memory.store, ctx.clock)),
         *document_routes(ctx.documents),
+        *mcp_routes(ctx.mcp_endpoint, ctx.mcp),
         Route("/", UIResource()),
         Route("/ui/{path:path}", UIFileResource()),
     ]

@@ -40,11 +40,13 @@ CORS_MAX_AGE_SECONDS = "600"
 
 
 def canonical_path(path: str) -> str:
-    """Map the aliases onto /v1: /api/v1/X and /api/X → /v1/X (and /api/ws → /ws)."""
+    """Map the aliases onto /v1: /api/v1/X and /api/X → /v1/X (and /api/ws → /ws, /api/mcp → /mcp)."""
     if path.startswith("/api/v1/") or path == "/api/v1":
         return "/v1" + path[len("/api/v1"):]
     if path == "/api/ws":
         return "/ws"
+    if path == "/api/mcp":
+        return "/mcp"
     if path.startswith("/api/") or path == "/api":
         return "/v1" + path[len("/api"):]
     return path

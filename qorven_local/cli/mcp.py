@@ -1,0 +1,79 @@
+"""``qorven mcp``: Qorven as an MCP server over stdio, for apps that launch a command (desktop
+assistants, IDEs).
+
+It is a relay: the SDK's stdio server answers the app, and forwards ``tools/list`` and
+``tools/call`` to the install's ``/mcp`` through the SDK's own streamable-HTTP client session. So
+the tools have one implementation (``mcp/qorven_tools.py`` behind ``/mcp``), the running app's
+agents, memory, tokens and tenancy answer, and this process loads no database or model: it starts
+in a moment and several apps can launch it at once. The install is ``QORVEN_SERVER`` (default: the
+local one) with ``QORVEN_TOKEN`` (default: the data root's admin-token file), as every CLI command.
+stdout carries the protocol; messages for people go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from qorven_local import __version__
+from qorven_local.client import default_server, default_token
+
+READ_TIMEOUT_S = 600.0   # ask_agent waits for a whole agent run (a local CPU model can be slow)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", default=None,
+                        help="Base URL of the server [env QORVEN_SERVER; default: the local install, port 7421]")
+    parser.add_argument("--token", default=None,
+                        help="API token [env QORVEN_TOKEN; default: <data root>/admin-token]")
+
+
+def run(args: argparse.Namespace) -> int:
+    import anyio
+
+    from qorven_local.mcp.sdk import load_sdk
+
+    load_sdk()
+    server = (args.server or default_server()).rstrip("/")
+    token = args.token or default_token()
+    if not token:
+        print("qorven mcp: no token: set QORVEN_TOKEN or start Qorven once on this machine", file=sys.stderr)
+        return 2
+    try:
+        anyio.run(relay, server + "/mcp", token)
+    except Exception as exc:
+        from qorven_local.mcp.connections import describe_failure
+
+        print(f"qorven mcp: cannot serve {server}/mcp: {describe_failure(exc)}\n"
+              "(is Qorven running? start it, or set QORVEN_SERVER and QORVEN_TOKEN)", file=sys.stderr)
+        return 3
+    return 0
+
+
+async def relay(url: str, token: str) -> None:
+    """Serve MCP on stdin/stdout, answering from the Qorven install at ``url``."""
+    import httpx
+    from mcp import ClientSession, types
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.server.lowlevel import NotificationOptions, Server
+    from mcp.server.stdio import stdio_server
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30.0, read=READ_TIMEOUT_S)) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write, _):
+            async with ClientSession(read, write) as upstream:
+                hello = await upstream.initialize()
+                server: Server[Any, Any] = Server("qorven", version=__version__, instructions=hello.instructions)
+
+                @server.list_tools()
+                async def list_tools() -> list[types.Tool]:
+                    return (await upstream.list_tools()).tools
+
+                @server.call_tool(validate_input=False)  # /mcp checks the arguments against the same schemas
+                async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+                    return await upstream.call_tool(name, arguments)
+
+                options = server.create_initialization_options(NotificationOptions(tools_changed=False))
+                async with stdio_server() as (stdin, stdout):
+                    await server.run(stdin, stdout, options)

@@ -1,0 +1,324 @@
+"""Live MCP client sessions, all on one asyncio event-loop thread of our own.
+
+The app is threaded WSGI; the MCP SDK's client sessions are asyncio and their transports are anyio
+context managers that must be entered and left by the same task. So each connection is one
+long-lived task on this module's loop (``_hold``) that opens the transport and the
+``ClientSession``, hands the session out and waits for its stop signal; request threads submit
+``list_tools``/``call_tool`` coroutines to the loop and wait on the future with a time limit.
+
+Stdio servers are child processes started on first use (the SDK's ``stdio_client``); their stderr
+goes to ``<logs>/mcp/<server id>.log`` and its last line explains a failure. Before each use a live
+stdio session answers a ping; one that does not (the process crashed or was killed) is closed and
+started again, so the call after a crash reaches a fresh process. HTTP servers go through the
+SDK's streamable-HTTP client with the server's headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Coroutine, TypeVar
+
+from qorven_local.mcp.sdk import load_sdk
+from qorven_local.mcp.types import McpToolSpec
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PING_TIMEOUT_S = 2.0         # a live local process answers a ping in milliseconds
+CLOSE_TIMEOUT_S = 5.0        # the SDK gives a child 2 s to exit on closed stdin, then terminates it
+MAX_TOOL_PAGES = 20          # tools/list pages read at most (a bounded loop over a foreign server)
+STDERR_TAIL_BYTES = 2000
+
+
+class McpConnectionError(Exception):
+    """The server could not be reached, started or did not answer in time; the message says why."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How to reach one server (secrets decrypted); ``key`` is the server id."""
+
+    key: str
+    transport: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Changes whenever any setting changes, so a stale session is replaced."""
+        text = json.dumps([self.transport, self.command, list(self.args), self.cwd, self.env, self.url, self.headers],
+                          sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Live:
+    session: Any                  # mcp.ClientSession
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+    fingerprint: str
+    transport: str
+
+
+class McpConnections:
+    """The event-loop thread and every open MCP client session, keyed by server id."""
+
+    def __init__(self, logs_dir: Path) -> None:
+        self.logs_dir = logs_dir / "mcp"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._live: dict[str, _Live] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._closed = False
+
+    # -- the loop thread ------------------------------------------------------------------------
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        load_sdk()  # before the loop's coroutines import the SDK
+        with self._start_lock:
+            if self._closed:
+                raise McpConnectionError("the app is stopping")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="mcp-loop", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def _submit(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run ``coro`` on the loop and wait at most ``timeout`` seconds for it."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._running_loop())
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise McpConnectionError(f"no answer within {timeout:g} s") from None
+
+    # -- public, called from request threads -----------------------------------------------------
+    def list_tools(self, endpoint: Endpoint, timeout: float) -> list[McpToolSpec]:
+        """Connect (or reuse the session) and read the server's whole tool listing."""
+        return self._submit(self._list_tools(endpoint, timeout), timeout + 1)
+
+    def call_tool(self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
+        """Call one tool; answers the SDK's ``CallToolResult``. Connection trouble raises McpConnectionError."""
+        return self._submit(self._call_tool(endpoint, tool, arguments, timeout), timeout + 1)
+
+    def close(self, key: str) -> None:
+        """Stop one server's session (its child process exits); nothing to do when none is open."""
+        loop = self._loop
+        if loop is None or key not in self._live:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._close(key), loop).result(CLOSE_TIMEOUT_S + 1)
+        except Exception:  # stopping must not fail the caller's request
+            log.warning("closing MCP server %s did not finish cleanly", key, exc_info=True)
+
+    def close_all(self) -> None:
+        """Stop every session and the loop thread (the app is stopping)."""
+        with self._start_lock:
+            self._closed = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._close_all(), loop).result(CLOSE_TIMEOUT_S + 2)
+        except Exception:
+            log.warning("closing the MCP sessions did not finish cleanly", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(CLOSE_TIMEOUT_S)
+
+    def is_open(self, key: str) -> bool:
+        live = self._live.get(key)
+        return live is not None and not live.task.done()
+
+    # -- on the loop ----------------------------------------------------------------------------
+    async def _list_tools(self, endpoint: Endpoint, timeout: float) -> list[McpToolSpec]:
+        session = await self._session(endpoint, timeout)
+        specs: list[McpToolSpec] = []
+        cursor: str | None = None
+        for _ in range(MAX_TOOL_PAGES):
+            page = await asyncio.wait_for(session.list_tools(cursor=cursor), timeout)
+            specs.extend(McpToolSpec(name=t.name, description=t.description or "",
+                                     input_schema=dict(t.inputSchema or {})) for t in page.tools)
+            cursor = page.nextCursor
+            if not cursor:
+                break
+        return specs
+
+    async def _call_tool(self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
+        session = await self._session(endpoint, timeout)
+        try:
+            return await asyncio.wait_for(
+                session.call_tool(tool, arguments, read_timeout_seconds=timedelta(seconds=timeout)), timeout)
+        except asyncio.TimeoutError:
+            raise McpConnectionError(f"{tool} did not finish within {timeout:g} s") from None
+        except Exception as exc:
+            from mcp.shared.exceptions import McpError
+            from mcp.types import CONNECTION_CLOSED
+
+            if isinstance(exc, McpError) and exc.error.code != CONNECTION_CLOSED:  # a JSON-RPC error answer
+                raise McpConnectionError(f"the server refused the call: {exc.error.message}") from None
+            await self._close(endpoint.key)  # the connection broke (mid-call crash): the next call restarts
+            raise McpConnectionError(self._explain(endpoint, exc)) from None
+
+    async def _session(self, endpoint: Endpoint, timeout: float) -> Any:
+        """The endpoint's live session: reused when it answers, else (re)started."""
+        lock = self._locks.setdefault(endpoint.key, asyncio.Lock())
+        async with lock:
+            live = self._live.get(endpoint.key)
+            if live is not None and (live.task.done() or live.fingerprint != endpoint.fingerprint()
+                                     or not await self._answers(live)):
+                await self._close(endpoint.key)
+                live = None
+            if live is None:
+                live = await self._open(endpoint, timeout)
+                self._live[endpoint.key] = live
+            return live.session
+
+    @staticmethod
+    async def _answers(live: _Live) -> bool:
+        """A stdio session is probed (its process may have died); HTTP ones fail on use and reconnect then."""
+        if live.transport != "stdio":
+            return True
+        try:
+            await asyncio.wait_for(live.session.send_ping(), PING_TIMEOUT_S)
+            return True
+        except Exception:
+            log.info("an MCP stdio server stopped answering; starting it again")
+            return False
+
+    async def _open(self, endpoint: Endpoint, timeout: float) -> _Live:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[Any] = loop.create_future()
+        stop = asyncio.Event()
+        task = loop.create_task(self._hold(endpoint, ready, stop, timeout), name=f"mcp-{endpoint.key}")
+        try:
+            session = await asyncio.wait_for(asyncio.shield(ready), timeout)
+        except asyncio.TimeoutError:
+            task.cancel()
+            raise McpConnectionError(self._explain(endpoint, f"the server did not start within {timeout:g} s")) \
+                from None
+        except Exception as exc:
+            raise McpConnectionError(self._explain(endpoint, exc)) from None
+        return _Live(session=session, task=task, stop=stop, fingerprint=endpoint.fingerprint(),
+                     transport=endpoint.transport)
+
+    async def _hold(self, endpoint: Endpoint, ready: asyncio.Future[Any], stop: asyncio.Event,
+                    timeout: float) -> None:
+        """Open the transport and session, hand the session out, and keep both open until ``stop``."""
+        from mcp import ClientSession
+
+        try:
+            async with AsyncExitStack() as stack:
+                read, write = await stack.enter_async_context(self._transport(endpoint, stack))
+                session = await stack.enter_async_context(
+                    ClientSession(read, write, read_timeout_seconds=timedelta(seconds=timeout)))
+                await session.initialize()
+                ready.set_result(session)
+                await stop.wait()
+        except BaseException as exc:  # anyio wraps failures in groups; the caller gets the first cause
+            if not ready.done():
+                ready.set_exception(_first_cause(exc) if isinstance(exc, Exception) else
+                                    McpConnectionError("the connection was cancelled"))
+            elif not isinstance(exc, asyncio.CancelledError):
+                log.info("MCP server %s connection ended: %s", endpoint.key, _first_cause(exc))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+
+    def _transport(self, endpoint: Endpoint, stack: AsyncExitStack) -> Any:
+        """The SDK transport context manager; it yields (read, write) streams (HTTP: plus a session-id getter)."""
+        if endpoint.transport == "stdio":
+            from mcp.client.stdio import StdioServerParameters, stdio_client
+
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            errlog = stack.enter_context(open(self._stderr_path(endpoint), "w", encoding="utf-8"))
+            params = StdioServerParameters(command=endpoint.command or "", args=list(endpoint.args),
+                                           env=dict(endpoint.env) or None, cwd=endpoint.cwd)
+            return stdio_client(params, errlog=errlog)
+        return _http_streams(endpoint, stack)
+
+    def _stderr_path(self, endpoint: Endpoint) -> Path:
+        return self.logs_dir / f"{endpoint.key}.log"
+
+    def _explain(self, endpoint: Endpoint, exc: BaseException | str) -> str:
+        """Why a connection failed, with the last line the child wrote to stderr when there is one."""
+        text = exc if isinstance(exc, str) else describe_failure(exc)
+        if endpoint.transport == "stdio":
+            tail = _last_line(self._stderr_path(endpoint))
+            if tail and tail not in text:
+                text += f" (stderr: {tail})"
+        return text[:500]
+
+    async def _close(self, key: str) -> None:
+        live = self._live.pop(key, None)
+        if live is None:
+            return
+        live.stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(live.task), CLOSE_TIMEOUT_S)
+        except BaseException:
+            live.task.cancel()
+
+    async def _close_all(self) -> None:
+        await asyncio.gather(*(self._close(key) for key in list(self._live)), return_exceptions=True)
+
+
+def _http_streams(endpoint: Endpoint, stack: AsyncExitStack) -> Any:
+    """The SDK's streamable-HTTP client over an httpx client carrying the server's headers."""
+    from contextlib import asynccontextmanager
+
+    import httpx
+    from mcp.client.streamable_http import streamable_http_client
+
+    @asynccontextmanager
+    async def streams() -> Any:
+        async with httpx.AsyncClient(headers=endpoint.headers, follow_redirects=False,
+                                     timeout=httpx.Timeout(30.0, read=300.0)) as client:
+            async with streamable_http_client(endpoint.url or "", http_client=client) as (read, write, _):
+                yield read, write
+    return streams()
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line saying why a connection failed (the first cause of an exception group)."""
+    return _describe(_first_cause(exc))
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (anyio task groups wrap what went wrong)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"command not found: {exc.filename or exc}"
+    if isinstance(exc, McpConnectionError):
+        return str(exc)
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - STDERR_TAIL_BYTES))
+            lines = [ln.strip() for ln in fh.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""

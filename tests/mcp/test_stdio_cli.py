@@ -1,0 +1,73 @@
+"""``qorven mcp`` as an app launches it: a subprocess speaking MCP on stdio, driven by the SDK's own
+stdio client, relaying to a running test server's /mcp."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.fakes import Reply
+from tests.mcp.support import run_async
+from tests.support.servers import REPO
+
+
+def qorven_mcp(server, body, token: str | None = None) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
+    env.update(QORVEN_SERVER=server.url, QORVEN_TOKEN=token or server.admin_token)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "qorven_local.cli.main", "mcp"], env=env,
+                                   cwd=str(REPO))
+
+    async def main() -> Any:
+        with open(os.devnull, "w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as session:
+                    hello = await session.initialize()
+                    assert hello.serverInfo.name == "qorven"
+                    return await body(session)
+    return run_async(main)
+
+
+def test_stdio_lists_tools_finds_a_memory_and_asks_an_agent(server, fake):
+    with server.client() as api:
+        saved = api.post("/v1/memory/save", json={"content": "Deploys happen on Thursdays.", "scope": "workspace"})
+        assert saved.status_code == 201, saved.text
+    fake.enqueue(Reply.text("Thursday, as always."))
+
+    async def body(session: ClientSession) -> tuple:
+        tools = await session.list_tools()
+        found = await session.call_tool("memory_search", {"query": "when are deploys"})
+        answer = await session.call_tool("ask_agent", {"agent": "prime", "message": "When do we deploy?"})
+        return tools, found, answer
+
+    tools, found, answer = qorven_mcp(server, body)
+    assert {t.name for t in tools.tools} == {"ask_agent", "memory_search", "memory_save", "list_agents",
+                                              "search_documents"}
+    assert all(t.description and t.inputSchema["type"] == "object" for t in tools.tools)
+    assert found.structuredContent["results"][0]["content"] == "Deploys happen on Thursdays."
+    assert answer.isError is False and answer.structuredContent["answer"] == "Thursday, as always."
+    assert fake.chat_requests()[-1].body["messages"][-1]["content"] == "When do we deploy?"
+
+
+def test_without_a_running_server_it_says_so_on_stderr(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
+    env.update(QORVEN_SERVER="http://127.0.0.1:9", QORVEN_TOKEN="qvn_x", QORVEN_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "qorven_local.cli.main", "mcp"], cwd=REPO, env=env, input="",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and done.stdout == ""
+    assert "cannot serve http://127.0.0.1:9/mcp" in done.stderr and "is Qorven running?" in done.stderr
+
+
+def test_the_sdk_loads_without_its_fastmcp_server_stack():
+    """What the app and ``qorven mcp`` import of the SDK leaves starlette and uvicorn out (the executable excludes them)."""
+    script = ("import sys; from qorven_local.mcp.sdk import load_sdk; load_sdk(); "
+              "import mcp.client.stdio, mcp.client.streamable_http, mcp.server.lowlevel, mcp.server.stdio; "
+              "from mcp import ClientSession; "
+              "print(sorted({'starlette', 'uvicorn', 'sse_starlette', 'pydantic_settings'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

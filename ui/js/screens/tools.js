@@ -1,0 +1,192 @@
+// Tools: the built-in tools agents can be given, and the MCP servers whose tools join them
+// (mcp.<server>.<tool>). Add a server (a command Qorven starts, or a URL), test it, see its status,
+// error and tools, enable/disable or delete it. env and headers are write-only.
+
+import { h, icon, replace, field, select, checkbox } from "../dom.js";
+import { ICONS } from "../icons.js";
+import { api, items } from "../api.js";
+import { errorBox, errorText, paneHead, confirmAction, busy } from "../ui.js";
+
+const STATUS = { connected: { cls: "ok", text: "Connected" }, error: { cls: "bad", text: "Error" },
+  disabled: { cls: "", text: "Disabled" } };
+
+/** "KEY=value" (env) or "Name: value" (headers) lines → object; blank lines skipped. */
+function pairs(text, sep) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    const i = line.indexOf(sep);
+    if (!line.trim() || i < 1) continue;
+    out[line.slice(0, i).trim()] = line.slice(i + sep.length).trim();
+  }
+  return out;
+}
+
+export async function mount(container, { toast }) {
+  const listEl = h("ul", { class: "list", "aria-label": "MCP servers" });
+  const detail = h("div", { class: "pane-detail" });
+  const builtinBtn = h("button", { type: "button", class: "list-item" },
+    h("span", { class: "title" }, icon(ICONS.tool, 14), "Built-in tools"),
+    h("span", { class: "sub" }, "Always available to agents"));
+  const addBtn = h("button", { type: "button", class: "primary small" }, icon(ICONS.plus, 14), "Add MCP server");
+  container.append(h("div", { class: "split" },
+    h("aside", { class: "pane-list" }, paneHead("Tools", addBtn), h("ul", { class: "list fixed" }, h("li", null, builtinBtn)),
+      h("h2", { class: "list-head small muted" }, "MCP servers"), listEl),
+    detail));
+
+  let tools = [];
+  let servers = [];
+  let selected = "builtin";
+  async function load() {
+    const [t, s] = await Promise.all([api.get("tools?limit=200").then(items), api.get("mcp/servers?limit=200").then(items)]);
+    tools = t; servers = s;
+  }
+  try {
+    await load();
+  } catch (e) {
+    replace(detail, h("div", { class: "detail" }, errorBox(e)));
+    return () => {};
+  }
+
+  function renderList() {
+    builtinBtn.setAttribute("aria-current", selected === "builtin" ? "true" : "false");
+    listEl.replaceChildren();
+    if (!servers.length) listEl.append(h("li", { class: "empty small" }, "No MCP servers yet."));
+    for (const s of servers) {
+      const st = STATUS[s.status] || STATUS.error;
+      const btn = h("button", { type: "button", class: "list-item", "aria-current": selected === s.id ? "true" : "false" },
+        h("span", { class: "title" }, h("span", { class: `dot ${st.cls}`, title: st.text }), s.name),
+        h("span", { class: "sub" }, `${st.text} · ${s.tools.length} tool${s.tools.length === 1 ? "" : "s"}`));
+      btn.addEventListener("click", () => show(s.id));
+      listEl.append(h("li", null, btn));
+    }
+  }
+
+  function show(id) {
+    selected = id;
+    renderList();
+    if (id === "builtin") renderBuiltins();
+    else if (id === "new") renderNew();
+    else renderServer(servers.find((s) => s.id === id));
+  }
+
+  function toolTable(list) {
+    if (!list.length) return h("p", { class: "muted" }, "No tools listed yet. Test the server to list them.");
+    return h("ul", { class: "stack tool-list", "aria-label": "Tools" }, list.map((t) =>
+      h("li", { class: "card" },
+        h("div", null, h("strong", { class: "mono" }, t.name), t.permission === "admin" ? h("span", { class: "badge warn" }, " admin only") : null),
+        h("p", { class: "muted small", style: "margin: 4px 0 0" }, t.description || "(no description)"))));
+  }
+
+  function renderBuiltins() {
+    const builtins = tools.filter((t) => t.builtin);
+    replace(detail, h("div", { class: "detail stack" },
+      h("div", { class: "detail-head" }, h("h2", null, "Built-in tools")),
+      h("p", { class: "muted" }, "Give these to an agent on the Agents screen. Tools from MCP servers appear there too, named mcp.<server>.<tool>."),
+      toolTable(builtins)));
+  }
+
+  function renderNew() {
+    const name = h("input", { type: "text", required: true, autocomplete: "off", spellcheck: "false", placeholder: "files" });
+    const transport = select([{ value: "stdio", label: "Command (stdio)" }, { value: "http", label: "URL (streamable HTTP)" }], "stdio");
+    const command = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "npx" });
+    const args = h("textarea", { rows: 3, class: "mono", spellcheck: "false", placeholder: "-y\n@modelcontextprotocol/server-filesystem\n/home/me/notes" });
+    const env = h("textarea", { rows: 2, class: "mono", spellcheck: "false", placeholder: "API_KEY=..." });
+    const url = h("input", { type: "url", autocomplete: "off", spellcheck: "false", placeholder: "http://127.0.0.1:8000/mcp" });
+    const headers = h("textarea", { rows: 2, class: "mono", spellcheck: "false", placeholder: "Authorization: Bearer ..." });
+    const stdioPart = h("div", { class: "stack" }, field("Command", command, "The program Qorven starts when a tool is first used"),
+      field("Arguments", args, "One per line"), field("Environment", env, "KEY=value, one per line; stored encrypted, never shown again"));
+    const httpPart = h("div", { class: "stack" }, field("URL", url),
+      field("Headers", headers, "Name: value, one per line; stored encrypted, never shown again"));
+    const sync = () => { stdioPart.hidden = transport.value !== "stdio"; httpPart.hidden = transport.value !== "http"; };
+    transport.addEventListener("change", sync);
+    sync();
+    const save = h("button", { type: "submit", class: "primary" }, "Add server");
+    const form = h("form", { class: "card stack", "aria-label": "New MCP server" },
+      h("div", { class: "grid2" }, field("Name", name, "Lower-case; tools become mcp.<name>.<tool>"), field("Transport", transport)),
+      stdioPart, httpPart, h("div", { class: "actions" }, save));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = { name: name.value.trim(), transport: transport.value };
+      if (transport.value === "stdio") {
+        body.command = command.value.trim();
+        body.args = args.value.split("\n").map((a) => a.trim()).filter(Boolean);
+        const envs = pairs(env.value, "=");
+        if (Object.keys(envs).length) body.env = envs;
+      } else {
+        body.url = url.value.trim();
+        const hs = pairs(headers.value, ":");
+        if (Object.keys(hs).length) body.headers = hs;
+      }
+      save.textContent = "Connecting…";
+      const created = await busy(save, () => api.post("mcp/servers", body));
+      save.textContent = "Add server";
+      if (!created) return;
+      servers = [...servers, created].sort((a, b) => a.name.localeCompare(b.name));
+      tools = await api.get("tools?limit=200").then(items).catch(() => tools);
+      toast(created.status === "connected" ? `Connected to ${created.name}` : `Added ${created.name}, but it did not connect`,
+        created.status === "connected" ? "info" : "error");
+      show(created.id);
+    });
+    replace(detail, h("div", { class: "detail stack" }, h("div", { class: "detail-head" }, h("h2", null, "New MCP server")),
+      h("p", { class: "muted" }, "An MCP server offers tools your agents can use: a local program Qorven starts, or a server at a URL."),
+      form));
+    name.focus();
+  }
+
+  function renderServer(s) {
+    if (!s) return renderBuiltins();
+    const st = STATUS[s.status] || STATUS.error;
+    const enabled = checkbox("Enabled", s.enabled);
+    const test = h("button", { type: "button" }, "Test");
+    const del = h("button", { type: "button", class: "danger" }, icon(ICONS.trash, 14), "Delete server");
+    const serverTools = tools.filter((t) => t.id.startsWith(`mcp.${s.name}.`)).map((t) => ({ ...t, name: t.id }));
+    const where = s.transport === "stdio" ? [s.command, ...s.args].join(" ") : s.url;
+
+    async function apply(updated) {
+      servers = servers.map((x) => (x.id === updated.id ? updated : x));
+      tools = await api.get("tools?limit=200").then(items).catch(() => tools);
+      show(updated.id);
+    }
+    enabled.input.addEventListener("change", async () => {
+      const updated = await busy(enabled.input, () => api.patch(`mcp/servers/${encodeURIComponent(s.id)}`, { enabled: enabled.input.checked }));
+      if (updated) await apply(updated); else enabled.input.checked = s.enabled;
+    });
+    test.addEventListener("click", async () => {
+      test.textContent = "Testing…";
+      const out = await busy(test, () => api.post(`mcp/servers/${encodeURIComponent(s.id)}/test`, {}));
+      test.textContent = "Test";
+      if (!out) return;
+      toast(out.ok ? `${s.name} answered in ${out.duration_ms} ms` : `${s.name} did not connect`, out.ok ? "info" : "error");
+      await apply(out.server);
+    });
+    del.addEventListener("click", async () => {
+      if (!confirmAction(`Delete the MCP server ${s.name}? Agents lose its tools.`)) return;
+      try {
+        await api.del(`mcp/servers/${encodeURIComponent(s.id)}`);
+        servers = servers.filter((x) => x.id !== s.id);
+        tools = tools.filter((t) => !t.id.startsWith(`mcp.${s.name}.`));
+        toast("Deleted");
+        show("builtin");
+      } catch (err) {
+        toast(errorText(err), "error");
+      }
+    });
+
+    replace(detail, h("div", { class: "detail stack" },
+      h("div", { class: "detail-head" }, h("h2", null, s.name),
+        h("span", { class: `badge ${st.cls}`, role: "status", "aria-label": "Status" }, st.text)),
+      h("section", { class: "card stack", "aria-label": "Server" },
+        h("div", { class: "muted small" }, s.transport === "stdio" ? "Command" : "URL"),
+        h("code", { class: "mono", style: "word-break: break-all" }, where || ""),
+        s.error && s.enabled ? h("div", { class: "error-box", role: "alert" }, h("span", { class: "code" }, "Error"), s.error) : null,
+        h("div", { class: "actions" }, test, enabled.wrap, h("span", { class: "spacer" }), del)),
+      h("h3", null, "Tools"),
+      toolTable(serverTools.length ? serverTools : s.tools.map((n) => ({ name: `mcp.${s.name}.${n}`, description: "" })))));
+  }
+
+  addBtn.addEventListener("click", () => show("new"));
+  builtinBtn.addEventListener("click", () => show("builtin"));
+  renderList();
+  show("builtin");
+  return () => {};
+}
