@@ -94,6 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sse_ping_seconds", 15.0, "Seconds of silence after which an SSE stream sends a keep-alive comment.",
             float),
     Setting("local_context", 4096, "Context window (tokens) a local model is loaded with, at most its own.", int),
+    Setting("local_starter", True, "Every tenant has a `local` provider (not deletable) listing the installed "
+            "starter model; with no default set and no other provider, its first model is the default.", _bool),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
