@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 
@@ -14,6 +16,7 @@ from qorven_local.providers.events import ChatRequest
 from qorven_local.providers.local.defaults import MAX_TOKENS, generation_defaults
 from qorven_local.providers.local.options import state_of
 from qorven_local.providers.local.starter import find_starter_models
+from tests.cli.conftest import run_qorven
 from tests.support.servers import InProcessServer
 from tests.support.upstream import configure_upstream
 
@@ -113,3 +116,30 @@ def test_the_runtime_reads_preparing_while_a_background_build_runs(tmp_path):
     assert state_of(False, marker) == "missing"  # a build that died leaves a stale marker: not preparing
     marker.write_text("garbage")
     assert state_of(False, marker) == "missing"
+
+
+def test_doctor_checks_what_a_newcomer_meets_and_names_each_fix(fresh):
+    def doctor() -> dict:
+        out = run_qorven("doctor", "--json", "--no-embed", "--home", str(fresh.home), "--port", str(fresh.port))
+        return {f["name"]: f for f in json.loads(out.stdout)} | {"exit": out.returncode}
+
+    found = doctor()
+    assert found["exit"] == 0
+    assert found["server"]["status"] == "ok" and f"port {fresh.port}" in found["server"]["detail"]
+    assert found["provider"] == {"name": "provider", "status": "ok", "detail": "reachable: local"}
+    assert found["default"]["status"] == "ok" and STARTER in found["default"]["detail"]
+    assert found["runtime"]["status"] == "ok" and "llama-cpp-python" in found["runtime"]["detail"]
+    assert found["starter"]["status"] == "ok" and "SmolLM2-135M-Instruct" in found["starter"]["detail"]
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    with fresh.client() as api:
+        added = api.post("/v1/providers", json={"name": "gone", "kind": "openai_compatible",
+                                                "base_url": f"http://127.0.0.1:{dead}/v1"}).json()
+        try:
+            found = doctor()
+        finally:
+            api.delete(f"/v1/providers/{added['id']}")
+    assert found["exit"] == 1 and found["provider"]["status"] == "fail"
+    assert f":{dead}" in found["provider"]["detail"] and "Models screen" in found["provider"]["detail"]
+    assert found["default"]["status"] == "warn" and "pick one" in found["default"]["detail"]
