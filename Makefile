@@ -69,11 +69,19 @@ $(PYI_STAMP): $(STAMP)
 	@touch $@
 
 $(BINARY): $(PYI_STAMP) $(BUILD_INPUTS)
+	@bash build/local-runtime.sh $(BIN)/python wait  # llama.cpp's libraries ship in the binary
 	@mkdir -p build/__build__ && touch build/__build__/started
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --workpath build/__build__ --distpath dist pyinstaller.spec
 	@touch -r build/__build__/started $@  # dated at the start: files edited during the build trigger the next one
 
-build: $(BINARY)
+# The starter model goes beside the binary, in its portable data root (not inside: the binary stays small).
+STARTER_DIR := dist/qorven-data/models
+STARTER_STAMP := $(VENV)/.starter-copied
+$(STARTER_STAMP): $(STAMP) build/starter_model.py
+	$(BIN)/python build/starter_model.py $(STARTER_DIR)
+	@touch $@
+
+build: $(BINARY) $(STARTER_STAMP)
 
 # Build (or reuse) the binary, run it as a portable install, move it, run it again; on Linux with
 # strace, also audit that a portable run writes only to the stick and PyInstaller's unpack dir.

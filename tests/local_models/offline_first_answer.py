@@ -4,7 +4,7 @@ root, open the link it prints in headless Chromium, ask one question in the UI, 
     unshare -n python tests/local_models/offline_first_answer.py --shot PNG -- COMMAND...
 
 COMMAND is the program to start (``python app.py`` or a built executable); it gets ``--browser
---no-open`` and an empty data root (a portable ``qorven-data/`` beside an executable stays its own).
+--no-open`` and an empty data root (with ``--portable``, the ``qorven-data/`` beside the executable).
 Printed on the last line as JSON: the link, the interfaces seen, whether a token form showed, the
 answer's text, and the seconds to the answer. Exit status 0 when an answer arrived.
 """
@@ -79,7 +79,8 @@ def ask_in_browser(link: str, shot: Path, timeout_ms: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shot", type=Path, required=True)
-    parser.add_argument("--home", type=Path, help="data root (default: a new empty folder)")
+    parser.add_argument("--portable", action="store_true", help="no QORVEN_HOME: the executable's own "
+                        "qorven-data/ beside it is the data root")
     parser.add_argument("--timeout", type=float, default=180)
     parser.add_argument("command", nargs="+")
     args = parser.parse_args()
@@ -87,9 +88,8 @@ def main() -> int:
     interfaces = [name for _, name in socket.if_nameindex()]
     env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_") and "proxy" not in k.lower()}
     env.update({"QORVEN_PORT": "0", "PYTHONUNBUFFERED": "1", "DISPLAY": ""})
-    home = args.home or Path(tempfile.mkdtemp(prefix="offline-home-"))
-    if args.home is None:
-        env["QORVEN_HOME"] = str(home)
+    if not args.portable:
+        env["QORVEN_HOME"] = tempfile.mkdtemp(prefix="offline-home-")
     output: list[str] = []
     proc = subprocess.Popen([*args.command, "--browser", "--no-open"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
