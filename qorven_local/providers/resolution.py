@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from qorven_local.errors import ModelNotFound
 from qorven_local.providers.adapter_cache import AdapterCache
 from qorven_local.providers.events import Provider
+from qorven_local.providers.local.defaults import describe_model
 from qorven_local.providers.selection import ModelSelection
 from qorven_local.providers.types import ProviderRecord, model_id
 from qorven_local.storage.providers import ProviderStore
@@ -28,6 +29,7 @@ class ResolvedModel:
     adapter: Provider
     upstream_model: str
     context_length: int | None = None
+    params: int | None = None  # the model's weights when its adapter knows (local GGUF files)
 
 
 class ModelResolver:
@@ -78,5 +80,7 @@ class ModelResolver:
                 and self.selection.default_pair(tenant_id) != (record.id, model):
             raise ModelNotFound(f"model {mid!r} not found: provider {record.name!r} does not offer {model!r}",
                                 param=param)
-        return ResolvedModel(model_id(record.name, model), record, self.adapters.get(record), model,
-                             entry.context_length if entry else None)
+        adapter = self.adapters.get(record)
+        params = describe_model(adapter, model).get("params")
+        return ResolvedModel(model_id(record.name, model), record, adapter, model,
+                             entry.context_length if entry else None, params if isinstance(params, int) else None)

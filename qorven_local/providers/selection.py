@@ -34,6 +34,8 @@ class ModelSelection:
         self.tenants = tenants
         self.clock = clock
         self.on_change = on_change
+        # the default when none is set: (provider id, model) or None (the registry's first-run model)
+        self.fallback: Callable[[str], tuple[str, str] | None] = lambda tenant_id: None
 
     def split(self, tenant_id: str, mid: str, param: str = "model") -> tuple[ProviderRecord, str]:
         """``<provider>/<model>`` → (provider row, upstream model); unknown provider → ModelNotFound."""
@@ -50,7 +52,12 @@ class ModelSelection:
         """The selected models of enabled providers: {id, provider, model, context_length, created_at}."""
         providers = {p.id: p for p in self.store.list_all(tenant_id)}
         out = []
-        for pid, model, created_at in self.store.selected(tenant_id):
+        rows = self.store.selected(tenant_id)
+        default = self.default_pair(tenant_id)
+        if default is not None and default[0] in providers and all((pid, m) != default for pid, m, _ in rows):
+            # a default that is not stored as selected (the first-run fallback) is offered like one
+            rows = [*rows, (*default, providers[default[0]].created_at)]
+        for pid, model, created_at in rows:
             p = providers.get(pid)
             if p is None or not p.enabled:
                 continue
@@ -60,8 +67,9 @@ class ModelSelection:
         return out
 
     def selected_pairs(self, tenant_id: str) -> set[tuple[str, str]]:
-        """(provider id, model) of every selected model, whatever its provider's state."""
-        return {(pid, m) for pid, m, _ in self.store.selected(tenant_id)}
+        """(provider id, model) of every selected model (the default included), whatever its provider's state."""
+        default = self.default_pair(tenant_id)
+        return {(pid, m) for pid, m, _ in self.store.selected(tenant_id)} | ({default} if default else set())
 
     def is_selected(self, tenant_id: str, provider_id: str, model: str) -> bool:
         return self.store.is_selected(tenant_id, provider_id, model)
@@ -91,11 +99,11 @@ class ModelSelection:
         return [s["id"] for s in self.selected(tenant_id)]
 
     def default_pair(self, tenant_id: str) -> tuple[str, str] | None:
-        """(provider id, model) of the default, or None when unset."""
+        """(provider id, model) of the default: the one set, else the fallback's (None when neither)."""
         value = self.tenants.get_setting(tenant_id, DEFAULT_MODEL_KEY)
         if isinstance(value, dict) and value.get("provider_id") and value.get("model"):
             return value["provider_id"], value["model"]
-        return None
+        return self.fallback(tenant_id)
 
     def default_model(self, tenant_id: str) -> str | None:
         """The tenant's default model id (None when unset or its provider is gone)."""

@@ -14,6 +14,10 @@ class TenantStore:
     def exists(self, tenant_id: str) -> bool:
         return self.db.query_one("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)) is not None
 
+    def ids(self) -> list[str]:
+        """Every tenant's id."""
+        return [row["id"] for row in self.db.query("SELECT id FROM tenants ORDER BY id")]
+
     def create_if_missing(self, conn: Any, tenant_id: str, now: str) -> bool:
         """Insert the tenant inside the caller's transaction; True if it was new."""
         cur = conn.execute("INSERT OR IGNORE INTO tenants (id, created_at) VALUES (?, ?)", (tenant_id, now))

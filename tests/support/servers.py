@@ -24,7 +24,10 @@ from qorven_local.runtime import Runtime
 REPO = Path(__file__).resolve().parents[2]
 # generous limits so ordinary tests never trip them; rate-limit tests pass their own
 TEST_LIMITS = {"rate_ip_rps": "100000", "rate_ip_burst": "100000", "rate_tenant_per_min": "1000000",
-               "max_streams_per_tenant": "1000", "max_sockets_per_tenant": "1000"}
+               "max_streams_per_tenant": "1000", "max_sockets_per_tenant": "1000",
+               # no automatic local provider / starter default: tests configure the providers they use
+               # (tests/local_models/test_first_answer.py turns it on)
+               "local_starter": "false"}
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
 

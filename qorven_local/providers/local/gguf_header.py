@@ -1,7 +1,7 @@
 """Read a GGUF file's header (metadata) without loading the model or importing llama.cpp.
 
     read_header(path) ──► GGUFHeader(version, tensors, metadata{key: value})
-    describe(header, size) ──► {architecture, context_length, quantization, ...}
+    describe(header) ──► {architecture, context_length, quantization, params, ...}
 
 Big arrays (the tokenizer's vocabulary) are skipped, not kept: only scalars, strings and short
 arrays end up in ``metadata``. A file that is not GGUF raises ``NotGGUF``.
@@ -40,6 +40,7 @@ class GGUFHeader:
     version: int
     tensors: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    params: int | None = None  # weights in all tensors (from the tensor table; None if it is unreadable)
 
 
 def _read(f: BinaryIO, n: int) -> bytes:
@@ -92,7 +93,29 @@ def read_header(path: str | Path) -> GGUFHeader:
             value = _value(f, vtype)
             if value is not None:
                 header.metadata[key] = value
+        header.params = _count_params(f, tensors)
         return header
+
+
+def _count_params(f: BinaryIO, tensors: int) -> int | None:
+    """The number of weights, summed over the tensor table that follows the metadata."""
+    if tensors > MAX_KV:
+        return None
+    total = 0
+    try:
+        for _ in range(tensors):
+            _string(f)
+            (n_dims,) = struct.unpack("<I", _read(f, 4))
+            if n_dims > 8:
+                return None
+            count = 1
+            for dim in struct.unpack(f"<{n_dims}Q", _read(f, 8 * n_dims)):
+                count *= dim
+            _read(f, 12)  # ggml type (u32) and data offset (u64)
+            total += count
+    except NotGGUF:
+        return None
+    return total
 
 
 def describe(header: GGUFHeader) -> dict[str, Any]:
@@ -106,4 +129,5 @@ def describe(header: GGUFHeader) -> dict[str, Any]:
         "context_length": meta.get(f"{arch}.context_length") if arch else None,
         "quantization": FILE_TYPES.get(ftype, f"type {ftype}") if ftype is not None else None,
         "has_chat_template": "tokenizer.chat_template" in meta,
+        "params": header.params,
     }

@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 from qorven_local.errors import ProviderError
-from qorven_local.providers.local.options import INSTALL_HINT, LocalOptions
+from qorven_local.providers.local.options import LocalOptions, runtime_hint
 
 log = logging.getLogger("qorven.providers.local")
+
+
+def generation_threads() -> int:
+    """Threads for llama.cpp: half the logical CPUs (the physical cores on SMT machines), at least one.
+
+    The same count serves prompt evaluation (``n_threads_batch``, which llama-cpp-python otherwise sets
+    to every CPU): its OpenMP threads spin at barriers, and on a busy 2-core machine two of them took
+    50 s for a 15-token prompt that one thread evaluates in 1.2 s (bench/first_answer.py).
+    """
+    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def load_llama(path: Path, n_ctx: int) -> Any:
@@ -22,10 +32,10 @@ def load_llama(path: Path, n_ctx: int) -> Any:
     try:
         from llama_cpp import Llama
     except Exception:
-        raise ProviderError(INSTALL_HINT, details={"kind": "local"}) from None
+        raise ProviderError(runtime_hint(), details={"kind": "local"}) from None
     try:
-        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=max(1, (os.cpu_count() or 2)),
-                     verbose=False)
+        threads = generation_threads()
+        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
     except Exception as exc:
         raise ProviderError(f"local model {path.name!r} failed to load: {exc}", details={"kind": "local"}) from None
 

@@ -19,9 +19,11 @@ from typing import Any, Callable, Iterator
 from qorven_local.errors import ProviderError, QorvenError, ValidationError
 from qorven_local.providers.events import ChatEvent, ChatRequest, Finish, ModelInfo, ToolCallDelta, Usage
 from qorven_local.providers.local.gguf_header import NotGGUF, describe, read_header
-from qorven_local.providers.local.options import BASE_URL, INSTALL_HINT, LocalOptions, runtime_available
+from qorven_local.providers.local.options import BASE_URL, LocalOptions, runtime_available, runtime_hint
+from qorven_local.providers.local.defaults import generation_defaults
 from qorven_local.providers.local.parser import parse_model_output
 from qorven_local.providers.local.pool import LoadedModel, ModelPool, load_llama, shared_pool
+from qorven_local.providers.local.starter import is_starter
 from qorven_local.providers.text_completion import CompletionEvent, CompletionPiece, CompletionRequest
 
 log = logging.getLogger("qorven.providers.local")
@@ -89,14 +91,19 @@ class LocalGGUFProvider:
         return f"<LocalGGUFProvider {self.name!r} {self.options.models_dir}>"
 
     # -- models ---------------------------------------------------------------------------------
-    def _files(self) -> list[Path]:
+    def _files(self) -> dict[str, Path]:
+        """Model name → file: the GGUFs in the models folder, then installed starter models (a file in
+        the folder wins a name clash)."""
+        files: dict[str, Path] = {}
         folder = self.options.models_dir
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".gguf" and p.is_file())
+        if folder.is_dir():
+            files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".gguf" and p.is_file()}
+        for starter in self.options.starters:
+            files.setdefault(starter.model, starter.path)
+        return files
 
     def describe(self, model: str) -> dict[str, Any] | None:
-        """Size, quantisation, context length and file of one model (None when it is not there)."""
+        """Size, quantisation, context length, parameters and file of one model (None when it is not there)."""
         path = self.path_of(model)
         if path is None:
             return None
@@ -110,7 +117,7 @@ class LocalGGUFProvider:
             info = describe(read_header(path))
         except (NotGGUF, OSError) as exc:
             info = {"error": str(exc)}
-        info = {**info, "size_bytes": st.st_size, "file": path.name}
+        info = {**info, "size_bytes": st.st_size, "file": path.name, "starter": is_starter(model)}
         with self._lock:
             self._headers[str(path)] = (stamp, info)
         return info
@@ -119,22 +126,25 @@ class LocalGGUFProvider:
         if not model or "/" in model or "\\" in model or model.startswith("."):
             return None
         path = self.options.models_dir / (model if model.lower().endswith(".gguf") else model + ".gguf")
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
+        starter = next((s.path for s in self.options.starters if s.model == model), None)
+        return starter if starter is not None and starter.is_file() else None
 
     def list_models(self) -> list[ModelInfo]:
         out = []
-        for path in self._files():
-            info = self.describe(path.stem) or {}
+        for name, path in self._files().items():
+            info = self.describe(name) or {}
             if "error" in info:
                 log.warning("skipping %s: %s", path.name, info["error"])
                 continue
-            out.append(ModelInfo(id=path.stem, owned_by="local", context_length=info.get("context_length")))
+            out.append(ModelInfo(id=name, owned_by="local", context_length=info.get("context_length")))
         return out
 
     def check(self) -> dict[str, Any]:
         started = time.perf_counter()
         if self.pool.loader is load_llama and not runtime_available():
-            raise ProviderError(INSTALL_HINT, details={"provider": self.name, "kind": "local"})
+            raise ProviderError(runtime_hint(), details={"provider": self.name, "kind": "local"})
         models = self.list_models()
         return {"ok": True, "provider": self.name, "kind": self.kind, "host": "local", "models": len(models),
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -187,20 +197,16 @@ class LocalGGUFProvider:
     @staticmethod
     def _chat_stream(llm: Any, request: ChatRequest) -> Iterator[dict[str, Any]]:
         messages = _plain_messages(request.messages)
-        kwargs: dict[str, Any] = {"stream": True}
+        template = str(getattr(llm, "metadata", {}).get("tokenizer.chat_template", ""))
+        kwargs: dict[str, Any] = {"stream": True, **generation_defaults(template, request)}
         if request.tools:
-            template = str(getattr(llm, "metadata", {}).get("tokenizer.chat_template", ""))
             if "tools" in template:
                 kwargs["tools"] = request.tools
             else:
                 messages = _with_tool_prompt(messages, request.tools)
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
-        if request.max_tokens:
-            kwargs["max_tokens"] = request.max_tokens
-        if request.stop:
-            kwargs["stop"] = request.stop
-        for key in ("top_p", "seed", "presence_penalty", "frequency_penalty", "top_k"):
+        for key in ("top_p", "seed", "presence_penalty", "frequency_penalty", "top_k", "repeat_penalty"):
             if key in request.extra:
                 kwargs[key] = request.extra[key]
         return llm.create_chat_completion(messages=messages, **kwargs)

@@ -34,7 +34,15 @@ CATALOG_ENTRY = {
                    "size_bytes": {"type": ["integer", "null"], "description": "local models: file size"},
                    "quantization": {"type": ["string", "null"], "description": "local models: GGUF file type, "
                                                                               "e.g. Q4_K_M"},
-                   "file": {"type": ["string", "null"], "description": "local models: file in <data root>/models"}},
+                   "file": {"type": ["string", "null"], "description": "local models: file in <data root>/models"},
+                   "qorven": {"type": "object", "description": "local models: how to label them honestly",
+                              "properties": {
+                                  "starter": {"type": "boolean", "description": "an installed starter model "
+                                                                                "(tiny, for trying things out)"},
+                                  "size_bytes": {"type": ["integer", "null"]},
+                                  "params": {"type": ["integer", "null"], "description": "weights (GGUF header)"},
+                                  "tiny": {"type": "boolean", "description": "under 1B parameters: agents "
+                                                                             "run it with a short prompt, no tools"}}}},
 }
 CATALOG = {
     "type": "object", "required": ["object", "data", "errors"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from qorven_local.providers.kinds import KIND_NAMES
+from qorven_local.providers.local.options import RUNTIME_STATES
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.providers.detect import DEFAULT_TARGETS, LocalServer, detect_local
 from qorven_local.web import schemas
@@ -24,6 +25,13 @@ PROVIDER = {
                    "description": "what the last test or catalog fetch found (unreachable: it failed)"},
         "checked_at": {"type": ["string", "null"], "description": "when it was last reached or tried"},
         "last_error": {"type": ["string", "null"], "description": "the last failure, e.g. unreachable at host:port"},
+        "qorven": {"type": "object", "description": "kind local only: the in-process runtime's state and "
+                   "whether this provider can be deleted (the built-in `local` provider cannot)",
+                   "required": ["runtime", "removable"],
+                   "properties": {"runtime": {"enum": list(RUNTIME_STATES),
+                                              "description": "llama-cpp-python importable / being built in "
+                                                             "the background / not installed"},
+                                  "removable": {"type": "boolean"}}},
     },
 }
 _NAME = {"type": "string", "minLength": 1, "maxLength": 64,
@@ -75,7 +83,8 @@ class ProvidersResource:
     @operation(summary="List providers (newest first); keys are never returned", tag="providers",
                response=schemas.list_of(PROVIDER), query=PAGED)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = page_body(self.providers.list_page(principal(req).tenant_id, **page_args(req)))
+        resp.media = page_body(self.providers.list_page(principal(req).tenant_id, **page_args(req)),
+                               self.providers.view)
 
     @operation(summary="Add a provider (the key, if given, is stored encrypted and never returned)",
                tag="providers", request=PROVIDER_CREATE, response=PROVIDER, status=201, admin=True,
@@ -83,7 +92,7 @@ class ProvidersResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_body(req, PROVIDER_CREATE)
         resp.status = 201
-        resp.media = self.providers.create(principal(req).tenant_id, body).to_dict()
+        resp.media = self.providers.view(self.providers.create(principal(req).tenant_id, body))
 
 
 class ProviderResource:
@@ -92,19 +101,19 @@ class ProviderResource:
 
     @operation(summary="Get a provider", tag="providers", response=PROVIDER)
     def on_get(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
-        resp.media = self.providers.get(principal(req).tenant_id, provider_id).to_dict()
+        resp.media = self.providers.view(self.providers.get(principal(req).tenant_id, provider_id))
 
     @operation(summary="Rename, enable/disable or move a provider; a new host (scheme, host or port) clears "
                        "its key", tag="providers", request=PROVIDER_PATCH, response=PROVIDER, admin=True,
                errors=("conflict",))
     def on_patch(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
         body = read_body(req, PROVIDER_PATCH)
-        resp.media = self.providers.update(principal(req).tenant_id, provider_id, body).to_dict()
+        resp.media = self.providers.view(self.providers.update(principal(req).tenant_id, provider_id, body))
 
-    @operation(summary="Delete a provider, its key and its models", tag="providers", response=PROVIDER,
-               admin=True)
+    @operation(summary="Delete a provider, its key and its models (the built-in `local` provider: 409)",
+               tag="providers", response=PROVIDER, admin=True, errors=("conflict",))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
-        resp.media = self.providers.delete(principal(req).tenant_id, provider_id).to_dict()
+        resp.media = self.providers.view(self.providers.delete(principal(req).tenant_id, provider_id))
 
 
 class ProviderKeysResource:
@@ -115,11 +124,11 @@ class ProviderKeysResource:
                tag="providers", request=KEY_PUT, response=PROVIDER, admin=True)
     def on_put(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
         body = read_body(req, KEY_PUT)
-        resp.media = self.providers.set_key(principal(req).tenant_id, provider_id, body["key"]).to_dict()
+        resp.media = self.providers.view(self.providers.set_key(principal(req).tenant_id, provider_id, body["key"]))
 
     @operation(summary="Delete the provider's stored key", tag="providers", response=PROVIDER, admin=True)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
-        resp.media = self.providers.delete_key(principal(req).tenant_id, provider_id).to_dict()
+        resp.media = self.providers.view(self.providers.delete_key(principal(req).tenant_id, provider_id))
 
 
 class ProviderTestResource:
