@@ -91,6 +91,8 @@ def _responses(method: str, op: Operation, path_params: list[str],
         ok["content"] = {"application/json": {"schema": op.response}}
         if op.stream:
             ok["content"]["text/event-stream"] = {"schema": SSE_EVENT}
+        for media_type in op.also_answers:
+            ok["content"][media_type] = {"schema": {"type": "string"}}
     responses[str(op.status)] = ok
     for status, text in op.extra_statuses.items():
         responses[str(status)] = {"description": text}
@@ -129,7 +131,8 @@ def _operation_entry(path: str, method: str, op: Operation, path_params: list[st
         entry["parameters"] = parameters
     if op.request is not None:
         entry["requestBody"] = {"required": op.body_required,
-                                "content": {ct: {"schema": op.request} for ct in op.content_types}}
+                                "content": {ct: {"schema": op.request_by_type.get(ct, op.request)}
+                                            for ct in op.content_types}}
     entry["security"] = [] if op.public else [{"bearer": []}, {"apiKey": []}, {"session": []}]
     if op.admin:
         entry["x-qorven-admin"] = True

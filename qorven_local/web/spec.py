@@ -44,6 +44,8 @@ class Operation:
     errors: tuple[str, ...] = ()
     stream: bool = False             # also answers text/event-stream
     content_types: tuple[str, ...] = ("application/json",)
+    request_by_type: dict[str, dict[str, Any]] = field(default_factory=dict)  # a content type's own schema
+    also_answers: tuple[str, ...] = ()  # media types the success answer may take besides JSON (a download)
     extra_statuses: dict[int, str] = field(default_factory=dict)
     description: str = ""
     body_required: bool = True       # False: an empty request body means "all defaults"

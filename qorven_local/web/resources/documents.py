@@ -22,6 +22,10 @@ DOCUMENT_FILTERS = (
     Param("session_id", {"type": "string"}, "only documents of this conversation"),
     Param("status", {"enum": schemas.DOCUMENT_STATUSES}, "only documents in this state"),
 )
+# The form a browser or curl sends: the file and the optional fields (content/filename are JSON's).
+MULTIPART_UPLOAD = {"type": "object", "required": ["file"], "additionalProperties": False, "properties": {
+    "file": {"type": "string", "format": "binary", "description": "the document"},
+    **{k: v for k, v in schemas.DOCUMENT_UPLOAD_FIELDS.items() if k in FORM_FIELDS}}}
 _FIELDS_ONLY = {"type": "object", "additionalProperties": False, "properties": {
     k: v for k, v in schemas.DOCUMENT_UPLOAD_FIELDS.items() if k in FORM_FIELDS}}
 
@@ -82,6 +86,7 @@ class DocumentsResource:
     @operation(summary="Upload a document: read, cut into passages, embedded and stored as memories", tag="documents",
                request=schemas.DOCUMENT_UPLOAD, response=schemas.DOCUMENT, status=201,
                content_types=("multipart/form-data", "application/json"), errors=UPLOAD_ERRORS,
+               request_by_type={"multipart/form-data": MULTIPART_UPLOAD, "application/json": schemas.DOCUMENT_JSON},
                extra_statuses={200: "The same bytes were already stored in that scope (deduplicated: true)",
                                202: "A large file: status processing; document.progress events on /ws"},
                description=("Plain text, Markdown, HTML, PDF, DOCX and source files. Over QORVEN_MAX_UPLOAD_BYTES: "

@@ -90,6 +90,7 @@ class SessionExportResource:
                          "properties": {"object": {"const": "conversation"}, "session": schemas.SESSION,
                                         "messages": {"type": "array", "items": schemas.MESSAGE}}},
                query=(Param("format", {"enum": list(FORMATS), "default": "markdown"}, "markdown or json"),),
+               also_answers=("text/markdown",),
                description="format=markdown (the default) answers text/markdown; format=json the object above. "
                            "Both carry Content-Disposition: attachment with a file name made of the title and date.")
     def on_get(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
