@@ -69,13 +69,18 @@ class OpenAICompatProvider(HTTPProvider):
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
         """Stream ``request``; yields TextDelta, ToolCallDelta, Finish and (after Finish) Usage."""
-        finished = False
+        finished = done = False
         seen_tools: set[int] = set()
         loads = json.loads
         for data in self._stream_sse(self.base_url + "/chat/completions", self.build_body(request),
                                      cancel):
+            if done:
+                continue
             if data == b"[DONE]":
-                break
+                # Read on to the end of the body rather than break: a response left unfinished makes
+                # httpx close the connection, and a new one per request added ~0.5 ms to every answer.
+                done = True
+                continue
             try:
                 chunk = loads(data)
                 if chunk.get("error"):
@@ -109,7 +114,7 @@ class OpenAICompatProvider(HTTPProvider):
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None
-        else:  # no [DONE]: the stream must at least have finished the answer
+        if not done:  # no [DONE]: the stream must at least have finished the answer
             self._check_finished(finished, cancel)
 
     def completion_body(self, request: CompletionRequest) -> dict[str, Any]:
