@@ -54,9 +54,6 @@ class _Model:
     """The loaded tokenizer and inference session; immutable after construction, so shared across threads."""
 
     def __init__(self, folder: Path) -> None:
-        # ONNX Runtime (1.2x+) otherwise records a device id and usage events under ~/.cache/Microsoft
-        # for Microsoft's telemetry: a local app sends nothing, and a portable one writes only its folder.
-        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
         import onnxruntime as ort
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
