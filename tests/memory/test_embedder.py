@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from pathlib import Path
 
@@ -166,20 +167,33 @@ def test_identity_and_size_are_advertised():
     assert Embedder.model_id == "all-minilm-l6-v2" and Embedder.dimensions == 384
 
 
-def test_the_graph_uses_exact_erf_gelu_and_fused_attention():
-    import onnx
+def test_gelu_uses_erf_not_the_tanh_approximation():
+    x = np.linspace(-8, 8, 4001, dtype=np.float32).reshape(1, -1).repeat(300, axis=0)  # > one block
+    exact = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x[0].astype(np.float64)])
+    ours = embedder_module._gelu_inplace(x.copy())
+    assert np.abs(ours - exact).max() < 2e-6
+    assert np.abs(ours[-1] - exact).max() < 2e-6  # the last, partial block too
 
-    from qorven_local.memory.embedder import find_model_files
-    from qorven_local.memory.onnx_graph import build_model
-    from safetensors.numpy import load_file
 
-    folder = find_model_files()
-    graph, weights = build_model(load_file(str(folder / "model.safetensors")),
-                                 json.loads((folder / "config.json").read_text(encoding="utf-8")))
-    ops = [node.op_type for node in onnx.load_from_string(graph).graph.node]
-    # BiasGelu is exact-erf GELU (the tanh approximation is off by ~5e-4); one fused attention per layer
-    assert ops.count("BiasGelu") == 6 and "Tanh" not in ops and ops.count("Attention") == 6
-    # The weights stay numpy arrays handed over in memory: the graph itself is a few kilobytes.
-    assert len(graph) < 16_000
-    assert sum(a.size for a in weights.values()) > 22_000_000
-    assert all(a.dtype == np.float32 and a.flags.c_contiguous for a in weights.values())
+def test_a_short_text_alone_runs_the_halves_of_each_block_side_by_side(embedder, monkeypatch):
+    threads: list[str] = []
+    real_both = embedder_module.both
+
+    def watched_both(first, second, **options):
+        def watched_second():
+            threads.append(threading.current_thread().name)
+            return second()
+        return real_both(first, watched_second, **options)
+
+    monkeypatch.setattr(embedder_module, "both", watched_both)
+    short = [t for t in TEXTS if 2 < len(t.split()) < 20][:3]
+    one_by_one = np.stack([embedder.embed_one(text) for text in short])
+    # the attention block and the feed-forward block of each of the 6 layers, per text
+    assert len(threads) == 3 * 2 * 6
+    threads.clear()
+    long_text = next(t for t, item in zip(TEXTS, REFERENCE["items"]) if item["tokens"] > embedder_module.SPLIT_MAX_ROWS)
+    embedder.embed([long_text])
+    assert not threads  # a long batch is bound by arithmetic: it stays on the caller's thread
+    whole = np.stack([embedder._get_model().forward(embedder._get_model().encode([t]), split=False)[0] for t in short])
+    np.testing.assert_allclose(one_by_one, whole, atol=2e-6)
+    assert_matches_reference(one_by_one, VECTORS[[TEXTS.index(t) for t in short]], short)
