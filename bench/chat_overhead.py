@@ -10,6 +10,8 @@ client alternates direct and proxied requests so drift hits both sides alike:
   pair; p50 and p95 are reported.
 - throughput: ``--throughput-requests`` pairs of long answers (``--long-tokens``); tokens/s from
   sending the request to the last token; the ratio is proxied / direct (medians).
+- CPU: the server process's user + system time (``/proc/<pid>/stat``) over the throughput phase,
+  per proxied token: the number a regression in the streaming hot path moves first.
 
     .venv/bin/python bench/chat_overhead.py            # prints a summary, writes bench/results/chat_overhead.json
 """
@@ -66,6 +68,12 @@ def stream_once(client: httpx.Client, url: str, model: str, headers: dict[str, s
     return first - started, last - started, tokens
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process ``pid`` has used so far (Linux ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime in clock ticks
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -112,7 +120,10 @@ def main() -> None:
             floor = [(timed_get(server.url + "/v1/models/default", auth), timed_get(short_url + "/models", {}))
                      for _ in range(args.latency_requests)]
             latency = [pair(short_url, "short/fake-model") for _ in range(args.latency_requests)]
+            assert server.proc is not None
+            cpu_before = cpu_seconds(server.proc.pid)  # only proxied requests reach the server from here
             throughput = [pair(long_url, "long/fake-model") for _ in range(args.throughput_requests)]
+            server_cpu_s = cpu_seconds(server.proc.pid) - cpu_before
     finally:
         for proc in (short_fake, long_fake):
             proc.terminate()
@@ -139,6 +150,7 @@ def main() -> None:
         "tokens_per_s": {"direct_median": round(statistics.median(direct_tps)),
                          "proxied_median": round(statistics.median(proxied_tps)),
                          "ratio": round(statistics.median(proxied_tps) / statistics.median(direct_tps), 4)},
+        "server_cpu_per_token_us": round(server_cpu_s / sum(p[2] for _, p in throughput) * 1e6, 2),
         "targets": {"added_latency_p50_ms_max": 3.0, "throughput_ratio_min": 0.95},
     }
     result["targets"]["met"] = (result["added_latency_ms"]["p50"] <= 3.0
@@ -154,6 +166,8 @@ def main() -> None:
           " more than a GET the fake answers: the HTTP stack's floor)")
     print(f"tokens/s direct {result['tokens_per_s']['direct_median']}, through Qorven "
           f"{result['tokens_per_s']['proxied_median']}, ratio {result['tokens_per_s']['ratio']:.3f} (target >= 0.95)")
+    print(f"server CPU per proxied token {result['server_cpu_per_token_us']:.2f} us (user + system, "
+          f"{args.throughput_requests} answers of {args.long_tokens} tokens)")
     print(f"wrote {out}")
 
 

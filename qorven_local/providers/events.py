@@ -37,6 +37,7 @@ class ChatRequest:
     stop: str | list[str] | None = None
     response_format: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    n: int = 1  # choices asked for: only OpenAI-compatible upstreams answer more than one
 
     @classmethod
     def from_openai(cls, body: dict[str, Any], model: str | None = None) -> "ChatRequest":
@@ -51,6 +52,7 @@ class ChatRequest:
             stop=body.get("stop"),
             response_format=body.get("response_format"),
             extra={k: v for k, v in body.items() if k in OPENAI_PASSTHROUGH},
+            n=body.get("n") or 1,
         )
 
 
@@ -60,6 +62,7 @@ class TextDelta:
 
     text: str
     logprobs: list[dict[str, Any]] | None = None
+    choice: int = 0  # which of the request's ``n`` choices it belongs to
 
 
 @dataclass(slots=True, frozen=True)
@@ -70,6 +73,7 @@ class ReasoningDelta:
 
     text: str
     field: str = "reasoning_content"
+    choice: int = 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,6 +84,7 @@ class ToolCallDelta:
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+    choice: int = 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,6 +92,7 @@ class Finish:
     """The end of the answer, with OpenAI's reason: stop, length, tool_calls or content_filter."""
 
     reason: str
+    choice: int = 0
 
 
 @dataclass(slots=True, frozen=True)
@@ -230,3 +236,19 @@ def collect(events: Iterable[ChatEvent]) -> ChatResult:
     for event in events:
         assembler.add(event)
     return assembler.result()
+
+
+def collect_choices(events: Iterable[ChatEvent], n: int) -> list[ChatResult]:
+    """Drain a stream of ``n`` choices into one ``ChatResult`` each, by choice index; the usage
+    (one for the whole answer) goes on every result."""
+    assemblers = [StreamAssembler() for _ in range(n)]
+    usage: Usage | None = None
+    for event in events:
+        if type(event) is Usage:
+            usage = event  # type: ignore[assignment]
+        elif 0 <= event.choice < n:  # type: ignore[union-attr]
+            assemblers[event.choice].add(event)  # type: ignore[union-attr]
+    results = [a.result() for a in assemblers]
+    for result in results:
+        result.usage = usage
+    return results

@@ -64,43 +64,50 @@ class OpenAICompatProvider(HTTPProvider):
             body["stop"] = request.stop
         if request.response_format is not None:
             body["response_format"] = request.response_format
+        if request.n != 1:
+            body["n"] = request.n
         return body
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
         """Stream ``request``; yields TextDelta, ToolCallDelta, Finish and (after Finish) Usage."""
-        finished = False
-        seen_tools: set[int] = set()
+        done = False
+        finished: set[int] = set()  # choices that have their finish_reason
+        seen_tools: set[tuple[int, int]] = set()  # (choice, tool call index)
         loads = json.loads
         for data in self._stream_sse(self.base_url + "/chat/completions", self.build_body(request),
                                      cancel):
+            if done:
+                continue
             if data == b"[DONE]":
-                break
+                # Read on to the end of the body rather than break: a response left unfinished makes
+                # httpx close the connection, and a new one per request added ~0.5 ms to every answer.
+                done = True
+                continue
             try:
                 chunk = loads(data)
                 if chunk.get("error"):
                     raise self._in_stream_error(chunk["error"])
-                choices = chunk.get("choices")
-                if choices:
-                    choice = choices[0]  # we never ask for n > 1
+                for choice in chunk.get("choices") or ():  # one, unless the request asked for n > 1
+                    index = choice.get("index") or 0
                     delta = choice.get("delta")
                     if delta is None:  # a server that ignored stream=true sent the whole message
                         delta = _as_delta(choice.get("message") or {})
                     for key in _REASONING_KEYS:
                         reasoning = delta.get(key)
                         if reasoning and type(reasoning) is str:
-                            yield ReasoningDelta(reasoning, key)
+                            yield ReasoningDelta(reasoning, key, index)
                     content = delta.get("content")
                     logprobs = (choice.get("logprobs") or {}).get("content")
                     if content or logprobs:
-                        yield TextDelta(content or "", logprobs or None)
+                        yield TextDelta(content or "", logprobs or None, index)
                     tool_calls = delta.get("tool_calls")
                     if tool_calls:
-                        yield from _tool_deltas(tool_calls, seen_tools)
+                        yield from _tool_deltas(tool_calls, seen_tools, index)
                     reason = choice.get("finish_reason")
-                    if reason and not finished:
-                        finished = True
-                        yield Finish(reason)
+                    if reason and index not in finished:
+                        finished.add(index)
+                        yield Finish(reason, index)
                 usage = chunk.get("usage")
                 if usage:
                     details = {k: usage[k] for k in _USAGE_DETAILS if isinstance(usage.get(k), dict)}
@@ -109,8 +116,8 @@ class OpenAICompatProvider(HTTPProvider):
             except (ValueError, TypeError, KeyError, AttributeError, IndexError):
                 # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
                 raise self._stream_error("sent a malformed stream chunk") from None
-        else:  # no [DONE]: the stream must at least have finished the answer
-            self._check_finished(finished, cancel)
+        if not done:  # no [DONE]: the stream must at least have finished the answer
+            self._check_finished(bool(finished), cancel)
 
     def completion_body(self, request: CompletionRequest) -> dict[str, Any]:
         """The JSON body for ``POST {base_url}/completions`` (a one-prompt list goes as a string)."""
@@ -189,7 +196,8 @@ class OpenAICompatProvider(HTTPProvider):
         return [ModelInfo(m.get("model") or m["name"], "ollama") for m in payload.get("models") or []]
 
 
-def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[int]) -> Iterator[ToolCallDelta]:
+def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[tuple[int, int]],
+                 choice: int = 0) -> Iterator[ToolCallDelta]:
     """Normalize tool call pieces: id and name only on a call's first delta, whatever the server repeats."""
     for position, call in enumerate(tool_calls):
         index = call.get("index", position)  # some servers omit index when sending whole calls
@@ -197,12 +205,12 @@ def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[int]) -> Iterator[T
         args = fn.get("arguments") or ""
         if type(args) is not str:  # a few servers send parsed objects
             args = json.dumps(args)
-        if index in seen:
+        if (choice, index) in seen:
             if args:
-                yield ToolCallDelta(index, arguments=args)
+                yield ToolCallDelta(index, arguments=args, choice=choice)
         else:
-            seen.add(index)
-            yield ToolCallDelta(index, call.get("id"), fn.get("name"), args)
+            seen.add((choice, index))
+            yield ToolCallDelta(index, call.get("id"), fn.get("name"), args, choice)
 
 
 def _as_delta(message: dict[str, Any]) -> dict[str, Any]:

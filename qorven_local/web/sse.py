@@ -43,34 +43,36 @@ class ChunkWriter:
         self._text_head = head + b'[{"index":0,"delta":{"content":'
         self._tail = b'},"logprobs":null,"finish_reason":null}]}\n\n'
 
-    def text(self, text: str, logprobs: list[dict[str, Any]] | None = None) -> bytes:
+    def text(self, text: str, logprobs: list[dict[str, Any]] | None = None, choice: int = 0) -> bytes:
         """A text delta; with the upstream's token ``logprobs`` for it, they ride in the same chunk."""
-        if logprobs is not None:
-            return self.delta({"content": text}, logprobs={"content": logprobs, "refusal": None})
+        if logprobs is not None or choice:
+            return self.delta({"content": text}, logprobs=None if logprobs is None
+                              else {"content": logprobs, "refusal": None}, index=choice)
         return self._text_head + _encode_str(text).encode("utf-8") + self._tail
 
-    def reasoning(self, text: str, field: str = "reasoning_content") -> bytes:
+    def reasoning(self, text: str, field: str = "reasoning_content", choice: int = 0) -> bytes:
         """A reasoning delta, under the field name the upstream used."""
-        return self.delta({field: text})
+        return self.delta({field: text}, index=choice)
 
     def delta(self, delta: dict[str, Any], finish_reason: str | None = None,
-              logprobs: dict[str, Any] | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
+              logprobs: dict[str, Any] | None = None, index: int = 0) -> bytes:
+        """A chunk of choice ``index`` (0 unless the request asked for n > 1)."""
+        choice = {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
         return self._head + _dumps([choice]) + b"}\n\n"
 
-    def role(self) -> bytes:
-        return self.delta({"role": "assistant", "content": ""})
+    def role(self, choice: int = 0) -> bytes:
+        return self.delta({"role": "assistant", "content": ""}, index=choice)
 
-    def tool_call(self, index: int, call_id: str | None, name: str | None, arguments: str) -> bytes:
+    def tool_call(self, index: int, call_id: str | None, name: str | None, arguments: str, choice: int = 0) -> bytes:
         call: dict[str, Any] = {"index": index}
         if call_id is not None or name is not None:  # the call's first delta
             call.update(id=call_id, type="function", function={"name": name, "arguments": arguments})
         else:
             call["function"] = {"arguments": arguments}
-        return self.delta({"tool_calls": [call]})
+        return self.delta({"tool_calls": [call]}, index=choice)
 
-    def finish(self, reason: str) -> bytes:
-        return self.delta({}, reason)
+    def finish(self, reason: str, choice: int = 0) -> bytes:
+        return self.delta({}, reason, index=choice)
 
     def usage(self, usage: dict[str, Any]) -> bytes:
         return self._head + b"[]," + b'"usage":' + _dumps(usage) + b"}\n\n"

@@ -131,6 +131,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    peer: tuple[str, int] | None = None  # the client's address: one per connection it opened
 
 
 def echo_last_user(body: dict[str, Any]) -> Reply:
@@ -287,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, body: Any) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = self.path.split("?")[0]
-        self.fake._record(RecordedRequest(self.command, self.path, headers, body))
+        self.fake._record(RecordedRequest(self.command, self.path, headers, body, tuple(self.client_address)))
         anthropic = "anthropic-version" in headers or path == "/v1/messages"
         try:
             if path == "/api/tags" and self.command == "GET":

@@ -129,6 +129,11 @@ class Renderer(ABC):
         """The frame an upstream sends when it fails mid-stream."""
 
 
+def _choice_mark(index: int) -> str:
+    """What the fake appends to choice ``index`` > 0 of an n > 1 answer, so each choice differs."""
+    return f" #{index}"
+
+
 def _sse(payload: Any, event: str | None = None) -> bytes:
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
@@ -144,14 +149,22 @@ class OpenAIRenderer(Renderer):
                                      for cid, name, p in reply.call_pieces()]
         if reply.reasoning:
             message[reply.reasoning_field] = reply.reasoning
+        # With n > 1 (as OpenAI honours it), choice i > 0 answers the same text followed by " #i".
+        choices = [{"index": 0, "message": message, "logprobs": self._logprobs(reply.pieces()),
+                    "finish_reason": reply.reason()}]
+        for i in range(1, self._choices()):
+            other = {**message, "content": (message["content"] or "") + _choice_mark(i)}
+            choices.append({"index": i, "message": other, "logprobs": None, "finish_reason": reply.reason()})
         answer = {"id": "chatcmpl-fake", "object": "chat.completion", "created": CREATED,
-                  "model": self.model, "system_fingerprint": None,
-                  "choices": [{"index": 0, "message": message, "logprobs": self._logprobs(reply.pieces()),
-                               "finish_reason": reply.reason()}],
+                  "model": self.model, "system_fingerprint": None, "choices": choices,
                   "usage": self._usage_body(reply)}
         if not reply.usage:
             del answer["usage"]
         return answer
+
+    def _choices(self) -> int:
+        n = self.body.get("n")
+        return n if type(n) is int and n > 1 else 1
 
     def _usage_body(self, reply: Reply) -> dict[str, Any]:
         """OpenAI's usage object; a reasoning reply reports its reasoning tokens (one per word) as OpenAI does."""
@@ -176,9 +189,15 @@ class OpenAIRenderer(Renderer):
         if include_usage:
             base["usage"] = None  # OpenAI sends an explicit null until the last chunk
 
-        def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
-            return _sse({**base, "choices": [{"index": 0, "delta": delta, "logprobs": logprobs,
+        n = self._choices()
+
+        def one(index: int, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
+            return _sse({**base, "choices": [{"index": index, "delta": delta, "logprobs": logprobs,
                                               "finish_reason": finish}]})
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> bytes:
+            """The same delta for each of the n choices, interleaved as OpenAI streams them."""
+            return b"".join(one(i, delta, finish, logprobs) for i in range(n))
 
         yield chunk({"role": "assistant", "content": ""})
         for piece in _split(reply.reasoning):
@@ -191,6 +210,8 @@ class OpenAIRenderer(Renderer):
                  "function": {"name": name, "arguments": ""}}]}),
             tool_args=lambda i, piece: chunk({"tool_calls": [
                 {"index": i, "function": {"arguments": piece}}]}))
+        for i in range(1, n):
+            yield one(i, {"content": _choice_mark(i)})
         yield chunk({}, reply.reason())
         if include_usage:
             yield _sse({**base, "choices": [], "usage": self._usage_body(reply)})

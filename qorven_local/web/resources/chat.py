@@ -18,8 +18,9 @@ from qorven_local.agents.sessions import SessionService
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import ValidationError
 from qorven_local.agents.types import Agent, Session
-from qorven_local.providers.events import (ChatRequest, Finish, ReasoningDelta, TextDelta, ToolCallDelta, Usage,
-                                           collect)
+from qorven_local.providers.events import (ChatRequest, ChatResult, Finish, ReasoningDelta, TextDelta, ToolCallDelta,
+                                           Usage, collect, collect_choices)
+from qorven_local.providers.openai_compat import KINDS as OPENAI_KINDS
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.providers.registry import ResolvedModel
 from qorven_local.security.ratelimit import ConcurrencyCap
@@ -28,6 +29,7 @@ from qorven_local.web.spec import operation
 from qorven_local.web.sse import DONE, ChunkWriter, SSEBridge, bridge_for, named, respond_stream, tool_event
 from qorven_local.web.validation import validate
 
+MAX_CHOICES = 128  # OpenAI's own limit on n
 _MESSAGE = {"type": "object", "required": ["role"], "properties": {"role": {"enum": list(ROLES)}}}
 OPENAI_FORM = {
     "type": "object", "required": ["model", "messages"],
@@ -40,7 +42,8 @@ OPENAI_FORM = {
         "stream": {"type": ["boolean", "null"]},
         "stream_options": {"type": ["object", "null"]},
         "tools": {"type": ["array", "null"], "items": {"type": "object"}},
-        "n": {"type": ["integer", "null"], "minimum": 1, "maximum": 1, "description": "only 1 is supported"},
+        "n": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_CHOICES,
+              "description": "choices to generate: passed to OpenAI-compatible provider models; agents answer 1"},
         "temperature": {"type": ["number", "null"]},
         "max_tokens": {"type": ["integer", "null"]}, "max_completion_tokens": {"type": ["integer", "null"]},
         "stop": {"type": ["string", "array", "null"]},
@@ -101,8 +104,9 @@ def check_openai_form(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     if tools is not None and any(type(t) is not dict for t in tools):
         raise ValidationError("tools must be an array of objects", param="tools")
-    if body.get("n") not in (None, 1):
-        raise ValidationError("only n=1 is supported", param="n")
+    n = body.get("n")
+    if n is not None and (type(n) is not int or not 1 <= n <= MAX_CHOICES):
+        raise ValidationError(f"n must be an integer from 1 to {MAX_CHOICES}", param="n")
 
 
 def _is_qorven_form(body: dict[str, Any]) -> bool:
@@ -164,6 +168,9 @@ class ChatCompletionsResource:
             return
         target = self.model_ids.chat_target(tenant, body["model"])
         if target.agent is not None:
+            if (body.get("n") or 1) > 1:
+                raise ValidationError(f"n > 1 is not supported for agents: {body['model']} runs once and gives one "
+                                      "answer (send the request n times, or use a provider model)", param="n")
             run = RunRequest(tenant_id=tenant, agent=target.agent, session=None, user_message=None, channel="api",
                              messages=list(body["messages"]), client=ChatRequest.from_openai(body))
             self._agent(req, resp, run, body["model"], stream, include_usage, completion_id, created, rid,
@@ -208,7 +215,7 @@ class ChatCompletionsResource:
         runner = self.runner
         if not stream:
             result = runner.run(run)
-            resp.media = _completion(completion_id, created, model_name, result.content, result.client_tool_calls,
+            resp.media = _agent_completion(completion_id, created, model_name, result.content, result.client_tool_calls,
                                      _reason(result.finish_reason), result.usage,
                                      qorven={"session_id": result.session_id, "message_id": result.message_id,
                                              "tool_calls": result.tool_calls} if named_events else None)
@@ -264,41 +271,44 @@ class ChatCompletionsResource:
         tenant = principal(req).tenant_id
         # logprobs go to the client only when it asked for them, whatever an upstream sends unasked
         want_logprobs = body.get("logprobs") is True
+        n = request.n
+        if n > 1 and resolved.provider.kind not in OPENAI_KINDS:
+            raise ValidationError(f"n > 1 needs an OpenAI-compatible provider: {resolved.provider.kind} "
+                                  "providers answer one choice", param="n")
         if not stream:
             with self.streams.acquire(tenant):
-                result = collect(adapter.stream_chat(request))
-            resp.media = _completion(completion_id, created, model_name, result.text, result.tool_calls or None,
-                                     result.finish_reason or "stop",
-                                     _usage_or_estimate(result.usage, request.messages,
-                                                        len(result.text) + len(result.reasoning)),
-                                     reasoning={result.reasoning_field: result.reasoning} if result.reasoning else None,
-                                     logprobs=result.logprobs if want_logprobs else None)
+                events = adapter.stream_chat(request)
+                results = [collect(events)] if n == 1 else collect_choices(events, n)
+            chars = sum(len(r.text) + len(r.reasoning) for r in results)
+            resp.media = _completion(completion_id, created, model_name, results,
+                                     _usage_or_estimate(results[0].usage, request.messages, chars), want_logprobs)
             return
         cancel = threading.Event()
         writer = ChunkWriter(completion_id, created, model_name)
-        state: dict[str, Any] = {"usage": None, "finished": None, "chars": 0}
+        finished: dict[int, str] = {}  # choice index -> finish_reason sent
+        state: dict[str, Any] = {"usage": None, "chars": 0}
 
         def frame_of(event: Any) -> bytes | None:
             kind = type(event)
             if kind is TextDelta:
                 state["chars"] += len(event.text)
-                return writer.text(event.text, event.logprobs if want_logprobs else None)
+                return writer.text(event.text, event.logprobs if want_logprobs else None, event.choice)
             if kind is ReasoningDelta:
                 state["chars"] += len(event.text)
-                return writer.reasoning(event.text, event.field)
+                return writer.reasoning(event.text, event.field, event.choice)
             if kind is ToolCallDelta:
-                return writer.tool_call(event.index, event.id, event.name, event.arguments)
+                return writer.tool_call(event.index, event.id, event.name, event.arguments, event.choice)
             if kind is Finish:
-                if state["finished"] is not None:
+                if event.choice in finished or event.choice >= n:
                     return None
-                state["finished"] = event.reason
-                return writer.finish(event.reason)
+                finished[event.choice] = event.reason
+                return writer.finish(event.reason, event.choice)
             if kind is Usage:
                 state["usage"] = event
             return None
 
         def tail() -> bytes:
-            out = b"" if state["finished"] is not None else writer.finish("stop")
+            out = b"".join(writer.finish("stop", i) for i in range(n) if i not in finished)
             if include_usage:
                 out += writer.usage(_usage_or_estimate(state["usage"], request.messages, state["chars"]))
             return out + DONE
@@ -308,7 +318,7 @@ class ChatCompletionsResource:
         slot = self.streams.acquire(tenant)
         try:
             events = adapter.stream_chat(request, cancel)
-            first = writer.role()
+            first = writer.role() if n == 1 else b"".join(writer.role(i) for i in range(n))
             for event in events:
                 frame = frame_of(event)
                 if frame is not None:
@@ -356,19 +366,37 @@ def _estimate_usage(messages: list[dict[str, Any]], completion_chars: int) -> di
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _completion(completion_id: str, created: int, model: str, content: str, tool_calls: list | None,
-                finish_reason: str, usage: dict | None, qorven: dict | None = None,
-                reasoning: dict[str, str] | None = None, logprobs: list | None = None) -> dict[str, Any]:
-    """A ``chat.completion``; ``reasoning`` is ``{field: text}`` as the upstream named it, ``logprobs`` its tokens'."""
+def _completion(completion_id: str, created: int, model: str, results: list[ChatResult], usage: dict | None,
+                want_logprobs: bool) -> dict[str, Any]:
+    """A proxied ``chat.completion`` with one choice per result (``n`` of them)."""
+    choices = [_choice(i, r.text, r.tool_calls or None, r.finish_reason or "stop",
+                       {r.reasoning_field: r.reasoning} if r.reasoning else None,
+                       r.logprobs if want_logprobs else None) for i, r in enumerate(results)]
+    return _envelope(completion_id, created, model, choices, usage)
+
+
+def _agent_completion(completion_id: str, created: int, model: str, content: str, tool_calls: list | None,
+                      finish_reason: str, usage: dict | None, qorven: dict | None = None) -> dict[str, Any]:
+    """An agent's ``chat.completion`` (one choice; the Qorven form adds ``qorven``)."""
+    return _envelope(completion_id, created, model, [_choice(0, content, tool_calls, finish_reason)], usage, qorven)
+
+
+def _choice(index: int, content: str, tool_calls: list | None, finish_reason: str,
+            reasoning: dict[str, str] | None = None, logprobs: list | None = None) -> dict[str, Any]:
+    """One choice; ``reasoning`` is ``{field: text}`` as the upstream named it, ``logprobs`` its tokens'."""
     message: dict[str, Any] = {"role": "assistant", "content": content if content or not tool_calls else None,
                                "refusal": None, **(reasoning or {})}
     if tool_calls:
         message["tool_calls"] = tool_calls
+    return {"index": index, "message": message,
+            "logprobs": None if logprobs is None else {"content": logprobs, "refusal": None},
+            "finish_reason": _reason(finish_reason)}
+
+
+def _envelope(completion_id: str, created: int, model: str, choices: list[dict[str, Any]], usage: dict | None,
+              qorven: dict | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": completion_id, "object": "chat.completion", "created": created, "model": model,
-                           "choices": [{"index": 0, "message": message,
-                                        "logprobs": None if logprobs is None else {"content": logprobs,
-                                                                                    "refusal": None},
-                                        "finish_reason": _reason(finish_reason)}]}
+                           "choices": choices}
     if usage is not None:
         out["usage"] = usage
     if qorven is not None:
