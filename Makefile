@@ -51,7 +51,9 @@ test: venv system-deps
 	@$(MAKE) --no-print-directory gui-backend
 	@$(MAKE) --no-print-directory build
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	# three workers (pytest-xdist): most tests wait on servers, browsers and subprocesses, so even two cores
+	# run the ~1,330 tests in about 6 minutes instead of about 15
+	$(BIN)/python -m pytest -n 3
 
 clean:
 	rm -rf $(VENV) dist build/__build__ .pytest_cache .mypy_cache test-output
