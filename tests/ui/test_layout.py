@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.ui.conftest import SHOTS, UI
 
-SCREENS = ["Chat", "Agents", "Memory", "Rooms", "Channels", "Models", "Settings"]
+SCREENS = ["Chat", "Agents", "Memory", "Rooms", "Channels", "Models", "Settings", "Tools"]
 SIZES = [(640, 480), (1280, 800), (1920, 1080)]
 
 
