@@ -65,6 +65,10 @@ KNOWN_ISSUES = [
     # 400 (the header is not a parameter the operation declarations can express)
     ("POST /mcp", "valid_data_is_accepted", lambda case, error: "Mcp-Session-Id" in str(error.get("message"))),
     ("DELETE /mcp", "valid_data_is_accepted", lambda case, error: "Mcp-Session-Id" in str(error.get("message"))),
+    # the contract, not a bug: a model id naming an agent (the fuzzer creates agents named like "0") runs
+    # once, so n > 1 is refused with 400 naming n (API.md, Chat: agents answer as one run)
+    ("POST /v1/chat/completions", "valid_data_is_accepted",
+     lambda case, error: error.get("param") == "n" and str(error.get("message")).startswith("n > 1 is not supported for agents")),
     # the fuzzer, not a bug: its coverage phase encodes a binary `file` beside a text field so that the body
     # carries no part named `file` (seen: "the form has no file", or the PNG's bytes in a text field);
     # real multipart clients' uploads are accepted (tests/documents, tests/ui/test_documents.py)

@@ -16,6 +16,12 @@ import { ConversationList } from "../chat-list.js";
 import { attachControl } from "../attach.js";
 
 export async function mount(container, { navigate }) {
+  // Declared first: the conversations list and the composer can call back (open a session, watch it)
+  // while the agents are still loading below.
+  let sessionUnsub = null;
+  let agentUnsub = null;
+  let liveView = null;      // a reply streaming elsewhere, rendered from message.delta events
+  const ownIds = new Set(); // answers of our own runs: their trailing events must not trigger a reload
   const state = {
     agents: [],
     agentId: "",
@@ -129,10 +135,6 @@ export async function mount(container, { navigate }) {
   }
 
   // ---- live updates: another client (a channel, the CLI, a second window) using this session ----
-  let sessionUnsub = null;
-  let agentUnsub = null;
-  let liveView = null;      // a reply streaming elsewhere, rendered from message.delta events
-  const ownIds = new Set(); // answers of our own runs: their trailing events must not trigger a reload
   const reloadQuietly = debounce(() => {
     if (!state.run && state.sessionId) loadMessages(state.sessionId, true);
   }, 250);
