@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from qorven_local.documents.types import Document
 from qorven_local.models import Page
 from qorven_local.storage.db import Connection, Database, Row
-from qorven_local.storage.paging import check_limit, decode_cursor, encode_cursor, fetch_page
+from qorven_local.storage.paging import check_limit, decode_cursor, encode_cursor, fetch_page, tenant_filters
 
 DOCUMENT_COLUMNS = ("id", "tenant_id", "scope", "audience", "agent_id", "session_id", "title", "filename",
                     "media_type", "bytes", "sha256", "status", "error", "pages", "chunks", "created_at")
@@ -77,11 +77,7 @@ class DocumentStore:
 
     def page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None, cursor: str | None) -> Page:
         """A tenant's documents, newest first, filtered by scope, agent, session or status."""
-        where, params = ["tenant_id = ?"], [tenant_id]
-        for key in ("scope", "agent_id", "session_id", "status"):
-            if filters.get(key) is not None:
-                where.append(f"{key} = ?")
-                params.append(filters[key])
+        where, params = tenant_filters(tenant_id, filters, ("scope", "agent_id", "session_id", "status"))
         with self.db.read() as conn:
             return fetch_page(conn, "SELECT rowid AS _rowid, * FROM documents", where, params, limit=limit,
                               cursor=cursor, newest_first=True, build=row_to_document)

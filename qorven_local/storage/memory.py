@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from qorven_local.memory.types import Memory
 from qorven_local.models import Page
 from qorven_local.storage.db import Connection, Database, Row, table_tools
-from qorven_local.storage.paging import fetch_page
+from qorven_local.storage.paging import fetch_page, tenant_filters
 
 T = TypeVar("T")
 
@@ -163,11 +163,7 @@ class MemoryStore:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def page(self, tenant_id: str, filters: dict[str, Any], *, limit: int | None, cursor: str | None) -> Page:
-        where, params = ["tenant_id = ?"], [tenant_id]
-        for key in ("agent_id", "scope", "kind", "session_id", "source"):
-            if filters.get(key) is not None:
-                where.append(f"{key} = ?")
-                params.append(filters[key])
+        where, params = tenant_filters(tenant_id, filters, ("agent_id", "scope", "kind", "session_id", "source"))
         with self.db.read() as conn:
             return fetch_page(conn, "SELECT rowid AS _rowid, * FROM memories", where, params, limit=limit,
                               cursor=cursor, newest_first=True, build=row_to_memory)

@@ -58,6 +58,17 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
+def tenant_filters(tenant_id: str, filters: dict[str, Any], keys: Sequence[str]) -> tuple[list[str], list[Any]]:
+    """``WHERE`` terms and parameters for a tenant's rows whose ``keys`` columns equal the given filters
+    (a filter that is None or absent is not applied)."""
+    where, params = ["tenant_id = ?"], [tenant_id]
+    for key in keys:
+        if filters.get(key) is not None:
+            where.append(f"{key} = ?")
+            params.append(filters[key])
+    return where, params
+
+
 def fetch_page(conn: Connection, select: str, where: Sequence[str], params: Sequence[Any], *, limit: int | None,
                cursor: str | None, newest_first: bool, build: Callable[[Row], Any]) -> Page:
     """Run ``select`` (which must select ``rowid AS _rowid`` and ``id``) with keyset paging."""
