@@ -27,6 +27,8 @@ from qorven_local.memory.service import MemoryService
 from qorven_local.memory.warmup import EmbedderWarmUp
 from qorven_local.providers.local.importer import default_allowed_roots
 from qorven_local.providers.local.options import LocalOptions
+from qorven_local.native_dialogs import FileDialogs
+from qorven_local.providers.local.preload import LocalModelPreload
 from qorven_local.providers.local.starter import find_starter_models
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
@@ -130,7 +132,9 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
         limiter=RateLimiter(clock, config.rate_ip_rps, config.rate_ip_burst, config.rate_tenant_per_min,
                             config.max_streams_per_tenant),
         tools=tools, agents=agents, sessions=sessions, providers=providers, model_ids=model_ids, memory=memory,
-        embedder_warm_up=warm_up, runner=runner, responses=ResponseService(ResponseStore(db), clock, ids),
+        embedder_warm_up=warm_up, local_preload=LocalModelPreload(providers, enabled=config.local_preload),
+        file_dialogs=FileDialogs(),
+        runner=runner, responses=ResponseService(ResponseStore(db), clock, ids),
         tool_service=ToolService(registry=tools, agents=agents, memory=memory, delegation=runner.delegation,
                                  db=db, config=config, ids=ids, clock=clock),
         rooms=RoomService(db=db, agents=agents, sessions=sessions, runner=runner, hub=hub, ids=ids, clock=clock),

@@ -105,6 +105,8 @@ SETTINGS: tuple[Setting, ...] = (
             "embedded in the background: 202 processing, progress on /ws as document.progress.", int),
     Setting("mcp_timeout", 60.0, "Seconds an MCP server gets to start and list its tools, or to answer one tool "
             "call, before the call fails with a tool error.", float),
+    Setting("local_preload", True, "Load the default model at start when it is a local GGUF file, so the first "
+            "question does not wait for it to load (it is unloaded after local_idle_seconds unused).", _bool),
     Setting("local_starter", True, "Every tenant has a `local` provider (not deletable) listing the installed "
             "starter model; with no default set and no other provider, its first model is the default.", _bool),
 )

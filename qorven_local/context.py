@@ -26,6 +26,8 @@ from qorven_local.memory.service import MemoryService
 from qorven_local.memory.warmup import EmbedderWarmUp
 from qorven_local.mcp.server import McpEndpoint
 from qorven_local.mcp.service import McpService
+from qorven_local.native_dialogs import FileDialogs
+from qorven_local.providers.local.preload import LocalModelPreload
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.rooms.service import RoomService
 from qorven_local.security.access import AccessPolicy
@@ -62,6 +64,8 @@ class AppContext:
     model_ids: ModelDirectory
     memory: MemoryService
     embedder_warm_up: EmbedderWarmUp
+    local_preload: LocalModelPreload  # loads a local default model at start
+    file_dialogs: FileDialogs       # the desktop window's native file dialog, attached while it is open
     runner: AgentRunner             # every agent run (chat, rooms, channels, delegation) goes through it
     responses: ResponseService      # the Responses API's stored answers
     tool_service: ToolService       # the /v1/tools catalogue and audited invoke

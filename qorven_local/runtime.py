@@ -23,15 +23,18 @@ log = logging.getLogger("qorven")
 
 
 def start_workers(ctx: AppContext) -> None:
-    """Background work that starts once the server is up: the channel worker and the embedder's warm-up."""
+    """Background work that starts once the server is up: the channel worker, the embedder's warm-up and
+    the preload of a local default model."""
     ctx.channels.start_worker()
     warm_embedder(ctx.embedder_warm_up)
+    ctx.local_preload.start()
 
 
 def stop_workers(ctx: AppContext) -> None:
     """Before the database closes: stop the channel worker (jobs in progress finish), close provider pools,
     the documents worker, and the MCP servers' sessions and child processes."""
-    for stop in (ctx.channels.stop_worker, ctx.providers.close, ctx.documents.close, ctx.mcp.close):
+    for stop in (ctx.local_preload.stop, ctx.channels.stop_worker, ctx.providers.close, ctx.documents.close,
+                 ctx.mcp.close):
         try:
             stop()
         except Exception:

@@ -164,11 +164,13 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
         print(f"Qorven Local {__version__} serving at {url}  (data: {config.home})", flush=True)
 
         if mode == "window" and window is not None:
+            runtime.ctx.file_dialogs.attach(window.choose_file)  # the page's "Choose file…" opens it
             try:
                 window.run()
                 return 0
             except Exception as exc:  # GuiUnavailable or a backend that failed to start
                 print(f"The desktop window could not open ({exc}); using the browser instead.", flush=True)
+                runtime.ctx.file_dialogs.detach()
                 window = None
                 mode = "browser"
         if mode == "browser":

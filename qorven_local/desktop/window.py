@@ -114,6 +114,14 @@ class DesktopWindow:
         if self._on_loaded:
             self._on_loaded()
 
+    def choose_file(self, file_types: tuple[str, ...]) -> str | None:
+        """The native "open file" dialog (any thread; waits for the person): the chosen path, or None."""
+        window = self._window
+        if window is None or self._closed.is_set():
+            return None
+        chosen = window.create_file_dialog(self._webview.FileDialog.OPEN, allow_multiple=False, file_types=file_types)
+        return str(chosen[0]) if chosen else None
+
     def activate(self) -> bool:
         """Bring the window to the front (a second launch asked for it)."""
         if self._window is None or self._closed.is_set():

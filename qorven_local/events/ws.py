@@ -179,15 +179,17 @@ class WebSocketGateway:
                 session.release_wake()
                 session = None
             if session is not None:
+                # started under the lock, so close() never sees (and joins) a session whose thread
+                # has not started yet
+                try:
+                    session.thread.start()
+                except RuntimeError:  # can't start a thread: refuse like the cap does
+                    session.release_wake()
+                    session = None
+            if session is not None:
                 self._sessions.add(session)
                 self._start_watcher()
-        if session is not None:
-            try:
-                session.thread.start()
                 return
-            except RuntimeError:  # can't start a thread: refuse like the cap does
-                session.release_wake()
-                self._forget(session)
         self._count("refused_busy")
         _send_and_close(sock, self._error_bytes(_too_many_sessions(), self._new_request_id()))
 

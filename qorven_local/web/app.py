@@ -13,6 +13,7 @@ from qorven_local.web.resources.auth import LogoutResource, SignInResource
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
+from qorven_local.web.resources.desktop import DesktopResource, FileDialogResource
 from qorven_local.web.resources.downloads import BackupResource, MemoryExportResource
 from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.completions import CompletionsResource
@@ -87,6 +88,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         *room_routes(ctx.rooms, ctx.config.sse_ping_seconds, ctx.limiter.streams),
         Route("/v1/backup", BackupResource(ctx.config.db_path, ctx.config.home / "backups", ctx.clock)),
         Route("/v1/memory/export", MemoryExportResource(ctx.memory.store, ctx.clock)),
+        Route("/v1/desktop", DesktopResource(ctx.file_dialogs)),
+        Route("/v1/desktop/file-dialog", FileDialogResource(ctx.file_dialogs)),
         *document_routes(ctx.documents),
         *mcp_routes(ctx.mcp_endpoint, ctx.mcp),
         Route("/", UIResource()),

@@ -27,7 +27,9 @@ TEST_LIMITS = {"rate_ip_rps": "100000", "rate_ip_burst": "100000", "rate_tenant_
                "max_streams_per_tenant": "1000", "max_sockets_per_tenant": "1000",
                # no automatic local provider / starter default: tests configure the providers they use
                # (tests/local_models/test_first_answer.py turns it on)
-               "local_starter": "false"}
+               "local_starter": "false",
+               # no background load of a local default at start (tests/local_models/test_preload.py turns it on)
+               "local_preload": "false"}
 URL_LINE = re.compile(r"serving at (http://\S+?)/?\s")
 
 

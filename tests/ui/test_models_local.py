@@ -49,3 +49,28 @@ def test_import_a_gguf_file_and_use_it_from_the_first_run_screen(ui, server, api
     expect(card.get_by_text("Default model", exact=True)).to_be_visible()
     ui.shot("models-on-this-computer")
     ui.assert_clean()
+
+
+def test_in_the_desktop_window_choose_file_opens_the_native_dialog_and_imports(ui, server, api):
+    """The window attaches its dialog (here: a stand-in chooser on the server side, as pywebview's would
+    answer); the card then offers "Choose file…", and picking a file imports it at once."""
+    local = local_provider(api)
+    (server.home / "picked").mkdir()
+    source = write_tiny_llama(server.home / "picked" / "picked-model.gguf")
+    offered: list[tuple[str, ...]] = []
+    server.ctx.file_dialogs.attach(lambda file_types: (offered.append(file_types), str(source))[1])
+    try:
+        ui.open(server.admin_token, "models")
+        card = ui.page.get_by_role("region", name="Models on this computer")
+        card.get_by_role("button", name="Choose file…").click()
+        model_id = f"{local['name']}/picked-model"
+        expect(card.get_by_text(model_id, exact=True)).to_be_visible()
+        assert offered and offered[0][0] == "GGUF models (*.gguf)"
+        ui.shot("models-choose-file-imported")
+    finally:
+        server.ctx.file_dialogs.detach()
+    ui.page.reload()
+    card = ui.page.get_by_role("region", name="Models on this computer")
+    expect(card.get_by_label("GGUF file path")).to_be_visible()
+    expect(card.get_by_role("button", name="Choose file…")).to_have_count(0)  # a browser types the path
+    ui.assert_clean()

@@ -213,6 +213,24 @@ export function localModelsCard({ local, models, defaultModel, onChanged, onAddP
   const importForm = h("form", { class: "stack" },
     field("GGUF file path", path, "The file is copied into Qorven's models folder; it must be in your home folder or Qorven's data folder."),
     h("div", { class: "actions" }, importBtn), importOut);
+  // In the desktop window the native file dialog picks the file (the server opens it: see /v1/desktop).
+  api.get("desktop").then((d) => {
+    if (!d || !d.file_dialog) return;
+    const choose = h("button", { type: "button" }, "Choose file…");
+    choose.addEventListener("click", async () => {
+      choose.disabled = true;
+      try {
+        const picked = await api.post("desktop/file-dialog", { purpose: "gguf" });
+        if (picked && picked.path) {
+          path.value = picked.path;
+          importForm.requestSubmit();
+        }
+      } catch (err) {
+        replace(importOut, h("div", { class: "error-box", role: "alert" }, `Could not open the file dialog: ${err.message}`));
+      } finally { choose.disabled = false; }
+    });
+    importBtn.before(choose);
+  }).catch(() => {});
   importForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!local) { replace(importOut, h("div", { class: "error-box", role: "alert" }, "This server has no provider for local models.")); return; }

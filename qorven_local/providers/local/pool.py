@@ -72,6 +72,11 @@ class ModelPool:
         with self._cond:
             return list(self._models)
 
+    def in_use(self) -> list[str]:
+        """Paths of the models a request is using (or loading) now."""
+        with self._cond:
+            return [k for k, e in self._models.items() if e.users > 0]
+
     def acquire(self, path: Path, n_ctx: int, timeout: float = 300.0) -> LoadedModel:
         key = str(path)
         deadline = time.monotonic() + timeout
@@ -146,11 +151,20 @@ class ModelPool:
             time.sleep(interval)
             self.sweep()
 
+    def unload_idle(self) -> list[str]:
+        """Unload every model no request is using now; returns their paths."""
+        with self._cond:
+            idle = [k for k, e in self._models.items() if e.users == 0 and e.llm is not None]
+            for key in idle:
+                _unload(self._models.pop(key), key)
+            if idle:
+                self._cond.notify_all()
+        return idle
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            for key in [k for k, e in self._models.items() if e.users == 0 and e.llm is not None]:
-                _unload(self._models.pop(key), key)
+        self.unload_idle()
 
 
 def _unload(entry: LoadedModel, key: str) -> None:

@@ -65,6 +65,27 @@ def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def halting(llm: Any, halt: Callable[[], bool]) -> Any:
+    """A llama.cpp logits processor that forces the end-of-sequence token once ``halt()`` is true.
+
+    A cancel must end a generation at its next token. Checking between streamed chunks is not enough:
+    llama.cpp withholds text that may begin a stop string or an unfinished character, and a model can
+    go on for hundreds of tokens without a chunk while it holds the model (seen with a random-weight
+    model: the next request waited for ``max_tokens`` to run out). None when the model has no EOS.
+    """
+    eos = llm.token_eos() if hasattr(llm, "token_eos") else -1
+    if eos is None or eos < 0:
+        return None
+    from llama_cpp import LogitsProcessorList  # the runtime is there: llm is one of its models
+
+    def process(input_ids: Any, scores: Any) -> Any:
+        if halt():
+            scores[:] = float("-inf")
+            scores[eos] = 0.0
+        return scores
+    return LogitsProcessorList([process])
+
+
 def _json_or_text(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -153,10 +174,22 @@ class LocalGGUFProvider:
         pass  # the pool outlives adapters; its janitor unloads idle models
 
     # -- generation -----------------------------------------------------------------------------
-    def _start(self, model: str, produce: Callable[[Any], Iterator[dict[str, Any]]],
+    def _start(self, model: str, produce: Callable[[Any, Callable[[], bool]], Iterator[dict[str, Any]]],
                pick: Callable[[dict[str, Any]], Any], cancel: threading.Event) -> tuple[queue.Queue, threading.Event]:
-        """Run ``produce(llm)`` (a llama.cpp stream) for ``model`` on a worker thread; its picked pieces,
-        then its finish, arrive on the returned queue. Setting the returned event stops the worker."""
+        """Run ``produce(llm, halt)`` (a llama.cpp stream; ``halt()`` tells it to end at its next token) for
+        ``model`` on a worker thread; its picked pieces, then its finish, arrive on the returned queue.
+        Setting the returned event stops the worker."""
+        entry = self._acquire(model)
+        out: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        worker = threading.Thread(target=self._generate, args=(entry, produce, pick, out, stop, cancel),
+                                  name=f"local-gen-{model}"[:40], daemon=True)
+        worker.start()
+        return out, stop
+
+    def _acquire(self, model: str, timeout: float = 300.0) -> LoadedModel:
+        """The pool's entry for ``model``, loaded with the context the options and the file allow (waits up
+        to ``timeout`` seconds for a busy pool to free a slot)."""
         path = self.path_of(model)
         if path is None:
             raise ProviderError(f"provider {self.name!r} (local) has no model {model!r} in "
@@ -165,18 +198,18 @@ class LocalGGUFProvider:
         ctx_len = (self.describe(model) or {}).get("context_length")
         if isinstance(ctx_len, int) and ctx_len > 0:
             n_ctx = min(n_ctx, ctx_len)
-        entry = self.pool.acquire(path, n_ctx)
-        out: queue.Queue = queue.Queue()
-        stop = threading.Event()
-        worker = threading.Thread(target=self._generate, args=(entry, produce, pick, out, stop, cancel),
-                                  name=f"local-gen-{path.stem}"[:40], daemon=True)
-        worker.start()
-        return out, stop
+        return self.pool.acquire(path, n_ctx, timeout)
+
+    def preload(self, model: str) -> None:
+        """Load ``model`` into the pool now (it stays until idle for the pool's idle time), so the next
+        request does not wait for the load. ProviderError when it is not there, does not load, or every
+        slot is busy with a request (a preload never waits for one)."""
+        self.pool.release(self._acquire(model, timeout=0))
 
     # -- chat -----------------------------------------------------------------------------------
     def stream_chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
         cancel = cancel or threading.Event()
-        out, stop = self._start(request.model, lambda llm: self._chat_stream(llm, request),
+        out, stop = self._start(request.model, lambda llm, halt: self._chat_stream(llm, request, halt),
                                 lambda choice: (choice.get("delta") or {}).get("content"), cancel)
         state: dict[str, Any] = {}
         try:
@@ -195,10 +228,12 @@ class LocalGGUFProvider:
             stop.set()  # the worker stops at its next token and releases the model
 
     @staticmethod
-    def _chat_stream(llm: Any, request: ChatRequest) -> Iterator[dict[str, Any]]:
+    def _chat_stream(llm: Any, request: ChatRequest, halt: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         messages = _plain_messages(request.messages)
         template = str(getattr(llm, "metadata", {}).get("tokenizer.chat_template", ""))
         kwargs: dict[str, Any] = {"stream": True, **generation_defaults(template, request)}
+        if (processor := halting(llm, halt)) is not None:
+            kwargs["logits_processor"] = processor
         if request.tools:
             if "tools" in template:
                 kwargs["tools"] = request.tools
@@ -249,7 +284,7 @@ class LocalGGUFProvider:
         yield Usage(counts[0], counts[1])
 
     @staticmethod
-    def _completion_stream(llm: Any, request: CompletionRequest, prompt: str,
+    def _completion_stream(llm: Any, halt: Callable[[], bool], *, request: CompletionRequest, prompt: str,
                            state: dict[str, Any]) -> Iterator[dict[str, Any]]:
         bos = llm.tokenize(b"", add_bos=True, special=False)  # [BOS], or [] for models without one
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=False)
@@ -267,6 +302,8 @@ class LocalGGUFProvider:
         kwargs: dict[str, Any] = {k: v for k, v in request.options().items() if k != "logprobs"}
         kwargs.update({k: v for k, v in request.extra.items() if k in ("presence_penalty", "frequency_penalty",
                                                                          "top_k")})
+        if (processor := halting(llm, halt)) is not None:
+            kwargs["logits_processor"] = processor
         return llm.create_completion(prompt=tokens, stream=True, **kwargs)
 
     def _drain(self, out: queue.Queue, cancel: threading.Event, state: dict[str, Any]) -> Iterator[Any]:
@@ -287,7 +324,7 @@ class LocalGGUFProvider:
             elif kind == "error":
                 raise value
 
-    def _generate(self, entry: LoadedModel, produce: Callable[[Any], Iterator[dict[str, Any]]],
+    def _generate(self, entry: LoadedModel, produce: Callable[[Any, Callable[[], bool]], Iterator[dict[str, Any]]],
                   pick: Callable[[dict[str, Any]], Any], out: queue.Queue, stop: threading.Event,
                   cancel: threading.Event) -> None:
         try:
@@ -295,7 +332,7 @@ class LocalGGUFProvider:
                 entry.last_used = time.monotonic()
                 if stop.is_set() or cancel.is_set():
                     return
-                stream = produce(entry.llm)
+                stream = produce(entry.llm, lambda: stop.is_set() or cancel.is_set())
                 reason = None
                 try:
                     for chunk in stream:
