@@ -3,8 +3,9 @@
 # test), only those missing. Needs root or passwordless sudo; otherwise says what to install.
 set -euo pipefail
 # chromium: browser tests; xvfb + WebKitGTK + GObject headers: the pywebview window test
-# (PyGObject builds against them); strace: the portable write audit (make test-build)
-packages=(chromium xvfb strace gir1.2-webkit2-4.1 libgirepository1.0-dev libcairo2-dev pkg-config)
+# (PyGObject builds against them; xdotool answers its native file dialog); strace: the portable
+# write audit (make test-build)
+packages=(chromium xvfb xdotool strace gir1.2-webkit2-4.1 libgirepository1.0-dev libcairo2-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
+    stop = threading.Event()
+    stop_on_signals(stop)  # before anything starts: a SIGTERM during start-up still stops cleanly
     from qorven_local.memory.embedder import preload_embedder
 
     preload_embedder()
@@ -123,7 +125,6 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
     launch_tokens = LaunchTokens(runtime.ctx.tokens)
     launch_tokens.sweep()  # we hold the instance lock: live launch tokens are an earlier launch's
     window: DesktopWindow | None = None
-    stop = threading.Event()
     try:
         url = runtime.url
         wait_ready(url)
@@ -185,10 +186,15 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
         runtime.stop()
 
 
-def wait_for_stop(stop: threading.Event) -> None:
-    """Block until SIGINT/SIGTERM (when on the main thread) or ``stop`` is set."""
+def stop_on_signals(stop: threading.Event) -> None:
+    """Make SIGINT/SIGTERM set ``stop`` (main thread only). Installed before the server starts: a signal
+    that came between the printed URL and the wait used to kill the process mid-way (exit -15)."""
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block until ``stop`` is set (by SIGINT/SIGTERM or a "quit" command)."""
     while not stop.wait(0.5):
         pass

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -209,5 +210,53 @@ def test_without_a_display_the_browser_opens_with_a_sign_in_link(tmp_path):
         assert not any("qvn_" in line for line in app.lines)
         app.proc.send_signal(signal.SIGTERM)
         assert app.proc.wait(20) == 0
+    finally:
+        app.stop()
+
+
+@pytest.mark.slow
+def test_the_window_opens_its_native_file_dialog_for_the_page(tmp_path, xvfb):
+    """POST /v1/desktop/file-dialog opens GTK's own "Open file" dialog in the window (driven here with
+    xdotool as a person would type): the typed file comes back, and Escape answers null."""
+    if not shutil.which("xdotool"):
+        pytest.skip("xdotool is not installed (apt-get install xdotool)")
+    home = tmp_path / "home"
+    picked = tmp_path / "Downloads" / "my-model.gguf"
+    picked.parent.mkdir()
+    picked.write_bytes(b"GGUF")
+    app = App(home, env={"DISPLAY": xvfb, "PYWEBVIEW_GUI": "gtk", "QORVEN_LOCAL_STARTER": "false"})
+
+    def xdotool(*args: str) -> str:
+        return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": xvfb}, capture_output=True,
+                              text=True, timeout=30).stdout
+
+    def choose(keys: list[tuple[str, ...]]) -> dict:
+        answers: list[httpx.Response] = []
+        asking = threading.Thread(target=lambda: answers.append(api.post(
+            "/v1/desktop/file-dialog", json={"purpose": "gguf"}, timeout=60)))
+        asking.start()
+        dialog = wait_until(lambda: xdotool("search", "--name", "^Open file$").split(), timeout=30, interval=0.2,
+                            message="the file dialog never opened")[0]
+        time.sleep(0.5)  # mapped, then drawn
+        xdotool("windowfocus", "--sync", dialog)  # Xvfb has no window manager to give it the focus
+        for key in keys:
+            xdotool(*key)
+        asking.join(30)
+        assert answers and answers[0].status_code == 200, answers
+        return answers[0].json()
+
+    try:
+        url = app.wait_for(URL_LINE.pattern).group(1)
+        app.wait_for("window open", timeout=60)
+        token = (home / "admin-token").read_text().strip()
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
+            assert api.get("/v1/desktop").json() == {"object": "desktop", "window": True, "file_dialog": True}
+            # Ctrl+L opens the location field first (typing "/" also does, but the keys right after it are lost)
+            assert choose([("key", "ctrl+l"), ("sleep", "0.5"), ("type", "--delay", "15", str(picked)),
+                           ("sleep", "0.3"), ("key", "Return")]) == {
+                "object": "file_choice", "path": str(picked)}
+            assert choose([("key", "Escape")]) == {"object": "file_choice", "path": None}
+        assert send_command(running_instance(home), "quit")
+        assert app.proc.wait(30) == 0, "".join(app.lines)
     finally:
         app.stop()
