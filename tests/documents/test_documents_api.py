@@ -285,3 +285,15 @@ def test_recalled_passages_reach_the_model_labelled_with_their_source(srv, api):
         assert '[from "Fleet manual", p. 2] ' in system and "ninety bicycles" in system
         assert "cite it by that title and place" in system
         api.delete(f"/v1/documents/{doc.json()['id']}").raise_for_status()
+
+
+def test_deleting_one_passage_memory_lowers_the_document_count(api):
+    text = "\n\n".join(f"Section {i}: " + FILLER * 3 for i in range(6))
+    doc = api.post("/v1/documents", json={"title": "Counted", "content": text}).json()
+    first = api.get(f"/v1/documents/{doc['id']}/chunks", params={"limit": 1}).json()["data"][0]
+    assert api.delete(f"/v1/memory/{first['id']}").status_code in (200, 204)
+    after = api.get(f"/v1/documents/{doc['id']}").json()
+    listed = api.get(f"/v1/documents/{doc['id']}/chunks", params={"limit": 100}).json()["data"]
+    assert after["chunks"] == doc["chunks"] - 1 == len(listed)
+    assert first["id"] not in [c["id"] for c in listed]
+    api.delete(f"/v1/documents/{doc['id']}").raise_for_status()
