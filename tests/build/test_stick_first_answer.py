@@ -33,5 +33,6 @@ def test_the_executable_on_a_copied_stick_answers_offline_with_the_starter_model
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["interfaces"] == ["lo"] and not result["token_form"] and not result["foreign_requests"]
+    assert result["starter_hint"]  # the chat names the tiny starter model and leads to a bigger one
     assert len(result["answer"].split()) >= 2 and "<|im" not in result["answer"]
     assert (stick / "qorven-data" / "qorven.db").is_file()  # the stick's own data root was used

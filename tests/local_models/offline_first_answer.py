@@ -6,7 +6,8 @@ root, open the link it prints in headless Chromium, ask one question in the UI, 
 COMMAND is the program to start (``python app.py`` or a built executable); it gets ``--browser
 --no-open`` and an empty data root (with ``--portable``, the ``qorven-data/`` beside the executable).
 Printed on the last line as JSON: the link, the interfaces seen, whether a token form showed, the
-answer's text, and the seconds to the answer. Exit status 0 when an answer arrived.
+answer's text, the seconds to the answer, and whether the chat named the tiny starter model with a
+way to a bigger one. Exit status 0 when an answer arrived.
 """
 
 from __future__ import annotations
@@ -70,9 +71,19 @@ def ask_in_browser(link: str, shot: Path, timeout_ms: int) -> dict:
         seconds = round(time.monotonic() - started, 1)
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))
+        # the chat says the model is the tiny starter one and leads to the Models screen
+        hint = page.get_by_role("button", name="Tiny starter model: get a bigger one")
+        starter_hint = hint.is_visible()
+        if starter_hint:
+            hint.click()
+            card = page.get_by_role("region", name="Models on this computer")
+            try:
+                card.wait_for(timeout=15_000)
+            except Exception:  # playwright's TimeoutError: the Models screen never showed the card
+                starter_hint = False
         browser.close()
     origin = link.split("#")[0].rstrip("/")
-    return {"token_form": token_form, "answer": answer, "seconds": seconds,
+    return {"token_form": token_form, "answer": answer, "seconds": seconds, "starter_hint": starter_hint,
             "foreign_requests": [u for u in requests if not u.startswith(origin) and not u.startswith("data:")]}
 
 

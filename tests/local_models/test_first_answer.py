@@ -159,5 +159,5 @@ def test_offline_from_an_empty_data_root_the_ui_answers_with_the_starter_model()
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["interfaces"] == ["lo"]  # nothing but loopback: nothing could be fetched
-    assert not result["token_form"] and not result["foreign_requests"]
+    assert not result["token_form"] and not result["foreign_requests"] and result["starter_hint"]
     assert len(result["answer"].split()) >= 2 and "<|im" not in result["answer"]

@@ -9,7 +9,7 @@ import { ICONS } from "../icons.js";
 import { api, items, qs } from "../api.js";
 import { postStream } from "../sse.js";
 import { subscribe } from "../live.js";
-import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
+import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs, starterModels } from "../store.js";
 import { confirmAction, errorBox, errorText, toast } from "../ui.js";
 import { RunView, userBlock, contentText, parseMaybe, actionBar, setActions, showStoredRecall } from "../chat-views.js";
 import { ConversationList } from "../chat-list.js";
@@ -45,13 +45,17 @@ export async function mount(container, { navigate }) {
   const agentSelect = h("select", { id: "chat-agent" });
   const modelSelect = h("select", { id: "chat-model", title: "The model this conversation uses" });
   const modelText = h("span", { class: "model" });
+  // With the tiny starter model in use, say so and point to a bigger one (UI.md "First run").
+  const biggerModel = h("button", { type: "button", class: "ghost small hidden",
+    title: "The starter model is tiny: quick and offline, but simple and often wrong" }, "Tiny starter model: get a bigger one");
+  biggerModel.addEventListener("click", () => navigate("models"));
   const statusText = h("span", { class: "status", role: "status", "aria-live": "polite" });
   // Below 1000 px the conversations column folds away (styles.css); this button brings it back.
   const listToggle = h("button", { type: "button", class: "ghost small only-narrow", "aria-expanded": "false",
     "aria-controls": "chat-sessions" }, "Conversations");
   const head = h("header", { class: "conv-head" }, listToggle,
     h("label", { for: "chat-agent", class: "muted small" }, "Agent"), agentSelect,
-    h("label", { for: "chat-model", class: "muted small" }, "Model"), modelSelect, modelText, statusText);
+    h("label", { for: "chat-model", class: "muted small" }, "Model"), modelSelect, modelText, biggerModel, statusText);
 
   const messagesInner = h("div", { class: "messages-inner" });
   const messagesEl = h("div", { class: "messages", role: "log", "aria-label": "Conversation", "aria-live": "off" }, messagesInner);
@@ -100,6 +104,8 @@ export async function mount(container, { navigate }) {
 
   // ---- model picker ----
   let fallbackModel = "";
+  let tenantDefault = "";
+  let starters = new Set();
   function showModel() {
     const a = currentAgent();
     const chosen = modelSelect.value;
@@ -107,7 +113,10 @@ export async function mount(container, { navigate }) {
     const agentModel = a ? (a.model || fallbackModel) : "";
     modelText.textContent = chosen ? "" : (agentModel ? `· ${agentModel}` : "· no model set up");
     modelText.title = a && a.description ? a.description : "";
+    const inUse = chosen || (a && a.model) || tenantDefault;
+    biggerModel.classList.toggle("hidden", !starters.has(inUse));
   }
+  starterModels().then((ids) => { starters = ids; showModel(); });
   function fillModels(current) {
     const ids = [...state.models];
     if (current && !ids.includes(current)) ids.push(current); // an override no longer offered still shows
@@ -115,7 +124,7 @@ export async function mount(container, { navigate }) {
     modelSelect.value = current || "";
     showModel();
   }
-  defaultModel().then((m) => { fallbackModel = m ? `${m} (default)` : ""; showModel(); });
+  defaultModel().then((m) => { tenantDefault = m || ""; fallbackModel = m ? `${m} (default)` : ""; showModel(); });
   api.get("models").then((res) => {
     state.models = items(res).filter((m) => !m.qorven || m.qorven.kind === "model").map((m) => m.id);
     fillModels(modelSelect.value || (currentSession() || {}).model || "");
