@@ -4,7 +4,8 @@
 2. Copy it into a temp "stick" beside an empty ``qorven-data/`` (portable mode), start it
    ``--headless --port 0``, wait for ``/readyz``.
 3. Through the Python client: add the fake LLM provider (tests/fakes) with a key, make its model the
-   default, chat with ``prime`` (streamed), create an agent, save a memory and find it by meaning.
+   default, chat with ``prime`` (streamed), create an agent, save a memory and find it by meaning,
+   upload a PDF and a DOCX and find their passages, and list and call tools through ``<binary> mcp``.
 4. Stop it (SIGTERM), move the whole stick folder elsewhere, start it again from there, and find
    everything: the agent, the session and its messages, the memory, and the provider key (sealed
    with ``qorven-data/secret.key``, so a second chat works).
@@ -203,6 +204,49 @@ def first_run(run: Running, fake: FakeProvider) -> dict[str, str]:
                 "provider_id": provider["id"]}
 
 
+def documents_and_mcp(run: Running, fake: FakeProvider) -> None:
+    """What the bundle must still hold: PDF (pypdf) and DOCX (python-docx, lxml) reading, and ``qorven mcp``
+    (the MCP SDK) relaying to the running install, answered by the SDK's own stdio client."""
+    from tests.documents.samples import make_docx, make_pdf
+
+    token = (run.exe.parent / "qorven-data" / "admin-token").read_text().strip()
+    files = {"report.pdf": make_pdf([["Smoke test appendix"], ["The stick's glacier survey counted 41 crevasses."]]),
+             "handbook.docx": make_docx([("h1", "Handbook"), ("p", "Bicycles on the stick park by the greenhouse.")])}
+    with httpx.Client(base_url=run.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
+        for name, data in files.items():
+            r = api.post("/v1/documents", files={"file": (name, data)})
+            check(r.status_code == 201 and r.json()["status"] == "ready", f"{name}: {r.status_code} {r.text[:300]}")
+        for question, words in (("how many crevasses did the survey count", "41 crevasses"),
+                                ("where do bicycles park", "greenhouse")):
+            hits = api.post("/v1/memory/search", json={"query": question, "scope": "workspace"}).json()["data"]
+            check(bool(hits) and words in hits[0]["content"] and hits[0].get("document"),
+                  f"document search for {question!r} found {hits[:1]}")
+    check_mcp(run.exe, run.url, token)
+
+
+def check_mcp(exe: Path, url: str, token: str) -> None:
+    """``<exe> mcp`` on stdio lists Qorven's tools and finds a document passage through /mcp."""
+    import anyio
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
+    env.update(QORVEN_SERVER=url, QORVEN_TOKEN=token)
+
+    async def session() -> tuple[set[str], str]:
+        with open(os.devnull, "w") as errlog:
+            async with stdio_client(StdioServerParameters(command=str(exe), args=["mcp"], env=env),
+                                    errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as mcp:
+                    await mcp.initialize()
+                    tools = {t.name for t in (await mcp.list_tools()).tools}
+                    found = await mcp.call_tool("search_documents", {"query": "how many crevasses"})
+                    return tools, json.dumps(found.structuredContent)
+    tools, found = anyio.run(session)
+    check({"ask_agent", "memory_search", "search_documents"} <= tools, f"qorven mcp listed {sorted(tools)}")
+    check("41 crevasses" in found, f"qorven mcp search_documents answered {found[:300]}")
+
+
 def after_move(run: Running, fake: FakeProvider, ids: dict[str, str]) -> None:
     with run.client() as qorven:
         settings = qorven.settings()
@@ -240,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures["first_start_ready_s"] = round(run.ready_seconds, 3)
                 print(f"first start: ready in {run.ready_seconds:.2f} s at {run.url}", flush=True)
                 ids = first_run(run, fake)
-            print("first run: chat, agent, memory ok; stopped", flush=True)
+                documents_and_mcp(run, fake)
+            print("first run: chat, agent, memory, PDF and DOCX documents, qorven mcp ok; stopped", flush=True)
 
             moved_root = work / "elsewhere" / "another stick"
             moved_root.parent.mkdir(parents=True)
