@@ -2,7 +2,8 @@
 assistants, IDEs).
 
 It is a relay: the SDK's stdio server answers the app, and forwards ``tools/list`` and
-``tools/call`` to the install's ``/mcp`` through the SDK's own streamable-HTTP client session. So
+``tools/call`` to the install's ``/mcp`` through the SDK's own streamable-HTTP client (one short
+session per call, so a restart of Qorven does not break a relay the app keeps running). So
 the tools have one implementation (``mcp/qorven_tools.py`` behind ``/mcp``), the running app's
 agents, memory, tokens and tenancy answer, and this process loads no database or model: it starts
 in a moment and several apps can launch it at once. The install is ``QORVEN_SERVER`` (default: the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from qorven_local import __version__
 from qorven_local.client import default_server, default_token
@@ -52,28 +53,44 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def relay(url: str, token: str) -> None:
-    """Serve MCP on stdin/stdout, answering from the Qorven install at ``url``."""
+    """Serve MCP on stdin/stdout, answering from the Qorven install at ``url``.
+
+    Each request to the install opens its own short ``/mcp`` session (initialize, the call, DELETE):
+    an app keeps this process running for hours, and a long-lived session would die with the first
+    restart of Qorven, leaving every later call failing with "Session terminated" until the app is
+    restarted. A session costs two more loopback round trips, a few milliseconds against tool calls
+    that read memory or run an agent; concurrent calls from the app stay concurrent.
+    """
     import httpx
-    from mcp import ClientSession, types
-    from mcp.client.streamable_http import streamable_http_client
+    from mcp import types
     from mcp.server.lowlevel import NotificationOptions, Server
     from mcp.server.stdio import stdio_server
 
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30.0, read=READ_TIMEOUT_S)) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write, _):
-            async with ClientSession(read, write) as upstream:
-                hello = await upstream.initialize()
-                server: Server[Any, Any] = Server("qorven", version=__version__, instructions=hello.instructions)
+        hello = await upstream(url, http)  # fails fast when the install is unreachable
+        server: Server[Any, Any] = Server("qorven", version=__version__, instructions=hello.instructions)
 
-                @server.list_tools()
-                async def list_tools() -> list[types.Tool]:
-                    return (await upstream.list_tools()).tools
+        @server.list_tools()
+        async def list_tools() -> list[types.Tool]:
+            return (await upstream(url, http, lambda session: session.list_tools())).tools
 
-                @server.call_tool(validate_input=False)  # /mcp checks the arguments against the same schemas
-                async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-                    return await upstream.call_tool(name, arguments)
+        @server.call_tool(validate_input=False)  # /mcp checks the arguments against the same schemas
+        async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+            return await upstream(url, http, lambda session: session.call_tool(name, arguments))
 
-                options = server.create_initialization_options(NotificationOptions(tools_changed=False))
-                async with stdio_server() as (stdin, stdout):
-                    await server.run(stdin, stdout, options)
+        options = server.create_initialization_options(NotificationOptions(tools_changed=False))
+        async with stdio_server() as (stdin, stdout):
+            await server.run(stdin, stdout, options)
+
+
+async def upstream(url: str, http: Any, call: Callable[[Any], Awaitable[Any]] | None = None) -> Any:
+    """``call(session)`` on a fresh, initialized client session with the install's ``/mcp`` (closed after);
+    without ``call``, the install's answer to initialize."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with streamable_http_client(url, http_client=http) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            hello = await session.initialize()
+            return hello if call is None else await call(session)

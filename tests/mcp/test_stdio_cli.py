@@ -8,12 +8,13 @@ import subprocess
 import sys
 from typing import Any
 
+import anyio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.fakes import Reply
 from tests.mcp.support import run_async
-from tests.support.servers import REPO
+from tests.support.servers import REPO, InProcessServer
 
 
 def qorven_mcp(server, body, token: str | None = None) -> Any:
@@ -71,3 +72,32 @@ def test_the_sdk_loads_without_its_fastmcp_server_stack():
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_restart_of_qorven_does_not_break_a_running_qorven_mcp(tmp_path):
+    """Apps keep ``qorven mcp`` running for hours; Qorven restarting meanwhile must not leave every later
+    call failing (each call opens its own /mcp session, so the new process answers)."""
+    home = tmp_path / "home"
+    first = InProcessServer(home).start()
+    port, token = first.port, first.admin_token
+    with first.client() as api:
+        api.post("/v1/memory/save", json={"content": "Backups run at midnight.", "scope": "workspace"}
+                 ).raise_for_status()
+    state = {"server": first}
+
+    async def body(session: ClientSession) -> tuple:
+        before = await session.call_tool("memory_search", {"query": "when do backups run"})
+        await anyio.to_thread.run_sync(state["server"].stop)
+        state["server"] = await anyio.to_thread.run_sync(lambda: InProcessServer(home, port=port).start())
+        after = await session.call_tool("memory_search", {"query": "when do backups run"})
+        tools = await session.list_tools()
+        return before, after, tools
+
+    try:
+        before, after, tools = qorven_mcp(first, body, token=token)
+    finally:
+        state["server"].stop()
+    for found in (before, after):
+        assert found.isError is False, found
+        assert found.structuredContent["results"][0]["content"] == "Backups run at midnight."
+    assert "ask_agent" in {t.name for t in tools.tools}

@@ -134,9 +134,9 @@ class ServeProcess(_ClientMixin):
 class InProcessServer(_ClientMixin):
     """The whole Runtime on a background thread of the test process (faster to start)."""
 
-    def __init__(self, home: Path, settings: dict[str, Any] | None = None):
+    def __init__(self, home: Path, settings: dict[str, Any] | None = None, port: int = 0):
         self.home = Path(home)
-        values = {**TEST_LIMITS, **(settings or {}), "home": str(home), "port": "0"}
+        values = {**TEST_LIMITS, **(settings or {}), "home": str(home), "port": str(port)}
         self.runtime = Runtime(load_config({k: str(v) for k, v in values.items()}, env={}))
         self.first_token: str | None = None
 
