@@ -19,13 +19,20 @@ DEFAULT = f"local/{MODEL}"
 @pytest.fixture
 def local_default(tmp_path, tiny_gguf):
     """A server whose default model is a local GGUF file (test servers do not preload at start)."""
-    install(tmp_path / "home", tiny_gguf)
-    with InProcessServer(tmp_path / "home") as srv:
+    home = with_local_default(tmp_path / "home", tiny_gguf)
+    with InProcessServer(home) as srv:
+        yield srv
+
+
+def with_local_default(home, tiny_gguf):
+    """A data root whose default model is the tiny GGUF, with nothing of it loaded; returns ``home``."""
+    install(home, tiny_gguf)
+    with InProcessServer(home) as srv:
         with srv.client() as api:
             add_local(api)
             assert api.put("/v1/models/default", json={"model": DEFAULT}).status_code == 200
-        srv.ctx.providers.resolve(DEFAULT_TENANT, DEFAULT).adapter.pool.unload_idle()  # start with nothing loaded
-        yield srv
+        srv.ctx.providers.resolve(DEFAULT_TENANT, DEFAULT).adapter.pool.unload_idle()
+    return home
 
 
 def loaded_files(srv) -> list[str]:
@@ -36,13 +43,8 @@ def loaded_files(srv) -> list[str]:
 
 
 def test_a_server_started_with_a_local_default_loads_it_before_any_question(tmp_path, tiny_gguf):
-    install(tmp_path / "home", tiny_gguf)
-    with InProcessServer(tmp_path / "home") as first:
-        with first.client() as api:
-            add_local(api)
-            assert api.put("/v1/models/default", json={"model": DEFAULT}).status_code == 200
-        first.ctx.providers.resolve(DEFAULT_TENANT, DEFAULT).adapter.pool.unload_idle()
-    with InProcessServer(tmp_path / "home", settings={"local_preload": "true"}) as again:
+    home = with_local_default(tmp_path / "home", tiny_gguf)
+    with InProcessServer(home, settings={"local_preload": "true"}) as again:
         preload = again.ctx.local_preload
         assert preload.done.wait(60)
         assert preload.loaded == [DEFAULT]
