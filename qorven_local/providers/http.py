@@ -124,6 +124,12 @@ class HTTPProvider:
 
         A JSON answer (a server that does not stream) is yielded whole, as a single item.
         """
+        for batch in self._stream_sse_batches(url, body, cancel):
+            yield from batch
+
+    def _stream_sse_batches(self, url: str, body: dict[str, Any],
+                            cancel: threading.Event | None) -> Iterator[list[bytes]]:
+        """``_stream_sse``'s data, one list per socket read: what arrived together, to be sent on together."""
         if self._streams is None:
             yield from self._stream_sse_httpx(url, body, cancel)
             return
@@ -144,9 +150,9 @@ class HTTPProvider:
                     raw = response.read(4096).decode("utf-8", "replace")
                     raise self._status_error(response.status, response.headers, raw)
                 if response.headers.get("content-type", "").startswith("application/json"):
-                    yield response.read()  # the server ignored stream=true: one whole answer
+                    yield [response.read()]  # the server ignored stream=true: one whole answer
                     return
-                yield from _sse_data(response.iter_body(), cancel)
+                yield from _sse_batches(response.iter_body(), cancel)
         except (OSError, ProtocolError) as exc:
             if cancel is not None and cancel.is_set():
                 return  # we broke the connection ourselves
@@ -156,7 +162,7 @@ class HTTPProvider:
                 _WATCHER.unwatch(ticket)
 
     def _stream_sse_httpx(self, url: str, body: dict[str, Any],
-                          cancel: threading.Event | None) -> Iterator[bytes]:
+                          cancel: threading.Event | None) -> Iterator[list[bytes]]:
         """``_stream_sse`` through httpx: behind an HTTP(S) proxy, or on a transport given by the caller."""
         import httpx
 
@@ -172,9 +178,9 @@ class HTTPProvider:
                     raise self._status_error(resp.status_code, resp.headers, raw)
                 sockets.append(_socket_of(resp))
                 if resp.headers.get("content-type", "").startswith("application/json"):
-                    yield resp.read()  # the server ignored stream=true: one whole answer
+                    yield [resp.read()]  # the server ignored stream=true: one whole answer
                     return
-                yield from _sse_data(resp.iter_bytes(), cancel)
+                yield from _sse_batches(resp.iter_bytes(), cancel)
         except httpx.HTTPError as exc:
             if cancel is not None and cancel.is_set():
                 return  # we broke the connection ourselves
@@ -258,36 +264,55 @@ def _error_message(text: str) -> str:
 
 
 def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
-    """Yield the data of each server-sent event; cheap on purpose (bytes, no decoding, no regex)."""
+    """Yield the data of each server-sent event."""
+    for batch in _sse_batches(chunks, cancel):
+        yield from batch
+
+
+def _sse_batches(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterator[list[bytes]]:
+    """The data of the server-sent events each read completes, one list per read (never empty);
+    cheap on purpose (bytes, no decoding, no regex)."""
     buf = b""
-    data: list[bytes] = []
+    data: list[bytes] = []  # the data lines of an event still open (the line-by-line path)
     for chunk in chunks:
         if cancel is not None and cancel.is_set():
             return
         if buf:
             chunk = buf + chunk
-        if not data and chunk[:6] == b"data: " and chunk[-2:] == b"\n\n" and chunk.count(b"\n") == 2:
-            buf = b""  # the common case: one network chunk holds exactly one one-line event
-            yield chunk[6:-2]
-            continue
-        lines = chunk.split(b"\n")
-        buf = lines.pop()
-        for line in lines:
-            if line[-1:] == b"\r":
-                line = line[:-1]
-            if not line:  # a blank line dispatches the event
-                if data:
-                    yield data[0] if len(data) == 1 else b"\n".join(data)
-                    data = []
-            elif line[:5] == b"data:":
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
-            # event:, id:, retry: and ": ping" comments carry nothing we need
+        batch: list[bytes] = []
+        if not data and b"\r" not in chunk:
+            # the common case: LF line ends, so a blank line is "\n\n" and an event is what lies between
+            events = chunk.split(b"\n\n")
+            buf = events.pop()  # the start of an event still to be finished, or b""
+            for event in events:
+                if event[:6] == b"data: " and b"\n" not in event:
+                    batch.append(event[6:])
+                elif event:
+                    lines = [line[6:] if line[5:6] == b" " else line[5:]
+                             for line in event.split(b"\n") if line[:5] == b"data:"]
+                    if lines:  # event:, id:, retry: and ": ping" comments carry nothing we need
+                        batch.append(b"\n".join(lines))
+        else:
+            lines = chunk.split(b"\n")
+            buf = lines.pop()
+            for line in lines:
+                if line[-1:] == b"\r":
+                    line = line[:-1]
+                if not line:  # a blank line dispatches the event
+                    if data:
+                        batch.append(data[0] if len(data) == 1 else b"\n".join(data))
+                        data = []
+                elif line[:5] == b"data:":
+                    data.append(line[6:] if line[5:6] == b" " else line[5:])
+        if batch:
+            yield batch
     # The spec drops an unterminated last event; we keep it, as some servers end without "\n\n".
-    if buf.rstrip(b"\r")[:5] == b"data:":
-        buf = buf.rstrip(b"\r")
-        data.append(buf[6:] if buf[5:6] == b" " else buf[5:])
+    for line in buf.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if line[:5] == b"data:":
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
     if data:
-        yield b"\n".join(data)
+        yield [b"\n".join(data)]
 
 
 # -- cancellation --------------------------------------------------------------------------------

@@ -3,81 +3,24 @@ each test scripts: chunk framing split anywhere, bursts, kept and dropped connec
 
 from __future__ import annotations
 
+import datetime
+import json
+import random
 import socket
+import ssl
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 from qorven_local.errors import ProviderError
 from qorven_local.providers.events import collect
+from qorven_local.providers.http import _sse_batches, _sse_data
 from qorven_local.providers.kinds import create_provider
-from qorven_local.providers.stream_client import ProtocolError, StreamClient
+from qorven_local.providers.stream_client import ProtocolError, StreamClient, UpstreamConnectError
 from tests.providers.conftest import ask
-
-Script = Callable[[socket.socket, int], None]  # (accepted connection, its number from 0)
-
-
-class ScriptedServer:
-    """A loopback TCP server that runs ``script(conn, n)`` for each accepted connection."""
-
-    def __init__(self, script: Script) -> None:
-        self._script = script
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.connections = 0
-        self.requests: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            n, self.connections = self.connections, self.connections + 1
-            threading.Thread(target=self._run, args=(conn, n), daemon=True).start()
-
-    def _run(self, conn: socket.socket, n: int) -> None:
-        with conn:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                self._script(conn, n)
-            except OSError:
-                pass
-
-    def read_request(self, conn: socket.socket) -> bytes:
-        """One request (head and Content-Length body), or b"" when the client closed the connection."""
-        data = b""
-        while b"\r\n\r\n" not in data:
-            piece = conn.recv(65536)
-            if not piece:
-                return b""
-            data += piece
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length")))
-        while len(body) < length:
-            body += conn.recv(65536)
-        self.requests.append(head)
-        return head
-
-    def close(self) -> None:
-        self._listener.close()
-
-
-@pytest.fixture
-def scripted() -> Iterator[Callable[[Script], ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-
-    def start(script: Script) -> ScriptedServer:
-        servers.append(ScriptedServer(script))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+from tests.providers.scripted import Script, ScriptedServer, scripted  # noqa: F401  (scripted: a fixture)
 
 
 def client_for(server: ScriptedServer, read_timeout: float = 5.0) -> StreamClient:
@@ -247,3 +190,90 @@ def test_the_adapter_reports_broken_framing_as_a_provider_error(scripted):
             collect(provider.stream_chat(ask()))
     finally:
         provider.close()
+
+
+def test_the_adapter_hands_on_what_one_read_held_as_one_batch(scripted):
+    def sse(delta: dict, finish: str | None = None) -> bytes:
+        data = json.dumps({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).encode()
+        return chunked(b"data: " + data + b"\n\n")[:-5]
+
+    read = [threading.Event() for _ in range(2)]
+
+    def script(conn: socket.socket, n: int) -> None:
+        server.read_request(conn)
+        conn.sendall(SSE_HEAD + b"".join(sse({"content": f"t{i}"}) for i in range(5)))  # a burst
+        read[0].wait(5)
+        conn.sendall(sse({"content": "lone"}))
+        read[1].wait(5)
+        conn.sendall(sse({}, "stop") + chunked(b"data: [DONE]\n\n"))
+
+    server = scripted(script)
+    provider = create_provider("openai_compatible", f"http://127.0.0.1:{server.port}/v1", None, name="raw")
+    batches = []
+    try:
+        for batch in provider.stream_chat_batches(ask()):
+            batches.append(batch)
+            if len(batches) <= 2:
+                read[len(batches) - 1].set()
+    finally:
+        provider.close()
+    assert [[e.text for e in b] for b in batches[:2]] == [[f"t{i}" for i in range(5)], ["lone"]]
+    assert [type(e).__name__ for b in batches[2:] for e in b] == ["Finish"]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+def test_sse_events_split_at_any_byte_parse_as_when_whole(newline):
+    stream = (b': ping\n\nevent: x\ndata: {"a":1}\n\ndata: one\ndata: two\n\n\ndata:[DONE]\n\nid: 3\ndata: q\n\n'
+              b"data: last").replace(b"\n", newline)
+    expected = [b'{"a":1}', b"one\ntwo", b"[DONE]", b"q", b"last"]
+    assert list(_sse_data([stream], None)) == expected
+    rng = random.Random(20)
+    for _ in range(500):
+        cuts = sorted(rng.sample(range(1, len(stream)), rng.randint(1, 12)))
+        reads = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+        assert list(_sse_data(reads, None)) == expected, reads
+        batches = list(_sse_batches(reads, None))
+        assert all(batches) and len(batches) <= len(reads) + 1  # + the unterminated last event
+
+
+def self_signed(tmp_path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context, client context trusting only it) for a fresh certificate naming localhost."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_file, key_file)
+    return server, ssl.create_default_context(cafile=str(cert_file))
+
+
+def test_https_streams_on_a_kept_connection_and_checks_the_certificate(scripted, tmp_path):
+    server_tls, client_tls = self_signed(tmp_path)
+
+    def script(conn: socket.socket, n: int) -> None:
+        while server.read_request(conn):
+            conn.sendall(SSE_HEAD + chunked(b"data: secure\n\n"))
+
+    server = scripted(script, tls=server_tls)
+    client = StreamClient("https", "localhost", server.port, connect_timeout=2.0, read_timeout=5.0,
+                          ssl_context=lambda: client_tls)
+    assert [get(client), get(client)] == [[b"data: secure\n\n"]] * 2
+    assert server.connections == 1
+    assert b"Host: localhost:%d" % server.port in server.requests[0]
+    untrusting = StreamClient("https", "localhost", server.port, connect_timeout=2.0, read_timeout=5.0)
+    with pytest.raises(UpstreamConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        get(untrusting)
