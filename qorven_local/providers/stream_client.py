@@ -136,6 +136,7 @@ class StreamResponse:
         self._aborted = False
         self._done = False      # the body was read to its end
         self._reusable = True   # the server allows the socket another request
+        self._http10 = False
         self._buf = b""
 
     def send(self) -> None:
@@ -166,7 +167,8 @@ class StreamResponse:
                 _close(sock)  # the server had dropped it: try again on a fresh one
                 continue
             self.status, self.headers, self._buf = status, headers, buf
-            if headers.get("connection", "").lower() == "close":
+            connection = headers.get("connection", "").lower()
+            if connection == "close" or (self._http10 and connection != "keep-alive"):
                 self._reusable = False
             return
 
@@ -189,6 +191,7 @@ class StreamResponse:
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
             raise ProtocolError(f"not an HTTP/1.1 status line: {lines[0][:80]!r}")
+        self._http10 = parts[0] == "HTTP/1.0"  # closes after the answer unless it says keep-alive
         headers: dict[str, str] = {}
         for line in lines[1:]:
             name, sep, value = line.partition(":")

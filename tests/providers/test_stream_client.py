@@ -277,3 +277,14 @@ def test_https_streams_on_a_kept_connection_and_checks_the_certificate(scripted,
     untrusting = StreamClient("https", "localhost", server.port, connect_timeout=2.0, read_timeout=5.0)
     with pytest.raises(UpstreamConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         get(untrusting)
+
+
+def test_an_http_1_0_answer_without_keep_alive_is_not_reused(scripted):
+    def script(conn: socket.socket, n: int) -> None:
+        while server.read_request(conn):
+            conn.sendall(b"HTTP/1.0 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 9\r\n\r\ndata: x\n\n")
+
+    server = scripted(script)
+    client = client_for(server)
+    assert [get(client), get(client)] == [[b"data: x\n\n"]] * 2
+    assert server.connections == 2
