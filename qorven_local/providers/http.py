@@ -209,8 +209,8 @@ class HTTPProvider:
     def _socket_error(self, exc: OSError | ProtocolError) -> ProviderError | ProviderTimeout:
         """``_transport_error`` for a failure of our own stream client."""
         if isinstance(exc, TimeoutError):
-            return ProviderTimeout(f"{self._label()} timed out ({'connect' if isinstance(exc, ConnectTimeout) else 'read'})",
-                                   details={"provider": self.name})
+            phase = "connect" if isinstance(exc, ConnectTimeout) else "read"
+            return ProviderTimeout(f"{self._label()} timed out ({phase})", details={"provider": self.name})
         if isinstance(exc, UpstreamConnectError):
             assert self._streams is not None
             return ProviderError(f"{self._label()} is unreachable at {self._streams.host}:{self._streams.port}",
