@@ -211,7 +211,7 @@ class StreamResponse:
         sock, self._sock = self._sock, None
         if sock is None:
             return
-        if self._done and self._reusable:
+        if self._done and self._reusable and not self._aborted:  # aborted: a late abort() may still shut it down
             self._client._keep(sock)
         else:
             _close(sock)
@@ -238,6 +238,9 @@ class StreamResponse:
 
     def iter_body(self) -> Iterator[bytes]:
         """The body's bytes, framing removed: one piece per socket read, however many chunks it held."""
+        encoding = self.headers.get("content-encoding", "identity").lower()
+        if encoding not in ("identity", ""):
+            raise ProtocolError(f"the answer is compressed ({encoding[:20]}) though identity was asked for")
         if self.status in (204, 304):
             self._done = True
             return iter(())
@@ -281,9 +284,12 @@ class StreamResponse:
                         raise ProtocolError("a chunk size line too long")
                     break
                 try:
-                    size = int(buf[pos:eol].split(b";", 1)[0], 16)
-                except ValueError:
-                    raise ProtocolError("a chunk size that is not hexadecimal") from None
+                    size = int(buf[pos:eol], 16)
+                except ValueError:  # a chunk extension (";name=value"), or no size at all
+                    try:
+                        size = int(buf[pos:eol].split(b";", 1)[0], 16)
+                    except ValueError:
+                        raise ProtocolError("a chunk size that is not hexadecimal") from None
                 if size < 0:
                     raise ProtocolError("a negative chunk size")
                 if size == 0:  # the last chunk, then trailers (usually none) and a blank line

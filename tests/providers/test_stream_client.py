@@ -158,7 +158,8 @@ def test_informational_heads_are_skipped_and_headers_read(scripted):
 
 @pytest.mark.parametrize("wire", [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
                                   b"SSH-2.0-OpenSSH\r\n\r\n",
-                                  b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabcXY"])
+                                  b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabcXY",
+                                  b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 3\r\n\r\nabc"])
 def test_broken_framing_is_a_protocol_error(scripted, wire):
     def script(conn: socket.socket, n: int) -> None:
         server.read_request(conn)
