@@ -1,7 +1,8 @@
 """What every LLM provider looks like to the rest of Qorven: a request, a stream of small events.
 
     ChatRequest ──► Provider.stream_chat() ──► TextDelta | ReasoningDelta | ToolCallDelta | Finish | Usage
-                                               └─► StreamAssembler / collect() ──► ChatResult
+                                               ├─► StreamAssembler / collect() ──► ChatResult
+                                               └─► event_batches(): the same, in lists of what arrived together
 
 Adapters (``openai_compat.py``, ``anthropic.py``, ``local/provider.py``) translate wire formats to these
 events; the HTTP ones share the plumbing in ``http.py``. This module is light on purpose (no httpx):
@@ -143,6 +144,16 @@ class Provider(Protocol):
 
     def close(self) -> None:
         ...
+
+
+def event_batches(provider: Provider, request: ChatRequest,
+                  cancel: threading.Event | None = None) -> Iterator[list[ChatEvent]]:
+    """``provider``'s events for ``request`` in lists of what arrived together, when the adapter can tell
+    (``stream_chat_batches``: one list per socket read), else one event a list."""
+    batches = getattr(provider, "stream_chat_batches", None)
+    if batches is not None:
+        return batches(request, cancel)
+    return ([event] for event in provider.stream_chat(request, cancel))
 
 
 @runtime_checkable

@@ -1,5 +1,9 @@
 """The HTTP plumbing the HTTP adapters share: one httpx client, timeouts, error mapping, SSE parsing,
 cancellation of a blocked read. httpx and httpcore are imported on first use (start-up time).
+
+Streamed answers from plain-``http`` upstreams (model servers on this machine or the LAN) go through
+``stream_client.py`` (our own HTTP/1.1 reader: httpx's per-chunk parsing was most of the proxy's CPU
+per token); httpx streams from ``https`` upstreams and behind an HTTP(S) proxy.
 """
 
 from __future__ import annotations
@@ -8,10 +12,11 @@ import json
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from qorven_local.errors import ProviderError, ProviderTimeout, retry_after_seconds
 from qorven_local.providers.events import ModelInfo
+from qorven_local.providers.stream_client import ConnectTimeout, ProtocolError, StreamClient, UpstreamConnectError
 from qorven_local.security.redaction import redact, secret_pattern
 
 if TYPE_CHECKING:
@@ -40,10 +45,15 @@ class HTTPProvider:
         self._api_key = api_key or None
         self._key_pattern = secret_pattern(self._api_key)
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        # Streamed answers (the per-token hot path) are read by our own client, everything else by httpx.
+        self._streams: StreamClient | None = None
         if transport is None and not urllib.request.getproxies():
-            transport = _cancellable_transport(limits)
-        # else: behind HTTP(S)_PROXY keep httpx's own transports (an explicit one makes httpx
-        # ignore the proxy); cancel then acts between chunks, not inside a blocked read.
+            url = httpx.URL(self.base_url)
+            if url.scheme == "http" and url.host:  # https (cloud APIs): httpx streams, see stream_client.py
+                self._streams = StreamClient(url.host, url.port or 80, connect_timeout=connect_timeout,
+                                             read_timeout=read_timeout)
+        # else: behind HTTP(S)_PROXY httpx streams too; cancel then waits for the answer's head
+        # (its socket is known from then on).
         self._client = httpx.Client(
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0,
                                   pool=connect_timeout),
@@ -57,6 +67,8 @@ class HTTPProvider:
 
     def close(self) -> None:
         self._client.close()
+        if self._streams is not None:
+            self._streams.close()
 
     def _auth_headers(self) -> dict[str, str]:
         raise NotImplementedError
@@ -111,22 +123,63 @@ class HTTPProvider:
 
         A JSON answer (a server that does not stream) is yielded whole, as a single item.
         """
+        for batch in self._stream_sse_batches(url, body, cancel):
+            yield from batch
+
+    def _stream_sse_batches(self, url: str, body: dict[str, Any],
+                            cancel: threading.Event | None) -> Iterator[list[bytes]]:
+        """``_stream_sse``'s data, one list per socket read: what arrived together, to be sent on together."""
+        if self._streams is None:
+            yield from self._stream_sse_httpx(url, body, cancel)
+            return
         import httpx
 
         headers = self._auth_headers()
         headers["accept"] = "text/event-stream"
-        ticket = _WATCHER.watch(cancel, threading.get_ident()) if cancel is not None else None
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        try:
+            response = self._streams.post(httpx.URL(url).raw_path.decode("ascii"), payload, headers)
+        except ProtocolError as exc:
+            raise self._socket_error(exc) from None
+        ticket = _WATCHER.watch(cancel, response.abort) if cancel is not None else None
+        try:
+            with response:
+                response.send()
+                if response.status >= 300:
+                    raw = response.read(4096).decode("utf-8", "replace")
+                    raise self._status_error(response.status, response.headers, raw)
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    yield [response.read()]  # the server ignored stream=true: one whole answer
+                    return
+                yield from _sse_batches(response.iter_body(), cancel)
+        except (OSError, ProtocolError) as exc:
+            if cancel is not None and cancel.is_set():
+                return  # we broke the connection ourselves
+            raise self._socket_error(exc) from None
+        finally:
+            if ticket is not None:
+                _WATCHER.unwatch(ticket)
+
+    def _stream_sse_httpx(self, url: str, body: dict[str, Any],
+                          cancel: threading.Event | None) -> Iterator[list[bytes]]:
+        """``_stream_sse`` through httpx: behind an HTTP(S) proxy, or on a transport given by the caller."""
+        import httpx
+
+        headers = self._auth_headers()
+        headers["accept"] = "text/event-stream"
+        sockets: list[socket.socket | None] = []  # known once the answer's head is in
+        ticket = _WATCHER.watch(cancel, lambda: _shut_down(sockets[0]) if sockets else None) \
+            if cancel is not None else None
         try:
             with self._client.stream("POST", url, json=body, headers=headers) as resp:
                 if resp.status_code >= 300:
                     raw = resp.read()[:4096].decode("utf-8", "replace")
                     raise self._status_error(resp.status_code, resp.headers, raw)
-                if ticket is not None and threading.get_ident() not in _ACTIVE:
-                    _ACTIVE[threading.get_ident()] = _socket_of(resp)  # untracked (proxy) transport
+                sockets.append(_socket_of(resp))
                 if resp.headers.get("content-type", "").startswith("application/json"):
-                    yield resp.read()  # the server ignored stream=true: one whole answer
+                    yield [resp.read()]  # the server ignored stream=true: one whole answer
                     return
-                yield from _sse_data(resp.iter_bytes(), cancel)
+                yield from _sse_batches(resp.iter_bytes(), cancel)
         except httpx.HTTPError as exc:
             if cancel is not None and cancel.is_set():
                 return  # we broke the connection ourselves
@@ -152,7 +205,19 @@ class HTTPProvider:
         return ProviderError(f"{self._label()} broke the connection ({type(exc).__name__})",
                              details={"provider": self.name})
 
-    def _status_error(self, status: int, headers: httpx.Headers, text: str) -> ProviderError:
+    def _socket_error(self, exc: OSError | ProtocolError) -> ProviderError | ProviderTimeout:
+        """``_transport_error`` for a failure of our own stream client."""
+        if isinstance(exc, TimeoutError):
+            phase = "connect" if isinstance(exc, ConnectTimeout) else "read"
+            return ProviderTimeout(f"{self._label()} timed out ({phase})", details={"provider": self.name})
+        if isinstance(exc, UpstreamConnectError):
+            assert self._streams is not None
+            return ProviderError(f"{self._label()} is unreachable at {self._streams.host}:{self._streams.port}",
+                                 details={"provider": self.name})
+        return ProviderError(f"{self._label()} broke the connection ({type(exc).__name__})",
+                             details={"provider": self.name})
+
+    def _status_error(self, status: int, headers: httpx.Headers | dict[str, str], text: str) -> ProviderError:
         upstream = self._scrub(_error_message(text))[:500]
         details: dict[str, Any] = {"provider": self.name, "status": status}
         if upstream:
@@ -198,105 +263,67 @@ def _error_message(text: str) -> str:
 
 
 def _sse_data(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
-    """Yield the data of each server-sent event; cheap on purpose (bytes, no decoding, no regex)."""
+    """Yield the data of each server-sent event."""
+    for batch in _sse_batches(chunks, cancel):
+        yield from batch
+
+
+def _sse_batches(chunks: Iterable[bytes], cancel: threading.Event | None) -> Iterator[list[bytes]]:
+    """The data of the server-sent events each read completes, one list per read (never empty);
+    cheap on purpose (bytes, no decoding, no regex)."""
     buf = b""
-    data: list[bytes] = []
+    data: list[bytes] = []  # the data lines of an event still open (the line-by-line path)
     for chunk in chunks:
         if cancel is not None and cancel.is_set():
             return
         if buf:
             chunk = buf + chunk
-        if not data and chunk[:6] == b"data: " and chunk[-2:] == b"\n\n" and chunk.count(b"\n") == 2:
-            buf = b""  # the common case: one network chunk holds exactly one one-line event
-            yield chunk[6:-2]
-            continue
-        lines = chunk.split(b"\n")
-        buf = lines.pop()
-        for line in lines:
-            if line[-1:] == b"\r":
-                line = line[:-1]
-            if not line:  # a blank line dispatches the event
-                if data:
-                    yield data[0] if len(data) == 1 else b"\n".join(data)
-                    data = []
-            elif line[:5] == b"data:":
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
-            # event:, id:, retry: and ": ping" comments carry nothing we need
+        batch: list[bytes] = []
+        if not data and b"\r" not in chunk:
+            # the common case: LF line ends, so a blank line is "\n\n" and an event is what lies between
+            events = chunk.split(b"\n\n")
+            buf = events.pop()  # the start of an event still to be finished, or b""
+            for event in events:
+                if event[:6] == b"data: " and b"\n" not in event:
+                    batch.append(event[6:])
+                elif event:
+                    lines = [line[6:] if line[5:6] == b" " else line[5:]
+                             for line in event.split(b"\n") if line[:5] == b"data:"]
+                    if lines:  # event:, id:, retry: and ": ping" comments carry nothing we need
+                        batch.append(b"\n".join(lines))
+        else:
+            lines = chunk.split(b"\n")
+            buf = lines.pop()
+            for line in lines:
+                if line[-1:] == b"\r":
+                    line = line[:-1]
+                if not line:  # a blank line dispatches the event
+                    if data:
+                        batch.append(data[0] if len(data) == 1 else b"\n".join(data))
+                        data = []
+                elif line[:5] == b"data:":
+                    data.append(line[6:] if line[5:6] == b" " else line[5:])
+        if batch:
+            yield batch
     # The spec drops an unterminated last event; we keep it, as some servers end without "\n\n".
-    if buf.rstrip(b"\r")[:5] == b"data:":
-        buf = buf.rstrip(b"\r")
-        data.append(buf[6:] if buf[5:6] == b" " else buf[5:])
+    for line in buf.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if line[:5] == b"data:":
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
     if data:
-        yield b"\n".join(data)
+        yield [b"\n".join(data)]
 
 
 # -- cancellation --------------------------------------------------------------------------------
 # A reader blocked in recv() (waiting for headers or the next chunk) only wakes when its socket is
-# shut down; close() alone does not wake it. So every connection remembers, per thread, the socket
-# that thread last wrote a request on, and the watcher shuts that socket down on cancel.
-
-_ACTIVE: dict[int, socket.socket | None] = {}  # thread ident → socket of its current request
-
-
-class _TrackedStream:
-    """An ``httpcore.NetworkStream`` (duck-typed: every method delegates, so httpcore loads on first use)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self._sock = inner.get_extra_info("socket")
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        _ACTIVE[threading.get_ident()] = self._sock  # once per request, not per chunk
-        self._inner.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, *args: Any, **kwargs: Any) -> _TrackedStream:
-        return _TrackedStream(self._inner.start_tls(*args, **kwargs))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _TrackingBackend:
-    """An ``httpcore.NetworkBackend`` that wraps every stream it connects (duck-typed, as above)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, *args: Any, **kwargs: Any) -> _TrackedStream:
-        return _TrackedStream(self._inner.connect_tcp(*args, **kwargs))
-
-    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _TrackedStream:
-        return _TrackedStream(self._inner.connect_unix_socket(*args, **kwargs))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _cancellable_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    """httpx's transport with socket tracking; httpx has no public hook for the network backend."""
-    import httpx
-
-    transport = httpx.HTTPTransport(limits=limits)
-    pool = getattr(transport, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):
-        pool._network_backend = _TrackingBackend(pool._network_backend)
-    # else: cancel is still honoured between chunks, just not while blocked in recv()
-    return transport
-
+# shut down; close() alone does not wake it. So the watcher shuts the request's socket down on cancel.
 
 def _socket_of(resp: httpx.Response) -> socket.socket | None:
     stream = resp.extensions.get("network_stream")
     return stream.get_extra_info("socket") if stream is not None else None
 
 
-def _abort_request_of(thread_ident: int) -> None:
-    sock = _ACTIVE.get(thread_ident)
+def _shut_down(sock: socket.socket | None) -> None:
     if isinstance(sock, socket.socket):
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -313,17 +340,16 @@ class _CancelWatcher:
 
     def __init__(self, interval: float = 0.2) -> None:
         self._interval = interval
-        self._watched: dict[int, tuple[threading.Event, int]] = {}
+        self._watched: dict[int, tuple[threading.Event, Callable[[], None]]] = {}
         self._next = 0
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def watch(self, cancel: threading.Event, thread_ident: int) -> int:
-        # The thread's previous socket may be back in the pool serving another thread: forget it.
-        _ACTIVE.pop(thread_ident, None)
+    def watch(self, cancel: threading.Event, abort: Callable[[], None]) -> int:
+        """Call ``abort`` (wake the request's blocked read) once ``cancel`` is set, until unwatched."""
         with self._lock:
             self._next += 1
-            self._watched[self._next] = (cancel, thread_ident)
+            self._watched[self._next] = (cancel, abort)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="provider-cancel-watcher",
                                                 daemon=True)
@@ -333,9 +359,7 @@ class _CancelWatcher:
 
     def unwatch(self, ticket: int) -> None:
         with self._lock:
-            entry = self._watched.pop(ticket, None)
-        if entry is not None:
-            _ACTIVE.pop(entry[1], None)
+            self._watched.pop(ticket, None)
 
     def _run(self) -> None:
         while True:
@@ -344,9 +368,9 @@ class _CancelWatcher:
                     self._lock.wait()
                 # Due entries stay until unwatched: a request still connecting has no socket
                 # yet, so it is aborted on a later tick.
-                due = [ident for cancel, ident in self._watched.values() if cancel.is_set()]
-            for ident in due:
-                _abort_request_of(ident)
+                due = [abort for cancel, abort in self._watched.values() if cancel.is_set()]
+            for abort in due:
+                abort()
             time.sleep(self._interval)
 
 

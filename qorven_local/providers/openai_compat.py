@@ -15,6 +15,7 @@ from qorven_local.providers.events import (
     ChatEvent, ChatRequest, Finish, ModelInfo, ReasoningDelta, TextDelta, ToolCallDelta, Usage,
 )
 from qorven_local.providers.http import HTTPProvider
+from qorven_local.providers.text_chunks import TextChunkTemplate
 from qorven_local.providers.text_completion import CompletionEvent, CompletionPiece, CompletionRequest
 
 KINDS = ("openai", "ollama", "openai_compatible")
@@ -71,53 +72,79 @@ class OpenAICompatProvider(HTTPProvider):
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[ChatEvent]:
         """Stream ``request``; yields TextDelta, ToolCallDelta, Finish and (after Finish) Usage."""
+        for batch in self.stream_chat_batches(request, cancel):
+            yield from batch
+
+    def stream_chat_batches(self, request: ChatRequest,
+                            cancel: threading.Event | None = None) -> Iterator[list[ChatEvent]]:
+        """``stream_chat``'s events, one list per socket read (never empty): what arrived together, so
+        the proxy can send it on in one write."""
         done = False
-        finished: set[int] = set()  # choices that have their finish_reason
-        seen_tools: set[tuple[int, int]] = set()  # (choice, tool call index)
-        loads = json.loads
-        for data in self._stream_sse(self.base_url + "/chat/completions", self.build_body(request),
-                                     cancel):
+        stream = _ChatStream()
+        text_of = stream.template.text_of
+        for batch in self._stream_sse_batches(self.base_url + "/chat/completions", self.build_body(request),
+                                              cancel):
             if done:
                 continue
-            if data == b"[DONE]":
-                # Read on to the end of the body rather than break: a response left unfinished makes
-                # httpx close the connection, and a new one per request added ~0.5 ms to every answer.
-                done = True
-                continue
-            try:
-                chunk = loads(data)
-                if chunk.get("error"):
-                    raise self._in_stream_error(chunk["error"])
-                for choice in chunk.get("choices") or ():  # one, unless the request asked for n > 1
-                    index = choice.get("index") or 0
-                    delta = choice.get("delta")
-                    if delta is None:  # a server that ignored stream=true sent the whole message
-                        delta = _as_delta(choice.get("message") or {})
-                    for key in _REASONING_KEYS:
-                        reasoning = delta.get(key)
-                        if reasoning and type(reasoning) is str:
-                            yield ReasoningDelta(reasoning, key, index)
-                    content = delta.get("content")
-                    logprobs = (choice.get("logprobs") or {}).get("content")
-                    if content or logprobs:
-                        yield TextDelta(content or "", logprobs or None, index)
-                    tool_calls = delta.get("tool_calls")
-                    if tool_calls:
-                        yield from _tool_deltas(tool_calls, seen_tools, index)
-                    reason = choice.get("finish_reason")
-                    if reason and index not in finished:
-                        finished.add(index)
-                        yield Finish(reason, index)
-                usage = chunk.get("usage")
-                if usage:
-                    details = {k: usage[k] for k in _USAGE_DETAILS if isinstance(usage.get(k), dict)}
-                    yield Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0,
-                                details or None)
-            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
-                # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
-                raise self._stream_error("sent a malformed stream chunk") from None
+            events: list[ChatEvent] = []
+            for data in batch:
+                text = text_of(data)
+                if text is not None:  # most chunks: a piece of text, parsed without json.loads
+                    events.append(TextDelta(text))
+                elif data == b"[DONE]":
+                    # Read on to the end of the body rather than stop: a response left unfinished makes
+                    # the connection unusable, and a new one per request added ~0.5 ms to every answer.
+                    done = True
+                    break
+                else:
+                    try:
+                        self._chunk_events(data, stream, events)
+                    except ProviderError:
+                        if events:  # what came before the failure in the same read still goes out first
+                            yield events
+                        raise
+            if events:
+                yield events
         if not done:  # no [DONE]: the stream must at least have finished the answer
-            self._check_finished(bool(finished), cancel)
+            self._check_finished(bool(stream.finished), cancel)
+
+    def _chunk_events(self, data: bytes, stream: _ChatStream, out: list[ChatEvent]) -> None:
+        """Parse one chunk in full and append its events to ``out``."""
+        try:
+            chunk = json.loads(data)
+            template = stream.template
+            if template.may_learn and _only_text(chunk):
+                template.learn(data, chunk)
+            if chunk.get("error"):
+                raise self._in_stream_error(chunk["error"])
+            for choice in chunk.get("choices") or ():  # one, unless the request asked for n > 1
+                index = choice.get("index") or 0
+                delta = choice.get("delta")
+                if delta is None:  # a server that ignored stream=true sent the whole message
+                    delta = _as_delta(choice.get("message") or {})
+                for key in _REASONING_KEYS:
+                    reasoning = delta.get(key)
+                    if reasoning and type(reasoning) is str:
+                        out.append(ReasoningDelta(reasoning, key, index))
+                content = delta.get("content")
+                logprobs = (choice.get("logprobs") or {}).get("content")
+                if content or logprobs:
+                    out.append(TextDelta(content or "", logprobs or None, index))
+                tool_calls = delta.get("tool_calls")
+                if tool_calls:
+                    out.extend(_tool_deltas(tool_calls, stream.seen_tools, index))
+                reason = choice.get("finish_reason")
+                if reason and index not in stream.finished:
+                    stream.finished.add(index)
+                    out.append(Finish(reason, index))
+            usage = chunk.get("usage")
+            if usage:
+                details = {k: usage[k] for k in _USAGE_DETAILS if isinstance(usage.get(k), dict)}
+                out.append(Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0,
+                                 details or None))
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            # Not JSON, or JSON of the wrong shape: either way the upstream is broken.
+            raise self._stream_error("sent a malformed stream chunk") from None
 
     def completion_body(self, request: CompletionRequest) -> dict[str, Any]:
         """The JSON body for ``POST {base_url}/completions`` (a one-prompt list goes as a string)."""
@@ -196,6 +223,17 @@ class OpenAICompatProvider(HTTPProvider):
         return [ModelInfo(m.get("model") or m["name"], "ollama") for m in payload.get("models") or []]
 
 
+class _ChatStream:
+    """What reading one chat stream remembers between chunks."""
+
+    __slots__ = ("finished", "seen_tools", "template")
+
+    def __init__(self) -> None:
+        self.finished: set[int] = set()  # choices that have their finish_reason
+        self.seen_tools: set[tuple[int, int]] = set()  # (choice, tool call index)
+        self.template = TextChunkTemplate()
+
+
 def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[tuple[int, int]],
                  choice: int = 0) -> Iterator[ToolCallDelta]:
     """Normalize tool call pieces: id and name only on a call's first delta, whatever the server repeats."""
@@ -211,6 +249,21 @@ def _tool_deltas(tool_calls: list[dict[str, Any]], seen: set[tuple[int, int]],
         else:
             seen.add((choice, index))
             yield ToolCallDelta(index, call.get("id"), fn.get("name"), args, choice)
+
+
+def _only_text(chunk: Any) -> bool:
+    """Whether ``stream_chat`` reads this chunk as one TextDelta of choice 0 and nothing else."""
+    if type(chunk) is not dict or chunk.get("error") or chunk.get("usage"):
+        return False
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
+        return False
+    choice = choices[0]
+    delta = choice.get("delta")
+    return (not choice.get("index") and type(delta) is dict and not choice.get("finish_reason")
+            and not (choice.get("logprobs") or {}).get("content") and not delta.get("tool_calls")
+            and not any(delta.get(key) for key in _REASONING_KEYS)
+            and type(delta.get("content")) is str and delta["content"] != "")
 
 
 def _as_delta(message: dict[str, Any]) -> dict[str, Any]:

@@ -254,6 +254,6 @@ def test_redirects_are_not_followed(fake, make_provider):
 ])
 def test_json_of_the_wrong_shape_is_a_malformed_stream(make_provider, kind, frame):
     provider = make_provider(kind)
-    provider._stream_sse = lambda url, body, cancel: iter([frame])  # skip HTTP: shape only
+    provider._stream_sse_batches = lambda url, body, cancel: iter([[frame]])  # skip HTTP: shape only
     with pytest.raises(ProviderError, match="malformed"):
         list(provider.stream_chat(ask()))

@@ -19,7 +19,7 @@ from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import ValidationError
 from qorven_local.agents.types import Agent, Session
 from qorven_local.providers.events import (ChatRequest, ChatResult, Finish, ReasoningDelta, TextDelta, ToolCallDelta,
-                                           Usage, collect, collect_choices)
+                                           Usage, collect, collect_choices, event_batches)
 from qorven_local.providers.openai_compat import KINDS as OPENAI_KINDS
 from qorven_local.providers.normalize import ROLES, content_text, for_upstream
 from qorven_local.providers.registry import ResolvedModel
@@ -307,22 +307,29 @@ class ChatCompletionsResource:
                 state["usage"] = event
             return None
 
+        def frames_of(batch: list[Any]) -> bytes:
+            """The frames of what arrived together: one write for the whole read."""
+            if len(batch) == 1:
+                return frame_of(batch[0]) or b""
+            return b"".join([frame for frame in map(frame_of, batch) if frame is not None])
+
         def tail() -> bytes:
             out = b"".join(writer.finish("stop", i) for i in range(n) if i not in finished)
             if include_usage:
                 out += writer.usage(_usage_or_estimate(state["usage"], request.messages, state["chars"]))
             return out + DONE
 
-        # The first event is awaited on this thread: no hand-off before the first token, and an
-        # upstream failure before it is an ordinary HTTP error.
+        # The first events are awaited on this thread: no hand-off before the first token, and an
+        # upstream failure before it is an ordinary HTTP error. Events come in lists of what one
+        # socket read held, each list one write: a burst goes out together, a lone token at once.
         slot = self.streams.acquire(tenant)
         try:
-            events = adapter.stream_chat(request, cancel)
+            batches = event_batches(adapter, request, cancel)
             first = writer.role() if n == 1 else b"".join(writer.role(i) for i in range(n))
-            for event in events:
-                frame = frame_of(event)
-                if frame is not None:
-                    first += frame
+            for batch in batches:
+                frames = frames_of(batch)
+                if frames:
+                    first += frames
                     break
             else:
                 first += tail()
@@ -340,10 +347,10 @@ class ChatCompletionsResource:
 
         def produce(out: SSEBridge) -> None:
             put = out.put
-            for event in events:
-                frame = frame_of(event)
-                if frame is not None:
-                    put(frame)
+            for batch in batches:
+                frames = frames_of(batch)
+                if frames:
+                    put(frames)
             if not cancel.is_set():
                 put(tail())
 
