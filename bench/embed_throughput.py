@@ -144,7 +144,7 @@ def main() -> None:
         comparison = {"torch": torch.info, "torch_sentences_per_s": round(statistics.median(torch_rates), 1),
                       "torch_sentences_per_s_best": round(max(torch_rates), 1),
                       "ratio_to_torch": round(statistics.median(rates) / statistics.median(torch_rates), 3),
-                      "cosine_to_torch_min": round(float(cos.min()), 6)}
+                      "cosine_to_torch_min": round(float(cos.min()), 7)}
         torch.close()
 
     query = "what does the user prefer to drink?"

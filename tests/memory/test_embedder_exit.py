@@ -25,7 +25,7 @@ from qorven_local.errors import NotReady
 from qorven_local.memory.embedder import Embedder
 
 embedder = Embedder()
-texts = [f"passage {i}: " + "the release notes describe the desktop build and its installer " * 6 for i in range(64)]
+texts = [f"passage {i}: " + "the release notes describe the desktop build and its installer " * 3 for i in range(32)]
 busy = [threading.Event() for _ in range(3)]
 
 def embed_forever(done_one):
@@ -57,6 +57,7 @@ def run_once(_: int) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # twelve processes that each load the model: minutes on a busy 2-core machine
 def test_exiting_while_daemon_threads_embed_exits_with_code_0_every_time():
     with ThreadPoolExecutor(2) as pool:  # two at a time: the machine has two cores
         runs = list(pool.map(run_once, range(RUNS)))
