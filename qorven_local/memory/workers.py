@@ -1,8 +1,8 @@
 """Two cores on one memory search: a pool of one thread per spare core, and ``both``.
 
 A search is a chain of steps that each leave the GIL for most of their time (SQLite while it steps,
-numpy inside BLAS), so halves of a step can run side by side: the keyword side beside the query
-embedding, the two halves of each layer of the embedding, two halves of the KNN's partitions.
+ONNX Runtime and numpy in their kernels), so halves of a step can run side by side: the keyword side
+beside the query embedding, two halves of the KNN's partitions.
 Measured on 2 cores, a split saves a third of a step rather than half (the halves share memory
 bandwidth and the GIL), which is what brings a 100k-memory search near its latency target.
 
@@ -23,14 +23,15 @@ A = TypeVar("A")
 B = TypeVar("B")
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-POOL_THREADS = _cores() - 1  # halves that run beside their callers at once; 0 = everything serial
+POOL_THREADS = cores() - 1  # halves that run beside their callers at once; 0 = everything serial
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

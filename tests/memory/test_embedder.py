@@ -1,9 +1,8 @@
-"""The numpy MiniLM embedder against sentence-transformers' own vectors (tests/fixtures)."""
+"""The MiniLM embedder (ONNX Runtime) against sentence-transformers' own vectors (tests/fixtures)."""
 
 from __future__ import annotations
 
 import json
-import math
 import threading
 from pathlib import Path
 
@@ -167,37 +166,39 @@ def test_identity_and_size_are_advertised():
     assert Embedder.model_id == "all-minilm-l6-v2" and Embedder.dimensions == 384
 
 
-def test_gelu_uses_erf_not_the_tanh_approximation():
-    x = np.linspace(-8, 8, 4001, dtype=np.float32).reshape(1, -1).repeat(300, axis=0)  # > one block
-    exact = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x[0].astype(np.float64)])
-    ours = embedder_module._gelu_inplace(x.copy())
-    assert np.abs(ours - exact).max() < 2e-6
-    assert np.abs(ours[-1] - exact).max() < 2e-6  # the last, partial block too
+def test_close_stops_the_calls_in_flight_and_refuses_new_ones():
+    fresh = Embedder()
+    long_texts = [item["text"] for item in REFERENCE["items"] if item["tokens"] > 100] * 8
+    started = threading.Event()
+    outcomes: list[BaseException | None] = []
+
+    def embed_until_closed() -> None:
+        started.set()
+        try:
+            while True:
+                fresh.embed(long_texts)
+        except BaseException as exc:  # noqa: BLE001 - what ended the loop is the assertion
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=embed_until_closed) for _ in range(3)]
+    for t in threads:
+        t.start()
+    started.wait(30)
+    while not fresh.is_loaded:
+        threading.Event().wait(0.01)
+    assert fresh.close(timeout_s=30) is True
+    assert not fresh.is_loaded  # the session is freed by close, not left to interpreter finalization
+    for t in threads:
+        t.join(30)
+    assert len(outcomes) == 3 and all(isinstance(exc, NotReady) for exc in outcomes), outcomes
+    with pytest.raises(NotReady, match="closed"):
+        fresh.embed(["after close"])
+    with pytest.raises(NotReady, match="closed"):
+        fresh.ensure_loaded()
 
 
-def test_a_short_text_alone_runs_the_halves_of_each_block_side_by_side(embedder, monkeypatch):
-    threads: list[str] = []
-    real_both = embedder_module.both
-    caller = threading.current_thread()
-
-    def watched_both(first, second, **options):
-        if threading.current_thread() is not caller:  # another test's server in this process embedding
-            return real_both(first, second, **options)
-
-        def watched_second():
-            threads.append(threading.current_thread().name)
-            return second()
-        return real_both(first, watched_second, **options)
-
-    monkeypatch.setattr(embedder_module, "both", watched_both)
-    short = [t for t in TEXTS if 2 < len(t.split()) < 20][:3]
-    one_by_one = np.stack([embedder.embed_one(text) for text in short])
-    # the attention block and the feed-forward block of each of the 6 layers, per text
-    assert len(threads) == 3 * 2 * 6
-    threads.clear()
-    long_text = next(t for t, item in zip(TEXTS, REFERENCE["items"]) if item["tokens"] > embedder_module.SPLIT_MAX_ROWS)
-    embedder.embed([long_text])
-    assert not threads  # a long batch is bound by arithmetic: it stays on the caller's thread
-    whole = np.stack([embedder._get_model().forward(embedder._get_model().encode([t]), split=False)[0] for t in short])
-    np.testing.assert_allclose(one_by_one, whole, atol=2e-6)
-    assert_matches_reference(one_by_one, VECTORS[[TEXTS.index(t) for t in short]], short)
+def test_closing_an_embedder_that_never_loaded_is_immediate():
+    fresh = Embedder()
+    assert fresh.close(timeout_s=1) is True and not fresh.is_loaded
+    with pytest.raises(NotReady, match="closed"):
+        fresh.count_tokens(["hello"])
