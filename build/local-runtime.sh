@@ -26,7 +26,7 @@ install() { "$PY" -m pip install --quiet -e "$REPO[local]"; }
 case "$MODE" in
   background)
     if importable || building; then exit 0; fi
-    echo "local-runtime: building llama-cpp-python in the background (log: $LOG); the app starts now"
+    echo "local-runtime: building llama-cpp-python in the background (log: $LOG); the rest goes on meanwhile"
     setsid nohup bash -c 'echo $$ > "$1"; "$2" -m pip install --quiet -e "$3[local]" > "$4" 2>&1; rm -f "$1"' \
       _ "$MARKER" "$PY" "$REPO" "$LOG" < /dev/null > /dev/null 2>&1 &
     ;;
