@@ -24,12 +24,14 @@ import json
 import os
 import platform
 import random
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,6 +95,18 @@ def process_sample(pid: int) -> tuple[int, int]:
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
     return fds, rss_kb * 1024
+
+
+def fd_kinds(pid: int) -> Counter[str]:
+    """What a process's open descriptors are: ``socket``, ``pipe``, ``anon_inode:[eventfd]`` or a path."""
+    kinds: Counter[str] = Counter()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        kinds[re.sub(r":\[\d+\]$", "", target)] += 1
+    return kinds
 
 
 class Sampler:
@@ -238,6 +252,7 @@ def run_soak(counts: SoakCounts, home: Path, log: Callable[[str], None] = print)
                 work.refused_ws(warm)
             warm_messages = work.stored_messages()
             start_fds, start_rss = process_sample(pid)
+            start_kinds = fd_kinds(pid)
             jobs: list[Callable[[], None]] = []
             jobs += [(lambda i=i: (work.agent_chat if i % 2 else work.proxied_chat)(i)) for i in range(counts.chats)]
             jobs += [(lambda i=i: work.refused_ws(i)) for i in range(counts.refused_ws)]
@@ -257,6 +272,7 @@ def run_soak(counts: SoakCounts, home: Path, log: Callable[[str], None] = print)
             webhook_status = work.wait_for_outbox(counts.webhooks)
             time.sleep(2.0)  # let finished threads end and idle keep-alive sockets close
             end_fds, end_rss = process_sample(pid)
+            added = fd_kinds(pid) - start_kinds  # what the growth is made of, when there is one
             agent_chats = counts.chats // 2
             stored = work.stored_messages() - warm_messages
             lost = {
@@ -274,7 +290,8 @@ def run_soak(counts: SoakCounts, home: Path, log: Callable[[str], None] = print)
         "load_average_1m": round(os.getloadavg()[0], 2),
         "counts": asdict(counts),
         "load_seconds": round(load_s, 1),
-        "open_files": {"start": start_fds, "peak": sampler.peak_fds, "end": end_fds, "growth": end_fds - start_fds},
+        "open_files": {"start": start_fds, "peak": sampler.peak_fds, "end": end_fds, "growth": end_fds - start_fds,
+                       "added": dict(added)},
         "rss_mb": {"start": round(start_rss / 2**20, 1), "peak": round(sampler.peak_rss / 2**20, 1),
                    "end": round(end_rss / 2**20, 1), "growth": round((end_rss - start_rss) / 2**20, 1)},
         "statuses": dict(sorted(outcomes.statuses.items())),

@@ -226,9 +226,10 @@ def documents_and_mcp(run: Running, fake: FakeProvider) -> None:
 
 def check_mcp(exe: Path, url: str, token: str) -> None:
     """``<exe> mcp`` on stdio lists Qorven's tools and finds a document passage through /mcp."""
-    import anyio
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from tests.mcp.support import run_async
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
     env.update(QORVEN_SERVER=url, QORVEN_TOKEN=token)
@@ -242,7 +243,7 @@ def check_mcp(exe: Path, url: str, token: str) -> None:
                     tools = {t.name for t in (await mcp.list_tools()).tools}
                     found = await mcp.call_tool("search_documents", {"query": "how many crevasses"})
                     return tools, json.dumps(found.structuredContent)
-    tools, found = anyio.run(session)
+    tools, found = run_async(session)  # on a thread of its own: a caller's event loop may be running here
     check({"ask_agent", "memory_search", "search_documents"} <= tools, f"qorven mcp listed {sorted(tools)}")
     check("41 crevasses" in found, f"qorven mcp search_documents answered {found[:300]}")
 

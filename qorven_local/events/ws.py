@@ -294,6 +294,7 @@ class _Session:
                                 max_size=gateway.limits.max_message_bytes)
         self._out = bytearray()
         self._eof_pending = self._eof_sent = False
+        self._closing_slow = False  # closing with 1013: the close frame waits behind the backlog
         self._fragments: list[bytes] | None = None
         self._ping_sent_at: float | None = None
         self._pings = itertools.count()
@@ -413,7 +414,10 @@ class _Session:
             self._flush(now)
             if p.state is State.CLOSED and (not self._out or self._eof_sent):
                 return
-            if closing_since is None and p.close_expected():
+            # The close handshake's deadline runs from when our close frame is out. A 1013 close
+            # queues its frame behind the backlog the slow client has not read: until that is sent,
+            # send_timeout (no progress) rules, or the client would never see why it was dropped.
+            if closing_since is None and p.close_expected() and not (self._closing_slow and self._out):
                 closing_since = now
             if closing_since is not None and now - closing_since >= lim.close_timeout:
                 return
@@ -506,6 +510,7 @@ class _Session:
             return p.send_close(CLOSE_TOKEN_REVOKED, "token revoked")
         if sub.overflowed:
             self.gw._count("closed_slow")
+            self._closing_slow = True
             return p.send_close(1013, "client too slow")
         if self._ping_sent_at is not None:
             if now - self._ping_sent_at >= lim.ping_timeout:

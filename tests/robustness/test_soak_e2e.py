@@ -23,4 +23,10 @@ def test_a_mixed_load_leaves_no_open_files_no_5xx_and_no_lost_writes(tmp_path):
     assert statuses.get("tool_call:200", 0) == counts.tool_calls + 4  # + the warm-up's
     assert statuses.get("webhook:200", 0) == counts.webhooks
     assert statuses.get("refused_ws:401", 0) + statuses.get("refused_ws:429", 0) == counts.refused_ws + 4
-    assert result["open_files"]["growth"] <= 10, result["open_files"]
+    # Each waitress thread that served keeps its own read connection to the database (storage/db.py),
+    # so those grow with the threads the load happened to use, up to the pool's size (32), and no
+    # further. Anything else that stays open after the load (sockets, pipes, files) is a leak.
+    added = result["open_files"]["added"]
+    readers = sum(n for target, n in added.items() if target.endswith(("qorven.db", "qorven.db-wal")))
+    assert readers <= 2 * 32, result["open_files"]
+    assert sum(added.values()) - readers <= 10, result["open_files"]
