@@ -51,14 +51,15 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def wait_ready(url: str, timeout: float = READY_TIMEOUT) -> None:
-    """Poll ``/readyz`` on loopback until it answers 200 (the embedder warming up may take a moment)."""
+def wait_ready(url: str, timeout: float = READY_TIMEOUT, stop: threading.Event | None = None) -> None:
+    """Poll ``/readyz`` on loopback until it answers 200 (the embedder warming up may take a moment);
+    return early when ``stop`` is set (a signal came during the start)."""
     import urllib.error  # imported on first use: start-up time
     import urllib.request
 
     deadline = time.monotonic() + timeout
     last = "no answer"
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
         try:
             with urllib.request.urlopen(url + "readyz", timeout=2) as res:
                 if res.status == 200:
@@ -68,6 +69,8 @@ def wait_ready(url: str, timeout: float = READY_TIMEOUT) -> None:
         except OSError as exc:
             last = str(exc)
         time.sleep(0.05)
+    if stop is not None and stop.is_set():
+        return
     raise RuntimeError(f"the server did not become ready in {timeout:.0f} s ({last})")
 
 
@@ -127,7 +130,9 @@ def _run(args: argparse.Namespace, config: Config, lock: InstanceLock) -> int:
     window: DesktopWindow | None = None
     try:
         url = runtime.url
-        wait_ready(url)
+        wait_ready(url, stop=stop)
+        if stop.is_set():  # SIGTERM/SIGINT during the start: stop now, cleanly
+            return 0
         if first_token:  # the path only: the token itself (QORVEN_TOKEN's value, maybe) is never printed
             print(f"First start: the admin token for other tools is saved in {config.admin_token_path}", flush=True)
 

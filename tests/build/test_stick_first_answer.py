@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 STARTER = REPO / "dist" / "qorven-data" / "models" / "smollm2-135m-instruct.gguf"
 
 
+@pytest.mark.timeout(360)  # a whole app (unpacked executable or source), Chromium and a model: 300 s below
 @pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("chromium") is None or os.geteuid() != 0,
                     reason="needs root, unshare and Debian's chromium")
 def test_the_executable_on_a_copied_stick_answers_offline_with_the_starter_model(binary, tmp_path):

@@ -149,6 +149,7 @@ def test_doctor_checks_what_a_newcomer_meets_and_names_each_fix(fresh):
     assert found["default"]["status"] == "warn" and "pick one" in found["default"]["detail"]
 
 
+@pytest.mark.timeout(360)  # a whole app (unpacked executable or source), Chromium and a model: 300 s below
 @pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("chromium") is None or os.geteuid() != 0,
                     reason="needs root, unshare and Debian's chromium")
 def test_offline_from_an_empty_data_root_the_ui_answers_with_the_starter_model():
