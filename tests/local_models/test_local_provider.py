@@ -158,3 +158,44 @@ except ProviderError as exc:
     result = json.loads(out.stdout)
     assert result["models"] == ["tiny-llama"]
     assert "pip install 'qorven-local[local]'" in result["error"] and "make local" in result["error"]
+
+
+def test_requests_that_come_while_a_model_loads_wait_for_that_load(tmp_path):
+    """A question asked while the start-up preload (or another request) is loading the model waits for
+    that load; it used to get the half-made entry and fail with "'NoneType' object has no attribute
+    'create_chat_completion'"."""
+    loading = threading.Event()
+    finish = threading.Event()
+    loads = []
+
+    def slow_loader(path, n_ctx):
+        loads.append(path.name)
+        loading.set()
+        assert finish.wait(10)
+        return ScriptedLlama(["hello ", "there"])
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.gguf").write_bytes(b"GGUF")
+    pool = ModelPool(slow_loader)
+    provider = LocalGGUFProvider(options=LocalOptions(tmp_path / "models"), pool=pool)
+    preload = threading.Thread(target=provider.preload, args=("m",))
+    preload.start()
+    assert loading.wait(10)
+    answers: list = []
+    asking = threading.Thread(target=lambda: answers.append(collect(provider.stream_chat(
+        ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}])))))
+    asking.start()
+    asking.join(0.3)
+    assert asking.is_alive() and not answers  # waiting for the load, not failing
+    finish.set()
+    preload.join(10)
+    asking.join(10)
+    assert loads == ["m.gguf"] and answers and answers[0].text == "hello there"
+    with pytest.raises(ProviderError, match="busy"):  # a preload never waits behind a request
+        other = LocalGGUFProvider(options=LocalOptions(tmp_path / "models"), pool=ModelPool(slow_loader, max_resident=1))
+        entry = other.pool.acquire(tmp_path / "models" / "m.gguf", 512)  # held by a request
+        try:
+            (tmp_path / "models" / "n.gguf").write_bytes(b"GGUF")
+            other.preload("n")
+        finally:
+            other.pool.release(entry)

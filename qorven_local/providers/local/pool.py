@@ -83,21 +83,27 @@ class ModelPool:
         with self._cond:
             while True:
                 entry = self._models.get(key)
-                if entry is not None:
+                if entry is not None and entry.llm is not None:
                     entry.users += 1
                     entry.last_used = time.monotonic()
                     return entry
-                if len(self._models) < self.max_resident or self._evict_one():
+                # not there yet: load it when a slot is free; being loaded (a preload, another request):
+                # wait for that load, which notifies when it ends either way
+                if entry is None and (len(self._models) < self.max_resident or self._evict_one()):
                     break
                 if time.monotonic() > deadline:
-                    raise ProviderError(f"every loaded local model is busy (max {self.max_resident} resident)",
+                    raise ProviderError(f"local model {path.name} is still loading" if entry is not None else
+                                        f"every loaded local model is busy (max {self.max_resident} resident)",
                                         details={"kind": "local"})
                 self._cond.wait(0.5)
             self._models[key] = entry = LoadedModel(None)  # reserve the slot while loading
             entry.users = 1
         try:
             started = time.perf_counter()
-            entry.llm = self.loader(path, n_ctx)
+            llm = self.loader(path, n_ctx)
+            with self._cond:
+                entry.llm = llm
+                self._cond.notify_all()  # requests waiting for this load
             log.info("loaded local model %s in %.0f ms", path.name, (time.perf_counter() - started) * 1000)
         except BaseException:
             with self._cond:
