@@ -145,13 +145,8 @@ class HTTPProvider:
         try:
             with response:
                 response.send()
-                if response.status >= 300:
-                    raw = response.read(4096).decode("utf-8", "replace")
-                    raise self._status_error(response.status, response.headers, raw)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    yield [response.read()]  # the server ignored stream=true: one whole answer
-                    return
-                yield from _sse_batches(response.iter_body(), cancel)
+                yield from self._answer_batches(response.status, response.headers, response.read,
+                                                response.iter_body(), cancel)
         except (OSError, ProtocolError) as exc:
             if cancel is not None and cancel.is_set():
                 return  # we broke the connection ourselves
@@ -172,14 +167,9 @@ class HTTPProvider:
             if cancel is not None else None
         try:
             with self._client.stream("POST", url, json=body, headers=headers) as resp:
-                if resp.status_code >= 300:
-                    raw = resp.read()[:4096].decode("utf-8", "replace")
-                    raise self._status_error(resp.status_code, resp.headers, raw)
                 sockets.append(_socket_of(resp))
-                if resp.headers.get("content-type", "").startswith("application/json"):
-                    yield [resp.read()]  # the server ignored stream=true: one whole answer
-                    return
-                yield from _sse_batches(resp.iter_bytes(), cancel)
+                yield from self._answer_batches(resp.status_code, resp.headers, lambda limit: resp.read()[:limit],
+                                                resp.iter_bytes(), cancel)
         except httpx.HTTPError as exc:
             if cancel is not None and cancel.is_set():
                 return  # we broke the connection ourselves
@@ -187,6 +177,18 @@ class HTTPProvider:
         finally:
             if ticket is not None:
                 _WATCHER.unwatch(ticket)
+
+    def _answer_batches(self, status: int, headers: Any, read: Callable[[int | None], bytes],
+                        body: Iterable[bytes], cancel: threading.Event | None) -> Iterator[list[bytes]]:
+        """The answer to a streamed request, whichever client read its head: an error status raised with
+        the start of its body (``read(4096)``), a JSON answer (a server that ignored stream=true) whole
+        (``read(None)``), else the SSE data of ``body`` in lists of what each read held."""
+        if status >= 300:
+            raise self._status_error(status, headers, read(4096).decode("utf-8", "replace"))
+        if headers.get("content-type", "").startswith("application/json"):
+            yield [read(None)]
+            return
+        yield from _sse_batches(body, cancel)
 
     # -- error mapping ----------------------------------------------------------------------
 

@@ -87,7 +87,8 @@ class LocalModelPreload:
                 return False
 
     def _load(self, targets: list[tuple[str, LocalGGUFProvider, str]]) -> None:
-        for mid, adapter, model in targets[:adapter_capacity(targets)]:
+        resident = targets[0][1].pool.max_resident  # loading more would unload the first ones again
+        for mid, adapter, model in targets[:resident]:
             if self._stop.is_set():
                 return
             try:
@@ -98,7 +99,3 @@ class LocalModelPreload:
             self.loaded.append(mid)
             log.info("preloaded the default model %s", mid)
 
-
-def adapter_capacity(targets: list[tuple[str, LocalGGUFProvider, str]]) -> int:
-    """How many of ``targets`` the pool keeps loaded at once (loading more would unload the first)."""
-    return targets[0][1].pool.max_resident if targets else 0
