@@ -11,6 +11,7 @@ from qorven_local.agents.service import AgentService
 from qorven_local.clock import parse_iso
 from qorven_local.errors import ModelNotFound
 from qorven_local.agents.types import Agent
+from qorven_local.providers.local.starter import is_starter
 from qorven_local.providers.registry import ProviderRegistry
 from qorven_local.providers.resolution import ResolvedModel
 
@@ -69,7 +70,8 @@ class ModelDirectory:
         out = [{"id": s["id"], "object": "model", "created": _unix(s["created_at"]),
                 "owned_by": s["provider"].name,
                 "qorven": {"kind": "model", "provider_id": s["provider"].id, "default": s["id"] == default,
-                           "context_length": s["context_length"]}}
+                           "context_length": s["context_length"],
+                           "starter": s["provider"].kind == "local" and is_starter(s["model"])}}
                for s in self.providers.selected(tenant_id)]
         out += [self._agent_object(a) for a in self.agents.list_all(tenant_id)]
         out.append(self._embedding_object())

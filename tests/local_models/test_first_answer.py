@@ -42,7 +42,8 @@ def test_a_fresh_data_root_answers_with_the_starter_model(fresh):
         [provider] = api.get("/v1/providers").json()["data"]
         [entry] = api.get("/v1/models/catalog").json()["data"]
         default = api.get("/v1/models/default").json()
-        offered = [m["id"] for m in api.get("/v1/models").json()["data"]]
+        listed = api.get("/v1/models").json()["data"]
+        offered = [m["id"] for m in listed]
     assert (provider["name"], provider["kind"]) == ("local", "local")
     assert provider["qorven"] == {"runtime": "ready", "removable": False}
     assert entry["id"] == STARTER and entry["default"] and entry["selected"]
@@ -50,6 +51,8 @@ def test_a_fresh_data_root_answers_with_the_starter_model(fresh):
     assert labels["starter"] and labels["tiny"] and 100_000_000 < labels["params"] < 200_000_000
     assert labels["size_bytes"] == entry["size_bytes"] > 90_000_000
     assert default == {"model": STARTER} and STARTER in offered
+    # the chat screen names the tiny starter model from this list, with no request to any provider
+    assert [m["id"] for m in listed if m["qorven"].get("starter")] == [STARTER]
     # prime answers the first question with the starter model: no provider, no key, no default to set
     answer = fresh.openai(timeout=240).chat.completions.create(
         model="qor:prime", max_tokens=24, messages=[{"role": "user", "content": "Hello, who are you?"}])
@@ -75,6 +78,8 @@ def test_a_configured_provider_takes_over_from_the_starter(fresh, fake):
     with fresh.client() as api:
         added = configure_upstream(api, fake, name="cloud")
         assert api.get("/v1/models/default").json() == {"model": "cloud/fake-model"}
+        cloud = next(m for m in api.get("/v1/models").json()["data"] if m["id"] == "cloud/fake-model")
+        assert cloud["qorven"]["starter"] is False
         assert api.put("/v1/models/default", json={"model": None}).status_code == 200
         assert api.get("/v1/models/default").json() == {"model": None}  # something else is configured
         assert api.delete(f"/v1/providers/{added['id']}").status_code == 200

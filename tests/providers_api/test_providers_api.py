@@ -108,7 +108,7 @@ def test_catalog_selection_default_and_models_list(server, admin, fake):
     assert "qor:prime" in ids and "all-minilm-l6-v2" in ids
     entry = {m["id"]: m for m in models["data"]}
     assert entry["fake/big"]["qorven"] == {"kind": "model", "provider_id": provider["id"], "default": True,
-                                           "context_length": 32768}
+                                           "context_length": 32768, "starter": False}
     assert entry["qor:prime"]["qorven"]["kind"] == "agent"
     assert entry["all-minilm-l6-v2"]["qorven"]["kind"] == "embedding"
 

@@ -57,14 +57,4 @@ export function defaultModel() {
   return defaultModelPromise;
 }
 
-export function invalidateDefaultModel() { defaultModelPromise = null; starterPromise = null; }
-
-let starterPromise = null;
-/** The ids of the starter models in the catalog (a tiny model for trying things out), as a Set. */
-export function starterModels() {
-  if (!starterPromise) {
-    starterPromise = api.get("models/catalog").then((r) => new Set(((r && r.data) || [])
-      .filter((m) => m.qorven && m.qorven.starter).map((m) => m.id))).catch(() => new Set());
-  }
-  return starterPromise;
-}
+export function invalidateDefaultModel() { defaultModelPromise = null; }

@@ -17,7 +17,9 @@ MODEL = {
         "qorven": {"type": "object", "required": ["kind", "default"],
                    "properties": {"kind": {"enum": ["model", "agent", "embedding"]},
                                   "provider_id": {"type": "string"}, "agent_id": {"type": "string"},
-                                  "default": {"type": "boolean"}}},
+                                  "default": {"type": "boolean"},
+                                  "starter": {"type": "boolean",
+                                              "description": "a starter model (tiny, for trying things out)"}}},
     },
 }
 MODEL_LIST = {"type": "object", "required": ["object", "data"],

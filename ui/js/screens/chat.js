@@ -9,7 +9,7 @@ import { ICONS } from "../icons.js";
 import { api, items, qs } from "../api.js";
 import { postStream } from "../sse.js";
 import { subscribe } from "../live.js";
-import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs, starterModels } from "../store.js";
+import { agents as loadAgents, agentLabel, defaultAgentId, defaultModel, prefs } from "../store.js";
 import { confirmAction, errorBox, errorText, toast } from "../ui.js";
 import { RunView, userBlock, contentText, parseMaybe, actionBar, setActions, showStoredRecall } from "../chat-views.js";
 import { ConversationList } from "../chat-list.js";
@@ -116,7 +116,6 @@ export async function mount(container, { navigate }) {
     const inUse = chosen || (a && a.model) || tenantDefault;
     biggerModel.classList.toggle("hidden", !starters.has(inUse));
   }
-  starterModels().then((ids) => { starters = ids; showModel(); });
   function fillModels(current) {
     const ids = [...state.models];
     if (current && !ids.includes(current)) ids.push(current); // an override no longer offered still shows
@@ -126,7 +125,9 @@ export async function mount(container, { navigate }) {
   }
   defaultModel().then((m) => { tenantDefault = m || ""; fallbackModel = m ? `${m} (default)` : ""; showModel(); });
   api.get("models").then((res) => {
-    state.models = items(res).filter((m) => !m.qorven || m.qorven.kind === "model").map((m) => m.id);
+    const models = items(res).filter((m) => !m.qorven || m.qorven.kind === "model");
+    state.models = models.map((m) => m.id);
+    starters = new Set(models.filter((m) => m.qorven && m.qorven.starter).map((m) => m.id));
     fillModels(modelSelect.value || (currentSession() || {}).model || "");
   }).catch(() => fillModels(modelSelect.value));
 
