@@ -1,13 +1,20 @@
-"""The desktop window's native "open file" dialog, offered to the UI through the API.
+"""The desktop window's native "open file" dialog and "show this folder", offered to the UI through the API.
 
 The page cannot call pywebview itself (its ``js_api`` is blocked by the UI's Content-Security-Policy,
 see ``desktop/window.py``), so the window attaches its dialog here and ``POST /v1/desktop/file-dialog``
 opens it. In a browser, or headless, nothing is attached and the UI offers a path field instead.
+While the window is open, ``POST /v1/desktop/open-folder`` also shows one of the app's folders in the
+system's file manager (Explorer, Finder, or whatever ``xdg-open`` picks).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Callable
 
 from qorven_local.errors import Conflict
@@ -54,3 +61,24 @@ class FileDialogs:
             return chooser(PURPOSES[purpose])
         finally:
             self._open.release()
+
+    def show_folder(self, folder: Path) -> None:
+        """Open ``folder`` (created if missing) in the system's file manager; returns once it is launched.
+
+        Conflict when there is no window: a browser may be on another computer than the folder, and a
+        headless server has no screen to show it on.
+        """
+        if self._chooser is None:
+            raise Conflict("no desktop window is open, so no folder can be shown; copy its path instead")
+        folder.mkdir(parents=True, exist_ok=True)
+        if sys.platform == "win32":
+            os.startfile(folder)  # type: ignore[attr-defined]  # Windows only
+            return
+        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        found = shutil.which(opener)
+        if found is None:
+            raise Conflict(f"this computer has no {opener} to show folders with; copy the folder's path instead")
+        child = subprocess.Popen([found, str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        # xdg-open may hand over to a file manager that runs on; reap it whenever it ends
+        threading.Thread(target=child.wait, name="folder-opener", daemon=True).start()

@@ -13,7 +13,7 @@ from qorven_local.web.resources.auth import LogoutResource, SignInResource
 from qorven_local.web.resources.memory import (EmbeddingsResource, MemoriesResource, MemoryResource,
                                                MemorySaveResource, MemorySearchResource)
 from qorven_local.web.resources.channels import channel_routes
-from qorven_local.web.resources.desktop import DesktopResource, FileDialogResource
+from qorven_local.web.resources.desktop import DesktopResource, FileDialogResource, OpenFolderResource
 from qorven_local.web.resources.downloads import BackupResource, MemoryExportResource
 from qorven_local.web.resources.chat import ChatCompletionsResource
 from qorven_local.web.resources.completions import CompletionsResource
@@ -90,6 +90,8 @@ def route_table(ctx: AppContext) -> list[Route]:
         Route("/v1/memory/export", MemoryExportResource(ctx.memory.store, ctx.clock)),
         Route("/v1/desktop", DesktopResource(ctx.file_dialogs)),
         Route("/v1/desktop/file-dialog", FileDialogResource(ctx.file_dialogs)),
+        Route("/v1/desktop/open-folder", OpenFolderResource(ctx.file_dialogs, ctx.config.home,
+                                                            ctx.config.models_dir)),
         *document_routes(ctx.documents),
         *mcp_routes(ctx.mcp_endpoint, ctx.mcp),
         Route("/", UIResource()),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import stat
 
 from playwright.sync_api import expect
 
 from tests.screens_ui.conftest import open_screen
+from tests.support.wait import wait_until
 
 
 def test_the_data_folder_is_shown_with_copy_and_backup_and_export_download(ui, site, tmp_path):
@@ -40,6 +43,26 @@ def test_the_data_folder_is_shown_with_copy_and_backup_and_export_download(ui, s
     got.value.save_as(exported)
     assert "Backups run at noon." in [json.loads(line)["content"] for line in exported.read_text().splitlines()]
     ui.shot("screens-settings-data")
+
+
+def test_in_the_desktop_window_open_data_folder_shows_it_in_the_file_manager(ui, site, tmp_path, monkeypatch):
+    """With the window open (the launcher attaches its dialogs), the button asks the server, which runs the
+    system's opener; a stand-in xdg-open first on PATH records the folder it was given."""
+    shown, opener = tmp_path / "shown.txt", tmp_path / "bin" / "xdg-open"
+    opener.parent.mkdir()
+    opener.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{shown}"\n')
+    opener.chmod(opener.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{opener.parent}{os.pathsep}{os.environ['PATH']}")
+    dialogs = site.server.ctx.file_dialogs
+    dialogs.attach(lambda file_types: None)
+    try:
+        open_screen(ui, site, "settings")
+        data = ui.page.get_by_role("region", name="Your data")
+        data.get_by_role("button", name="Open data folder").click()
+        wait_until(shown.exists, timeout=10, message="the file manager was never asked")
+        assert shown.read_text().splitlines() == [str(site.server.ctx.config.home)]
+    finally:
+        dialogs.detach()
 
 
 def test_a_token_for_another_tool_is_created_and_shown_once(ui, site):

@@ -250,7 +250,8 @@ def test_the_window_opens_its_native_file_dialog_for_the_page(tmp_path, xvfb):
         app.wait_for("window open", timeout=60)
         token = (home / "admin-token").read_text().strip()
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
-            assert api.get("/v1/desktop").json() == {"object": "desktop", "window": True, "file_dialog": True}
+            assert api.get("/v1/desktop").json() == {"object": "desktop", "window": True, "file_dialog": True,
+                                                     "open_folder": True}
             # Ctrl+L opens the location field first (typing "/" also does, but the keys right after it are lost)
             assert choose([("key", "ctrl+l"), ("sleep", "0.5"), ("type", "--delay", "15", str(picked)),
                            ("sleep", "0.3"), ("key", "Return")]) == {

@@ -50,11 +50,13 @@ export async function mount(container, { toast }) {
   const dataCard = h("section", { class: "card stack", "aria-label": "Your data" }, h("h3", null, "Your data"));
   detail.insertBefore(dataCard, about);
   if (settings) {
-    const desktop = window.pywebview && window.pywebview.api && typeof window.pywebview.api.open_data_folder === "function";
-    const openBtn = desktop ? h("button", { type: "button" }, "Open data folder") : null;
-    if (openBtn) openBtn.addEventListener("click", async () => {
-      try { await window.pywebview.api.open_data_folder(); } catch (e) { toast(sentence(e), "error"); }
+    // In the desktop window the server shows the folder in the file manager (see /v1/desktop); in a
+    // browser, which may be on another computer, the path is there to copy.
+    const openBtn = h("button", { type: "button", hidden: true }, "Open data folder");
+    openBtn.addEventListener("click", async () => {
+      try { await api.post("desktop/open-folder", { folder: "data" }); } catch (e) { toast(sentence(e), "error"); }
     });
+    api.get("desktop").then((d) => { openBtn.hidden = !d.open_folder; }).catch(() => {});
     append(dataCard, [
       h("p", { class: "muted small", style: "margin: 0" }, "Everything Qorven keeps (conversations, agents, memories, models, the workspace) is in this folder."),
       h("div", { class: "field" }, h("span", { class: "muted small", "aria-hidden": "true" }, "Data folder"), copyRow(settings.data_root, "data folder path", toast)),
