@@ -23,6 +23,10 @@ from qorven_local.security.urlpolicy import BlockedURL, split_url
 URL_KEYS = ("api_base_url", "reply_url", "public_base_url")
 SEND_URL_KEYS = ("api_base_url", "reply_url")  # a send secret, or what it signs, travels to these
 MAX_CONFIG_VALUE_CHARS = 2000
+# Config every kind takes: where the provider reaches this app (the binding's webhook URL then uses it).
+COMMON_CONFIG_KEYS = {
+    "public_base_url": "the public https origin in front of this app (e.g. a tunnel); the webhook URL uses it",
+}
 
 
 def _is_loopback(host: str) -> bool:
@@ -40,9 +44,10 @@ def check_config(kind_name: str, config: Any) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ValidationError("config must be an object", param="config")
     clean: dict[str, Any] = {}
+    keys = {**COMMON_CONFIG_KEYS, **kind.CONFIG_KEYS}
     for key, value in config.items():
-        if key not in kind.CONFIG_KEYS:
-            known = ", ".join(kind.CONFIG_KEYS) or "none"
+        if key not in keys:
+            known = ", ".join(keys)
             raise ValidationError(f"{kind_name} bindings have no config key {key!r} (known: {known}); "
                                   "secrets go to PUT /v1/channels/{id}/secret", param=f"config.{key}")
         if value is None or value == "":

@@ -99,6 +99,11 @@ def is_real_choice(vote: str) -> bool:
     return bool(re.search(r"\w", vote)) and not PLACEHOLDER.match(vote)
 
 
+def quoted(text: str) -> str:
+    """``text`` in typographic quotes, as people read a choice in a summary (repr() shows Python's quoting)."""
+    return f"“{text}”"
+
+
 def vote_key(vote: str) -> str:
     """Votes that differ only in case, spacing or trailing punctuation are the same vote."""
     return " ".join(vote.casefold().split()).rstrip(".!")
@@ -289,24 +294,24 @@ class RoomService:
         names = {a.id: a.name for a, _ in members}
         if len(tied) == 1:
             winner = tied[0]
-            how = f"{best} of {len(votes)} members voted for {tally[winner][0]!r}"
+            how = f"{best} of {len(votes)} members voted for {quoted(tally[winner][0])}"
         else:
             chair_vote = next((v["vote"] for v in votes if v["agent_id"] == chair.id), None)
             if chair_vote is not None and vote_key(chair_vote) in tied:
                 winner = vote_key(chair_vote)
             else:
-                options = " and ".join(repr(tally[k][0]) for k in tied)
+                options = " and ".join(quoted(tally[k][0]) for k in tied)
                 ruling = self._reply(room, chair, chair_session, members,
-                                     f"The vote on {question!r} is tied between {options}. As chair, break the tie "
+                                     f"The vote on {quoted(question)} is tied between {options}. As chair, break the tie "
                                      f"by choosing one of them. {VOTE_INSTRUCTIONS}", kind="ruling",
                                      on_message=on_message)
                 pick, _ = parse_vote(ruling.content) if ruling.status == "complete" else (None, "")
                 winner = vote_key(pick) if pick is not None and vote_key(pick) in tied else tied[0]
-            how = (f"the vote tied {best}-{best} between " + " and ".join(repr(tally[k][0]) for k in tied)
-                   + f"; the chair ({names[chair.id]}) broke the tie for {tally[winner][0]!r}")
-        others = ", ".join(f"{tally[k][0]!r}: {len(t) - 1}" for k, t in tally.items() if k != winner)
+            how = (f"the vote tied {best}-{best} between " + " and ".join(quoted(tally[k][0]) for k in tied)
+                   + f"; the chair ({names[chair.id]}) broke the tie for {quoted(tally[winner][0])}")
+        others = ", ".join(f"{len(t) - 1} for {quoted(tally[k][0])}" for k, t in tally.items() if k != winner)
         abstained = len(votes) - counted
-        summary = how + (f" (other votes: {others})" if others else "") + \
+        summary = how + (f" ({others})" if others else "") + \
             (f"; {abstained} abstained" if abstained else "") + "."
         return {"method": "vote", "question": question, "outcome": tally[winner][0], "summary": summary[0].upper()
                 + summary[1:], "votes": votes}

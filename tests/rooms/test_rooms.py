@@ -105,14 +105,14 @@ def test_majority_wins_and_a_chair_outside_the_tie_is_asked_to_break_it(api, fak
     majority = make_room(api)
     answer_by_agent(fake, {"Alpha": vote("green"), "Beta": vote("Green."), "Gamma": vote("red")})
     decision = api.post(f"/v1/rooms/{majority['id']}/decide", json={"method": "vote"}).json()["decision"]
-    assert decision["outcome"] == "green" and decision["summary"].startswith("2 of 3 members voted for 'green'")
+    assert decision["outcome"] == "green" and decision["summary"] == "2 of 3 members voted for “green” (1 for “red”)."
 
     tied = make_room(api, chair="gamma")
     chair_answers = iter([vote(None), vote("Blue", "the tie-break")])  # abstains, then picks when asked
     answer_by_agent(fake, {"Alpha": vote("red"), "Beta": vote("blue"), "Gamma": lambda body: Reply.text(next(chair_answers))})
     decision = api.post(f"/v1/rooms/{tied['id']}/decide", json={"method": "vote"}).json()["decision"]
     assert decision["outcome"] == "blue"
-    assert "tied between 'red' and 'blue'" in last_user_text(agent_requests(fake, "Gamma")[-1])
+    assert "tied between “red” and “blue”" in last_user_text(agent_requests(fake, "Gamma")[-1])
     assert [m["kind"] for m in api.get(f"/v1/rooms/{tied['id']}/messages").json()["data"]][-1] == "ruling"
 
 

@@ -73,3 +73,23 @@ def test_each_kind_asks_for_its_own_settings(ui, site):
     made = next(b for b in site.api.get("/v1/channels").json()["data"] if b["name"] == "Texts")
     assert made["config"] == {"public_base_url": "https://sms.example.test"} and made["secret_set"] is True
     ui.shot("screens-channels-twilio")
+
+
+def test_a_tunnel_address_entered_as_public_address_becomes_the_url_to_paste(ui, site):
+    form = new_binding_form(ui, site, "slack")
+    page = ui.page
+    form.get_by_label("Name", exact=True).fill("Slack via tunnel")
+    form.get_by_role("button", name="Create binding").click()
+    status = page.get_by_role("region", name="Status")
+    expect(status).to_contain_text("This address only works on this computer.")
+    expect(status).to_contain_text("Public address")
+
+    settings = page.get_by_role("form", name="Binding settings")
+    settings.get_by_label("Public address (optional)").fill("https://quiet-fox.trycloudflare.com")
+    settings.get_by_role("button", name="Save").click()
+    url = page.get_by_role("region", name="Status").get_by_role("textbox", name="Webhook URL")
+    expect(url).to_have_value(re.compile(r"^https://quiet-fox\.trycloudflare\.com/v1/webhooks/chn_"))
+    expect(page.get_by_role("region", name="Status")).not_to_contain_text("This address only works on this computer.")
+    made = next(b for b in site.api.get("/v1/channels").json()["data"] if b["name"] == "Slack via tunnel")
+    assert made["config"] == {"public_base_url": "https://quiet-fox.trycloudflare.com"}
+    assert made["webhook_url"] == f"https://quiet-fox.trycloudflare.com/v1/webhooks/{made['id']}"

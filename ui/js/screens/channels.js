@@ -48,6 +48,8 @@ const KINDS = [
     paste: "Send signed POSTs to it from your system." },
 ];
 const API_BASE = ["api_base_url", "API base URL", "Only for a proxy or a self-hosted API (default: the provider's)."];
+// Every kind takes it (Twilio lists it among its own settings, since its signatures need it).
+const PUBLIC_ADDRESS = ["public_base_url", "Public address (optional)", "Your tunnel's https address: the webhook URL to paste then uses it."];
 const kindOf = (k) => KINDS.find((x) => x.value === k) || KINDS[KINDS.length - 1];
 
 function isLoopback(url) {
@@ -107,7 +109,8 @@ export async function mount(container, { toast }) {
   function kindFields(kindName, config, withSecrets) {
     const k = kindOf(kindName);
     const inputs = [];
-    const settings = [...k.config].map(([key, label, hint]) => {
+    const own = k.config.some(([key]) => key === PUBLIC_ADDRESS[0]) ? [] : [PUBLIC_ADDRESS];
+    const settings = [...k.config, ...own].map(([key, label, hint]) => {
       const input = h("input", { type: "text", autocomplete: "off", spellcheck: "false", value: config[key] || "" });
       inputs.push([key, input]);
       return field(label, input, hint);
@@ -227,8 +230,8 @@ export async function mount(container, { toast }) {
       h("strong", null, "This address only works on this computer."),
       h("span", null, `${k.label} has to reach it from the internet. Run a tunnel to this app (for example `,
         h("code", null, `cloudflared tunnel --url ${new URL(url).origin}`), " or ", h("code", null, `ngrok http ${new URL(url).port || 80}`),
-        "), then start Qorven with ", h("code", null, "QORVEN_PUBLIC_BASE_URL"),
-        " set to the tunnel's https address: the URL here then uses it.")) : null;
+        "), then enter the tunnel's https address as the binding's Public address below (or start Qorven with ",
+        h("code", null, "QORVEN_PUBLIC_BASE_URL"), " set to it): the URL here then uses it.")) : null;
     return h("section", { class: "card stack", "aria-label": "Status" },
       h("h3", null, "Status"),
       h("div", { class: "row" }, h("span", { class: `dot ${hs.cls}`, "aria-hidden": "true" }),
