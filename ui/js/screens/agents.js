@@ -89,6 +89,9 @@ export async function mount(container, { toast, navigate }) {
         h("div", { class: "hint", id: aboutId }, toolAbout(t), t.permission === "admin" ? h("span", { class: "badge" }, "admin") : null));
       return c;
     });
+    // tools the agent has that /v1/tools does not list now (their MCP server is disabled): kept on save
+    const listed = new Set(tools.flatMap((t) => [t.id, t.name]));
+    const kept = (a.tools || []).filter((id) => !listed.has(id));
     const save = h("button", { type: "submit", class: "primary" }, isNew ? "Create agent" : "Save");
     const del = isNew ? null : h("button", { type: "button", class: "danger" }, icon(ICONS.trash, 14), "Delete");
     const chat = isNew ? null : h("button", { type: "button" }, icon(ICONS.chat, 14), "Chat");
@@ -104,7 +107,9 @@ export async function mount(container, { toast, navigate }) {
       h("div", { class: "grid2" }, field("Model", model), field("Temperature", temperature)),
       h("fieldset", null, h("legend", null, "Tools"),
         toolsError ? h("div", { class: "muted small" }, `The tools list could not be loaded (${sentence(toolsError)}) This agent keeps its tools: ${(a.tools || []).join(", ") || "none"}.`)
-          : tools.length ? h("div", { class: "tool-list" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available.")),
+          : tools.length ? h("div", { class: "tool-list" }, toolChecks.map((c) => c.wrap)) : h("div", { class: "muted small" }, "No tools available."),
+        !toolsError && kept.length ? h("div", { class: "muted small" },
+          `Also keeps ${kept.join(", ")}: ${kept.length === 1 ? "its MCP server is" : "their MCP servers are"} turned off (Tools screen).`) : null),
       h("fieldset", null, h("legend", null, "Memory"), h("div", { class: "row wrap", style: "gap: 18px" }, memEnabled.wrap, memAuto.wrap)),
       h("div", { class: "actions" }, save, h("span", { class: "spacer" }), del));
 
@@ -119,7 +124,7 @@ export async function mount(container, { toast, navigate }) {
         memory: { enabled: memEnabled.input.checked, auto_save: memAuto.input.checked },
         temperature: Number.isFinite(t) ? t : null,
       };
-      if (!toolsError) body.tools = toolChecks.filter((c) => c.input.checked).map((c) => c.input.value);
+      if (!toolsError) body.tools = [...toolChecks.filter((c) => c.input.checked).map((c) => c.input.value), ...kept];
       if (!a.builtin) body.name = name.value.trim();
       save.disabled = true;
       try {
