@@ -19,7 +19,7 @@ from typing import Any
 
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, ValidationError
-from qorven_local.mcp.connections import Endpoint, McpConnectionError, McpConnections
+from qorven_local.mcp.connections import Endpoint, McpCallTimeout, McpConnectionError, McpConnections
 from qorven_local.mcp.types import McpServer, McpToolSpec
 from qorven_local.security.secrets import SecretBox
 from qorven_local.security.urlpolicy import BlockedURL, split_url
@@ -64,6 +64,7 @@ class McpService:
         self.ids = ids
         self.secrets = secrets
         self.connections = connections
+        self.connections.on_tools = self._listed  # a server's changed tools are stored as they are learnt
         self.timeout_s = float(timeout_s)
         self.store = McpServerStore(db)
 
@@ -181,6 +182,8 @@ class McpService:
             raise ToolError("mcp_unavailable", f"the MCP server {server.name} is disabled")
         try:
             result = self.connections.call_tool(self.endpoint(server), tool, arguments, self.timeout_s)
+        except McpCallTimeout as exc:  # a slow tool, not a broken server: its status stays as it is
+            raise ToolError("tool_timeout", f"MCP server {server.name}: {exc}") from None
         except McpConnectionError as exc:
             self._set_state(server, "error", str(exc), None)
             raise ToolError("mcp_unavailable", f"MCP server {server.name}: {exc}") from None
@@ -189,6 +192,11 @@ class McpService:
         return tool_result(result)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _listed(self, server_id: str, tools: list[McpToolSpec]) -> None:
+        """A server's tools as it listed them again (it said they changed, or it was restarted)."""
+        with self.db.write() as conn:
+            self.store.set_state(conn, server_id, "connected", None, tools)
+
     def _set_state(self, server: McpServer, status: str, error: str | None, tools: list[McpToolSpec] | None) -> None:
         with self.db.write() as conn:
             self.store.set_state(conn, server.id, status, error, tools)
