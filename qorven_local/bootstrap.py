@@ -101,7 +101,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     tools = default_registry()
     mcp = McpService(db, clock, ids, secrets, McpConnections(config.logs_dir), config.mcp_timeout)
     tools.add_source(mcp)  # the tenant's MCP servers' tools join the built-ins (ToolRegistry.for_tenant)
-    agents = AgentService(db, clock, ids, known_tools=lambda tenant: tools.for_tenant(tenant).names(),
+    agents = AgentService(db, clock, ids,
+                          known_tools=lambda tenant: [*tools.for_tenant(tenant).names(), *mcp.tool_ids(tenant)],
                           admin_tools=tools.admin_names,
                           check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents,

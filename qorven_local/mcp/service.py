@@ -166,6 +166,11 @@ class McpService:
                 out.extend(self._tool(server, spec) for spec in server.tools)
         return out
 
+    def tool_ids(self, tenant_id: str) -> list[str]:
+        """Every server's tool ids, a disabled server's too: an agent keeps them while its server is off
+        (its runs do not offer them), so disabling a server does not make its agents uneditable."""
+        return [server.tool_id(spec.name) for server in self.store.list_all(tenant_id) for spec in server.tools]
+
     def _tool(self, server: McpServer, spec: McpToolSpec) -> Tool:
         def call(**arguments: Any) -> Any:
             return self.call(server.tenant_id, server.id, spec.name, arguments)

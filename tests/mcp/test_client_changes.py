@@ -89,3 +89,21 @@ def test_a_call_past_the_time_limit_is_cancelled_and_the_server_stays_usable(srv
                    message="the server was never told to stop the timed-out call")
         trail = api.get("/v1/tools/mcp.changing.slow/invocations").json()["data"]
         assert [(t["ok"], t["error_code"]) for t in trail[:2]] == [(True, None), (False, "tool_timeout")]
+
+
+def test_an_agent_keeps_the_tools_of_a_disabled_server_and_stays_editable(srv, changing):
+    with srv.client() as api:
+        agent = api.post("/v1/agents", json={"name": "keeper", "tools": ["mcp.changing.quick", "calculator"]})
+        assert agent.status_code == 201, agent.text
+        off = api.patch(f"/v1/mcp/servers/{changing['id']}", json={"enabled": False})
+        assert off.json()["status"] == "disabled"
+        assert "mcp.changing.quick" not in catalogue(api)  # not offered to runs or invoked meanwhile
+        edited = api.patch(f"/v1/agents/{agent.json()['id']}",
+                           json={"description": "edited", "tools": ["mcp.changing.quick", "calculator"]})
+        assert edited.status_code == 200, edited.text
+        assert edited.json()["tools"] == ["mcp.changing.quick", "calculator"]
+        ghost = api.patch(f"/v1/agents/{agent.json()['id']}", json={"tools": ["mcp.changing.never-listed"]})
+        assert ghost.status_code == 400 and ghost.json()["error"]["param"] == "tools"
+        on = api.patch(f"/v1/mcp/servers/{changing['id']}", json={"enabled": True})
+        assert on.json()["status"] == "connected"
+        assert invoke(api, "quick")["result"] == {"result": "quick"}
