@@ -245,6 +245,10 @@ class McpConnections:
             raise McpConnectionError(self._explain(endpoint, f"the server did not start within {timeout:g} s")) \
                 from None
         except Exception as exc:
+            if endpoint.transport == "http" and str(exc) == "Session terminated":
+                # the SDK's reading of a 404 to initialize (404 means "session gone" in the protocol)
+                exc = McpConnectionError(f"the server answered HTTP 404 Not Found at {endpoint.url}: is that its "
+                                         "MCP endpoint?")
             raise McpConnectionError(self._explain(endpoint, exc)) from None
         return _Live(session=session, task=task, stop=stop, fingerprint=endpoint.fingerprint(),
                      transport=endpoint.transport, timeout=timeout)
@@ -376,10 +380,19 @@ def first_cause(exc: BaseException) -> BaseException:
 
 
 def _describe(exc: BaseException) -> str:
+    import httpx
+
     if isinstance(exc, FileNotFoundError):
         return f"command not found: {exc.filename or exc}"
     if isinstance(exc, McpConnectionError):
         return str(exc)
+    if isinstance(exc, httpx.HTTPStatusError):
+        status, url = exc.response.status_code, exc.request.url
+        if status in (401, 403):
+            return f"the server refused the credentials (HTTP {status}): check the headers (Authorization)"
+        return f"the server answered HTTP {status} {exc.response.reason_phrase} at {url}: is that its MCP endpoint?"
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return f"nothing answers there ({exc}): is the server running, and is the URL right?"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
 

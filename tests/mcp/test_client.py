@@ -183,11 +183,23 @@ def test_an_http_server_with_write_only_headers(api, server, fake):
     assert call["result"]["results"][0]["content"] == "The boiler is serviced every October."
     assert "The boiler is serviced every October." in fake.chat_requests()[-1].body["messages"][-1]["content"]
     wrong = api.patch(f"/v1/mcp/servers/{r.json()['id']}", json={"headers": {"Authorization": "Bearer qvn_wrong"}})
-    assert wrong.json()["status"] == "error" and "401" in wrong.json()["error"]
+    assert wrong.json()["status"] == "error"
+    assert wrong.json()["error"] == "the server refused the credentials (HTTP 401): check the headers (Authorization)"
     tested = api.post(f"/v1/mcp/servers/{r.json()['id']}/test").json()
     assert tested["ok"] is False and tested["server"]["status"] == "error"
     assert api.delete(f"/v1/mcp/servers/{r.json()['id']}").status_code == 200
     assert "mcp.self.list_agents" not in {t["id"] for t in api.get("/v1/tools", params={"limit": 200}).json()["data"]}
+
+
+def test_an_http_url_that_is_no_mcp_server_or_where_nothing_answers_says_so(api, server):
+    cases = {"notmcp": (server.url + "/v1/nothing-here", "the server answered HTTP 404 Not Found at "),
+             "nowhere": ("http://127.0.0.1:9/mcp", "nothing answers there")}
+    for name, (url, expected) in cases.items():
+        r = api.post("/v1/mcp/servers", json={"name": name, "transport": "http", "url": url,
+                                             "headers": {"Authorization": f"Bearer {server.admin_token}"}})
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "error" and r.json()["error"].startswith(expected), r.json()
+        assert api.delete(f"/v1/mcp/servers/{r.json()['id']}").status_code == 200
 
 
 def test_servers_are_per_tenant_and_stop_with_the_app(tmp_path):
