@@ -321,7 +321,10 @@ class McpConnections:
             live.task.cancel()
 
     async def _close_all(self) -> None:
-        await asyncio.gather(*(self._close(key) for key in list(self._live)), return_exceptions=True)
+        for task in list(self._background):  # a listing under way is of no use to a stopping app
+            task.cancel()
+        await asyncio.gather(*(self._close(key) for key in list(self._live)), *self._background,
+                             return_exceptions=True)
 
 
 async def _all_tools(session: Any, timeout: float) -> list[McpToolSpec]:
