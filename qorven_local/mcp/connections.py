@@ -85,6 +85,7 @@ class _Live:
     fingerprint: str
     transport: str
     timeout: float
+    calls: int = 0                # calls in flight: a server busy with one may not answer a ping meanwhile
 
 
 class McpConnections:
@@ -184,8 +185,10 @@ class McpConnections:
         from mcp.shared.exceptions import McpError
         from mcp.types import CONNECTION_CLOSED
 
-        session = await self._session(endpoint, timeout, relist=True)
+        live = await self._live_session(endpoint, timeout, relist=True)
+        session = live.session
         request_id = getattr(session, "_request_id", None)  # the id the SDK gives this call, to cancel it
+        live.calls += 1
         try:
             # the SDK's own read timeout is set past ours, so a late answer is always our timeout
             return await asyncio.wait_for(
@@ -202,8 +205,13 @@ class McpConnections:
                 raise McpConnectionError(f"the server refused the call: {exc.error.message}") from None
             await self._close(endpoint.key)  # the connection broke (mid-call crash): the next call restarts
             raise McpConnectionError(self._explain(endpoint, exc)) from None
+        finally:
+            live.calls -= 1
 
-    async def _session(self, endpoint: Endpoint, timeout: float, relist: bool = False) -> Any:
+    async def _session(self, endpoint: Endpoint, timeout: float) -> Any:
+        return (await self._live_session(endpoint, timeout)).session
+
+    async def _live_session(self, endpoint: Endpoint, timeout: float, relist: bool = False) -> _Live:
         """The endpoint's live session: reused when it answers, else (re)started. ``relist``: a session
         started here has its tools listed again in the background (the caller does not list them)."""
         lock = self._locks.setdefault(endpoint.key, asyncio.Lock())
@@ -218,13 +226,15 @@ class McpConnections:
                 self._live[endpoint.key] = live
                 if relist:
                     self._relist_soon(endpoint.key)
-            return live.session
+            return live
 
         cursor: str | None = None
     @staticmethod
     async def _answers(live: _Live) -> bool:
         """A stdio session is probed (its process may have died); HTTP ones fail on use and reconnect then."""
-        if live.transport != "stdio":
+        if live.transport != "stdio" or live.calls:
+            # a server busy with a call (one that blocks, say) may not answer the ping until it is done:
+            # a crash meanwhile fails that call, which closes the session
             return True
         try:
             await asyncio.wait_for(live.session.send_ping(), PING_TIMEOUT_S)

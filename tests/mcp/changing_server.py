@@ -9,6 +9,7 @@ the server after a restart). ``slow`` sleeps and writes ``started``/``cancelled`
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import anyio
@@ -33,6 +34,13 @@ async def slow(seconds: float) -> str:
         raise
     log("finished")
     return f"slept {seconds:g} s"
+
+
+@app.tool()
+def block(seconds: float) -> str:
+    """Sleep for the given seconds without yielding: the server answers nothing else meanwhile."""
+    time.sleep(seconds)
+    return f"blocked {seconds:g} s"
 
 
 @app.tool()

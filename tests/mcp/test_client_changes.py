@@ -17,7 +17,7 @@ from tests.support.servers import InProcessServer
 from tests.support.wait import wait_until
 
 CHANGING = str(Path(__file__).with_name("changing_server.py"))
-TIMEOUT_S = 2
+TIMEOUT_S = 4
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,17 @@ def test_an_agent_keeps_the_tools_of_a_disabled_server_and_stays_editable(srv, c
         on = api.patch(f"/v1/mcp/servers/{changing['id']}", json={"enabled": True})
         assert on.json()["status"] == "connected"
         assert invoke(api, "quick")["result"] == {"result": "quick"}
+
+
+def test_a_server_busy_with_a_blocking_call_is_not_restarted_under_it(srv, changing):
+    """A second call while the server blocks on the first must wait for it, not kill the process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with srv.client() as api, srv.client() as other:
+        pid = invoke(api, "pid")["result"]["result"]
+        with ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(invoke, api, "block", seconds=TIMEOUT_S - 1)
+            time.sleep(0.3)
+            second = pool.submit(invoke, other, "pid")
+            assert slow.result()["result"] == {"result": f"blocked {TIMEOUT_S - 1:g} s"}
+            assert second.result()["ok"] is True and second.result()["result"]["result"] == pid
