@@ -101,7 +101,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     tools = default_registry()
     mcp = McpService(db, clock, ids, secrets, McpConnections(config.logs_dir), config.mcp_timeout)
     tools.add_source(mcp)  # the tenant's MCP servers' tools join the built-ins (ToolRegistry.for_tenant)
-    agents = AgentService(db, clock, ids, known_tools=lambda tenant: tools.for_tenant(tenant).names(),
+    agents = AgentService(db, clock, ids,
+                          known_tools=lambda tenant: [*tools.for_tenant(tenant).names(), *mcp.tool_ids(tenant)],
                           admin_tools=tools.admin_names,
                           check_model=lambda tenant, mid: providers.selection.check_model(tenant, mid))
     sessions = SessionService(db, clock, ids, agents,
@@ -122,6 +123,8 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
     embedder = shared_embedder()
     memory = MemoryService(db, clock, ids, hub, embedder)
     warm_up = EmbedderWarmUp(embedder, clock)
+    documents = DocumentService(db, memory, hub, clock, ids, max_upload_bytes=config.max_upload_bytes,
+                                background_bytes=config.document_background_bytes)
     runner = AgentRunner(agents=agents, sessions=sessions, memory=memory, providers=providers, model_ids=model_ids,
                          tools=tools, hub=hub, config=config, ids=ids, clock=clock)
     return AppContext(
@@ -139,12 +142,11 @@ def build_context(config: Config, clock: Clock | None = None) -> AppContext:
                                  db=db, config=config, ids=ids, clock=clock),
         rooms=RoomService(db=db, agents=agents, sessions=sessions, runner=runner, hub=hub, ids=ids, clock=clock),
         channels=ChannelService(db, clock, ids, secrets, agents, sessions, runner, hub),
-        mcp=mcp, mcp_endpoint=McpEndpoint(QorvenTools(agents=agents, sessions=sessions, runner=runner, memory=memory),
-                                          ids, clock),
+        mcp=mcp, mcp_endpoint=McpEndpoint(QorvenTools(agents=agents, sessions=sessions, runner=runner, memory=memory,
+                                                      documents=documents), ids, clock),
         readiness=readiness_checks(db, warm_up),
         started_at=time.time(),
-        documents=DocumentService(db, memory, hub, clock, ids, max_upload_bytes=config.max_upload_bytes,
-                                  background_bytes=config.document_background_bytes),
+        documents=documents,
     )
 
 

@@ -11,6 +11,12 @@ goes to ``<logs>/mcp/<server id>.log`` and its last line explains a failure. Bef
 stdio session answers a ping; one that does not (the process crashed or was killed) is closed and
 started again, so the call after a crash reaches a fresh process. HTTP servers go through the
 SDK's streamable-HTTP client with the server's headers.
+
+A server's tools may change: when it says so (``notifications/tools/list_changed``) and whenever a
+call had to start its session again (a restarted process may be a newer version), the tools are
+listed again in the background and handed to the ``on_tools`` callback, which stores them. A call
+that outlives its time limit is cancelled on the server (``notifications/cancelled``) and the
+session stays open for the next call.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Callable, Coroutine, TypeVar
 
 from qorven_local.mcp.sdk import load_sdk
 from qorven_local.mcp.types import McpToolSpec
@@ -37,10 +43,18 @@ PING_TIMEOUT_S = 2.0         # a live local process answers a ping in millisecon
 CLOSE_TIMEOUT_S = 5.0        # the SDK gives a child 2 s to exit on closed stdin, then terminates it
 MAX_TOOL_PAGES = 20          # tools/list pages read at most (a bounded loop over a foreign server)
 STDERR_TAIL_BYTES = 2000
+REQUEST_TIMEOUT = 408        # the SDK's error code when its own read timeout fires
 
 
 class McpConnectionError(Exception):
     """The server could not be reached, started or did not answer in time; the message says why."""
+
+
+class McpCallTimeout(McpConnectionError):
+    """One tool call did not finish in time; the server itself is still connected."""
+
+
+ToolsListener = Callable[[str, list[McpToolSpec]], None]
 
 
 @dataclass(frozen=True)
@@ -70,13 +84,17 @@ class _Live:
     stop: asyncio.Event
     fingerprint: str
     transport: str
+    timeout: float
+    calls: int = 0                # calls in flight: a server busy with one may not answer a ping meanwhile
 
 
 class McpConnections:
     """The event-loop thread and every open MCP client session, keyed by server id."""
 
-    def __init__(self, logs_dir: Path) -> None:
+    def __init__(self, logs_dir: Path, on_tools: ToolsListener | None = None) -> None:
         self.logs_dir = logs_dir / "mcp"
+        self.on_tools = on_tools          # called (on a worker thread) with a server's fresh tool listing
+        self._background: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -145,36 +163,57 @@ class McpConnections:
 
     # -- on the loop ----------------------------------------------------------------------------
     async def _list_tools(self, endpoint: Endpoint, timeout: float) -> list[McpToolSpec]:
-        session = await self._session(endpoint, timeout)
-        specs: list[McpToolSpec] = []
-        cursor: str | None = None
-        for _ in range(MAX_TOOL_PAGES):
-            page = await asyncio.wait_for(session.list_tools(cursor=cursor), timeout)
-            specs.extend(McpToolSpec(name=t.name, description=t.description or "",
-                                     input_schema=dict(t.inputSchema or {})) for t in page.tools)
-            cursor = page.nextCursor
-            if not cursor:
-                break
-        return specs
+        return await _all_tools(await self._session(endpoint, timeout), timeout)
+
+    def _relist_soon(self, key: str) -> None:
+        """List the tools of ``key``'s live session in the background and hand them to ``on_tools``."""
+        task = asyncio.get_running_loop().create_task(self._relist(key), name=f"mcp-relist-{key}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _relist(self, key: str) -> None:
+        live = self._live.get(key)
+        if live is None or self.on_tools is None:
+            return
+        try:
+            specs = await _all_tools(live.session, live.timeout)
+            await asyncio.to_thread(self.on_tools, key, specs)
+        except Exception:  # the next test or call shows what is wrong; nothing waits on this one
+            log.info("listing the tools of MCP server %s again failed", key, exc_info=True)
 
     async def _call_tool(self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
-        session = await self._session(endpoint, timeout)
-        try:
-            return await asyncio.wait_for(
-                session.call_tool(tool, arguments, read_timeout_seconds=timedelta(seconds=timeout)), timeout)
-        except asyncio.TimeoutError:
-            raise McpConnectionError(f"{tool} did not finish within {timeout:g} s") from None
-        except Exception as exc:
-            from mcp.shared.exceptions import McpError
-            from mcp.types import CONNECTION_CLOSED
+        from mcp.shared.exceptions import McpError
+        from mcp.types import CONNECTION_CLOSED
 
+        live = await self._live_session(endpoint, timeout, relist=True)
+        session = live.session
+        request_id = getattr(session, "_request_id", None)  # the id the SDK gives this call, to cancel it
+        live.calls += 1
+        try:
+            # the SDK's own read timeout is set past ours, so a late answer is always our timeout
+            return await asyncio.wait_for(
+                session.call_tool(tool, arguments, read_timeout_seconds=timedelta(seconds=timeout + 5)), timeout)
+        except asyncio.TimeoutError:
+            await _cancel(session, request_id, f"no answer within {timeout:g} s")
+            raise McpCallTimeout(f"{tool} did not finish within {timeout:g} s (QORVEN_MCP_TIMEOUT)") from None
+        except Exception as exc:
+            if isinstance(exc, McpError) and exc.error.code == REQUEST_TIMEOUT:
+                await _cancel(session, request_id, f"no answer within {timeout:g} s")
+                raise McpCallTimeout(f"{tool} did not finish within {timeout:g} s (QORVEN_MCP_TIMEOUT)") from None
             if isinstance(exc, McpError) and exc.error.code != CONNECTION_CLOSED:  # a JSON-RPC error answer
+                self._relist_soon(endpoint.key)  # e.g. a tool the server no longer has: learn its tools now
                 raise McpConnectionError(f"the server refused the call: {exc.error.message}") from None
             await self._close(endpoint.key)  # the connection broke (mid-call crash): the next call restarts
             raise McpConnectionError(self._explain(endpoint, exc)) from None
+        finally:
+            live.calls -= 1
 
     async def _session(self, endpoint: Endpoint, timeout: float) -> Any:
-        """The endpoint's live session: reused when it answers, else (re)started."""
+        return (await self._live_session(endpoint, timeout)).session
+
+    async def _live_session(self, endpoint: Endpoint, timeout: float, relist: bool = False) -> _Live:
+        """The endpoint's live session: reused when it answers, else (re)started. ``relist``: a session
+        started here has its tools listed again in the background (the caller does not list them)."""
         lock = self._locks.setdefault(endpoint.key, asyncio.Lock())
         async with lock:
             live = self._live.get(endpoint.key)
@@ -185,12 +224,17 @@ class McpConnections:
             if live is None:
                 live = await self._open(endpoint, timeout)
                 self._live[endpoint.key] = live
-            return live.session
+                if relist:
+                    self._relist_soon(endpoint.key)
+            return live
 
+        cursor: str | None = None
     @staticmethod
     async def _answers(live: _Live) -> bool:
         """A stdio session is probed (its process may have died); HTTP ones fail on use and reconnect then."""
-        if live.transport != "stdio":
+        if live.transport != "stdio" or live.calls:
+            # a server busy with a call (one that blocks, say) may not answer the ping until it is done:
+            # a crash meanwhile fails that call, which closes the session
             return True
         try:
             await asyncio.wait_for(live.session.send_ping(), PING_TIMEOUT_S)
@@ -211,9 +255,13 @@ class McpConnections:
             raise McpConnectionError(self._explain(endpoint, f"the server did not start within {timeout:g} s")) \
                 from None
         except Exception as exc:
+            if endpoint.transport == "http" and str(exc) == "Session terminated":
+                # the SDK's reading of a 404 to initialize (404 means "session gone" in the protocol)
+                exc = McpConnectionError(f"the server answered HTTP 404 Not Found at {endpoint.url}: is that its "
+                                         "MCP endpoint?")
             raise McpConnectionError(self._explain(endpoint, exc)) from None
         return _Live(session=session, task=task, stop=stop, fingerprint=endpoint.fingerprint(),
-                     transport=endpoint.transport)
+                     transport=endpoint.transport, timeout=timeout)
 
     async def _hold(self, endpoint: Endpoint, ready: asyncio.Future[Any], stop: asyncio.Event,
                     timeout: float) -> None:
@@ -224,18 +272,29 @@ class McpConnections:
             async with AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport(endpoint, stack))
                 session = await stack.enter_async_context(
-                    ClientSession(read, write, read_timeout_seconds=timedelta(seconds=timeout)))
+                    ClientSession(read, write, read_timeout_seconds=timedelta(seconds=timeout),
+                                  message_handler=self._notifications(endpoint.key)))
                 await session.initialize()
                 ready.set_result(session)
                 await stop.wait()
         except BaseException as exc:  # anyio wraps failures in groups; the caller gets the first cause
             if not ready.done():
-                ready.set_exception(_first_cause(exc) if isinstance(exc, Exception) else
+                ready.set_exception(first_cause(exc) if isinstance(exc, Exception) else
                                     McpConnectionError("the connection was cancelled"))
             elif not isinstance(exc, asyncio.CancelledError):
-                log.info("MCP server %s connection ended: %s", endpoint.key, _first_cause(exc))
+                log.info("MCP server %s connection ended: %s", endpoint.key, first_cause(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
+
+    def _notifications(self, key: str) -> Any:  # the SDK's MessageHandlerFnT
+        """The session's handler of what the server sends unasked: a changed tool list is listed again."""
+        async def handle(message: Any) -> None:
+            from mcp import types
+
+            if isinstance(message, types.ServerNotification) and \
+                    isinstance(message.root, types.ToolListChangedNotification):
+                self._relist_soon(key)  # not awaited here: this runs inside the session's reader
+        return handle
 
     def _transport(self, endpoint: Endpoint, stack: AsyncExitStack) -> Any:
         """The SDK transport context manager; it yields (read, write) streams (HTTP: plus a session-id getter)."""
@@ -272,7 +331,37 @@ class McpConnections:
             live.task.cancel()
 
     async def _close_all(self) -> None:
-        await asyncio.gather(*(self._close(key) for key in list(self._live)), return_exceptions=True)
+        for task in list(self._background):  # a listing under way is of no use to a stopping app
+            task.cancel()
+        await asyncio.gather(*(self._close(key) for key in list(self._live)), *self._background,
+                             return_exceptions=True)
+
+
+async def _all_tools(session: Any, timeout: float) -> list[McpToolSpec]:
+    """A session's whole tool listing (every page, within bounds)."""
+    specs: list[McpToolSpec] = []
+    cursor: str | None = None
+    for _ in range(MAX_TOOL_PAGES):
+        page = await asyncio.wait_for(session.list_tools(cursor=cursor), timeout)
+        specs.extend(McpToolSpec(name=t.name, description=t.description or "",
+                                 input_schema=dict(t.inputSchema or {})) for t in page.tools)
+        cursor = page.nextCursor
+        if not cursor:
+            break
+    return specs
+
+
+async def _cancel(session: Any, request_id: Any, reason: str) -> None:
+    """Tell the server to stop working on a call we no longer wait for (best effort)."""
+    if not isinstance(request_id, int):
+        return
+    from mcp import types
+
+    try:
+        await asyncio.wait_for(session.send_notification(types.ClientNotification(types.CancelledNotification(
+            params=types.CancelledNotificationParams(requestId=request_id, reason=reason)))), PING_TIMEOUT_S)
+    except Exception:
+        log.info("could not cancel a timed-out MCP call", exc_info=True)
 
 
 def _http_streams(endpoint: Endpoint, stack: AsyncExitStack) -> Any:
@@ -293,10 +382,10 @@ def _http_streams(endpoint: Endpoint, stack: AsyncExitStack) -> Any:
 
 def describe_failure(exc: BaseException) -> str:
     """One line saying why a connection failed (the first cause of an exception group)."""
-    return _describe(_first_cause(exc))
+    return _describe(first_cause(exc))
 
 
-def _first_cause(exc: BaseException) -> BaseException:
+def first_cause(exc: BaseException) -> BaseException:
     """The first leaf of an exception group (anyio task groups wrap what went wrong)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
@@ -304,10 +393,19 @@ def _first_cause(exc: BaseException) -> BaseException:
 
 
 def _describe(exc: BaseException) -> str:
+    import httpx
+
     if isinstance(exc, FileNotFoundError):
         return f"command not found: {exc.filename or exc}"
     if isinstance(exc, McpConnectionError):
         return str(exc)
+    if isinstance(exc, httpx.HTTPStatusError):
+        status, url = exc.response.status_code, exc.request.url
+        if status in (401, 403):
+            return f"the server refused the credentials (HTTP {status}): check the headers (Authorization)"
+        return f"the server answered HTTP {status} {exc.response.reason_phrase} at {url}: is that its MCP endpoint?"
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return f"nothing answers there ({exc}): is the server running, and is the URL right?"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
 

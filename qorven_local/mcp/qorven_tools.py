@@ -1,9 +1,8 @@
 """The tools Qorven offers as an MCP server: its agents and its memory, for other apps' models.
 
 Each tool calls the domain services directly (not the HTTP API) as the caller's principal: its
-tenant, and ``memory_save`` only for admin tokens. The descriptions and JSON Schemas are written for
-another model to read: what the tool is for, what comes back, and what each argument means.
-A failure the caller can act on (an unknown agent, a refused save) is a ``ToolFailure``, which the
+tenant, and ``memory_save`` only for admin tokens; their descriptions and JSON Schemas are in
+``definitions.py``. A failure the caller can act on (an unknown agent, a refused save) is a ``ToolFailure``, which the
 protocol layer answers as a tool result with ``isError: true``.
 """
 
@@ -15,12 +14,14 @@ from qorven_local.agents.runner import AgentRunner
 from qorven_local.agents.runs import RunRequest
 from qorven_local.agents.service import AgentService
 from qorven_local.agents.sessions import SessionService
+from qorven_local.documents.service import DocumentService
 from qorven_local.errors import QorvenError
 from qorven_local.memory.service import MemoryService
-from qorven_local.memory.types import KINDS
+from qorven_local.mcp.definitions import ADMIN_ONLY, TOOLS
 from qorven_local.models import Principal
 
-MAX_RESULTS = 50
+MIN_SCORE = 0.01     # a match with no semantic or keyword evidence (score 0) is noise to the calling model
+PASSAGE_POOL = 200   # memories ranked to find the best document passages among them
 MCP_PEER = "mcp"     # ask_agent without a session continues the agent's canonical API session for MCP clients
 
 
@@ -28,91 +29,23 @@ class ToolFailure(Exception):
     """A tool call that failed in a way the calling model should read (answered with isError)."""
 
 
-def _tool(name: str, title: str, description: str, required: tuple[str, ...] = (),
-          **properties: dict[str, Any]) -> dict[str, Any]:
-    """One MCP tool definition: an object schema that refuses arguments it does not name."""
-    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return {"name": name, "title": title, "description": description, "inputSchema": schema}
-
-
-def _text(max_length: int, description: str) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "description": description}
-
-
-def _scope(description: str) -> dict[str, Any]:
-    return {"enum": ["workspace", "agent"], "description": description}
-
-
-def _agent(description: str) -> dict[str, Any]:
-    return _text(100, description + " The agent's name (see list_agents) or its id (agt_...).")
-
-
-_MAX_RESULTS = {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": 10,
-                "description": "How many results at most."}
-_QUERY = _text(2000, "What to look for, as words or a question.")
-
-TOOLS: list[dict[str, Any]] = [
-    _tool("ask_agent", "Ask a Qorven agent", (
-        "Send a message to one of the user's Qorven agents and get its answer. The agent runs with its own "
-        "instructions, model, tools and long-term memory, so ask it things it specialises in (see "
-        "list_agents). Returns {answer, session_id, agent}. Pass the returned session_id on the next call to "
-        "continue the same conversation; without it the agent continues its conversation with MCP clients."),
-        ("agent", "message"),
-        agent=_agent("The agent to ask."),
-        message=_text(100_000, "What to ask or tell the agent, in plain language."),
-        session_id=_text(100, "A session_id a previous ask_agent returned, to continue that conversation.")),
-    _tool("memory_search", "Search Qorven's memory", (
-        "Search the long-term memory the user's Qorven agents keep (facts, preferences, notes, skills, "
-        "summaries) by meaning and keywords. Returns {results: [{id, content, kind, scope, agent_id, score, "
-        "...}]}, best match first, score in [0, 1]. Use it before answering questions about the user, their "
-        "projects or earlier decisions."),
-        ("query",),
-        query=_QUERY,
-        scope=_scope("workspace (default without agent): every memory of the user; agent (default with "
-                     "agent): that agent's memories plus the shared ones."),
-        agent=_agent("Limit the search to this agent's memories."),
-        max_results=_MAX_RESULTS),
-    _tool("memory_save", "Save to Qorven's memory", (
-        "Store one durable piece of knowledge in Qorven's long-term memory so its agents recall it later: a "
-        "fact, a preference, a note. Keep it one self-contained statement. A near-duplicate of an existing "
-        "memory updates that one instead. Needs an admin token (an error otherwise). Returns the saved memory "
-        "and whether it was deduplicated."),
-        ("content",),
-        content=_text(20_000, "The statement to remember, e.g. 'The user prefers metric units.'"),
-        scope=_scope("workspace (default without agent): shared by every agent; agent (default with agent): "
-                     "only that agent recalls it."),
-        agent=_agent("The agent that should own this memory."),
-        kind={"enum": list(KINDS), "default": "note", "description": "What sort of memory it is."}),
-    _tool("list_agents", "List Qorven's agents", (
-        "List the user's Qorven agents with what each is for. Returns {agents: [{name, display_name, "
-        "description, model, tools}]}; use a name with ask_agent.")),
-    _tool("search_documents", "Search the user's documents", (
-        "Search the documents the user added to Qorven (and its memory) by meaning and keywords. Returns "
-        "{results: [{content, score, document?: {id, title, locator}}]}, best first: content is the matching "
-        "passage and document, when present, says which document and where in it the passage is."),
-        ("query",),
-        query=_QUERY,
-        max_results=_MAX_RESULTS),
-]
-
-
 class QorvenTools:
     """The five tools over the agent and memory services; ``call`` answers a JSON-ready dict."""
 
     def __init__(self, *, agents: AgentService, sessions: SessionService, runner: AgentRunner,
-                 memory: MemoryService) -> None:
+                 memory: MemoryService, documents: DocumentService) -> None:
         self.agents = agents
         self.sessions = sessions
         self.runner = runner
         self.memory = memory
+        self.documents = documents
         self._handlers: dict[str, Callable[[Principal, dict[str, Any]], dict[str, Any]]] = {
             "ask_agent": self.ask_agent, "memory_search": self.memory_search, "memory_save": self.memory_save,
             "list_agents": self.list_agents, "search_documents": self.search_documents}
 
-    def definitions(self) -> list[dict[str, Any]]:
-        return TOOLS
+    def definitions(self, caller: Principal) -> list[dict[str, Any]]:
+        """The tools this caller may use: memory_save is left out for a token that may only read."""
+        return [t for t in TOOLS if caller.is_admin or t["name"] not in ADMIN_ONLY]
 
     def has(self, name: str) -> bool:
         return name in self._handlers
@@ -157,7 +90,7 @@ class QorvenTools:
     def memory_search(self, caller: Principal, args: dict[str, Any]) -> dict[str, Any]:
         scope, agent_id = self._scope(caller, args)
         results = self.memory.search(caller.tenant_id, query=args["query"], scope=scope, agent_id=agent_id,
-                                     max_results=int(args.get("max_results", 10)))
+                                     max_results=int(args.get("max_results", 10)), min_score=MIN_SCORE)
         return {"results": results}
 
     def memory_save(self, caller: Principal, args: dict[str, Any]) -> dict[str, Any]:
@@ -175,12 +108,29 @@ class QorvenTools:
                            for a in self.agents.list_all(caller.tenant_id)]}
 
     def search_documents(self, caller: Principal, args: dict[str, Any]) -> dict[str, Any]:
-        hits = self.memory.search(caller.tenant_id, query=args["query"], scope="workspace",
-                                  max_results=int(args.get("max_results", 10)))
+        """Passages of uploaded documents only, each with a citation.
+
+        Passages are memories (``note`` ones) that carry their document; the best of a pool of ranked
+        notes are kept, so memories saved by hand never crowd a document's passages out of the answer.
+        """
+        if not self.documents.list_page(caller.tenant_id, {}, limit=1, cursor=None).items:
+            return {"results": [], "note": "No documents have been uploaded to Qorven yet (its Documents screen "
+                                            "or POST /v1/documents); memory_search searches what it remembers."}
+        limit = int(args.get("max_results", 10))
+        hits = self.memory.search(caller.tenant_id, query=args["query"], scope="workspace", kinds=("note",),
+                                  max_results=PASSAGE_POOL, min_score=MIN_SCORE)
         results = []
         for hit in hits:
-            item = {"content": hit["content"], "score": hit["score"], "memory_id": hit["id"]}
-            if hit.get("document"):
-                item["document"] = hit["document"]
-            results.append(item)
+            document = hit.get("document")
+            if not document:
+                continue
+            results.append({"content": hit["content"], "score": hit["score"], "citation": citation(document),
+                            "document": document})
+            if len(results) == limit:
+                break
         return {"results": results}
+
+
+def citation(document: dict[str, Any]) -> str:
+    """``<title>, <locator>`` (the locator alone says page, heading path or lines), or the title."""
+    return f"{document['title']}, {document['locator']}" if document.get("locator") else str(document["title"])

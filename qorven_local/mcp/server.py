@@ -131,7 +131,7 @@ class McpEndpoint:
         if method == "ping":
             return {}
         if method == "tools/list":
-            return {"tools": self.tools.definitions()}
+            return {"tools": self.tools.definitions(caller)}
         if method == "tools/call":
             return self._call(caller, params)
         raise _RpcError(METHOD_NOT_FOUND, f"method {method!r} is not offered (tools only)")

@@ -19,7 +19,7 @@ from typing import Any
 
 from qorven_local.clock import Clock, IdFactory
 from qorven_local.errors import Conflict, NotFound, ValidationError
-from qorven_local.mcp.connections import Endpoint, McpConnectionError, McpConnections
+from qorven_local.mcp.connections import Endpoint, McpCallTimeout, McpConnectionError, McpConnections
 from qorven_local.mcp.types import McpServer, McpToolSpec
 from qorven_local.security.secrets import SecretBox
 from qorven_local.security.urlpolicy import BlockedURL, split_url
@@ -64,6 +64,7 @@ class McpService:
         self.ids = ids
         self.secrets = secrets
         self.connections = connections
+        self.connections.on_tools = self._listed  # a server's changed tools are stored as they are learnt
         self.timeout_s = float(timeout_s)
         self.store = McpServerStore(db)
 
@@ -165,6 +166,11 @@ class McpService:
                 out.extend(self._tool(server, spec) for spec in server.tools)
         return out
 
+    def tool_ids(self, tenant_id: str) -> list[str]:
+        """Every server's tool ids, a disabled server's too: an agent keeps them while its server is off
+        (its runs do not offer them), so disabling a server does not make its agents uneditable."""
+        return [server.tool_id(spec.name) for server in self.store.list_all(tenant_id) for spec in server.tools]
+
     def _tool(self, server: McpServer, spec: McpToolSpec) -> Tool:
         def call(**arguments: Any) -> Any:
             return self.call(server.tenant_id, server.id, spec.name, arguments)
@@ -181,6 +187,8 @@ class McpService:
             raise ToolError("mcp_unavailable", f"the MCP server {server.name} is disabled")
         try:
             result = self.connections.call_tool(self.endpoint(server), tool, arguments, self.timeout_s)
+        except McpCallTimeout as exc:  # a slow tool, not a broken server: its status stays as it is
+            raise ToolError("tool_timeout", f"MCP server {server.name}: {exc}") from None
         except McpConnectionError as exc:
             self._set_state(server, "error", str(exc), None)
             raise ToolError("mcp_unavailable", f"MCP server {server.name}: {exc}") from None
@@ -189,6 +197,11 @@ class McpService:
         return tool_result(result)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _listed(self, server_id: str, tools: list[McpToolSpec]) -> None:
+        """A server's tools as it listed them again (it said they changed, or it was restarted)."""
+        with self.db.write() as conn:
+            self.store.set_state(conn, server_id, "connected", None, tools)
+
     def _set_state(self, server: McpServer, status: str, error: str | None, tools: list[McpToolSpec] | None) -> None:
         with self.db.write() as conn:
             self.store.set_state(conn, server.id, status, error, tools)

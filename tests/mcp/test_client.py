@@ -159,7 +159,7 @@ def test_user_tokens_read_but_do_not_write(server, tiny):
         assert api.post(f"/v1/mcp/servers/{tiny['id']}/test").status_code == 403
 
 
-def test_an_http_server_with_write_only_headers(api, server):
+def test_an_http_server_with_write_only_headers(api, server, fake):
     """Qorven's own /mcp registered as an HTTP MCP server: the SDK's streamable-HTTP client path."""
     r = api.post("/v1/mcp/servers", json={"name": "self", "transport": "http", "url": server.url + "/mcp",
                                          "headers": {"Authorization": f"Bearer {server.admin_token}"}})
@@ -168,12 +168,38 @@ def test_an_http_server_with_write_only_headers(api, server):
     assert server.admin_token not in api.get(f"/v1/mcp/servers/{r.json()['id']}").text
     agents = api.post("/v1/tools/mcp.self.list_agents/invoke", json={"arguments": {}}).json()
     assert "prime" in {a["name"] for a in agents["result"]["agents"]}
+    # an agent calls it inside a run, through the same headers
+    made = api.post("/v1/agents", json={"name": "selfish", "tools": ["mcp.self.memory_search"],
+                                        "memory": {"enabled": False}})
+    assert made.status_code == 201, made.text
+    api.post("/v1/memory/save", json={"content": "The boiler is serviced every October.", "scope": "workspace"})
+    fake.enqueue(Reply.tool_calls([{"id": "call_s", "name": "mcp__self__memory_search",
+                                    "arguments": {"query": "when is the boiler serviced"}}]),
+                 Reply.text("Every October."))
+    chat = api.post("/v1/chat/completions", json={"agent_id": "selfish", "message": "Boiler?", "stream": False})
+    assert chat.status_code == 200, chat.text
+    [call] = chat.json()["qorven"]["tool_calls"]
+    assert call["tool"] == "mcp.self.memory_search" and call["ok"], call
+    assert call["result"]["results"][0]["content"] == "The boiler is serviced every October."
+    assert "The boiler is serviced every October." in fake.chat_requests()[-1].body["messages"][-1]["content"]
     wrong = api.patch(f"/v1/mcp/servers/{r.json()['id']}", json={"headers": {"Authorization": "Bearer qvn_wrong"}})
-    assert wrong.json()["status"] == "error" and "401" in wrong.json()["error"]
+    assert wrong.json()["status"] == "error"
+    assert wrong.json()["error"] == "the server refused the credentials (HTTP 401): check the headers (Authorization)"
     tested = api.post(f"/v1/mcp/servers/{r.json()['id']}/test").json()
     assert tested["ok"] is False and tested["server"]["status"] == "error"
     assert api.delete(f"/v1/mcp/servers/{r.json()['id']}").status_code == 200
     assert "mcp.self.list_agents" not in {t["id"] for t in api.get("/v1/tools", params={"limit": 200}).json()["data"]}
+
+
+def test_an_http_url_that_is_no_mcp_server_or_where_nothing_answers_says_so(api, server):
+    cases = {"notmcp": (server.url + "/v1/nothing-here", "the server answered HTTP 404 Not Found at "),
+             "nowhere": ("http://127.0.0.1:9/mcp", "nothing answers there")}
+    for name, (url, expected) in cases.items():
+        r = api.post("/v1/mcp/servers", json={"name": name, "transport": "http", "url": url,
+                                             "headers": {"Authorization": f"Bearer {server.admin_token}"}})
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "error" and r.json()["error"].startswith(expected), r.json()
+        assert api.delete(f"/v1/mcp/servers/{r.json()['id']}").status_code == 200
 
 
 def test_servers_are_per_tenant_and_stop_with_the_app(tmp_path):

@@ -111,3 +111,54 @@ def test_transport_rules_sessions_versions_get_and_delete(server):
         assert http.delete("/mcp", headers={"Mcp-Session-Id": sid}).status_code == 204
         gone = http.post("/mcp", json={"jsonrpc": "2.0", "id": 4, "method": "ping"}, headers={"Mcp-Session-Id": sid})
         assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+def test_search_documents_answers_passages_of_uploaded_documents_with_citations(server):
+    docless = server.ctx.tokens.issue("docless", "admin", label="a tenant without documents")
+    empty = structured(with_session(server.url + "/mcp", docless,
+                                    lambda session: session.call_tool("search_documents", {"query": "hotel"})))
+    assert empty["results"] == [] and "No documents have been uploaded" in empty["note"]
+    with server.client() as api:
+        saved = api.post("/v1/memory/save", json={"content": "Hotel prices per night worry the user.",
+                                                  "scope": "workspace"})
+        assert saved.status_code == 201, saved.text
+        doc = api.post("/v1/documents", json={"title": "Travel policy", "content": (
+            "Hotel stays are capped at 180 euros per night.\n\nTrains are second class unless the trip is over "
+            "four hours.")})
+        assert doc.status_code == 201, doc.text
+
+    found = structured(with_session(server.url + "/mcp", server.admin_token, lambda session: session.call_tool(
+        "search_documents", {"query": "how much may a hotel cost per night", "max_results": 3})))
+    assert "note" not in found and found["results"], found
+    best = found["results"][0]
+    assert "180 euros" in best["content"] and 0 < best["score"] <= 1
+    assert best["document"]["id"] == doc.json()["id"] and best["document"]["title"] == "Travel policy"
+    assert best["citation"] == f"Travel policy, {best['document']['locator']}" and best["document"]["locator"]
+    # the saved memory matches the words too, but it is no document passage
+    assert all(r.get("document") for r in found["results"])
+    assert "Hotel prices per night worry the user." not in {r["content"] for r in found["results"]}
+
+
+def test_a_user_token_is_not_offered_memory_save(server):
+    user = server.ctx.tokens.issue("default", "user", label="mcp reader")
+    listed = with_session(server.url + "/mcp", user, lambda session: session.list_tools())
+    assert {t.name for t in listed.tools} == TOOLS - {"memory_save"}
+
+
+def test_ask_agent_with_a_session_id_continues_that_conversation(server, fake):
+    fake.enqueue(Reply.text("Noted: your locker is 42."), Reply.text("Your locker is 42."))
+
+    async def body(session: ClientSession) -> tuple:
+        first = await session.call_tool("ask_agent", {"agent": "prime", "message": "My locker number is 42."})
+        again = await session.call_tool("ask_agent", {"agent": "prime", "message": "Which locker is mine?",
+                                                      "session_id": first.structuredContent["session_id"]})
+        wrong = await session.call_tool("ask_agent", {"agent": "writer", "message": "hi",
+                                                      "session_id": first.structuredContent["session_id"]})
+        return first, again, wrong
+
+    first, again, wrong = with_session(server.url + "/mcp", server.admin_token, body)
+    assert structured(again)["session_id"] == structured(first)["session_id"]
+    assert structured(again)["answer"] == "Your locker is 42."
+    history = [m["content"] for m in fake.chat_requests()[-1].body["messages"] if m["role"] != "system"]
+    assert history[-3:] == ["My locker number is 42.", "Noted: your locker is 42.", "Which locker is mine?"]
+    assert wrong.isError and "belongs to another agent" in wrong.content[0].text

@@ -54,13 +54,37 @@ def test_stdio_lists_tools_finds_a_memory_and_asks_an_agent(server, fake):
     assert fake.chat_requests()[-1].body["messages"][-1]["content"] == "When do we deploy?"
 
 
-def test_without_a_running_server_it_says_so_on_stderr(tmp_path):
+def test_started_before_qorven_it_lists_the_tools_and_each_call_says_to_start_it(tmp_path):
+    """Apps launch their MCP servers when they start, often before Qorven: the relay must not die then."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
     env.update(QORVEN_SERVER="http://127.0.0.1:9", QORVEN_TOKEN="qvn_x", QORVEN_HOME=str(tmp_path))
+    params = StdioServerParameters(command=sys.executable, args=["-m", "qorven_local.cli.main", "mcp"], env=env,
+                                   cwd=str(REPO))
+    errlog = tmp_path / "stderr.txt"
+
+    async def main() -> tuple:
+        with open(errlog, "w") as err:
+            async with stdio_client(params, errlog=err) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await session.list_tools(), await session.call_tool("list_agents", {})
+
+    tools, call = run_async(main)
+    assert {t.name for t in tools.tools} == {"ask_agent", "memory_search", "memory_save", "list_agents",
+                                              "search_documents"}
+    assert call.isError and "Qorven is not running at http://127.0.0.1:9" in call.content[0].text
+    assert "start the Qorven app" in call.content[0].text
+    assert "Qorven is not running at http://127.0.0.1:9/mcp yet" in errlog.read_text()
+
+
+def test_a_refused_token_ends_it_at_once_saying_so_on_stderr(server, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QORVEN_")}
+    env.update(QORVEN_SERVER=server.url, QORVEN_TOKEN="qvn_not-a-token", QORVEN_HOME=str(tmp_path))
     done = subprocess.run([sys.executable, "-m", "qorven_local.cli.main", "mcp"], cwd=REPO, env=env, input="",
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3 and done.stdout == ""
-    assert "cannot serve http://127.0.0.1:9/mcp" in done.stderr and "is Qorven running?" in done.stderr
+    assert f"cannot serve {server.url}/mcp: the token was refused (HTTP 401)" in done.stderr
+    assert "QORVEN_TOKEN" in done.stderr
 
 
 def test_the_sdk_loads_without_its_fastmcp_server_stack():

@@ -21,6 +21,15 @@ def test_add_a_stdio_server_and_see_it_connected_with_its_tools(ui, server, conf
     ui.shot("mcp-tools-builtins")
 
     page.get_by_role("button", name="Add MCP server").click()
+    # only the chosen transport's fields show
+    expect(page.get_by_label("Command")).to_be_visible()
+    expect(page.get_by_label("URL")).to_be_hidden()
+    page.get_by_label("Transport").select_option("http")
+    expect(page.get_by_label("URL")).to_be_visible()
+    expect(page.get_by_label("Headers")).to_be_visible()
+    expect(page.get_by_label("Command")).to_be_hidden()
+    page.get_by_label("Transport").select_option("stdio")
+    expect(page.get_by_label("URL")).to_be_hidden()
     page.get_by_label("Name").fill("tinyui")
     page.get_by_label("Command").fill(sys.executable)
     page.get_by_label("Arguments").fill(TINY)
@@ -50,6 +59,56 @@ def test_add_a_stdio_server_and_see_it_connected_with_its_tools(ui, server, conf
 
     page.get_by_role("link", name="Tools").click()
     page.get_by_role("button", name=re.compile("tinyui")).click()
+    page.get_by_role("button", name="Delete server").click()
+    expect(page.get_by_text("No MCP servers yet.")).to_be_visible()
+    ui.assert_clean()
+
+
+def test_a_command_that_does_not_exist_is_explained_then_fixed_by_editing(ui, server, configured):
+    page = ui.page
+    ui.open(server.admin_token, "tools")
+    page.get_by_role("button", name="Add MCP server").click()
+    page.get_by_label("Name").fill("typo")
+    page.get_by_label("Command").fill("/usr/bin/no-such-mcp-server")
+    page.get_by_role("button", name="Add server").click()
+    expect(page.get_by_role("status", name="Status")).to_have_text("Error")
+    problem = page.get_by_role("alert")
+    expect(problem).to_contain_text("Could not connect: command not found: /usr/bin/no-such-mcp-server")
+    expect(problem).to_contain_text("Check the command, its arguments and environment (Edit server), then Test.")
+    expect(page.get_by_text("No tools yet: they are listed once the server connects.")).to_be_visible()
+    page.get_by_role("button", name="Test").click()
+    expect(page.get_by_text("typo did not connect")).to_be_visible()
+    ui.shot("mcp-tools-error")
+
+    # the same screen at the smallest supported size and in the dark theme: readable, nothing sideways
+    page.set_viewport_size({"width": 640, "height": 480})
+    page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
+    expect(problem).to_be_visible()
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 640
+    for control in ("Test", "Edit server", "Delete server"):
+        box = page.get_by_role("button", name=control).bounding_box()
+        assert box and box["x"] + box["width"] <= 640, control
+    ui.shot("mcp-tools-error-640-dark")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    page.get_by_role("button", name="Edit server").click()
+    form = page.get_by_role("form", name="Edit MCP server typo")
+    expect(form.get_by_label("Transport")).to_be_disabled()
+    expect(form.get_by_label("Command")).to_have_value("/usr/bin/no-such-mcp-server")
+    expect(form.get_by_label("URL")).to_be_hidden()
+    form.get_by_label("Name").fill("BAD NAME")
+    form.get_by_role("button", name="Save server").click()
+    expect(form.get_by_role("alert")).to_contain_text("Not saved. name is not valid (1 to 32 lower-case letters")
+    form.get_by_label("Name").fill("fixed")
+    form.get_by_label("Command").fill(sys.executable)
+    form.get_by_label("Arguments").fill(TINY)
+    ui.shot("mcp-tools-edit-dark")
+    form.get_by_role("button", name="Save server").click()
+    expect(page.get_by_role("status", name="Status")).to_have_text("Connected")
+    expect(page.get_by_role("heading", name="fixed")).to_be_visible()
+    expect(page.get_by_text("mcp.fixed.add")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
     page.get_by_role("button", name="Delete server").click()
     expect(page.get_by_text("No MCP servers yet.")).to_be_visible()
     ui.assert_clean()

@@ -47,7 +47,9 @@ MCP_SERVER = {
 }
 
 _WRITABLE = {
-    "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"},
+    "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$",
+             "description": "1 to 32 lower-case letters, digits, - or _, starting with a letter or digit; the tools "
+                            "become mcp.<name>.<tool>"},
     "command": {"type": ["string", "null"], "maxLength": 4096, "description": "stdio: the program to start"},
     "args": _ARGS,
     "cwd": {"type": ["string", "null"], "maxLength": 4096},

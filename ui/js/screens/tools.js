@@ -65,7 +65,7 @@ export async function mount(container, { toast }) {
     selected = id;
     renderList();
     if (id === "builtin") renderBuiltins();
-    else if (id === "new") renderNew();
+    else if (id === "new") renderForm(null);
     else renderServer(servers.find((s) => s.id === id));
   }
 
@@ -85,31 +85,48 @@ export async function mount(container, { toast }) {
       toolTable(builtins)));
   }
 
-  function renderNew() {
-    const name = h("input", { type: "text", required: true, autocomplete: "off", spellcheck: "false", placeholder: "files" });
-    const transport = select([{ value: "stdio", label: "Command (stdio)" }, { value: "http", label: "URL (streamable HTTP)" }], "stdio");
-    const command = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "npx" });
+  /** The server form: a new server, or ``existing`` edited (its transport stays; env/headers are
+   *  write-only, so empty keeps the stored ones). */
+  function renderForm(existing) {
+    const editing = Boolean(existing);
+    const e = existing || { name: "", transport: "stdio", command: "", args: [], cwd: "", url: "" };
+    const name = h("input", { type: "text", required: true, autocomplete: "off", spellcheck: "false", placeholder: "files", value: e.name });
+    const transport = select([{ value: "stdio", label: "Command (stdio)" }, { value: "http", label: "URL (streamable HTTP)" }], e.transport,
+      editing ? { disabled: true } : {});
+    const command = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "npx", value: e.command || "" });
     const args = h("textarea", { rows: 3, class: "mono", spellcheck: "false", placeholder: "-y\n@modelcontextprotocol/server-filesystem\n/home/me/notes" });
+    args.value = (e.args || []).join("\n");
+    const cwd = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "/home/me/project", value: e.cwd || "" });
     const env = h("textarea", { rows: 2, class: "mono", spellcheck: "false", placeholder: "API_KEY=..." });
-    const url = h("input", { type: "url", autocomplete: "off", spellcheck: "false", placeholder: "http://127.0.0.1:8000/mcp" });
+    const url = h("input", { type: "url", autocomplete: "off", spellcheck: "false", placeholder: "http://127.0.0.1:8000/mcp", value: e.url || "" });
     const headers = h("textarea", { rows: 2, class: "mono", spellcheck: "false", placeholder: "Authorization: Bearer ..." });
-    const stdioPart = h("div", { class: "stack" }, field("Command", command, "The program Qorven starts when a tool is first used"),
-      field("Arguments", args, "One per line"), field("Environment", env, "KEY=value, one per line; stored encrypted, never shown again"));
+    const secretHint = editing ? "stored encrypted and never shown: leave empty to keep the stored ones, or enter them all anew"
+      : "stored encrypted, never shown again";
+    const stdioPart = h("div", { class: "stack" }, field("Command", command, "The program Qorven starts when a tool is first used (its full path if it is not on Qorven's PATH)"),
+      field("Arguments", args, "One per line"), field("Working folder", cwd, "Optional; where the command runs"),
+      field("Environment", env, `KEY=value, one per line; ${secretHint}`));
     const httpPart = h("div", { class: "stack" }, field("URL", url),
-      field("Headers", headers, "Name: value, one per line; stored encrypted, never shown again"));
-    const sync = () => { stdioPart.hidden = transport.value !== "stdio"; httpPart.hidden = transport.value !== "http"; };
+      field("Headers", headers, `Name: value, one per line; ${secretHint}`));
+    // the class, not the hidden attribute: .stack's display: flex would show a hidden part anyway
+    const sync = () => { stdioPart.classList.toggle("hidden", transport.value !== "stdio"); httpPart.classList.toggle("hidden", transport.value !== "http"); };
     transport.addEventListener("change", sync);
     sync();
-    const save = h("button", { type: "submit", class: "primary" }, "Add server");
-    const form = h("form", { class: "card stack", "aria-label": "New MCP server" },
+    const label = editing ? "Save server" : "Add server";
+    const save = h("button", { type: "submit", class: "primary" }, label);
+    const cancel = editing ? h("button", { type: "button" }, "Cancel") : null;
+    if (cancel) cancel.addEventListener("click", () => show(existing.id));
+    const problem = h("div", { class: "error-box", role: "alert", hidden: true });
+    const form = h("form", { class: "card stack", "aria-label": editing ? `Edit MCP server ${e.name}` : "New MCP server" },
       h("div", { class: "grid2" }, field("Name", name, "Lower-case; tools become mcp.<name>.<tool>"), field("Transport", transport)),
-      stdioPart, httpPart, h("div", { class: "actions" }, save));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const body = { name: name.value.trim(), transport: transport.value };
+      stdioPart, httpPart, problem, h("div", { class: "actions" }, save, cancel));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { name: name.value.trim() };
+      if (!editing) body.transport = transport.value;
       if (transport.value === "stdio") {
         body.command = command.value.trim();
         body.args = args.value.split("\n").map((a) => a.trim()).filter(Boolean);
+        body.cwd = cwd.value.trim() || null;
         const envs = pairs(env.value, "=");
         if (Object.keys(envs).length) body.env = envs;
       } else {
@@ -117,18 +134,29 @@ export async function mount(container, { toast }) {
         const hs = pairs(headers.value, ":");
         if (Object.keys(hs).length) body.headers = hs;
       }
+      problem.hidden = true;
       save.textContent = "Connecting…";
-      const created = await busy(save, () => api.post("mcp/servers", body));
-      save.textContent = "Add server";
-      if (!created) return;
-      servers = [...servers, created].sort((a, b) => a.name.localeCompare(b.name));
+      save.disabled = true;
+      let saved;
+      try {
+        saved = editing ? await api.patch(`mcp/servers/${encodeURIComponent(existing.id)}`, body) : await api.post("mcp/servers", body);
+      } catch (err) {
+        // shown beside the form, as a sentence: the fix is in the form
+        problem.replaceChildren(h("strong", null, editing ? "Not saved. " : "Not added. "), (err && err.message) || String(err));
+        problem.hidden = false;
+        return;
+      } finally {
+        save.textContent = label;
+        save.disabled = false;
+      }
+      servers = [...servers.filter((x) => x.id !== saved.id), saved].sort((a, b) => a.name.localeCompare(b.name));
       tools = await api.get("tools?limit=200").then(items).catch(() => tools);
-      toast(created.status === "connected" ? `Connected to ${created.name}` : `Added ${created.name}, but it did not connect`,
-        created.status === "connected" ? "info" : "error");
-      show(created.id);
+      toast(saved.status === "connected" ? `Connected to ${saved.name}` : `${editing ? "Saved" : "Added"} ${saved.name}, but it did not connect`,
+        saved.status === "connected" ? "info" : "error");
+      show(saved.id);
     });
-    replace(detail, h("div", { class: "detail stack" }, h("div", { class: "detail-head" }, h("h2", null, "New MCP server")),
-      h("p", { class: "muted" }, "An MCP server offers tools your agents can use: a local program Qorven starts, or a server at a URL."),
+    replace(detail, h("div", { class: "detail stack" }, h("div", { class: "detail-head" }, h("h2", null, editing ? `Edit ${e.name}` : "New MCP server")),
+      editing ? null : h("p", { class: "muted" }, "An MCP server offers tools your agents can use: a local program Qorven starts, or a server at a URL."),
       form));
     name.focus();
   }
@@ -138,6 +166,8 @@ export async function mount(container, { toast }) {
     const st = STATUS[s.status] || STATUS.error;
     const enabled = checkbox("Enabled", s.enabled);
     const test = h("button", { type: "button" }, "Test");
+    const edit = h("button", { type: "button" }, "Edit server");
+    edit.addEventListener("click", () => renderForm(s));
     const del = h("button", { type: "button", class: "danger" }, icon(ICONS.trash, 14), "Delete server");
     const serverTools = tools.filter((t) => t.id.startsWith(`mcp.${s.name}.`)).map((t) => ({ ...t, name: t.id }));
     const where = s.transport === "stdio" ? [s.command, ...s.args].join(" ") : s.url;
@@ -178,10 +208,16 @@ export async function mount(container, { toast }) {
       h("section", { class: "card stack", "aria-label": "Server" },
         h("div", { class: "muted small" }, s.transport === "stdio" ? "Command" : "URL"),
         h("code", { class: "mono", style: "word-break: break-all" }, where || ""),
-        s.error && s.enabled ? h("div", { class: "error-box", role: "alert" }, h("span", { class: "code" }, "Error"), s.error) : null,
-        h("div", { class: "actions" }, test, enabled.wrap, h("span", { class: "spacer" }), del)),
+        s.error && s.enabled ? h("div", { class: "error-box", role: "alert" },
+          h("strong", null, s.status === "connected" ? "The last call failed: " : "Could not connect: "), s.error,
+          h("div", { class: "small", style: "margin-top: 4px" },
+            s.transport === "stdio" ? "Check the command, its arguments and environment (Edit server), then Test."
+              : "Check the URL and its headers (Edit server), then Test.")) : null,
+        h("div", { class: "actions", style: "flex-wrap: wrap" }, test, edit, enabled.wrap, h("span", { class: "spacer" }), del)),
       h("h3", null, "Tools"),
-      toolTable(serverTools.length ? serverTools : s.tools.map((n) => ({ name: `mcp.${s.name}.${n}`, description: "" })))));
+      s.tools.length || serverTools.length
+        ? toolTable(serverTools.length ? serverTools : s.tools.map((n) => ({ name: `mcp.${s.name}.${n}`, description: "" })))
+        : h("p", { class: "muted" }, s.status === "connected" ? "This server offers no tools." : "No tools yet: they are listed once the server connects.")));
   }
 
   addBtn.addEventListener("click", () => show("new"));
