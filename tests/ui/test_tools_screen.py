@@ -112,3 +112,36 @@ def test_a_command_that_does_not_exist_is_explained_then_fixed_by_editing(ui, se
     page.get_by_role("button", name="Delete server").click()
     expect(page.get_by_text("No MCP servers yet.")).to_be_visible()
     ui.assert_clean()
+
+
+def test_an_agent_keeps_a_turned_off_servers_tool_when_saved_in_the_form(ui, server, configured):
+    """While its MCP server is off a tool is not in /v1/tools, so the form has no checkbox for it: saving
+    the agent must not drop it, and the form says it is kept."""
+    with server.client() as api:
+        made = api.post("/v1/mcp/servers", json={"name": "tinykeep", "transport": "stdio", "command": sys.executable,
+                                                 "args": [TINY]})
+        assert made.status_code == 201, made.text
+        mcp_id = made.json()["id"]
+        agent = api.post("/v1/agents", json={"name": "keeper", "instructions": "Adds numbers.",
+                                             "tools": ["calculator", "mcp.tinykeep.add"]})
+        assert agent.status_code == 201, agent.text
+        assert api.patch(f"/v1/mcp/servers/{mcp_id}", json={"enabled": False}).status_code == 200
+    try:
+        page = ui.page
+        ui.open(server.admin_token, "agents")
+        page.get_by_role("button", name=re.compile("keeper")).click()
+        form = page.get_by_role("form", name="Edit keeper")
+        expect(form.get_by_label("calculator")).to_be_checked()
+        expect(form).to_contain_text("Also keeps mcp.tinykeep.add: its MCP server is turned off (Tools screen).")
+        form.get_by_label("Description").fill("Adds numbers, also with the MCP server.")
+        form.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved")).to_be_visible()
+        with server.client() as api:
+            saved = api.get(f"/v1/agents/{agent.json()['id']}").json()
+        assert saved["description"] == "Adds numbers, also with the MCP server."
+        assert sorted(saved["tools"]) == ["calculator", "mcp.tinykeep.add"]
+        ui.assert_clean()
+    finally:
+        with server.client() as api:
+            api.delete(f"/v1/agents/{agent.json()['id']}")
+            api.delete(f"/v1/mcp/servers/{mcp_id}")
