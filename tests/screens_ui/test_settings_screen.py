@@ -79,7 +79,22 @@ def test_a_token_for_another_tool_is_created_and_shown_once(ui, site):
         assert tool.get("/v1/agents").status_code == 200
     listed = [t for t in site.api.get("/v1/auth/tokens").json()["data"] if t["label"] == "Editor plugin"]
     assert len(listed) == 1 and listed[0]["scope"] == "user"
+    in_use = tokens.get_by_role("list", name="Tokens in use")
+    row = in_use.get_by_role("listitem").filter(has_text="Editor plugin")
+    expect(row).to_contain_text(f"user · {listed[0]['hint']} · created")
+    open_screen(ui, site, "settings")  # afresh: the tool above has used it since
+    tokens = page.get_by_role("form", name="Tokens for other tools")
+    in_use = tokens.get_by_role("list", name="Tokens in use")
+    row = in_use.get_by_role("listitem").filter(has_text="Editor plugin")
+    expect(row).to_contain_text("last used")
     ui.shot("screens-settings-token")
+
+    row.get_by_role("button", name="Revoke Editor plugin").click()
+    expect(in_use).not_to_contain_text("Editor plugin")
+    assert ui.dialogs and "Revoke the token Editor plugin?" in ui.dialogs[-1]
+    with site.server.client(token) as tool:
+        assert tool.get("/v1/agents").status_code == 401
+    ui.dialogs.clear()
     open_screen(ui, site, "settings")
     expect(page.get_by_role("region", name="Your data")).to_be_visible()
     expect(page.get_by_role("textbox", name="New token")).to_have_count(0)

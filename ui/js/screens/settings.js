@@ -3,7 +3,7 @@
 // token rotation, and the theme.
 
 import { h, append, replace, copyText, fullTime, field, checkbox } from "../dom.js";
-import { api, setToken } from "../api.js";
+import { api, setToken, getToken, items } from "../api.js";
 import { storeToken } from "../token.js";
 import { disconnect, connect } from "../live.js";
 import { errorBox, confirmAction } from "../ui.js";
@@ -99,11 +99,48 @@ export async function mount(container, { toast }) {
   const tokenAdmin = checkbox("Full admin rights", false);
   const createBtn = h("button", { type: "submit" }, "Create token");
   const created = h("div", { class: "stack" });
+  const tokenList = h("ul", { class: "token-list", "aria-label": "Tokens in use" });
   const tokenForm = h("form", { class: "card stack", "aria-label": "Tokens for other tools" },
     h("h3", null, "Tokens for other tools"),
     h("p", { class: "muted small", style: "margin: 0" }, "Give each tool that uses the API (an editor plugin, a script, another app) its own token, so you can revoke it alone."),
     h("div", { class: "row wrap", style: "align-items: flex-end" }, h("div", { class: "grow" }, field("Token name", tokenName)), tokenAdmin.wrap, createBtn),
-    created);
+    created, tokenList);
+
+  /** The API tokens that still work, each with when it was last used and a Revoke button. */
+  async function listTokens() {
+    let tokens;
+    try {
+      tokens = items(await api.get("auth/tokens?limit=200")).filter((t) => t.kind === "api" && !t.revoked_at);
+    } catch (err) {
+      replace(tokenList, h("li", { class: "muted small" }, `The tokens could not be listed: ${sentence(err)}`));
+      return;
+    }
+    const mine = getToken();
+    replace(tokenList, tokens.map((t) => {
+      const ours = !!mine && !!t.hint && mine.endsWith(t.hint.replace("…", ""));
+      const revoke = h("button", { type: "button", class: "small danger", "aria-label": `Revoke ${t.label}` }, "Revoke");
+      revoke.addEventListener("click", async () => {
+        const warn = ours ? " This window signed in with it and will be signed out." : "";
+        if (!confirmAction(`Revoke the token ${t.label}? Tools using it stop working at once.${warn}`)) return;
+        revoke.disabled = true;
+        try {
+          await api.del(`auth/tokens/${encodeURIComponent(t.id)}`);
+          toast(`Revoked ${t.label}`);
+          await listTokens();
+        } catch (err) {
+          toast(sentence(err), "error");
+          revoke.disabled = false;
+        }
+      });
+      const when = [t.scope === "admin" ? "admin" : "user", t.hint,
+        `created ${fullTime(t.created_at)}`, t.last_used_at ? `last used ${fullTime(t.last_used_at)}` : "never used",
+        t.revoke_after ? `stops working at ${fullTime(t.revoke_after)}` : null,
+        ours ? "this window" : null].filter(Boolean).join(" · ");
+      return h("li", { class: "row wrap" },
+        h("div", { class: "grow" }, h("div", null, t.label), h("div", { class: "muted small" }, when)), revoke);
+    }));
+  }
+  listTokens();
   tokenForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     createBtn.disabled = true;
@@ -113,6 +150,7 @@ export async function mount(container, { toast }) {
       replace(created,
         h("div", { class: "notice small" }, `The token for ${r.label}. It is shown only this once: copy it into the tool now.`),
         copyRow(r.token, "new token", toast));
+      await listTokens();
     } catch (err) {
       replace(created, h("div", { class: "error-box", role: "alert" }, sentence(err)));
     } finally {
