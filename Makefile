@@ -68,7 +68,9 @@ clean:
 .PHONY: build test-build
 PYI_STAMP    := $(VENV)/.pyinstaller
 BINARY       := dist/qorven$(if $(filter Windows_NT,$(OS)),.exe,)
+# .qorven-llama-build names the llama.cpp build installed in the venv, whose libraries the binary ships.
 BUILD_INPUTS := pyinstaller.spec pyproject.toml build/entry.py build/model_fp16.py build/slim.py \
+	$(wildcard $(VENV)/.qorven-llama-build) \
 	$(shell find qorven_local ui build/hooks -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 
 $(PYI_STAMP): $(STAMP)
