@@ -125,7 +125,7 @@ export class RunView {
   addMemories(recalled) {
     if (!recalled.length) return;
     this.chips.classList.remove("hidden");
-    this.chips.append(h("span", { class: "faint small" }, "Recalled"));
+    this.chips.append(h("span", { class: "muted small" }, "Recalled"));
     recalled.forEach((r, i) => this.chips.append(memoryChip(r, i < 3)));
   }
 
@@ -201,7 +201,7 @@ class ToolCard {
   finish(d) {
     const ok = d.ok !== false;
     const duration = typeof d.duration_ms === "number" ? `${Math.round(d.duration_ms)} ms` : "";
-    replace(this.state, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), ok ? "done" : "failed", duration ? h("span", { class: "faint" }, duration) : null);
+    replace(this.state, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), ok ? "done" : "failed", duration ? h("span", { class: "muted" }, duration) : null);
     const body = ok ? pretty(d.result) : pretty(d.error);
     replace(this.resultWrap, h("div", { class: "tlabel" }, ok ? "Result" : "Error"), h("pre", null, body || "(empty)"));
     this.resultWrap.classList.remove("hidden");
@@ -227,7 +227,7 @@ export function chatError(err, { retry, setup } = {}) {
   const plain = PLAIN_ERRORS[code];
   const box = h("div", { class: "error-box chat-error", role: "alert" },
     h("div", { class: "plain" }, plain || message),
-    h("div", { class: "err-detail faint small" }, h("span", { class: "code" }, code),
+    h("div", { class: "err-detail muted small" }, h("span", { class: "code" }, code),
       plain && code !== "no_model_configured" ? message : "",
       err && err.requestId ? ` (${err.requestId})` : ""));
   const buttons = [];

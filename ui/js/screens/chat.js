@@ -46,16 +46,20 @@ export async function mount(container, { navigate }) {
   const modelSelect = h("select", { id: "chat-model", title: "The model this conversation uses" });
   const modelText = h("span", { class: "model" });
   // With the tiny starter model in use, say so and point to a bigger one (UI.md "First run").
-  const biggerModel = h("button", { type: "button", class: "ghost small hidden",
-    title: "The starter model is tiny: quick and offline, but simple and often wrong" }, "Tiny starter model: get a bigger one");
+  // Its name stays whole; the visible text shortens with the window (styles.css hides parts visually,
+  // not from the name) so the header is one row. No aria-label: "Model" must name only the picker.
+  const biggerModel = h("button", { type: "button", class: "ghost small starter-hint hidden",
+    title: "The starter model is tiny: quick and offline, but simple and often wrong. Get a bigger one." },
+  icon(ICONS.models, 14), h("span", null, h("span", { class: "hint-short" }, "Tiny starter model"),
+    h("span", { class: "hint-long" }, ": get a bigger one")));
   biggerModel.addEventListener("click", () => navigate("models"));
   const statusText = h("span", { class: "status", role: "status", "aria-live": "polite" });
   // Below 1000 px the conversations column folds away (styles.css); this button brings it back.
   const listToggle = h("button", { type: "button", class: "ghost small only-narrow", "aria-expanded": "false",
     "aria-controls": "chat-sessions" }, "Conversations");
   const head = h("header", { class: "conv-head" }, listToggle,
-    h("label", { for: "chat-agent", class: "muted small" }, "Agent"), agentSelect,
-    h("label", { for: "chat-model", class: "muted small" }, "Model"), modelSelect, modelText, biggerModel, statusText);
+    h("label", { for: "chat-agent", class: "muted small conv-label" }, "Agent"), agentSelect,
+    h("label", { for: "chat-model", class: "muted small conv-label" }, "Model"), modelSelect, modelText, biggerModel, statusText);
 
   const messagesInner = h("div", { class: "messages-inner" });
   const messagesEl = h("div", { class: "messages", role: "log", "aria-label": "Conversation", "aria-live": "off" }, messagesInner);
@@ -112,7 +116,9 @@ export async function mount(container, { navigate }) {
     // What "Agent default" means right now: the agent's own model, else the tenant's default.
     const agentModel = a ? (a.model || fallbackModel) : "";
     modelText.textContent = chosen ? "" : (agentModel ? `· ${agentModel}` : "· no model set up");
-    modelText.title = a && a.description ? a.description : "";
+    modelText.title = modelText.textContent.slice(2);
+    // In a narrow window the model text folds away: the picker's tooltip still says what "Agent default" is.
+    modelSelect.title = chosen ? "The model this conversation uses" : `Agent default: ${agentModel || "no model set up"}`;
     const inUse = chosen || (a && a.model) || tenantDefault;
     biggerModel.classList.toggle("hidden", !starters.has(inUse));
   }
