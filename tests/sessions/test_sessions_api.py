@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import httpx
 import pytest
@@ -147,6 +148,25 @@ def test_export_downloads_markdown_and_json(api):
     error_of(api.get(f"/v1/sessions/{session['id']}/export", params={"format": "pdf"}), 400, "validation_error",
              "format")
     error_of(api.get("/v1/sessions/ses_nope/export"), 404, "not_found")
+
+
+def test_export_of_a_turn_with_tool_calls_reads_as_one_answer_and_keeps_every_message(api, fake):
+    session = new_session(api, agent="analyst")
+    fake.enqueue(Reply.tool_calls([{"id": "call_7", "name": "calculator", "arguments": {"expression": "6*7"}}]),
+                 Reply.text("It is **42**.\n\n```py\nprint(6 * 7)\n```"))
+    say(api, session, "what is 6*7?")
+    text = api.get(f"/v1/sessions/{session['id']}/export", params={"format": "markdown"}).text
+    assert text.count("## Analyst · ") == 1  # the tool call and the answer are one turn
+    tool = text.index("**Tool `calculator`**")
+    assert tool < text.index('"expression": "6*7"') < text.index('"result": 42') < text.index("It is **42**.")
+    assert "```py\nprint(6 * 7)\n```" in text  # the answer's own code block stays intact
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", text.split("## You · ")[1].split("\n")[0])  # readable time
+    data = api.get(f"/v1/sessions/{session['id']}/export", params={"format": "json"}).json()
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant", "tool", "assistant"]
+    call = data["messages"][1]["tool_calls"][0]
+    assert call["id"] == "call_7" and json.loads(call["function"]["arguments"]) == {"expression": "6*7"}
+    assert data["messages"][2]["tool_call_id"] == "call_7" and json.loads(data["messages"][2]["content"])["result"] == 42
+    assert data["messages"] == api.get("/v1/messages", params={"session_id": session["id"]}).json()["data"]
 
 
 def test_deleting_an_answer_takes_its_tool_messages_and_a_user_message_goes_alone(api, fake):
