@@ -175,7 +175,9 @@ class _Run:
         try:
             return self.services.providers.resolve(self.tenant, model)
         except ModelNotFound as exc:
-            raise NoModelConfigured(f"agent {self.agent.name}'s model is not usable: {exc.message}") from None
+            whose = ("this run's" if self.req.model else "this conversation's"
+                     if self.session and self.session.model else f"agent {self.agent.name}'s")
+            raise NoModelConfigured(f"{whose} model is not usable: {exc.message}") from None
 
     def _recall(self, query: str) -> list[dict[str, Any]]:
         """The memories scoring at least ``QORVEN_RECALL_MIN_SCORE``, at most the agent's ``max_recall``."""

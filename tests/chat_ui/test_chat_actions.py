@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fakes import Reply
+from tests.support.upstream import UPSTREAM_KEY
 from tests.support.wait import wait_until
 
 
@@ -186,3 +187,104 @@ def test_model_picker_sets_this_conversations_model(chat_ui, page, api, fake):
     wait_until(lambda: api.get(f"/v1/sessions/{session['id']}").json()["model"] is None, timeout=10)
     send(page, "And now?")
     assert fake.chat_requests()[-1].body["model"] == "fake-model"
+
+
+def test_regenerate_and_edit_on_a_turn_with_tool_calls_replace_the_whole_turn(chat_ui, page, api, fake):
+    fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "6*7"}}]),
+                 Reply.text("It is **42**.", chunks=2))
+    send(page, "What is 6*7?")
+    expect(page.locator("details.tool .tstate")).to_contain_text("done")
+    session = current_session(api, page)
+    answer = page.locator("article.msg.assistant").last
+
+    fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "7*6"}}]),
+                 Reply.text("Still **42**.", chunks=2))
+    actions_of(answer).get_by_role("button", name="Regenerate").click()
+    expect(page.locator("article.msg.assistant").last).to_contain_text("Still 42.")
+    expect(page.locator("details.tool")).to_have_count(1)  # the old turn's card went with it
+    page.locator("details.tool summary").click()
+    expect(page.locator("details.tool pre").first).to_contain_text("7*6")
+    wait_until(lambda: [(m["role"], m["content"]) for m in stored(api, session)] == [
+        ("user", "What is 6*7?"), ("assistant", None), ("tool", '{"expression": "7*6", "result": 42}'),
+        ("assistant", "Still **42**.")], timeout=10)
+
+    fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "5*5"}}]),
+                 Reply.text("It is **25**.", chunks=2))
+    question = page.locator("article.msg.user").last
+    actions_of(question).get_by_role("button", name="Edit message").click()
+    page.get_by_label("Edited text").fill("What is 5*5?")
+    page.get_by_label("Edited text").press("Enter")
+    expect(page.locator("article.msg.assistant").last).to_contain_text("It is 25.")
+    expect(page.locator("details.tool")).to_have_count(1)
+    wait_until(lambda: [(m["role"], m["content"]) for m in stored(api, session)] == [
+        ("user", "What is 5*5?"), ("assistant", None), ("tool", '{"expression": "5*5", "result": 25}'),
+        ("assistant", "It is **25**.")], timeout=10)
+
+
+def test_keyboard_focus_after_edit_and_delete_and_a_question_left_unanswered_can_be_answered(chat_ui, page, api,
+                                                                                            fake):
+    send(page, "Name a colour")
+    question = page.locator("article.msg.user").last
+    edit = question.get_by_role("button", name="Edit message")
+    edit.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Edited text")).to_be_focused()
+    page.keyboard.press("Escape")  # cancels the edit, and stops nothing
+    expect(page.get_by_label("Edited text")).to_have_count(0)
+    expect(edit).to_be_focused()
+    expect(question.locator(".msg-body")).to_have_text("Name a colour")
+
+    answer = page.locator("article.msg.assistant").last
+    answer.get_by_role("button", name="Delete message").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("article.msg.assistant")).to_have_count(0)
+    expect(page.get_by_label("Message")).to_be_focused()  # not lost on the page's body
+
+    fake.enqueue(Reply.text("Teal.", chunks=1))
+    actions_of(question).get_by_role("button", name="Regenerate").click()
+    expect(page.locator("article.msg.assistant").last).to_contain_text("Teal.")
+    session = current_session(api, page)
+    wait_until(lambda: [m["content"] for m in stored(api, session)] == ["Name a colour", "Teal."], timeout=10)
+    expect(question.get_by_role("button", name="Regenerate")).to_have_count(0)
+
+
+def test_copy_code_copies_one_block(chat_ui, page, fake):
+    fake.enqueue(Reply.text("Run this:\n\n```bash\npip install qorven\n```\n\nthen this:\n\n```python\nprint('hi')\n```"))
+    send(page, "How do I install it?")
+    answer = page.locator("article.msg.assistant").last
+    answer.get_by_role("button", name="Copy code").nth(1).click()
+    expect(answer.get_by_role("button", name="Copy code").nth(1)).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == "print('hi')"
+
+
+def test_a_conversation_whose_model_was_removed_says_so_and_offers_the_agent_default(chat_ui, page, api, fake):
+    other = api.post("/v1/providers", json={"name": "spare", "kind": "openai_compatible", "base_url": fake.base_url})
+    assert other.status_code == 201, other.text
+    api.put(f"/v1/providers/{other.json()['id']}/keys", json={"key": UPSTREAM_KEY}).raise_for_status()
+    offered = ["fake/fake-model", "fake/fake-model-large", "spare/fake-model-large"]
+    api.put("/v1/models/selected", json={"models": offered}).raise_for_status()
+    try:
+        page.reload()
+        picker = page.get_by_label("Model")
+        picker.select_option("spare/fake-model-large")
+        send(page, "Which model now?")
+        session = current_session(api, page)
+        assert session["model"] == "spare/fake-model-large"
+        api.delete(f"/v1/providers/{other.json()['id']}").raise_for_status()
+
+        page.reload()
+        page.locator(".session-row .list-item", has_text="Which model now?").click()
+        expect(picker.locator("option:checked")).to_have_text("spare/fake-model-large (not available)")
+        send(page, "And now?")
+        error = page.locator("article.msg.assistant").last.locator(".chat-error")
+        expect(error).to_contain_text("This conversation's model, spare/fake-model-large, is not available any more.")
+        expect(error.get_by_role("button", name="Set up a model")).to_have_count(0)
+        chat_ui.shot("chat-model-removed")
+        fake.enqueue(Reply.text("The default answers.", chunks=1))
+        error.get_by_role("button", name="Use the agent default").click()
+        expect(page.locator("article.msg.assistant").last).to_contain_text("The default answers.")
+        expect(picker).to_have_value("")
+        assert api.get(f"/v1/sessions/{session['id']}").json()["model"] is None
+        assert fake.chat_requests()[-1].body["model"] == "fake-model"
+    finally:
+        api.put("/v1/models/selected", json={"models": offered[:2]})

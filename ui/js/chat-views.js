@@ -220,18 +220,21 @@ const PLAIN_ERRORS = {
   failed: "The reply failed.",
 };
 
-/** A failed answer: a plain sentence, the details, and "Set up a model" or "Retry" when they help. */
-export function chatError(err, { retry, setup } = {}) {
+/** A failed answer: a plain sentence, the details, and "Set up a model", "Use the agent default" or
+ *  "Retry" when they help (``gone``: this conversation's model, no longer offered). */
+export function chatError(err, { retry, setup, useDefault, gone } = {}) {
   const code = (err && err.code) || "error";
   const message = (err && err.message) || String(err);
-  const plain = PLAIN_ERRORS[code];
+  const modelGone = code === "no_model_configured" && useDefault;
+  const plain = modelGone ? `This conversation's model, ${gone}, is not available any more.` : PLAIN_ERRORS[code];
   const box = h("div", { class: "error-box chat-error", role: "alert" },
     h("div", { class: "plain" }, plain || message),
     h("div", { class: "err-detail muted small" }, h("span", { class: "code" }, code),
       plain && code !== "no_model_configured" ? message : "",
       err && err.requestId ? ` (${err.requestId})` : ""));
   const buttons = [];
-  if (code === "no_model_configured" && setup) buttons.push(h("button", { type: "button", class: "primary", onclick: setup }, "Set up a model"));
+  if (modelGone) buttons.push(h("button", { type: "button", class: "primary", onclick: useDefault }, "Use the agent default"));
+  else if (code === "no_model_configured" && setup) buttons.push(h("button", { type: "button", class: "primary", onclick: setup }, "Set up a model"));
   else if (retry) buttons.push(h("button", { type: "button", onclick: retry }, "Retry"));
   if (buttons.length) box.append(h("div", { class: "err-actions" }, buttons));
   return box;

@@ -124,8 +124,12 @@ export async function mount(container, { navigate }) {
   }
   function fillModels(current) {
     const ids = [...state.models];
-    if (current && !ids.includes(current)) ids.push(current); // an override no longer offered still shows
-    replace(modelSelect, h("option", { value: "" }, "Agent default"), ids.map((id) => h("option", { value: id }, id)));
+    // An override no longer offered (its provider removed, or unselected) still shows, marked, once the
+    // offered models are known; the answer's error then offers "Use the agent default".
+    const gone = current && !ids.includes(current) && state.modelsLoaded ? current : "";
+    if (current && !ids.includes(current)) ids.push(current);
+    replace(modelSelect, h("option", { value: "" }, "Agent default"),
+      ids.map((id) => h("option", { value: id }, id === gone ? `${id} (not available)` : id)));
     modelSelect.value = current || "";
     showModel();
   }
@@ -133,6 +137,7 @@ export async function mount(container, { navigate }) {
   api.get("models").then((res) => {
     const models = items(res).filter((m) => !m.qorven || m.qorven.kind === "model");
     state.models = models.map((m) => m.id);
+    state.modelsLoaded = true;
     starters = new Set(models.filter((m) => m.qorven && m.qorven.starter).map((m) => m.id));
     fillModels(modelSelect.value || (currentSession() || {}).model || "");
   }).catch(() => fillModels(modelSelect.value));
@@ -272,9 +277,11 @@ export async function mount(container, { navigate }) {
     for (const entry of state.entries) {
       if (entry.kind === "user" && entry.message) {
         const text = () => contentText(entry.message.content);
+        const unanswered = entry === state.entries[state.entries.length - 1]; // its answer was deleted
         setActions(entry.el, actionBar([
           { label: "Copy message", icon: "copy", run: () => copy(text()) },
-          { label: "Edit message", icon: "edit", run: () => startEdit(entry) },
+          unanswered ? { label: "Regenerate", icon: "regenerate", run: () => answerAgain() } : null,
+          { label: "Edit message", icon: "edit", run: (b) => startEdit(entry, b) },
           { label: "Remember this", icon: "remember", run: (b) => remember(text(), b) },
           { label: "Delete message", icon: "trash", run: () => deleteMessage(entry.message.id, "Delete this message?") },
         ]));
@@ -292,9 +299,21 @@ export async function mount(container, { navigate }) {
     }
   }
 
-  /** What fixes a failed answer: "Set up a model" opens the Models screen; "Retry" runs the turn again. */
+  /** What fixes a failed answer: "Set up a model" opens the Models screen; "Retry" runs the turn again;
+   *  when this conversation's own model is no longer offered, "Use the agent default" drops it and retries. */
   function errorActions(entry) {
-    return { setup: () => navigate("models"), retry: () => retry(entry) };
+    const actions = { setup: () => navigate("models"), retry: () => retry(entry) };
+    const chosen = (currentSession() || {}).model || "";
+    if (chosen && state.modelsLoaded && !state.models.includes(chosen)) {
+      actions.gone = chosen;
+      actions.useDefault = async () => {
+        modelSelect.value = "";
+        await pickModel();
+        fillModels((currentSession() || {}).model || "");
+        if (!modelSelect.value) retry(entry);
+      };
+    }
+    return actions;
   }
 
   function retry(entry) {
@@ -333,6 +352,7 @@ export async function mount(container, { navigate }) {
     }
     await loadMessages(state.sessionId, true);
     await list.load();
+    textarea.focus(); // the deleted message's button is gone: the composer is where to go on
   }
 
   /** Drop an entry and everything after it from the screen (they are about to be answered again). */
@@ -348,7 +368,12 @@ export async function mount(container, { navigate }) {
     runStream({ regenerate: true }, "");
   }
 
-  function startEdit(entry) {
+  /** Answer the last question again when its answer was deleted (the server answers the last user message). */
+  function answerAgain() {
+    if (!state.run) runStream({ regenerate: true }, "");
+  }
+
+  function startEdit(entry, button) {
     if (state.run || entry.editing) return;
     entry.editing = true;
     const body = entry.el.querySelector(".msg-body");
@@ -358,7 +383,8 @@ export async function mount(container, { navigate }) {
     const cancel = h("button", { type: "button" }, "Cancel");
     const editor = h("div", { class: "msg-edit" }, box, h("div", { class: "row" }, save, cancel));
     body.replaceWith(editor);
-    const close = () => { entry.editing = false; editor.replaceWith(body); };
+    // Cancelling puts focus back on the "Edit message" button it came from (shown on focus).
+    const close = () => { entry.editing = false; editor.replaceWith(body); if (button && button.isConnected) button.focus(); };
     cancel.addEventListener("click", close);
     save.addEventListener("click", () => {
       const text = box.value.trim();
