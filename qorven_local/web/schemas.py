@@ -131,6 +131,12 @@ SESSION_DELETED = {
     "properties": {"id": {"type": "string"}, "object": {"const": "session"}, "deleted": {"const": True}},
 }
 
+MESSAGE_PATCH = {
+    "type": "object", "additionalProperties": False, "required": ["content"],
+    "properties": {"content": {"type": "string", "maxLength": 1_000_000,
+                               "description": "the start of a stopped answer's text: what its reader saw"}},
+}
+
 MESSAGES_DELETED = {
     "type": "object", "required": ["id", "object", "deleted", "deleted_ids"],
     "properties": {"id": {"type": "string"}, "object": {"const": "message"}, "deleted": {"const": True},

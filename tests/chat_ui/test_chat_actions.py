@@ -97,11 +97,17 @@ def test_stop_keeps_what_was_shown_and_reads_stopped_when_reopened(chat_ui, page
     page.get_by_label("Message").press("Enter")
     reply = page.locator("article.msg.assistant").last
     expect(reply.locator(".msg-body")).to_contain_text("w5")
-    page.get_by_role("button", name="Stop").click()
+    # What the reader sees at the instant of pressing Stop (read in the same task as the press).
+    seen = page.evaluate("""() => {
+      const body = [...document.querySelectorAll('article.msg.assistant')].pop().querySelector('.msg-body');
+      [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Stop').click();
+      return body.textContent; }""")
     expect(reply).to_contain_text("Stopped.")
     session = current_session(api, page)
-    answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"), None), timeout=10)
-    assert answer["status"] == "stopped" and "w300" not in answer["content"]
+    answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"
+                                      and m["content"].split() == seen.split()), None), timeout=10,
+                        message="the stored answer is not what was on screen at Stop")
+    assert answer["status"] == "stopped" and "w299" not in answer["content"]
     shown = page.locator("article.msg.assistant").last.locator(".msg-body")
     expect(shown).to_have_text(answer["content"])  # the screen and the stored answer say the same
     chat_ui.shot("chat-stopped-kept")

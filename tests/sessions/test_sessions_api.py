@@ -17,6 +17,7 @@ from qorven_local.storage.migrations import m014_session_search
 from tests.chat.conftest import configure
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
+from tests.support.wait import wait_until
 
 PEERS = itertools.count()
 
@@ -265,3 +266,26 @@ def test_a_room_members_session_cannot_be_purged_under_its_room(api):
     member = api.get("/v1/sessions", params={"channel": "room", "limit": 200}).json()["data"][0]
     error_of(api.delete(f"/v1/sessions/{member['id']}", params={"purge": "true"}), 409, "conflict")
     assert api.get(f"/v1/sessions/{member['id']}").status_code == 200
+
+
+def test_a_stopped_answer_can_be_cut_back_to_what_was_shown_and_nothing_else_can(api, fake, srv):
+    session = new_session(api)
+    fake.enqueue(Reply.text(" ".join(f"w{i}" for i in range(400)), chunks=400, delay=0.02))
+    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", headers=api.headers, timeout=10,
+                      json={"agent_id": "analyst", "session_id": session["id"], "message": "count", "stream": True}) as r:
+        for line in r.iter_lines():
+            if '"w20' in line:
+                break  # the reader presses Stop
+    answer = wait_until(lambda: next((m for m in messages(api, session)
+                                      if m["role"] == "assistant" and m["status"] == "stopped"), None), timeout=10)
+    shown = answer["content"][: answer["content"].index("w20")]
+    cut = api.patch(f"/v1/messages/{answer['id']}", json={"content": shown})
+    assert cut.status_code == 200 and cut.json()["content"] == shown and cut.json()["status"] == "stopped"
+    assert messages(api, session)[-1]["content"] == shown
+    error_of(api.patch(f"/v1/messages/{answer['id']}", json={"content": shown + "w999"}), 400, "validation_error",
+             "content")  # only ever the start of its own text
+    question = messages(api, session)[0]
+    error_of(api.patch(f"/v1/messages/{question['id']}", json={"content": ""}), 409, "conflict", "content")
+    error_of(api.patch(f"/v1/messages/{answer['id']}", json={"content": 5}), 400, "validation_error")
+    error_of(api.patch(f"/v1/messages/{answer['id']}", json={"text": "x"}), 400, "validation_error")
+    error_of(api.patch("/v1/messages/msg_nope", json={"content": ""}), 404, "not_found")

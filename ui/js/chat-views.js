@@ -85,6 +85,7 @@ export class RunView {
   }
 
   appendText(delta, immediate = false) {
+    if (this.frozen) return; // stopped: what is on screen now is the answer
     if (!this.text) {
       this.text = { src: "", el: h("div", { class: "msg-body" }) };
       this.texts.push(this.text);
@@ -101,6 +102,14 @@ export class RunView {
       const last = this.parts.lastElementChild;
       if (last && last.classList.contains("msg-body")) (last.lastElementChild || last).classList.add("cursor");
     }
+  }
+
+  /** Stop taking text (the reader pressed Stop) and show at once all that arrived: this is what they saw.
+   *  Returns the text of the part being written then (markdown source), "" when none was. */
+  freeze() {
+    this.frozen = true;
+    this.render();
+    return this.text ? this.text.src : "";
   }
 
   streaming(on) {

@@ -512,16 +512,19 @@ export async function mount(container, { navigate }) {
     scrollToEnd(true);
 
     const controller = new AbortController();
-    state.run = { controller, view };
+    state.run = { controller, view, shown: null };
+    const run = state.run;
     setStreaming(true);
     statusText.textContent = `${agentName()} is thinking…`;
     let finished = false;
     let stopped = false;
     try {
       const sessionId = await ensureSession(text);
+      run.sessionId = sessionId;
       const body = { agent_id: state.agentId, stream: true, ...request };
       if (sessionId) body.session_id = sessionId;
       for await (const ev of postStream("/api/chat/completions", body, controller.signal)) {
+        if (ev.event === "session" && ev.data && ev.data.session_id) run.sessionId = ev.data.session_id;
         if (handleEvent(ev, view)) { finished = true; break; }
         scrollToEnd();
       }
@@ -539,14 +542,14 @@ export async function mount(container, { navigate }) {
       scrollToEnd();
       textarea.focus();
     }
-    if (state.sessionId) await afterRun(stopped);
+    const runSession = run.sessionId || state.sessionId;
+    if (runSession) await afterRun(stopped, run.shown, runSession);
   }
 
-  /** Learn the stored ids of the turn just shown, so its actions work; after a stop, show exactly
-   *  what was stored (the server keeps the text it had streamed, which may run a word or two past
-   *  what arrived before the stop). */
-  async function afterRun(stopped) {
-    const id = state.sessionId;
+  /** Learn the stored ids of the turn just shown, so its actions work. After a stop the run streams on
+   *  for a moment before the server learns of it, so the stored answer may run past what was on screen:
+   *  cut it back to what the reader saw (``shown``), then show the stored turn. */
+  async function afterRun(stopped, shown, id = state.sessionId) {
     let stored = [];
     // A stopped answer is stored once the server notices the stop: give it a moment (bounded).
     for (let tries = 0; tries < (stopped ? 20 : 1); tries++) {
@@ -559,13 +562,25 @@ export async function mount(container, { navigate }) {
       const last = stored[stored.length - 1];
       if (last && last.role === "assistant" && last.status !== "streaming") break;
     }
-    if (id !== state.sessionId || state.run) return;
-    api.get(`sessions/${encodeURIComponent(id)}`).then((s) => list.upsert(s)).catch(() => {}); // true counts
     const last = stored[stored.length - 1];
     if (stopped) {
-      if (last && last.role === "assistant") { renderHistory(stored); scrollToEnd(true); }
-      return;
+      // Also when the stop came from opening another conversation: the stopped one keeps what was seen.
+      if (last && last.role === "assistant" && last.status === "stopped" && shown !== null
+          && typeof last.content === "string" && last.content !== shown && last.content.startsWith(shown)) {
+        try {
+          stored[stored.length - 1] = await api.patch(`messages/${encodeURIComponent(last.id)}`, { content: shown });
+        } catch (e) {
+          toast(errorText(e), "error");
+        }
+      }
+      if (id === state.sessionId && !state.run && last && last.role === "assistant") {
+        renderHistory(stored);
+        scrollToEnd(true);
+      }
     }
+    if (id !== state.sessionId || state.run) return;
+    api.get(`sessions/${encodeURIComponent(id)}`).then((s) => list.upsert(s)).catch(() => {}); // true counts
+    if (stopped) return;
     const lastUser = stored.map((m) => m.role).lastIndexOf("user");
     const userEntry = [...state.entries].reverse().find((e) => e.kind === "user");
     const runEntry = state.entries[state.entries.length - 1];
@@ -630,7 +645,9 @@ export async function mount(container, { navigate }) {
   }
 
   function stop() {
-    if (state.run) state.run.controller.abort();
+    if (!state.run) return;
+    state.run.shown = state.run.view.freeze();
+    state.run.controller.abort();
   }
 
   function touchSession() {
