@@ -25,7 +25,7 @@ def row_to_message(row: Any) -> Message:
                    agent_id=row["agent_id"], role=row["role"], content=row["content"], channel=row["channel"],
                    tool_calls=loads(row["tool_calls"]), tool_call_id=row["tool_call_id"], status=row["status"],
                    error=loads(row["error"]), usage=loads(row["usage"]), created_at=row["created_at"],
-                   recalled=loads(row["recalled"]))
+                   recalled=loads(row["recalled"]), model=row["model"])
 
 
 class SessionStore:
@@ -125,10 +125,10 @@ class MessageStore:
     def insert(self, conn: Any, message: Message) -> None:
         conn.execute(
             "INSERT INTO messages (id, tenant_id, session_id, agent_id, role, content, channel, tool_calls, "
-            "tool_call_id, status, error, usage, created_at, recalled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "tool_call_id, status, error, usage, created_at, recalled, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (message.id, message.tenant_id, message.session_id, message.agent_id, message.role, message.content,
              message.channel, dumps(message.tool_calls), message.tool_call_id, message.status,
-             dumps(message.error), dumps(message.usage), message.created_at, dumps(message.recalled)))
+             dumps(message.error), dumps(message.usage), message.created_at, dumps(message.recalled), message.model))
         conn.execute("UPDATE sessions SET message_count = message_count + 1, last_message_at = ?, updated_at = ? "
                      "WHERE id = ?", (message.created_at, message.created_at, message.session_id))
 

@@ -184,6 +184,7 @@ def test_model_picker_sets_this_conversations_model(chat_ui, page, api, fake):
     session = current_session(api, page)
     assert session["model"] == "fake/fake-model-large"
     assert fake.chat_requests()[-1].body["model"] == "fake-model-large"
+    expect(page.locator("article.msg.assistant").last.locator(".msg-model")).to_have_text("fake/fake-model-large")
     chat_ui.shot("chat-model-picker")
     page.emulate_media(color_scheme="dark")
     chat_ui.shot("chat-model-picker-dark")
@@ -193,6 +194,9 @@ def test_model_picker_sets_this_conversations_model(chat_ui, page, api, fake):
     wait_until(lambda: api.get(f"/v1/sessions/{session['id']}").json()["model"] is None, timeout=10)
     send(page, "And now?")
     assert fake.chat_requests()[-1].body["model"] == "fake-model"
+    expect(page.locator("article.msg.assistant").last.locator(".msg-model")).to_have_text("fake/fake-model")
+    page.reload()  # reopened, each answer still says which model wrote it
+    expect(page.locator("article.msg.assistant .msg-model")).to_have_text(["fake/fake-model-large", "fake/fake-model"])
 
 
 def test_regenerate_and_edit_on_a_turn_with_tool_calls_replace_the_whole_turn(chat_ui, page, api, fake):

@@ -110,6 +110,9 @@ def test_patch_renames_and_sets_a_model_the_runs_then_use(api, fake):
     assert say(api, session, "again", model="fake/fake-model").status_code == 200
     assert fake.chat_requests()[-1].body["model"] == "fake-model"
     assert api.patch(f"/v1/sessions/{session['id']}", json={"model": None}).json()["model"] is None
+    # each answer says which model wrote it (API.md Messages: model); the questions name none
+    assert [(m["role"], m["model"]) for m in messages(api, session)][-4:] == [
+        ("user", None), ("assistant", "fake/fake-model-large"), ("user", None), ("assistant", "fake/fake-model")]
     error_of(api.patch(f"/v1/sessions/{session['id']}", json={"model": "fake/no-such-model"}), 400,
              "validation_error", "model")
     error_of(api.patch(f"/v1/sessions/{session['id']}", json={"model": 7}), 400, "validation_error")

@@ -104,6 +104,13 @@ export class RunView {
     }
   }
 
+  /** Say which model wrote this answer (a conversation may change its model along the way). */
+  setModel(model) {
+    const head = this.el.querySelector(".msg-head");
+    head.querySelector(".msg-model")?.remove();
+    if (model) head.querySelector(".msg-time").after(h("span", { class: "msg-model", title: "The model that wrote this answer" }, model));
+  }
+
   /** Stop taking text (the reader pressed Stop) and show at once all that arrived: this is what they saw.
    *  Returns the text of the part being written then (markdown source), "" when none was. */
   freeze() {

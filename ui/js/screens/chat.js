@@ -250,6 +250,7 @@ export async function mount(container, { navigate }) {
           state.entries.push({ kind: "run", view: run });
         }
         run.messageIds.push(m.id);
+        if (m.model) run.setModel(m.model);
         showStoredRecall(run, m);
         if (m.content) run.appendText(contentText(m.content), true);
         for (const call of m.tool_calls || []) {
@@ -592,7 +593,10 @@ export async function mount(container, { navigate }) {
     if (ours) {
       userEntry.message = asked;
       if (runEntry && runEntry.kind === "run") {
-        runEntry.view.messageIds = stored.slice(lastUser + 1).filter((m) => m.role === "assistant").map((m) => m.id);
+        const answers = stored.slice(lastUser + 1).filter((m) => m.role === "assistant");
+        runEntry.view.messageIds = answers.map((m) => m.id);
+        const model = answers.map((m) => m.model).filter(Boolean).pop();
+        if (model) runEntry.view.setModel(model);
       }
     }
     decorate();
