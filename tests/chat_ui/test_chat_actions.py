@@ -298,3 +298,31 @@ def test_a_conversation_whose_model_was_removed_says_so_and_offers_the_agent_def
         assert fake.chat_requests()[-1].body["model"] == "fake-model"
     finally:
         api.put("/v1/models/selected", json={"models": offered[:2]})
+
+
+def test_renaming_and_deleting_conversations_by_keyboard_keeps_focus_in_the_list(chat_ui, page, api):
+    for title in ("Kbd first", "Kbd second"):
+        api.post("/v1/sessions", json={"agent_id": "prime", "peer": f"t-{title}", "title": title}).raise_for_status()
+    page.reload()
+    rows = page.locator(".session-row")
+    second = rows.filter(has_text="Kbd second")
+    second.get_by_role("button", name="Rename conversation").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Conversation title").fill("Kbd renamed")
+    page.keyboard.press("Enter")
+    renamed = rows.filter(has_text="Kbd renamed")
+    expect(renamed.locator(".list-item")).to_be_focused()
+
+    renamed.get_by_role("button", name="Rename conversation").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")  # cancels: the title stays, focus comes back to the row
+    expect(renamed.locator(".list-item")).to_be_focused()
+    expect(renamed).to_contain_text("Kbd renamed")
+
+    neighbours = [li.get_attribute("data-id") for li in rows.all()]
+    at = neighbours.index(renamed.get_attribute("data-id"))
+    renamed.get_by_role("button", name="Delete conversation").focus()
+    page.keyboard.press("Enter")
+    expect(rows.filter(has_text="Kbd renamed")).to_have_count(0)
+    following = neighbours[at + 1] if at + 1 < len(neighbours) else neighbours[at - 1]
+    expect(page.locator(f".session-row[data-id='{following}'] .list-item")).to_be_focused()

@@ -92,8 +92,14 @@ def test_search_matches_message_text_best_first_and_titles_before_it(api):
     assert unrelated["id"] not in found
     # the last word matches as a prefix; other words whole; case and stray syntax do not matter
     assert once["id"] in [s["id"] for s in api.get("/v1/sessions", params={"q": "QUARTERLY cens"}).json()["data"]]
-    for odd in ('"', "heron* OR", "NEAR(", "-", "a:b"):
-        assert api.get("/v1/sessions", params={"q": odd}).status_code == 200
+    for odd in ('"', "heron* OR", "NEAR(", "-", "a:b", '"heron', 'he"ron', "NEAR(heron census, 2)", "{heron}",
+                "title:heron", "heron AND", "NOT", "^heron", "(heron", "heron)", "*", "'", "\\", "%", "_", "+",
+                "&&", "||", ";", "💡", "héron", "heron -census", "a\x00b", " " * 50, "x" * 200):
+        r = api.get("/v1/sessions", params={"q": odd})
+        assert r.status_code == 200, (odd, r.text)
+    # a word wrapped in punctuation or quotes still finds it
+    for dressed in ('"heron"', "heron?!", "(heron)", "heron*", "'heron'"):
+        assert titled["id"] in [s["id"] for s in api.get("/v1/sessions", params={"q": dressed}).json()["data"]], dressed
     paged = api.get("/v1/sessions", params={"q": "heron", "limit": 1}).json()
     assert paged["has_more"] and len(paged["data"]) == 1
     second = api.get("/v1/sessions", params={"q": "heron", "limit": 1, "cursor": paged["next_cursor"]}).json()
