@@ -4,6 +4,7 @@ each driven by its accessible name (UI.md) in headless Chromium against the real
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -326,3 +327,38 @@ def test_renaming_and_deleting_conversations_by_keyboard_keeps_focus_in_the_list
     expect(rows.filter(has_text="Kbd renamed")).to_have_count(0)
     following = neighbours[at + 1] if at + 1 < len(neighbours) else neighbours[at - 1]
     expect(page.locator(f".session-row[data-id='{following}'] .list-item")).to_be_focused()
+
+
+def test_stop_before_the_model_says_anything_ends_the_run_and_reads_stopped_when_reopened(chat_ui, page, api, fake):
+    fake.enqueue(Reply.hang())  # a model slow to start: no byte of its answer yet
+    page.get_by_label("Message").fill("Think it over")
+    page.get_by_label("Message").press("Enter")
+    wait_until(lambda: fake.chat_requests(), timeout=10, message="the run never asked the model")
+    page.get_by_role("button", name="Stop").click()
+    session = current_session(api, page)
+    # The server learns of the Stop at once (not at the next write that fails) and ends the run.
+    answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"), None), timeout=3,
+                        message="the run went on waiting for the model after Stop")
+    assert answer["status"] == "stopped" and not answer["content"]
+
+    page.get_by_role("button", name="New chat").click()
+    page.locator(".session-row .list-item", has_text="Think it over").click()
+    expect(page.locator("article.msg.assistant").last).to_contain_text("Stopped.")
+    expect(page.locator("article.msg.assistant .error-box")).to_have_count(0)
+
+
+def test_new_chat_pressed_while_the_agents_still_load_breaks_nothing(chat_ui):
+    page = chat_ui.page
+    held = []
+    agents = re.compile(r"/api/agents(\?.*)?$")
+    page.route(agents, lambda route: held.append(route))  # the agents' answer waits until the click is done
+    try:
+        page.reload()
+        wait_until(lambda: held or page.wait_for_timeout(50), timeout=10, message="the screen never asked for its agents")
+        page.get_by_role("button", name="New chat").click()
+        held[0].continue_()
+    finally:
+        page.unroute(agents)
+    expect(page.get_by_label("Message")).to_be_enabled()
+    expect(page.locator(".welcome")).to_be_visible()
+    chat_ui.assert_clean()  # no page error

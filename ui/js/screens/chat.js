@@ -86,6 +86,14 @@ export async function mount(container, { navigate }) {
     if (e.key === "Escape" && chatEl.classList.contains("sessions-open")) { foldList(); listToggle.focus(); }
   });
 
+  // Before the agents load: "New chat" can be pressed while they do, and it reads these.
+  let fallbackModel = "";
+  let tenantDefault = "";
+  let starters = new Set();
+  const currentAgent = () => state.agents.find((a) => a.id === state.agentId) || null;
+  const agentName = () => agentLabel(state.agents, state.agentId);
+  const currentSession = () => (state.sessionId ? list.find(state.sessionId) : null);
+
   // ---- agents ----
   try {
     state.agents = await loadAgents();
@@ -102,14 +110,8 @@ export async function mount(container, { navigate }) {
   replace(agentSelect, state.agents.map((a) => h("option", { value: a.id }, a.display_name || a.name)));
   agentSelect.value = state.agentId;
 
-  const currentAgent = () => state.agents.find((a) => a.id === state.agentId) || null;
-  const agentName = () => agentLabel(state.agents, state.agentId);
-  const currentSession = () => (state.sessionId ? list.find(state.sessionId) : null);
 
   // ---- model picker ----
-  let fallbackModel = "";
-  let tenantDefault = "";
-  let starters = new Set();
   function showModel() {
     const a = currentAgent();
     const chosen = modelSelect.value;
