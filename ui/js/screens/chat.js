@@ -425,6 +425,7 @@ export async function mount(container, { navigate }) {
 
   function newChat() {
     if (state.run) stop();
+    if (!state.agentId) state.wantNewChat = true; // pressed while the agents load: honoured once they have
     state.sessionId = "";
     state.pendingModel = "";
     prefs.set(`session.${state.agentId}`, "");
@@ -449,7 +450,8 @@ export async function mount(container, { navigate }) {
     setAgent(id);
     await list.load();
     // Reopen the session last shown for this agent; "" means the user had started a new chat.
-    const remembered = prefs.get(`session.${id}`, null);
+    const remembered = state.wantNewChat ? "" : prefs.get(`session.${id}`, null);
+    state.wantNewChat = false;
     const own = list.sessions.filter((s) => s.agent_id === id);
     const pick = own.find((s) => s.id === remembered) ||
       (remembered === "" ? null : own.find((s) => s.status !== "archived"));
