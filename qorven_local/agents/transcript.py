@@ -49,7 +49,8 @@ def _markdown(session: Session, messages: list[Message], agent_name: str, export
             continue
         author = "You" if m.role == "user" else agent_name if m.role == "assistant" else m.role
         if m.role != "assistant" or previous != "assistant":
-            lines += [f"## {author} · {_when(m.created_at)}", ""]
+            model = f" · {m.model}" if m.model else ""  # which model wrote the answer, when known
+            lines += [f"## {author} · {_when(m.created_at)}{model}", ""]
         previous = m.role
         if m.content:
             lines += [m.content, ""]

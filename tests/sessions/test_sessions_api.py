@@ -167,6 +167,7 @@ def test_export_of_a_turn_with_tool_calls_reads_as_one_answer_and_keeps_every_me
     say(api, session, "what is 6*7?")
     text = api.get(f"/v1/sessions/{session['id']}/export", params={"format": "markdown"}).text
     assert text.count("## Analyst · ") == 1  # the tool call and the answer are one turn
+    assert re.search(r"^## Analyst · .+ UTC · fake/fake-model$", text, re.M)  # and it says which model wrote it
     tool = text.index("**Tool `calculator`**")
     assert tool < text.index('"expression": "6*7"') < text.index('"result": 42') < text.index("It is **42**.")
     assert "```py\nprint(6 * 7)\n```" in text  # the answer's own code block stays intact
