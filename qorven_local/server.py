@@ -154,6 +154,9 @@ class Server:
         self.ws = ws
         if header_timeout is not None:  # the sweep runs every cleanup_interval: often enough to keep the deadline
             adjustments.setdefault("cleanup_interval", max(1, math.ceil(header_timeout / 2)))
+        # A look-ahead of one request keeps a busy connection readable, so waitress sees a client that
+        # goes away mid-answer (waitress.client_disconnected) and a Stop ends the run at once.
+        adjustments.setdefault("channel_request_lookahead", 1)
         self._wsgi = _HandoffWSGIServer(app, ws, header_timeout, host=host, port=port, threads=threads,
                                         asyncore_use_poll=True, **adjustments)
         self.host = str(self._wsgi.effective_host)

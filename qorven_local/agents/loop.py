@@ -79,6 +79,7 @@ class _Run:
         self.emit = emit
         self.cancel = req.cancel or threading.Event()
         self.answer_id = services.ids.new("msg") if req.session else None
+        self.model_id: str | None = None  # the model answering, once resolved: stored on its messages
         self.partial: list[str] = []
         self.tool_log: list[dict[str, Any]] = []
         self.usage: dict[str, int] | None = None
@@ -95,6 +96,8 @@ class _Run:
         """Insert one whole message row into the run's session (no-op for stateless runs)."""
         if self.session is None:
             return None
+        if fields.get("role") == "assistant":
+            fields.setdefault("model", self.model_id)
         message = Message(id=fields.pop("id", None) or self.services.ids.new("msg"), tenant_id=self.tenant,
                           session_id=self.session.id, agent_id=self.agent.id, channel=self.req.channel,
                           created_at=self.services.clock.iso(), **fields)
@@ -110,6 +113,7 @@ class _Run:
     # -- the run --------------------------------------------------------------------------------
     def execute(self) -> RunResult:
         resolved = self._resolve_model()
+        self.model_id = resolved.model_id
         self.agent = fitted_to_model(self.agent, resolved)  # tiny models: a short prompt, no tools
         query = self.req.user_message if self.req.user_message is not None else last_user_text(self.req.messages or [])
         if self.req.rewind is not None and self.session is not None:  # only now: a run that cannot start loses nothing
@@ -175,7 +179,9 @@ class _Run:
         try:
             return self.services.providers.resolve(self.tenant, model)
         except ModelNotFound as exc:
-            raise NoModelConfigured(f"agent {self.agent.name}'s model is not usable: {exc.message}") from None
+            whose = ("this run's" if self.req.model else "this conversation's"
+                     if self.session and self.session.model else f"agent {self.agent.name}'s")
+            raise NoModelConfigured(f"{whose} model is not usable: {exc.message}") from None
 
     def _recall(self, query: str) -> list[dict[str, Any]]:
         """The memories scoring at least ``QORVEN_RECALL_MIN_SCORE``, at most the agent's ``max_recall``."""

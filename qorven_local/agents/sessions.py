@@ -155,6 +155,21 @@ class SessionService:
             self.messages.delete(conn, tenant_id, session_id, ids, self.clock.iso())
         return ids
 
+    def keep_shown(self, tenant_id: str, message_id: str, content: str) -> Message:
+        """Cut a stopped answer back to ``content``, the part its reader saw before pressing Stop (the run
+        streams on for a moment before it learns of the stop). Only a stopped answer, and only to the
+        start of its own text: nothing else about a message can be rewritten."""
+        with self.db.write() as conn:
+            message = self.get_message(tenant_id, message_id)
+            if message.role != "assistant" or message.status != "stopped":
+                raise Conflict("only an answer that was stopped can be cut back to what was shown", param="content")
+            if not (message.content or "").startswith(content):
+                raise ValidationError("content must be the start of the stopped answer's text", param="content")
+            if content != message.content:
+                self.messages.set_content(conn, tenant_id, message_id, content)
+                message.content = content
+        return message
+
     def rewind_point(self, tenant_id: str, session_id: str, message_id: str | None, *, param: str) -> Message:
         """The user message a run may restart from: ``message_id`` (one of this session's user messages),
         or the session's last user message when None. ``validation_error`` naming ``param`` otherwise."""

@@ -92,6 +92,7 @@ class Message:
     usage: dict[str, Any] | None = None
     created_at: str = ""
     recalled: list[dict[str, Any]] | None = None  # an answer's recalled memories: [{id, score, content, document?}]
+    model: str | None = None  # the <provider>/<model> that wrote an assistant message
 
     def to_dict(self) -> dict[str, Any]:
         return _api_fields(self, "message")

@@ -25,7 +25,7 @@ def row_to_message(row: Any) -> Message:
                    agent_id=row["agent_id"], role=row["role"], content=row["content"], channel=row["channel"],
                    tool_calls=loads(row["tool_calls"]), tool_call_id=row["tool_call_id"], status=row["status"],
                    error=loads(row["error"]), usage=loads(row["usage"]), created_at=row["created_at"],
-                   recalled=loads(row["recalled"]))
+                   recalled=loads(row["recalled"]), model=row["model"])
 
 
 class SessionStore:
@@ -79,20 +79,24 @@ class SessionStore:
 
         Title matches come first (newest first among them), then sessions by their best message's
         BM25 rank. Words are quoted for FTS5 (so no user text is read as query syntax) and the last
-        one matches as a prefix, as people type.
+        one matches as a prefix, as people type. A title matches when it holds the text as typed or
+        every word of it, so quotes and punctuation around words do not hide a title.
         """
         where, args = _filters(tenant_id, filters, table="s.")
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        words = re.findall(r"\w+", text)[:20]
+        likes = [_like(text)] + [_like(w) for w in words]
+        contains = "s.title LIKE ? ESCAPE '\\'"
+        title_sql = f"({contains} OR ({' AND '.join([contains] * len(words))}))" if words else f"({contains})"
         match = fts_query(text)
         # FTS5's hidden ``rank`` column is its BM25 score (bm25() itself cannot sit under an aggregate)
         hits = ("SELECT m.session_id AS sid, min(f.rank) AS rank FROM messages_fts f "
                 "JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH ? "
                 "AND m.tenant_id = ? GROUP BY m.session_id") if match else "SELECT NULL AS sid, NULL AS rank WHERE 0"
-        sql = (f"WITH hits AS ({hits}) SELECT s.*, s.title LIKE ? ESCAPE '\\' AS in_title, hits.rank "
+        sql = (f"WITH hits AS ({hits}) SELECT s.*, coalesce({title_sql}, 0) AS in_title, hits.rank "
                f"FROM sessions s LEFT JOIN hits ON hits.sid = s.id "
-               f"WHERE {' AND '.join(where)} AND (hits.sid IS NOT NULL OR s.title LIKE ? ESCAPE '\\') "
+               f"WHERE {' AND '.join(where)} AND (hits.sid IS NOT NULL OR {title_sql}) "
                f"ORDER BY in_title DESC, hits.rank, s.rowid DESC LIMIT {SEARCH_CAP}")
-        params = ([match, tenant_id] if match else []) + [like] + args + [like]
+        params = ([match, tenant_id] if match else []) + likes + args + likes
         return [row_to_session(r) for r in self.db.query(sql, params)]
 
     def delete(self, conn: Any, tenant_id: str, session_id: str) -> None:
@@ -110,6 +114,11 @@ def _filters(tenant_id: str, filters: dict[str, Any], table: str = "") -> tuple[
     return where, args
 
 
+def _like(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') for titles containing ``text``."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 query matching every word of ``text`` (the last as a prefix); None when it has no words."""
     words = re.findall(r"\w+", text)[:20]
@@ -125,10 +134,10 @@ class MessageStore:
     def insert(self, conn: Any, message: Message) -> None:
         conn.execute(
             "INSERT INTO messages (id, tenant_id, session_id, agent_id, role, content, channel, tool_calls, "
-            "tool_call_id, status, error, usage, created_at, recalled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "tool_call_id, status, error, usage, created_at, recalled, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (message.id, message.tenant_id, message.session_id, message.agent_id, message.role, message.content,
              message.channel, dumps(message.tool_calls), message.tool_call_id, message.status,
-             dumps(message.error), dumps(message.usage), message.created_at, dumps(message.recalled)))
+             dumps(message.error), dumps(message.usage), message.created_at, dumps(message.recalled), message.model))
         conn.execute("UPDATE sessions SET message_count = message_count + 1, last_message_at = ?, updated_at = ? "
                      "WHERE id = ?", (message.created_at, message.created_at, message.session_id))
 

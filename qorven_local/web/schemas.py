@@ -131,6 +131,12 @@ SESSION_DELETED = {
     "properties": {"id": {"type": "string"}, "object": {"const": "session"}, "deleted": {"const": True}},
 }
 
+MESSAGE_PATCH = {
+    "type": "object", "additionalProperties": False, "required": ["content"],
+    "properties": {"content": {"type": "string", "maxLength": 1_000_000,
+                               "description": "the start of a stopped answer's text: what its reader saw"}},
+}
+
 MESSAGES_DELETED = {
     "type": "object", "required": ["id", "object", "deleted", "deleted_ids"],
     "properties": {"id": {"type": "string"}, "object": {"const": "message"}, "deleted": {"const": True},
@@ -151,7 +157,7 @@ RECALLED_MEMORY = {
 MESSAGE = {
     "type": "object",
     "required": ["id", "object", "session_id", "agent_id", "role", "content", "channel", "tool_calls",
-                 "tool_call_id", "status", "error", "usage", "created_at", "recalled"],
+                 "tool_call_id", "status", "error", "usage", "model", "created_at", "recalled"],
     "properties": {
         "id": {"type": "string"}, "object": {"const": "message"}, "session_id": {"type": "string"},
         "agent_id": NULLABLE_STR, "role": {"enum": ["system", "user", "assistant", "tool"]},
@@ -159,6 +165,8 @@ MESSAGE = {
         "tool_calls": {"type": ["array", "null"], "items": {"type": "object"}},
         "tool_call_id": NULLABLE_STR, "status": {"enum": ["complete", "streaming", "stopped", "failed"]},
         "error": {"type": ["object", "null"]}, "usage": {"type": ["object", "null"]},
+        "model": {"type": ["string", "null"], "description": "the <provider>/<model> that wrote an assistant "
+                  "message; null on other messages"},
         "created_at": TIMESTAMP,
         "recalled": {"type": ["array", "null"], "description": (
             "an assistant answer's recalled memories (those scoring at least QORVEN_RECALL_MIN_SCORE, at most 5); "

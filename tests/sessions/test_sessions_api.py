@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from qorven_local.storage.migrations import m014_session_search
 from tests.chat.conftest import configure
 from tests.fakes import Reply
 from tests.support.servers import InProcessServer
+from tests.support.wait import wait_until
 
 PEERS = itertools.count()
 
@@ -90,8 +92,14 @@ def test_search_matches_message_text_best_first_and_titles_before_it(api):
     assert unrelated["id"] not in found
     # the last word matches as a prefix; other words whole; case and stray syntax do not matter
     assert once["id"] in [s["id"] for s in api.get("/v1/sessions", params={"q": "QUARTERLY cens"}).json()["data"]]
-    for odd in ('"', "heron* OR", "NEAR(", "-", "a:b"):
-        assert api.get("/v1/sessions", params={"q": odd}).status_code == 200
+    for odd in ('"', "heron* OR", "NEAR(", "-", "a:b", '"heron', 'he"ron', "NEAR(heron census, 2)", "{heron}",
+                "title:heron", "heron AND", "NOT", "^heron", "(heron", "heron)", "*", "'", "\\", "%", "_", "+",
+                "&&", "||", ";", "💡", "héron", "heron -census", "a\x00b", " " * 50, "x" * 200):
+        r = api.get("/v1/sessions", params={"q": odd})
+        assert r.status_code == 200, (odd, r.text)
+    # a word wrapped in punctuation or quotes still finds it
+    for dressed in ('"heron"', "heron?!", "(heron)", "heron*", "'heron'"):
+        assert titled["id"] in [s["id"] for s in api.get("/v1/sessions", params={"q": dressed}).json()["data"]], dressed
     paged = api.get("/v1/sessions", params={"q": "heron", "limit": 1}).json()
     assert paged["has_more"] and len(paged["data"]) == 1
     second = api.get("/v1/sessions", params={"q": "heron", "limit": 1, "cursor": paged["next_cursor"]}).json()
@@ -108,6 +116,9 @@ def test_patch_renames_and_sets_a_model_the_runs_then_use(api, fake):
     assert say(api, session, "again", model="fake/fake-model").status_code == 200
     assert fake.chat_requests()[-1].body["model"] == "fake-model"
     assert api.patch(f"/v1/sessions/{session['id']}", json={"model": None}).json()["model"] is None
+    # each answer says which model wrote it (API.md Messages: model); the questions name none
+    assert [(m["role"], m["model"]) for m in messages(api, session)][-4:] == [
+        ("user", None), ("assistant", "fake/fake-model-large"), ("user", None), ("assistant", "fake/fake-model")]
     error_of(api.patch(f"/v1/sessions/{session['id']}", json={"model": "fake/no-such-model"}), 400,
              "validation_error", "model")
     error_of(api.patch(f"/v1/sessions/{session['id']}", json={"model": 7}), 400, "validation_error")
@@ -147,6 +158,26 @@ def test_export_downloads_markdown_and_json(api):
     error_of(api.get(f"/v1/sessions/{session['id']}/export", params={"format": "pdf"}), 400, "validation_error",
              "format")
     error_of(api.get("/v1/sessions/ses_nope/export"), 404, "not_found")
+
+
+def test_export_of_a_turn_with_tool_calls_reads_as_one_answer_and_keeps_every_message(api, fake):
+    session = new_session(api, agent="analyst")
+    fake.enqueue(Reply.tool_calls([{"id": "call_7", "name": "calculator", "arguments": {"expression": "6*7"}}]),
+                 Reply.text("It is **42**.\n\n```py\nprint(6 * 7)\n```"))
+    say(api, session, "what is 6*7?")
+    text = api.get(f"/v1/sessions/{session['id']}/export", params={"format": "markdown"}).text
+    assert text.count("## Analyst · ") == 1  # the tool call and the answer are one turn
+    assert re.search(r"^## Analyst · .+ UTC · fake/fake-model$", text, re.M)  # and it says which model wrote it
+    tool = text.index("**Tool `calculator`**")
+    assert tool < text.index('"expression": "6*7"') < text.index('"result": 42') < text.index("It is **42**.")
+    assert "```py\nprint(6 * 7)\n```" in text  # the answer's own code block stays intact
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", text.split("## You · ")[1].split("\n")[0])  # readable time
+    data = api.get(f"/v1/sessions/{session['id']}/export", params={"format": "json"}).json()
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant", "tool", "assistant"]
+    call = data["messages"][1]["tool_calls"][0]
+    assert call["id"] == "call_7" and json.loads(call["function"]["arguments"]) == {"expression": "6*7"}
+    assert data["messages"][2]["tool_call_id"] == "call_7" and json.loads(data["messages"][2]["content"])["result"] == 42
+    assert data["messages"] == api.get("/v1/messages", params={"session_id": session["id"]}).json()["data"]
 
 
 def test_deleting_an_answer_takes_its_tool_messages_and_a_user_message_goes_alone(api, fake):
@@ -245,3 +276,26 @@ def test_a_room_members_session_cannot_be_purged_under_its_room(api):
     member = api.get("/v1/sessions", params={"channel": "room", "limit": 200}).json()["data"][0]
     error_of(api.delete(f"/v1/sessions/{member['id']}", params={"purge": "true"}), 409, "conflict")
     assert api.get(f"/v1/sessions/{member['id']}").status_code == 200
+
+
+def test_a_stopped_answer_can_be_cut_back_to_what_was_shown_and_nothing_else_can(api, fake, srv):
+    session = new_session(api)
+    fake.enqueue(Reply.text(" ".join(f"w{i}" for i in range(400)), chunks=400, delay=0.02))
+    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", headers=api.headers, timeout=10,
+                      json={"agent_id": "analyst", "session_id": session["id"], "message": "count", "stream": True}) as r:
+        for line in r.iter_lines():
+            if '"w20' in line:
+                break  # the reader presses Stop
+    answer = wait_until(lambda: next((m for m in messages(api, session)
+                                      if m["role"] == "assistant" and m["status"] == "stopped"), None), timeout=10)
+    shown = answer["content"][: answer["content"].index("w20")]
+    cut = api.patch(f"/v1/messages/{answer['id']}", json={"content": shown})
+    assert cut.status_code == 200 and cut.json()["content"] == shown and cut.json()["status"] == "stopped"
+    assert messages(api, session)[-1]["content"] == shown
+    error_of(api.patch(f"/v1/messages/{answer['id']}", json={"content": shown + "w999"}), 400, "validation_error",
+             "content")  # only ever the start of its own text
+    question = messages(api, session)[0]
+    error_of(api.patch(f"/v1/messages/{question['id']}", json={"content": ""}), 409, "conflict", "content")
+    error_of(api.patch(f"/v1/messages/{answer['id']}", json={"content": 5}), 400, "validation_error")
+    error_of(api.patch(f"/v1/messages/{answer['id']}", json={"text": "x"}), 400, "validation_error")
+    error_of(api.patch("/v1/messages/msg_nope", json={"content": ""}), 404, "not_found")

@@ -114,7 +114,7 @@ export class ConversationList {
     const open = h("button", { type: "button", class: "list-item", "aria-current": current ? "true" : "false", title: fullTime(sessionTime(s)) },
       title, h("span", { class: "sub" }, sub));
     open.addEventListener("click", () => this.host.open(s));
-    const li = h("li", { class: "session-row" }, open);
+    const li = h("li", { class: "session-row", "data-id": s.id }, open);
     li.append(actionBar([
       { label: "Rename conversation", icon: "edit", run: () => this.rename(s, li, open) },
       { label: "Export conversation", icon: "download", run: (b) => this.exportMenu(s, li, b) },
@@ -127,23 +127,25 @@ export class ConversationList {
     const input = h("input", { type: "text", value: sessionTitle(s), "aria-label": "Conversation title", maxlength: "200" });
     const form = h("form", { class: "rename" }, input);
     let done = false;
-    const finish = async (save) => {
+    const finish = async (save, refocus = true) => {
       if (done) return;
       done = true;
       const title = input.value.trim();
       if (save && title && title !== sessionTitle(s)) {
         try {
           this.upsert(await api.patch(`sessions/${encodeURIComponent(s.id)}`, { title }));
-          return;
         } catch (e) {
           toast(errorText(e), "error");
+          this.render();
         }
+      } else {
+        this.render();
       }
-      this.render();
+      if (refocus) this.focusRow(s.id); // keyboard users go on from the conversation they renamed
     };
     form.addEventListener("submit", (e) => { e.preventDefault(); finish(true); });
     input.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); finish(false); } });
-    input.addEventListener("blur", () => finish(true));
+    input.addEventListener("blur", () => finish(true, false)); // focus went elsewhere on purpose
     li.replaceChildren(form);
     input.focus();
     input.select();
@@ -168,11 +170,23 @@ export class ConversationList {
       toast(errorText(e), "error");
       return;
     }
+    const shown = [...this.list.querySelectorAll(".session-row")].map((li) => li.dataset.id);
+    const next = shown[shown.indexOf(s.id) + 1] || shown[shown.indexOf(s.id) - 1];
     this.sessions = this.sessions.filter((x) => x.id !== s.id);
     if (this.results) this.results = this.results.filter((x) => x.id !== s.id);
     this.render();
     toast("Conversation deleted.");
     this.host.removed(s.id);
+    // Focus moves to the neighbouring conversation (or "New chat"), not to the page's body.
+    if (!next || !this.focusRow(next)) this.newChat.focus();
+  }
+
+  /** Focus a conversation's row; false when it is not shown. */
+  focusRow(id) {
+    const row = [...this.list.querySelectorAll(".session-row")].find((li) => li.dataset.id === id);
+    const button = row && row.querySelector(".list-item");
+    if (button) button.focus();
+    return !!button;
   }
 }
 

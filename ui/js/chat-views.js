@@ -85,6 +85,7 @@ export class RunView {
   }
 
   appendText(delta, immediate = false) {
+    if (this.frozen) return; // stopped: what is on screen now is the answer
     if (!this.text) {
       this.text = { src: "", el: h("div", { class: "msg-body" }) };
       this.texts.push(this.text);
@@ -101,6 +102,21 @@ export class RunView {
       const last = this.parts.lastElementChild;
       if (last && last.classList.contains("msg-body")) (last.lastElementChild || last).classList.add("cursor");
     }
+  }
+
+  /** Say which model wrote this answer (a conversation may change its model along the way). */
+  setModel(model) {
+    const head = this.el.querySelector(".msg-head");
+    head.querySelector(".msg-model")?.remove();
+    if (model) head.querySelector(".msg-time").after(h("span", { class: "msg-model", title: "The model that wrote this answer" }, model));
+  }
+
+  /** Stop taking text (the reader pressed Stop) and show at once all that arrived: this is what they saw.
+   *  Returns the text of the part being written then (markdown source), "" when none was. */
+  freeze() {
+    this.frozen = true;
+    this.render();
+    return this.text ? this.text.src : "";
   }
 
   streaming(on) {
@@ -125,7 +141,7 @@ export class RunView {
   addMemories(recalled) {
     if (!recalled.length) return;
     this.chips.classList.remove("hidden");
-    this.chips.append(h("span", { class: "faint small" }, "Recalled"));
+    this.chips.append(h("span", { class: "muted small" }, "Recalled"));
     recalled.forEach((r, i) => this.chips.append(memoryChip(r, i < 3)));
   }
 
@@ -201,7 +217,7 @@ class ToolCard {
   finish(d) {
     const ok = d.ok !== false;
     const duration = typeof d.duration_ms === "number" ? `${Math.round(d.duration_ms)} ms` : "";
-    replace(this.state, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), ok ? "done" : "failed", duration ? h("span", { class: "faint" }, duration) : null);
+    replace(this.state, h("span", { class: `dot ${ok ? "ok" : "bad"}` }), ok ? "done" : "failed", duration ? h("span", { class: "muted" }, duration) : null);
     const body = ok ? pretty(d.result) : pretty(d.error);
     replace(this.resultWrap, h("div", { class: "tlabel" }, ok ? "Result" : "Error"), h("pre", null, body || "(empty)"));
     this.resultWrap.classList.remove("hidden");
@@ -220,18 +236,21 @@ const PLAIN_ERRORS = {
   failed: "The reply failed.",
 };
 
-/** A failed answer: a plain sentence, the details, and "Set up a model" or "Retry" when they help. */
-export function chatError(err, { retry, setup } = {}) {
+/** A failed answer: a plain sentence, the details, and "Set up a model", "Use the agent default" or
+ *  "Retry" when they help (``gone``: this conversation's model, no longer offered). */
+export function chatError(err, { retry, setup, useDefault, gone } = {}) {
   const code = (err && err.code) || "error";
   const message = (err && err.message) || String(err);
-  const plain = PLAIN_ERRORS[code];
+  const modelGone = code === "no_model_configured" && useDefault;
+  const plain = modelGone ? `This conversation's model, ${gone}, is not available any more.` : PLAIN_ERRORS[code];
   const box = h("div", { class: "error-box chat-error", role: "alert" },
     h("div", { class: "plain" }, plain || message),
-    h("div", { class: "err-detail faint small" }, h("span", { class: "code" }, code),
+    h("div", { class: "err-detail muted small" }, h("span", { class: "code" }, code),
       plain && code !== "no_model_configured" ? message : "",
       err && err.requestId ? ` (${err.requestId})` : ""));
   const buttons = [];
-  if (code === "no_model_configured" && setup) buttons.push(h("button", { type: "button", class: "primary", onclick: setup }, "Set up a model"));
+  if (modelGone) buttons.push(h("button", { type: "button", class: "primary", onclick: useDefault }, "Use the agent default"));
+  else if (code === "no_model_configured" && setup) buttons.push(h("button", { type: "button", class: "primary", onclick: setup }, "Set up a model"));
   else if (retry) buttons.push(h("button", { type: "button", onclick: retry }, "Retry"));
   if (buttons.length) box.append(h("div", { class: "err-actions" }, buttons));
   return box;

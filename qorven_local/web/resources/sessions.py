@@ -120,10 +120,17 @@ class MessagesResource:
 
 
 class MessageResource:
-    """/v1/messages/{message_id}: delete one message (an assistant turn with its tool messages)."""
+    """/v1/messages/{message_id}: cut a stopped answer back to what was shown; delete one message (an
+    assistant turn with its tool messages)."""
 
     def __init__(self, sessions: SessionService) -> None:
         self.sessions = sessions
+
+    @operation(summary="Cut a stopped answer back to the text its reader saw (a start of its stored text)",
+               tag="messages", request=schemas.MESSAGE_PATCH, response=schemas.MESSAGE, errors=("conflict",))
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, message_id: str) -> None:
+        body = read_body(req, schemas.MESSAGE_PATCH)
+        resp.media = self.sessions.keep_shown(principal(req).tenant_id, message_id, body["content"]).to_dict()
 
     @operation(summary="Delete a message; an assistant or tool message takes its whole turn", tag="messages",
                response=schemas.MESSAGES_DELETED)

@@ -46,16 +46,20 @@ export async function mount(container, { navigate }) {
   const modelSelect = h("select", { id: "chat-model", title: "The model this conversation uses" });
   const modelText = h("span", { class: "model" });
   // With the tiny starter model in use, say so and point to a bigger one (UI.md "First run").
-  const biggerModel = h("button", { type: "button", class: "ghost small hidden",
-    title: "The starter model is tiny: quick and offline, but simple and often wrong" }, "Tiny starter model: get a bigger one");
+  // Its name stays whole; the visible text shortens with the window (styles.css hides parts visually,
+  // not from the name) so the header is one row. No aria-label: "Model" must name only the picker.
+  const biggerModel = h("button", { type: "button", class: "ghost small starter-hint hidden",
+    title: "The starter model is tiny: quick and offline, but simple and often wrong. Get a bigger one." },
+  icon(ICONS.models, 14), h("span", null, h("span", { class: "hint-short" }, "Tiny starter model"),
+    h("span", { class: "hint-long" }, ": get a bigger one")));
   biggerModel.addEventListener("click", () => navigate("models"));
   const statusText = h("span", { class: "status", role: "status", "aria-live": "polite" });
   // Below 1000 px the conversations column folds away (styles.css); this button brings it back.
   const listToggle = h("button", { type: "button", class: "ghost small only-narrow", "aria-expanded": "false",
     "aria-controls": "chat-sessions" }, "Conversations");
   const head = h("header", { class: "conv-head" }, listToggle,
-    h("label", { for: "chat-agent", class: "muted small" }, "Agent"), agentSelect,
-    h("label", { for: "chat-model", class: "muted small" }, "Model"), modelSelect, modelText, biggerModel, statusText);
+    h("label", { for: "chat-agent", class: "muted small conv-label" }, "Agent"), agentSelect,
+    h("label", { for: "chat-model", class: "muted small conv-label" }, "Model"), modelSelect, modelText, biggerModel, statusText);
 
   const messagesInner = h("div", { class: "messages-inner" });
   const messagesEl = h("div", { class: "messages", role: "log", "aria-label": "Conversation", "aria-live": "off" }, messagesInner);
@@ -82,6 +86,14 @@ export async function mount(container, { navigate }) {
     if (e.key === "Escape" && chatEl.classList.contains("sessions-open")) { foldList(); listToggle.focus(); }
   });
 
+  // Before the agents load: "New chat" can be pressed while they do, and it reads these.
+  let fallbackModel = "";
+  let tenantDefault = "";
+  let starters = new Set();
+  const currentAgent = () => state.agents.find((a) => a.id === state.agentId) || null;
+  const agentName = () => agentLabel(state.agents, state.agentId);
+  const currentSession = () => (state.sessionId ? list.find(state.sessionId) : null);
+
   // ---- agents ----
   try {
     state.agents = await loadAgents();
@@ -98,28 +110,28 @@ export async function mount(container, { navigate }) {
   replace(agentSelect, state.agents.map((a) => h("option", { value: a.id }, a.display_name || a.name)));
   agentSelect.value = state.agentId;
 
-  const currentAgent = () => state.agents.find((a) => a.id === state.agentId) || null;
-  const agentName = () => agentLabel(state.agents, state.agentId);
-  const currentSession = () => (state.sessionId ? list.find(state.sessionId) : null);
 
   // ---- model picker ----
-  let fallbackModel = "";
-  let tenantDefault = "";
-  let starters = new Set();
   function showModel() {
     const a = currentAgent();
     const chosen = modelSelect.value;
     // What "Agent default" means right now: the agent's own model, else the tenant's default.
     const agentModel = a ? (a.model || fallbackModel) : "";
     modelText.textContent = chosen ? "" : (agentModel ? `· ${agentModel}` : "· no model set up");
-    modelText.title = a && a.description ? a.description : "";
+    modelText.title = modelText.textContent.slice(2);
+    // In a narrow window the model text folds away: the picker's tooltip still says what "Agent default" is.
+    modelSelect.title = chosen ? "The model this conversation uses" : `Agent default: ${agentModel || "no model set up"}`;
     const inUse = chosen || (a && a.model) || tenantDefault;
     biggerModel.classList.toggle("hidden", !starters.has(inUse));
   }
   function fillModels(current) {
     const ids = [...state.models];
-    if (current && !ids.includes(current)) ids.push(current); // an override no longer offered still shows
-    replace(modelSelect, h("option", { value: "" }, "Agent default"), ids.map((id) => h("option", { value: id }, id)));
+    // An override no longer offered (its provider removed, or unselected) still shows, marked, once the
+    // offered models are known; the answer's error then offers "Use the agent default".
+    const gone = current && !ids.includes(current) && state.modelsLoaded ? current : "";
+    if (current && !ids.includes(current)) ids.push(current);
+    replace(modelSelect, h("option", { value: "" }, "Agent default"),
+      ids.map((id) => h("option", { value: id }, id === gone ? `${id} (not available)` : id)));
     modelSelect.value = current || "";
     showModel();
   }
@@ -127,6 +139,7 @@ export async function mount(container, { navigate }) {
   api.get("models").then((res) => {
     const models = items(res).filter((m) => !m.qorven || m.qorven.kind === "model");
     state.models = models.map((m) => m.id);
+    state.modelsLoaded = true;
     starters = new Set(models.filter((m) => m.qorven && m.qorven.starter).map((m) => m.id));
     fillModels(modelSelect.value || (currentSession() || {}).model || "");
   }).catch(() => fillModels(modelSelect.value));
@@ -239,6 +252,7 @@ export async function mount(container, { navigate }) {
           state.entries.push({ kind: "run", view: run });
         }
         run.messageIds.push(m.id);
+        if (m.model) run.setModel(m.model);
         showStoredRecall(run, m);
         if (m.content) run.appendText(contentText(m.content), true);
         for (const call of m.tool_calls || []) {
@@ -266,9 +280,11 @@ export async function mount(container, { navigate }) {
     for (const entry of state.entries) {
       if (entry.kind === "user" && entry.message) {
         const text = () => contentText(entry.message.content);
+        const unanswered = entry === state.entries[state.entries.length - 1]; // its answer was deleted
         setActions(entry.el, actionBar([
           { label: "Copy message", icon: "copy", run: () => copy(text()) },
-          { label: "Edit message", icon: "edit", run: () => startEdit(entry) },
+          unanswered ? { label: "Regenerate", icon: "regenerate", run: () => answerAgain() } : null,
+          { label: "Edit message", icon: "edit", run: (b) => startEdit(entry, b) },
           { label: "Remember this", icon: "remember", run: (b) => remember(text(), b) },
           { label: "Delete message", icon: "trash", run: () => deleteMessage(entry.message.id, "Delete this message?") },
         ]));
@@ -286,9 +302,21 @@ export async function mount(container, { navigate }) {
     }
   }
 
-  /** What fixes a failed answer: "Set up a model" opens the Models screen; "Retry" runs the turn again. */
+  /** What fixes a failed answer: "Set up a model" opens the Models screen; "Retry" runs the turn again;
+   *  when this conversation's own model is no longer offered, "Use the agent default" drops it and retries. */
   function errorActions(entry) {
-    return { setup: () => navigate("models"), retry: () => retry(entry) };
+    const actions = { setup: () => navigate("models"), retry: () => retry(entry) };
+    const chosen = (currentSession() || {}).model || "";
+    if (chosen && state.modelsLoaded && !state.models.includes(chosen)) {
+      actions.gone = chosen;
+      actions.useDefault = async () => {
+        modelSelect.value = "";
+        await pickModel();
+        fillModels((currentSession() || {}).model || "");
+        if (!modelSelect.value) retry(entry);
+      };
+    }
+    return actions;
   }
 
   function retry(entry) {
@@ -327,6 +355,7 @@ export async function mount(container, { navigate }) {
     }
     await loadMessages(state.sessionId, true);
     await list.load();
+    textarea.focus(); // the deleted message's button is gone: the composer is where to go on
   }
 
   /** Drop an entry and everything after it from the screen (they are about to be answered again). */
@@ -342,7 +371,12 @@ export async function mount(container, { navigate }) {
     runStream({ regenerate: true }, "");
   }
 
-  function startEdit(entry) {
+  /** Answer the last question again when its answer was deleted (the server answers the last user message). */
+  function answerAgain() {
+    if (!state.run) runStream({ regenerate: true }, "");
+  }
+
+  function startEdit(entry, button) {
     if (state.run || entry.editing) return;
     entry.editing = true;
     const body = entry.el.querySelector(".msg-body");
@@ -352,7 +386,8 @@ export async function mount(container, { navigate }) {
     const cancel = h("button", { type: "button" }, "Cancel");
     const editor = h("div", { class: "msg-edit" }, box, h("div", { class: "row" }, save, cancel));
     body.replaceWith(editor);
-    const close = () => { entry.editing = false; editor.replaceWith(body); };
+    // Cancelling puts focus back on the "Edit message" button it came from (shown on focus).
+    const close = () => { entry.editing = false; editor.replaceWith(body); if (button && button.isConnected) button.focus(); };
     cancel.addEventListener("click", close);
     save.addEventListener("click", () => {
       const text = box.value.trim();
@@ -390,6 +425,7 @@ export async function mount(container, { navigate }) {
 
   function newChat() {
     if (state.run) stop();
+    if (!state.agentId) state.wantNewChat = true; // pressed while the agents load: honoured once they have
     state.sessionId = "";
     state.pendingModel = "";
     prefs.set(`session.${state.agentId}`, "");
@@ -414,7 +450,8 @@ export async function mount(container, { navigate }) {
     setAgent(id);
     await list.load();
     // Reopen the session last shown for this agent; "" means the user had started a new chat.
-    const remembered = prefs.get(`session.${id}`, null);
+    const remembered = state.wantNewChat ? "" : prefs.get(`session.${id}`, null);
+    state.wantNewChat = false;
     const own = list.sessions.filter((s) => s.agent_id === id);
     const pick = own.find((s) => s.id === remembered) ||
       (remembered === "" ? null : own.find((s) => s.status !== "archived"));
@@ -480,16 +517,19 @@ export async function mount(container, { navigate }) {
     scrollToEnd(true);
 
     const controller = new AbortController();
-    state.run = { controller, view };
+    state.run = { controller, view, shown: null };
+    const run = state.run;
     setStreaming(true);
     statusText.textContent = `${agentName()} is thinking…`;
     let finished = false;
     let stopped = false;
     try {
       const sessionId = await ensureSession(text);
+      run.sessionId = sessionId;
       const body = { agent_id: state.agentId, stream: true, ...request };
       if (sessionId) body.session_id = sessionId;
       for await (const ev of postStream("/api/chat/completions", body, controller.signal)) {
+        if (ev.event === "session" && ev.data && ev.data.session_id) run.sessionId = ev.data.session_id;
         if (handleEvent(ev, view)) { finished = true; break; }
         scrollToEnd();
       }
@@ -507,14 +547,14 @@ export async function mount(container, { navigate }) {
       scrollToEnd();
       textarea.focus();
     }
-    if (state.sessionId) await afterRun(stopped);
+    const runSession = run.sessionId || state.sessionId;
+    if (runSession) await afterRun(stopped, run.shown, runSession);
   }
 
-  /** Learn the stored ids of the turn just shown, so its actions work; after a stop, show exactly
-   *  what was stored (the server keeps the text it had streamed, which may run a word or two past
-   *  what arrived before the stop). */
-  async function afterRun(stopped) {
-    const id = state.sessionId;
+  /** Learn the stored ids of the turn just shown, so its actions work. After a stop the run streams on
+   *  for a moment before the server learns of it, so the stored answer may run past what was on screen:
+   *  cut it back to what the reader saw (``shown``), then show the stored turn. */
+  async function afterRun(stopped, shown, id = state.sessionId) {
     let stored = [];
     // A stopped answer is stored once the server notices the stop: give it a moment (bounded).
     for (let tries = 0; tries < (stopped ? 20 : 1); tries++) {
@@ -527,13 +567,25 @@ export async function mount(container, { navigate }) {
       const last = stored[stored.length - 1];
       if (last && last.role === "assistant" && last.status !== "streaming") break;
     }
-    if (id !== state.sessionId || state.run) return;
-    api.get(`sessions/${encodeURIComponent(id)}`).then((s) => list.upsert(s)).catch(() => {}); // true counts
     const last = stored[stored.length - 1];
     if (stopped) {
-      if (last && last.role === "assistant") { renderHistory(stored); scrollToEnd(true); }
-      return;
+      // Also when the stop came from opening another conversation: the stopped one keeps what was seen.
+      if (last && last.role === "assistant" && last.status === "stopped" && shown !== null
+          && typeof last.content === "string" && last.content !== shown && last.content.startsWith(shown)) {
+        try {
+          stored[stored.length - 1] = await api.patch(`messages/${encodeURIComponent(last.id)}`, { content: shown });
+        } catch (e) {
+          toast(errorText(e), "error");
+        }
+      }
+      if (id === state.sessionId && !state.run && last && last.role === "assistant") {
+        renderHistory(stored);
+        scrollToEnd(true);
+      }
     }
+    if (id !== state.sessionId || state.run) return;
+    api.get(`sessions/${encodeURIComponent(id)}`).then((s) => list.upsert(s)).catch(() => {}); // true counts
+    if (stopped) return;
     const lastUser = stored.map((m) => m.role).lastIndexOf("user");
     const userEntry = [...state.entries].reverse().find((e) => e.kind === "user");
     const runEntry = state.entries[state.entries.length - 1];
@@ -545,7 +597,10 @@ export async function mount(container, { navigate }) {
     if (ours) {
       userEntry.message = asked;
       if (runEntry && runEntry.kind === "run") {
-        runEntry.view.messageIds = stored.slice(lastUser + 1).filter((m) => m.role === "assistant").map((m) => m.id);
+        const answers = stored.slice(lastUser + 1).filter((m) => m.role === "assistant");
+        runEntry.view.messageIds = answers.map((m) => m.id);
+        const model = answers.map((m) => m.model).filter(Boolean).pop();
+        if (model) runEntry.view.setModel(model);
       }
     }
     decorate();
@@ -598,7 +653,9 @@ export async function mount(container, { navigate }) {
   }
 
   function stop() {
-    if (state.run) state.run.controller.abort();
+    if (!state.run) return;
+    state.run.shown = state.run.view.freeze();
+    state.run.controller.abort();
   }
 
   function touchSession() {
