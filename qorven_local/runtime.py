@@ -56,6 +56,8 @@ class Runtime:
     def start(self) -> str | None:
         """Open the data root, serve in the background; return the admin token on first start."""
         ctx = self.ctx = build_context(self.config, self.clock)
+        if interrupted := ctx.sessions.end_interrupted_answers():
+            log.warning("%d answers were cut off when Qorven last stopped; they are marked failed", interrupted)
         token = ensure_admin_token(ctx)
         app = create_app(ctx)
         gateway = WebSocketGateway(ctx.hub, self._authorize_ws, new_request_id=lambda: ctx.ids.new("req"),

@@ -92,8 +92,9 @@ class _Run:
     def status(self, status: str) -> None:
         self.emit(events.StatusChanged(agent_id=self.agent.id, session_id=self.session_id, status=status))
 
-    def store(self, **fields: Any) -> Message | None:
-        """Insert one whole message row into the run's session (no-op for stateless runs)."""
+    def store(self, *, finish: bool = False, **fields: Any) -> Message | None:
+        """Insert one whole message row into the run's session (no-op for stateless runs); ``finish``
+        writes the answer over its ``streaming`` row instead."""
         if self.session is None:
             return None
         if fields.get("role") == "assistant":
@@ -101,7 +102,10 @@ class _Run:
         message = Message(id=fields.pop("id", None) or self.services.ids.new("msg"), tenant_id=self.tenant,
                           session_id=self.session.id, agent_id=self.agent.id, channel=self.req.channel,
                           created_at=self.services.clock.iso(), **fields)
-        self.services.sessions.store_message(message)
+        if finish:
+            self.services.sessions.finish_message(message)
+        else:
+            self.services.sessions.store_message(message)
         return message
 
     def store_and_tell(self, **fields: Any) -> None:
@@ -135,6 +139,9 @@ class _Run:
         if self.session is not None and self.answer_id is not None:
             self.emit(events.RunStarted(session_id=self.session.id, agent_id=self.agent.id,
                                         message_id=self.answer_id))
+            # the answer's row exists from the start (readers of the session see it coming; /ws sends its
+            # message.created before any message.delta), and is written whole when the run ends
+            self.store_and_tell(id=self.answer_id, role="assistant", content=None, status="streaming")
         if self.agent.memory_enabled:
             self.emit(events.MemoryRecalled(self.recalled or []))
         self.status("thinking")
@@ -155,7 +162,7 @@ class _Run:
             if error is exc:
                 raise
             raise error from exc
-        final = self.store(id=self.answer_id, role="assistant", content=content, usage=self.usage,
+        final = self.store(finish=True, id=self.answer_id, role="assistant", content=content, usage=self.usage,
                            recalled=self.recalled)
         if final is not None:
             self.emit(events.MessageCompleted(final))
@@ -300,8 +307,9 @@ class _Run:
     def _fail(self, error: dict[str, Any] | None, status: str = "failed") -> None:
         """Store the unfinished answer with what had streamed: ``failed`` with its error, or ``stopped``."""
         try:
-            failed = self.store(id=self.answer_id, role="assistant", content="".join(self.partial) or None,
-                                status=status, error=error, usage=self.usage, recalled=self.recalled)
+            failed = self.store(finish=True, id=self.answer_id, role="assistant",
+                                content="".join(self.partial) or None, status=status, error=error, usage=self.usage,
+                                recalled=self.recalled)
         except Exception:
             log.exception("could not store the failed message of a run")
             return

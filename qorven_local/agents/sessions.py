@@ -123,6 +123,18 @@ class SessionService:
         with self.db.write() as conn:
             self.messages.insert(conn, message)
 
+    def finish_message(self, message: Message) -> None:
+        """Store a run's answer whole over its ``streaming`` row, placed after the run's tool messages."""
+        with self.db.write() as conn:
+            self.messages.replace(conn, message)
+
+    def end_interrupted_answers(self) -> int:
+        """At start: answers left ``streaming`` by a process that ended mid-run become ``failed`` (no run
+        of this process can be writing them yet); how many there were."""
+        with self.db.write() as conn:
+            return self.messages.end_streaming(conn, {
+                "code": "interrupted", "message": "Qorven stopped before this answer was finished; ask again."})
+
     def list_messages(self, tenant_id: str, session_id: str, *, channel: str | None, limit: int | None,
                       cursor: str | None) -> Page:
         self.get(tenant_id, session_id)

@@ -132,14 +132,32 @@ class MessageStore:
         self.db = db
 
     def insert(self, conn: Any, message: Message) -> None:
+        self._insert_row(conn, message)
+        conn.execute("UPDATE sessions SET message_count = message_count + 1, last_message_at = ?, updated_at = ? "
+                     "WHERE id = ?", (message.created_at, message.created_at, message.session_id))
+
+    def replace(self, conn: Any, message: Message) -> None:
+        """Write ``message`` over the row with its id, placed last in its session (an answer that was
+        stored ``streaming`` when its run began is stored whole after the tool messages of its run)."""
+        gone = conn.execute("DELETE FROM messages WHERE tenant_id = ? AND id = ?",
+                            (message.tenant_id, message.id)).rowcount
+        self._insert_row(conn, message)
+        conn.execute("UPDATE sessions SET message_count = message_count + ?, last_message_at = ?, updated_at = ? "
+                     "WHERE id = ?", (1 - gone, message.created_at, message.created_at, message.session_id))
+
+    @staticmethod
+    def _insert_row(conn: Any, message: Message) -> None:
         conn.execute(
             "INSERT INTO messages (id, tenant_id, session_id, agent_id, role, content, channel, tool_calls, "
             "tool_call_id, status, error, usage, created_at, recalled, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (message.id, message.tenant_id, message.session_id, message.agent_id, message.role, message.content,
              message.channel, dumps(message.tool_calls), message.tool_call_id, message.status,
              dumps(message.error), dumps(message.usage), message.created_at, dumps(message.recalled), message.model))
-        conn.execute("UPDATE sessions SET message_count = message_count + 1, last_message_at = ?, updated_at = ? "
-                     "WHERE id = ?", (message.created_at, message.created_at, message.session_id))
+
+    def end_streaming(self, conn: Any, error: dict[str, Any]) -> int:
+        """Mark every answer still ``streaming`` as ``failed`` with ``error``; how many there were."""
+        return conn.execute("UPDATE messages SET status = 'failed', error = ? WHERE status = 'streaming'",
+                            (dumps(error),)).rowcount
 
     def page(self, tenant_id: str, session_id: str, *, channel: str | None, limit: int | None,
              cursor: str | None) -> Page:

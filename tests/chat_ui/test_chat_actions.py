@@ -106,7 +106,7 @@ def test_stop_keeps_what_was_shown_and_reads_stopped_when_reopened(chat_ui, page
     expect(reply).to_contain_text("Stopped.")
     session = current_session(api, page)
     answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"
-                                      and m["content"].split() == seen.split()), None), timeout=10,
+                                      and (m["content"] or "").split() == seen.split()), None), timeout=10,
                         message="the stored answer is not what was on screen at Stop")
     assert answer["status"] == "stopped" and "w299" not in answer["content"]
     shown = page.locator("article.msg.assistant").last.locator(".msg-body")
@@ -337,7 +337,8 @@ def test_stop_before_the_model_says_anything_ends_the_run_and_reads_stopped_when
     page.get_by_role("button", name="Stop").click()
     session = current_session(api, page)
     # The server learns of the Stop at once (not at the next write that fails) and ends the run.
-    answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"), None), timeout=3,
+    answer = wait_until(lambda: next((m for m in stored(api, session) if m["role"] == "assistant"
+                                      and m["status"] != "streaming"), None), timeout=3,
                         message="the run went on waiting for the model after Stop")
     assert answer["status"] == "stopped" and not answer["content"]
 

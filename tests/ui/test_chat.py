@@ -143,3 +143,35 @@ def test_replies_from_another_client_appear_live(ui, server, configured, fake):
     assert len(ui.requests_to("/api/")) - requests_before <= 3
     ui.shot("chat-live-update")
     ui.assert_clean()
+
+
+def test_a_window_opened_while_another_client_is_answered_follows_that_answer(ui, server, configured, fake):
+    """The answer's row exists from the start of its run, so a window that opens the conversation mid-run
+    shows the answer being written and goes on writing it in place (one answer, not two)."""
+    import threading
+
+    session = configured.post("/v1/sessions", json={"agent_id": "prime", "peer": "t-live",
+                                                    "title": "Slow counting"}).json()
+    words = [f"w{i}" for i in range(30)]
+    fake.enqueue(Reply.text(" ".join(words), delay=0.15))
+    done: list = []
+    other = threading.Thread(target=lambda: done.append(configured.post("/v1/chat/completions", timeout=60, json={
+        "agent_id": "prime", "session_id": session["id"], "message": "count slowly", "stream": False})))
+    other.start()
+    try:
+        wait_until(lambda: any(m["status"] == "streaming" for m in configured.get(
+            "/v1/messages", params={"session_id": session["id"]}).json()["data"]), timeout=10, interval=0.05,
+            message="the answer's row never showed streaming")
+        page = open_chat(ui, server)
+        page.locator(".session-row .list-item", has_text="Slow counting").click()
+        answers = page.locator("article.msg.assistant")
+        expect(answers.last).to_contain_text("w3")   # words arriving after the window opened
+        # now, not eventually (the reload at the end would hide a second one): the answer the window found
+        assert answers.count() == 1
+        expect(answers.last).to_contain_text("w29", timeout=20_000)
+    finally:
+        other.join(60)
+    assert done and done[0].status_code == 200
+    expect(answers).to_have_count(1)  # written in place, not shown twice
+    expect(answers.last.locator(".msg-body")).to_have_text(" ".join(words))
+    ui.assert_clean()

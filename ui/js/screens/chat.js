@@ -237,15 +237,22 @@ export async function mount(container, { navigate }) {
     state.entries = [];
     if (!stored.length) { showWelcome(); return; }
     let run = null;
+    let shownLive = false; // the run being written now, which the live view (liveView) already shows
     const cards = new Map();
     for (const m of stored) {
       if (m.role === "system") continue;
       if (m.role === "user") {
         run = null;
+        shownLive = false;
         const el = userBlock(m.content, m.created_at);
         messagesInner.append(el);
         state.entries.push({ kind: "user", el, message: m });
+      } else if (shownLive) {
+        continue;
       } else if (m.role === "assistant") {
+        // An answer still being written (its row is stored "streaming" when its run starts): the live
+        // view shows it if there is one; else this run becomes the live view, and deltas go on in it.
+        if (m.status === "streaming" && liveView && !run) { shownLive = true; continue; }
         if (!run) {
           run = new RunView(agentLabel(state.agents, m.agent_id || state.agentId), m.created_at);
           messagesInner.append(run.el);
@@ -260,7 +267,7 @@ export async function mount(container, { navigate }) {
           cards.set(call.id, run.addToolCall(call.id, fn.name || call.name, fn.arguments ?? call.arguments));
         }
         if (m.status === "failed") run.fail(m.error && typeof m.error === "object" ? m.error : { code: "failed", message: m.error || "The reply failed." });
-        else if (m.status === "streaming") run.note("Still being written…");
+        else if (m.status === "streaming" && !liveView) { liveView = run; run.streaming(true); }
         else if (m.status === "stopped") run.note("Stopped.");
         run.render();
       } else if (m.role === "tool") {
