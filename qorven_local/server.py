@@ -48,6 +48,11 @@ _WS_UPGRADE = re.compile(rb"\r\nupgrade:[^\r\n]*\bwebsocket\b", re.IGNORECASE)
 class _OversizedToApp(HTTPRequestParser):
     """A request parser that passes a too-large body on to the app as an empty, closing request."""
 
+    # waitress sets ``path`` only once a request line parses, but logs ``request.path`` when a client
+    # leaves while its error answer (to an unparseable request) is written: without this default that
+    # log line raised AttributeError on the task thread, which printed a traceback
+    path = ""
+
     def __init__(self, adj: Any, on_oversized: Callable[[], None]) -> None:
         super().__init__(adj)
         self.on_oversized = on_oversized
