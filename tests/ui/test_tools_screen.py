@@ -135,7 +135,7 @@ def test_an_agent_keeps_a_turned_off_servers_tool_when_saved_in_the_form(ui, ser
         expect(form).to_contain_text("Also keeps mcp.tinykeep.add: its MCP server is turned off (Tools screen).")
         form.get_by_label("Description").fill("Adds numbers, also with the MCP server.")
         form.get_by_role("button", name="Save").click()
-        expect(page.get_by_text("Saved")).to_be_visible()
+        expect(page.get_by_text("Saved", exact=True)).to_be_visible()
         with server.client() as api:
             saved = api.get(f"/v1/agents/{agent.json()['id']}").json()
         assert saved["description"] == "Adds numbers, also with the MCP server."
