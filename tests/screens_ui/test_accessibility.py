@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from tests.fakes import Reply
 from tests.screens_ui.conftest import open_screen
-from tests.ui.conftest import VIEWPORT
+from tests.ui.conftest import UI, VIEWPORT
 
 SCREENS = {  # route -> a heading or control that shows the screen has loaded
     "chat": ("textbox", "Message"),
@@ -98,3 +98,39 @@ def test_no_serious_accessibility_violations_light_or_dark(ui, furnished, route)
                 ui.page.set_viewport_size({"width": width, "height": height})
                 ui.shot(f"screens-{route}-{width}x{height}-{theme}")
     assert not found, f"{route}:\n" + "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def unset_up(tmp_path_factory):
+    """A server as a new user first meets it: no provider, no model, nothing signed in."""
+    from tests.support.servers import InProcessServer
+    with InProcessServer(tmp_path_factory.mktemp("first-meeting") / "home") as server:
+        yield server
+
+
+@pytest.mark.parametrize("screen", ["sign-in", "welcome"])
+def test_the_screens_before_the_app_pass_too(browser, unset_up, screen):
+    """The sign-in screen (no token yet) and the first-run welcome (no provider yet), light and dark."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        ui = UI(context.new_page(), unset_up.url)
+        page = ui.page
+        if screen == "sign-in":
+            page.goto(unset_up.url + "/")
+            expect(page.get_by_role("heading", name="Sign in to Qorven")).to_be_visible()
+        else:
+            ui.open(unset_up.admin_token)
+            expect(page.get_by_role("heading", name="Welcome to Qorven Local")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        found = []
+        for theme in ("light", "dark"):
+            page.set_viewport_size(VIEWPORT)
+            set_theme(page, theme)
+            found += [f"{theme}: {text}" for _, _, text in blocking_violations(page)]
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                ui.shot(f"screens-{screen}-{width}x{height}-{theme}")
+        assert not found, f"{screen}:\n" + "\n".join(found)
+        ui.assert_clean()
+    finally:
+        context.close()
