@@ -18,7 +18,11 @@ def open_stream(stack: contextlib.ExitStack, srv: InProcessServer):
     api = stack.enter_context(srv.client())
     response = stack.enter_context(api.stream("POST", "/v1/chat/completions", json=BODY))
     assert response.status_code == 200, response.read()
-    next(response.iter_bytes())  # the first frame: the stream is really open
+    frames = response.iter_bytes()
+    next(frames)  # the first frame: the stream is really open
+    # kept: a dropped iterator is closed when collected, which closes the connection, and the server
+    # (which reads a busy connection, so it sees a client leave) would free the slot
+    response.extensions["frames"] = frames
     return response
 
 
