@@ -25,8 +25,10 @@ def page(chat_ui, fake):
 
 
 def send(page, text):
+    """Send ``text`` and wait for its answer to end (Send is back once the message is on screen)."""
     page.get_by_label("Message").fill(text)
     page.get_by_label("Message").press("Enter")
+    expect(page.locator("article.msg.user").last).to_contain_text(text)
     expect(page.get_by_role("button", name="Send")).to_be_visible()
 
 
@@ -279,6 +281,7 @@ def test_a_conversation_whose_model_was_removed_says_so_and_offers_the_agent_def
         picker = page.get_by_label("Model")
         picker.select_option("spare/fake-model-large")
         send(page, "Which model now?")
+        expect(page.locator(".session-row .list-item[aria-current='true'] .title")).to_have_text("Which model now?")
         session = current_session(api, page)
         assert session["model"] == "spare/fake-model-large"
         api.delete(f"/v1/providers/{other.json()['id']}").raise_for_status()
