@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.fake_provider import memory_extraction_aside
 from tests.support.servers import InProcessServer
 from tests.support.upstream import configure_upstream
 from tests.ui.conftest import UI, VIEWPORT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def memory_extraction_answered_aside(module_fake):
+    """A run's background memory extraction gets its own reply, never one a test queued (fake_provider)."""
+    module_fake.aside = memory_extraction_aside
 
 
 @pytest.fixture(scope="module")

@@ -175,6 +175,8 @@ class FakeProvider:
         self.models: list[str | dict[str, Any]] = models or ["fake-model", "fake-model-large"]
         self.serve_openai_models = True   # False: /v1/models answers 404 (old Ollama)
         self.default_reply = default_reply
+        # Requests answered aside from the queue when this returns a reply (see memory_extraction_aside)
+        self.aside: Callable[[dict[str, Any]], Reply | None] | None = None
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._queue: collections.deque[Reply] = collections.deque()
@@ -257,10 +259,24 @@ class FakeProvider:
             self._requests.append(request)
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
+        aside = self.aside
+        if aside is not None and (reply := aside(body)) is not None:
+            return reply
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
         return self.default_reply(body)
+
+
+def memory_extraction_aside(body: dict[str, Any]) -> Reply | None:
+    """Answer an agent run's background memory extraction with "nothing worth keeping", aside from the
+    queue: in browser tests it comes at a moment the test does not control, and would otherwise take the
+    reply a test queued for its next answer."""
+    from qorven_local.memory.extraction import EXTRACTION_PROMPT
+
+    messages = body.get("messages") or [{}]
+    first = messages[0] if isinstance(messages[0], dict) else {}
+    return Reply.text("[]") if first.get("content") == EXTRACTION_PROMPT else None
 
 
 class _Handler(BaseHTTPRequestHandler):

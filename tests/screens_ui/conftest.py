@@ -14,9 +14,16 @@ import httpx
 import pytest
 
 from tests.fakes import FakeProvider
+from tests.fakes.fake_provider import memory_extraction_aside
 from tests.support.servers import InProcessServer
 from tests.support.upstream import configure_upstream
 from tests.ui.conftest import UI, VIEWPORT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def memory_extraction_answered_aside(module_fake):
+    """A run's background memory extraction gets its own reply, never one a test queued (fake_provider)."""
+    module_fake.aside = memory_extraction_aside
 
 
 @dataclass

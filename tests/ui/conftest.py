@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.fakes.fake_provider import memory_extraction_aside
 from tests.support.upstream import configure_upstream
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,12 @@ expect.set_options(timeout=15_000)
 
 # ``browser`` (the one Chromium of the test session) is tests/conftest.py's: every folder of browser
 # tests shares it, since Playwright's sync API cannot run two instances in one thread.
+
+
+@pytest.fixture(scope="module", autouse=True)
+def memory_extraction_answered_aside(module_fake):
+    """A run's background memory extraction gets its own reply, never one a test queued (fake_provider)."""
+    module_fake.aside = memory_extraction_aside
 
 
 @pytest.fixture

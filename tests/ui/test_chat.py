@@ -129,9 +129,6 @@ def test_replies_from_another_client_appear_live(ui, server, configured, fake):
     page = open_chat(ui, server)
     send(page, "hello from the window")
     expect(page.locator("article.msg.assistant").last).to_contain_text("First answer.")
-    # the answer's memory extraction asks the model too, in the background: let it take its reply
-    # first, or it may take the one queued below
-    wait_until(lambda: len(fake.chat_requests()) >= 2, timeout=10, message="no memory extraction after the answer")
     session_id = configured.get("/v1/sessions").json()["data"][0]["id"]
     requests_before = len(ui.requests_to("/api/"))
 

@@ -46,9 +46,13 @@ class LocalModelPreload:
                                         daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Give up waiting (for the delay or a runtime build); a load in progress finishes."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Give up waiting (for the delay or a runtime build); wait up to ``timeout`` s for a load in
+        progress to finish: a process that exits while llama.cpp is loading on this thread can crash."""
         self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _run(self, delay_s: float) -> None:
         try:
