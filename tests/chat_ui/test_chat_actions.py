@@ -279,6 +279,10 @@ def test_a_conversation_whose_model_was_removed_says_so_and_offers_the_agent_def
     try:
         page.reload()
         picker = page.get_by_label("Model")
+        # the screen has finished loading (agents, models, conversations) before the pick: under load a
+        # pick made during the load was lost to it
+        expect(page.locator(".session-row").first).to_be_visible()
+        page.wait_for_load_state("networkidle")
         picker.select_option("spare/fake-model-large")
         send(page, "Which model now?")
         expect(page.locator(".session-row .list-item[aria-current='true'] .title")).to_have_text("Which model now?")

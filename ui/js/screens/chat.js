@@ -20,6 +20,7 @@ export async function mount(container, { navigate }) {
   // while the agents are still loading below.
   let sessionUnsub = null;
   let agentUnsub = null;
+  let viewEpoch = 0;        // bumped when a run starts here: a load begun before it is out of date
   let liveView = null;      // a reply streaming elsewhere, rendered from message.delta events
   const ownIds = new Set(); // answers of our own runs: their trailing events must not trigger a reload
   const state = {
@@ -211,15 +212,17 @@ export async function mount(container, { navigate }) {
   }
 
   async function loadMessages(id, quiet = false) {
+    const epoch = viewEpoch;
     if (!quiet) replace(messagesInner, h("div", { class: "empty" }, "Loading…"));
     let stored;
     try {
       stored = await fetchMessages(id);
     } catch (e) {
-      replace(messagesInner, errorBox(e));
+      if (epoch === viewEpoch) replace(messagesInner, errorBox(e));
       return;
     }
-    if (id !== state.sessionId) return;
+    // another conversation, or the person sent something meanwhile: what was fetched is out of date
+    if (id !== state.sessionId || epoch !== viewEpoch) return;
     const s = list.find(id);
     const firstUser = stored.find((m) => m.role === "user");
     if (s && !s.title && !s.localTitle && firstUser) {
@@ -507,6 +510,7 @@ export async function mount(container, { navigate }) {
     autosize();
     if (!state.sessionId) { messagesInner.replaceChildren(); state.entries = []; }
     messagesInner.querySelector(".welcome")?.remove();
+    messagesInner.querySelector(":scope > .empty")?.remove(); // "Loading…": that load gives way to this run
     const el = userBlock(text, new Date().toISOString());
     messagesInner.append(el);
     state.entries.push({ kind: "user", el, message: null, text });
@@ -515,6 +519,7 @@ export async function mount(container, { navigate }) {
 
   /** Stream one run of the agent into a new answer view: a new message, a regenerate or an edit. */
   async function runStream(request, text) {
+    viewEpoch += 1;  // a conversation still loading must not replace this view when it arrives
     const view = new RunView(agentName(), new Date().toISOString());
     view.streaming(true);
     messagesInner.append(view.el);
