@@ -82,11 +82,15 @@ class DesktopWindow:
                       debug=bool(os.environ.get("QORVEN_DEBUG_WINDOW")))
         self._closed.set()
 
+    @staticmethod
+    def _on_gtk() -> bool:
+        guilib = importlib.import_module("webview.guilib")
+        return guilib.guilib is not None and guilib.guilib.__name__.endswith(".gtk")
+
     def _started(self) -> None:
         """Runs in a thread once the GUI loop is up: hook SIGTERM/SIGINT into the GTK loop."""
         try:
-            guilib = importlib.import_module("webview.guilib")
-            if guilib.guilib is not None and guilib.guilib.__name__.endswith(".gtk"):
+            if self._on_gtk():
                 import signal
 
                 from gi.repository import GLib
@@ -131,9 +135,22 @@ class DesktopWindow:
         return True
 
     def close(self) -> bool:
-        if self._window is None or self._closed.is_set():
+        window = self._window
+        if window is None or self._closed.is_set():
             return False
-        self._window.destroy()
+        try:
+            on_gtk = self._on_gtk()
+        except Exception:
+            on_gtk = False
+        if on_gtk:
+            # pywebview's GTK restore() (activate) does its work two idle callbacks deep: a destroy
+            # queued in between ran first, and the restore then acted on the destroyed window (SIGSEGV
+            # on a quit right after a second launch). At low priority the destroy waits for every
+            # default-priority callback pending, the nested one included.
+            from gi.repository import GLib
+            GLib.idle_add(lambda: window.destroy() and False, priority=GLib.PRIORITY_LOW)
+        else:
+            window.destroy()
         return True
 
 

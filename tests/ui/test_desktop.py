@@ -36,6 +36,7 @@ class App:
         full_env = {k: v for k, v in {**os.environ, **(env or {})}.items()
                     if not k.startswith("QORVEN_") and k not in unset}
         full_env["PYTHONUNBUFFERED"] = "1"
+        full_env["PYTHONFAULTHANDLER"] = "1"  # a crash prints every thread's Python stack (see output())
         self.proc = subprocess.Popen([sys.executable, "app.py", "--home", str(home), "--port", "0", *args],
                                      cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
@@ -57,6 +58,11 @@ class App:
             if m := regex.search(line):
                 return m
         raise AssertionError(f"{pattern!r} never printed:\n{''.join(self.lines)}")
+
+    def output(self) -> str:
+        """Everything the app printed: the lines read so far and, once it has ended, the rest."""
+        rest = self.proc.stdout.read() if self.proc.poll() is not None else ""
+        return "".join(self.lines) + rest
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -98,7 +104,7 @@ def test_headless_serves_the_ui_and_a_second_launch_hands_over(tmp_path):
         assert not any("qvn_" in line for line in app.lines), "no token is ever printed"
 
         assert send_command(running_instance(home), "quit")
-        assert app.proc.wait(20) == 0
+        assert app.proc.wait(20) == 0, app.output()
         assert not (home / "instance.json").exists()
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/livez", timeout=2)
@@ -189,7 +195,7 @@ def test_the_window_signs_in_without_a_token_and_closing_it_stops_everything(tmp
         assert again.returncode == 0 and "already running" in again.stdout, again.stdout + again.stderr
 
         assert send_command(running_instance(home), "quit")  # as closing the window does
-        assert app.proc.wait(30) == 0, "".join(app.lines)
+        assert app.proc.wait(30) == 0, app.output()
         assert not (home / "instance.json").exists()
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/livez", timeout=2)
@@ -209,7 +215,7 @@ def test_without_a_display_the_browser_opens_with_a_sign_in_link(tmp_path):
         assert httpx.get(url + "/api/agents", cookies={"qorven_session": res.cookies["qorven_session"]}).status_code == 200
         assert not any("qvn_" in line for line in app.lines)
         app.proc.send_signal(signal.SIGTERM)
-        assert app.proc.wait(20) == 0
+        assert app.proc.wait(20) == 0, app.output()
     finally:
         app.stop()
 
@@ -258,6 +264,6 @@ def test_the_window_opens_its_native_file_dialog_for_the_page(tmp_path, xvfb):
                 "object": "file_choice", "path": str(picked)}
             assert choose([("key", "Escape")]) == {"object": "file_choice", "path": None}
         assert send_command(running_instance(home), "quit")
-        assert app.proc.wait(30) == 0, "".join(app.lines)
+        assert app.proc.wait(30) == 0, app.output()
     finally:
         app.stop()
