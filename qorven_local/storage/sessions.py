@@ -83,7 +83,7 @@ class SessionStore:
         every word of it, so quotes and punctuation around words do not hide a title.
         """
         where, args = _filters(tenant_id, filters, table="s.")
-        words = re.findall(r"\w+", text)[:20]
+        words = _words(text)
         likes = [_like(text)] + [_like(w) for w in words]
         contains = "s.title LIKE ? ESCAPE '\\'"
         title_sql = f"({contains} OR ({' AND '.join([contains] * len(words))}))" if words else f"({contains})"
@@ -119,9 +119,14 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _words(text: str) -> list[str]:
+    """The words of a search text, at most 20: what its title and FTS5 matches are built from."""
+    return re.findall(r"\w+", text)[:20]
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 query matching every word of ``text`` (the last as a prefix); None when it has no words."""
-    words = re.findall(r"\w+", text)[:20]
+    words = _words(text)
     if not words:
         return None
     return " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
